@@ -1,0 +1,65 @@
+//! The commands behind the CLI: each takes its typed config, does the work
+//! through the library, writes its output and says how the process exits.
+
+use crate::Exit;
+use crate::cli::Command;
+use crate::derive::{self, DeriveConfig, OpenedInput};
+use crate::log::Parsed;
+use anyhow::Context;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+pub fn run(command: Command) -> anyhow::Result<Exit> {
+    match command {
+        Command::Derive { config, output } => derive_profile(&config, output),
+        Command::Parse { config, limit } => parse_records(&config, limit, &mut io::stdout().lock()),
+    }
+}
+
+fn derive_profile(config: &DeriveConfig, output: Option<PathBuf>) -> anyhow::Result<Exit> {
+    let derived = derive::derive(config)?;
+    derive::write_summary(&derived, &mut io::stderr().lock())?;
+    let mut json = serde_json::to_string_pretty(&derived.profile)?;
+    json.push('\n');
+    match output {
+        Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write the profile to {}", path.display()))?,
+        None => io::stdout().lock().write_all(json.as_bytes()).context("cannot write the profile to stdout")?,
+    }
+    Ok(Exit::Ok)
+}
+
+/// `replay parse`: every record as one JSON line, in input order; rejects on stderr.
+pub fn parse_records(config: &DeriveConfig, limit: Option<u64>, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let mut printed = 0;
+    for path in &config.inputs {
+        let OpenedInput { name, format, reader, .. } = derive::open_input(path, config.format.as_ref())?;
+        let Some(format) = format else { continue };
+        let mut parser = format.parser().map_err(anyhow::Error::msg)?;
+        eprintln!("replay: {name}: reading as {format}");
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).with_context(|| format!("{name}: read failed after line {number}"))? == 0 {
+                break;
+            }
+            number += 1;
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            match parser.parse(text) {
+                Parsed::Record(record) => {
+                    serde_json::to_writer(&mut *out, &record.to_owned_record())?;
+                    out.write_all(b"\n")?;
+                    printed += 1;
+                    if limit.is_some_and(|limit| printed >= limit) {
+                        return Ok(Exit::Ok);
+                    }
+                }
+                Parsed::Skip => {}
+                Parsed::Reject(error) if config.strict => anyhow::bail!("{name}:{number}: {error} (--strict)"),
+                Parsed::Reject(error) => eprintln!("{name}:{number}: rejected: {error}"),
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}

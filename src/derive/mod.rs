@@ -1,0 +1,184 @@
+//! `replay derive`: inputs → format → streaming scan → profile.
+//!
+//! Each input is opened (gzip or not), its first lines pick the format
+//! (unless `--format` forced one) and are checked against it, then the whole
+//! input streams through [`scan`] on every core. Bad lines are counted and
+//! the first few kept for the report; only `--strict` makes one fatal.
+
+use crate::input::{self, InputError};
+use crate::log::{Format, detect, format_time_us};
+use crate::log::{LineError, detect::Trial};
+use crate::profile::{Profile, Source, TimeSpan, VERSION};
+use crate::scan::{self, Reject, Scan};
+use std::io::{Cursor, Read};
+
+mod summary;
+pub use summary::write_summary;
+
+/// The head of each input that detection reads: this many bytes, at most [`SAMPLE_LINES`] lines.
+const SAMPLE_BYTES: usize = 256 * 1024;
+const SAMPLE_LINES: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct DeriveConfig {
+    /// Paths; `-` is stdin.
+    pub inputs: Vec<String>,
+    /// Forced format; detected per input when `None`.
+    pub format: Option<Format>,
+    /// The first rejected line (or a truncated input) is an error.
+    pub strict: bool,
+    pub threads: usize,
+}
+
+/// Why a derive could not produce a profile. All are bad input (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{file}: could not tell the log format: {tried}\n  pass it with --format, e.g. --format combined or --format 'nginx:$remote_addr - $remote_user [$time_local] \"$request\" $status ...'")]
+    UnknownFormat { file: String, tried: String },
+    #[error("{file}: the lines do not look like {format}: {records} of the first {sampled} lines parse; line {line}: {error}\n  check --format, or leave it out to detect the format")]
+    WrongFormat { file: String, format: String, records: usize, sampled: usize, line: usize, error: LineError },
+    #[error("{file}:{line}: {error} (--strict stops at the first bad line)\n  {excerpt}")]
+    Strict { file: String, line: u64, error: LineError, excerpt: String },
+    #[error("{file}: input ended early after line {lines}: {message} (--strict)")]
+    Truncated { file: String, lines: u64, message: String },
+    #[error("no request lines found in {files}; check the files hold access logs")]
+    NoRequests { files: String },
+}
+
+/// What was made of one input, for the summary on stderr.
+#[derive(Debug)]
+pub struct FileReport {
+    pub name: String,
+    pub format: Option<Format>,
+    pub lines: u64,
+    pub records: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    pub rejects: Vec<Reject>,
+    /// Why the input ended early (a truncated gzip); the lines before it were kept.
+    pub read_error: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Derived {
+    pub profile: Profile,
+    pub files: Vec<FileReport>,
+}
+
+pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
+    let mut files = Vec::new();
+    let mut span = TimeSpan::default();
+    for path in &config.inputs {
+        let (report, file_span) = derive_file(path, config)?;
+        files.push(report);
+        scan::Accumulator::merge(&mut span, file_span);
+    }
+    let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
+    if sum(|f| f.records) == 0 {
+        return Err(DeriveError::NoRequests { files: config.inputs.join(", ") });
+    }
+    let mut formats: Vec<&str> = files.iter().filter_map(|f| f.format.as_ref().map(Format::name)).collect();
+    formats.dedup();
+    let source = Source {
+        files: files.iter().map(|f| f.name.clone()).collect(),
+        format: formats.join("+"),
+        lines: sum(|f| f.lines),
+        records: sum(|f| f.records),
+        skipped: sum(|f| f.skipped),
+        rejected: sum(|f| f.rejected),
+        first: span.first_us.map(format_time_us),
+        last: span.last_us.map(format_time_us),
+    };
+    Ok(Derived { profile: Profile { version: VERSION, source }, files })
+}
+
+/// An input opened and its format settled, ready to be read from the start.
+pub struct OpenedInput {
+    pub name: String,
+    /// `None` for an input with no lines.
+    pub format: Option<Format>,
+    pub reader: Box<dyn Read + Send>,
+    /// A read error met in the first bytes: the reader holds only what came before it.
+    pub head_error: Option<std::io::Error>,
+}
+
+/// Opens `path`, reads its first lines and settles the format: the forced one,
+/// checked against those lines, or the detected one.
+pub fn open_input(path: &str, forced: Option<&Format>) -> Result<OpenedInput, DeriveError> {
+    let mut input = input::open(path)?;
+    let (head, head_error) = input::read_head(&mut input.reader, SAMPLE_BYTES);
+    let sample = sample_lines(&head, head_error.is_none() && head.len() == SAMPLE_BYTES);
+    let format = choose_format(&input.name, &sample, forced)?;
+    let reader: Box<dyn Read + Send> = match head_error {
+        Some(_) => Box::new(Cursor::new(head)),
+        None => Box::new(Cursor::new(head).chain(input.reader)),
+    };
+    Ok(OpenedInput { name: input.name, format, reader, head_error })
+}
+
+fn derive_file(path: &str, config: &DeriveConfig) -> Result<(FileReport, TimeSpan), DeriveError> {
+    let OpenedInput { name, format, reader, head_error } = open_input(path, config.format.as_ref())?;
+    let Some(format) = format else {
+        let report = FileReport { name, format: None, lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), read_error: head_error.map(|e| e.to_string()) };
+        return Ok((report, TimeSpan::default()));
+    };
+    let parser = format.parser().map_err(|reason| DeriveError::UnknownFormat { file: name.clone(), tried: reason })?;
+    let Scan { lines, records, skipped, rejected, rejects, read_error, acc } = scan::scan(reader, parser.as_ref(), TimeSpan::default, config.threads);
+    let read_error = head_error.or(read_error).map(|e| e.to_string());
+    if config.strict {
+        if let Some(first) = rejects.first() {
+            return Err(DeriveError::Strict { file: name, line: first.line, error: first.error, excerpt: first.excerpt.clone() });
+        }
+        if let Some(message) = read_error {
+            return Err(DeriveError::Truncated { file: name, lines, message });
+        }
+    }
+    let report = FileReport { name, format: Some(format), lines, records, skipped, rejected, rejects, read_error };
+    Ok((report, acc))
+}
+
+/// Whole lines of the head; the last is dropped when the head was cut short.
+fn sample_lines(head: &[u8], cut: bool) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+    if cut || lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.truncate(SAMPLE_LINES);
+    lines
+}
+
+/// The forced format, checked against the sample, or the detected one.
+/// `None` for an input with no lines at all.
+fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Result<Option<Format>, DeriveError> {
+    if sample.is_empty() {
+        return Ok(forced.cloned());
+    }
+    if let Some(format) = forced {
+        let trial = Trial::run(format.clone(), sample);
+        if trial.rejected > 0 && trial.mostly_fails() {
+            let (line, error) = trial.first_reject.expect("rejected lines keep the first");
+            return Err(DeriveError::WrongFormat { file: file.into(), format: format.to_string(), records: trial.records, sampled: sample.len(), line, error });
+        }
+        return Ok(Some(format.clone()));
+    }
+    let detection = detect(sample);
+    if detection.best.mostly_fails() {
+        if detection.trials.iter().all(|t| t.records == 0 && t.rejected == 0) {
+            // Only blank lines and comments so far: nothing to tell formats apart by.
+            return Ok(Some(Format::W3c).filter(|_| sample.iter().any(|l| l.starts_with(b"#"))).or(Some(Format::Combined)));
+        }
+        let tried = detection
+            .trials
+            .iter()
+            .map(|t| match t.first_reject {
+                Some((line, e)) => format!("{} read {} of {} lines (line {line}: {e})", t.format.name(), t.records, sample.len()),
+                None => format!("{} read {} of {} lines", t.format.name(), t.records, sample.len()),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(DeriveError::UnknownFormat { file: file.into(), tried });
+    }
+    Ok(Some(detection.best.format))
+}

@@ -1,0 +1,153 @@
+//! `Format`: which log family a file is in, from `--format` or detection.
+//!
+//! ```text
+//! --format combined | common | nginx:'<log_format>' | apache:'<LogFormat>'
+//!          json | json:time=ts,method=verb,... | alb | elb | w3c | haproxy | envoy
+//! ```
+
+use super::aws::{AwsParser, Balancer};
+use super::clf::ClfParser;
+use super::envoy::EnvoyParser;
+use super::haproxy::HaproxyParser;
+use super::json::{JsonParser, Mapping};
+use super::w3c::W3cParser;
+use super::{LineParser, apache, nginx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// Common Log Format, also read by the Combined parser.
+    Common,
+    Combined,
+    /// An nginx `log_format` string.
+    Nginx(String),
+    /// An Apache `LogFormat` string.
+    Apache(String),
+    /// JSON lines in a recognised dialect (Caddy, Envoy, Traefik, Cloudflare, GCP).
+    Json,
+    /// JSON lines read through a user's field mapping.
+    JsonMapped(String),
+    Alb,
+    Elb,
+    /// W3C extended: IIS and CloudFront.
+    W3c,
+    Haproxy,
+    Envoy,
+}
+
+/// A `--format` value that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("bad --format `{value}`: {reason}")]
+pub struct FormatError {
+    pub value: String,
+    pub reason: String,
+}
+
+/// The nginx default `combined` format.
+pub const NGINX_COMBINED: &str =
+    r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+
+pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy";
+
+impl std::str::FromStr for Format {
+    type Err = FormatError;
+    fn from_str(value: &str) -> Result<Self, FormatError> {
+        let err = |reason: String| FormatError { value: value.to_owned(), reason };
+        let (name, spec) = value.split_once(':').map_or((value, None), |(n, s)| (n, Some(s)));
+        let format = match (name.to_ascii_lowercase().as_str(), spec) {
+            ("common" | "clf", None) => Format::Common,
+            ("combined", None) => Format::Combined,
+            ("nginx", None) => Format::Nginx(NGINX_COMBINED.to_owned()),
+            ("nginx", Some(spec)) => Format::Nginx(spec.to_owned()),
+            ("apache", Some(spec)) => Format::Apache(spec.to_owned()),
+            ("json" | "caddy" | "gcp" | "traefik" | "cloudflare" | "envoy-json", None) => Format::Json,
+            ("json", Some(spec)) => Format::JsonMapped(spec.to_owned()),
+            ("alb", None) => Format::Alb,
+            ("elb", None) => Format::Elb,
+            ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
+            ("haproxy", None) => Format::Haproxy,
+            ("envoy", None) => Format::Envoy,
+            ("apache", None) => return Err(err("apache needs its LogFormat string, e.g. apache:'%h %l %u %t \"%r\" %>s %b'".into())),
+            _ => return Err(err(format!("unknown format; {FORMAT_HELP}"))),
+        };
+        format.parser().map_err(err)?;
+        Ok(format)
+    }
+}
+
+impl Format {
+    /// The short name written to the profile's `source.format`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Common => "common",
+            Format::Combined => "combined",
+            Format::Nginx(_) => "nginx",
+            Format::Apache(_) => "apache",
+            Format::Json | Format::JsonMapped(_) => "json",
+            Format::Alb => "alb",
+            Format::Elb => "elb",
+            Format::W3c => "w3c",
+            Format::Haproxy => "haproxy",
+            Format::Envoy => "envoy",
+        }
+    }
+
+    /// A parser for this format; a format string that does not compile says why.
+    pub fn parser(&self) -> Result<Box<dyn LineParser>, String> {
+        Ok(match self {
+            Format::Common | Format::Combined => Box::new(ClfParser),
+            Format::Nginx(spec) => Box::new(nginx::compile(spec)?),
+            Format::Apache(spec) => Box::new(apache::compile(spec)?),
+            Format::Json => Box::new(JsonParser::auto()),
+            Format::JsonMapped(spec) => Box::new(JsonParser::with_mapping(Mapping::parse(spec)?)),
+            Format::Alb => Box::new(AwsParser(Balancer::Alb)),
+            Format::Elb => Box::new(AwsParser(Balancer::Elb)),
+            Format::W3c => Box::new(W3cParser::default()),
+            Format::Haproxy => Box::new(HaproxyParser),
+            Format::Envoy => Box::new(EnvoyParser::default()),
+        })
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Format::Nginx(spec) | Format::Apache(spec) | Format::JsonMapped(spec) => write!(f, "{}:{spec}", self.name()),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse() {
+        let table = [
+            ("combined", Format::Combined),
+            ("clf", Format::Common),
+            ("iis", Format::W3c),
+            ("cloudfront", Format::W3c),
+            ("nginx:$remote_addr [$time_local]", Format::Nginx("$remote_addr [$time_local]".into())),
+            ("apache:%h %t", Format::Apache("%h %t".into())),
+            ("json:time=ts,path=p", Format::JsonMapped("time=ts,path=p".into())),
+        ];
+        for (value, want) in table {
+            assert_eq!(value.parse::<Format>(), Ok(want), "{value}");
+        }
+    }
+
+    #[test]
+    fn bad_values_say_why() {
+        let table = [
+            ("syslog", "unknown format"),
+            ("apache", "needs its LogFormat"),
+            ("nginx:no variables", "no $variable"),
+            ("json:time", "key=field"),
+        ];
+        for (value, want) in table {
+            let err = value.parse::<Format>().unwrap_err().to_string();
+            assert!(err.contains(want), "{value}: {err}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The project's fixtures (fixtures/logs, each with an optional NAME.format
+//! holding its --format) against golden outputs in fixtures/golden: every
+//! line's record or reject, and the profile `replay derive` writes.
+
+use crate::util::{golden, replay, root, text};
+use replay::derive::{DeriveConfig, open_input};
+use replay::log::{Format, Parsed};
+use std::io::{Read, Write};
+
+fn fixtures() -> Vec<(String, Option<String>)> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/logs"))
+        .expect("fixtures/logs exists")
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".format"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_owned();
+            let format = std::fs::read_to_string(root().join(format!("fixtures/logs/{stem}.format"))).ok();
+            (name, format)
+        })
+        .collect()
+}
+
+/// Every line of a fixture as the parser saw it: a record, a reject, or nothing (skipped).
+fn records_of(name: &str, format: Option<&str>) -> String {
+    let forced = format.map(|f| f.parse::<Format>().expect("fixture formats parse"));
+    let path = root().join("fixtures/logs").join(name);
+    let mut opened = open_input(path.to_str().unwrap(), forced.as_ref()).expect("fixture opens");
+    let format = opened.format.expect("fixture has lines");
+    let mut parser = format.parser().unwrap();
+    let mut bytes = Vec::new();
+    opened.reader.read_to_end(&mut bytes).unwrap();
+    let mut out = format!("# {name}: {}\n", format.name());
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let entry = match parser.parse(line) {
+            Parsed::Record(r) => serde_json::json!({"line": i + 1, "record": r.to_owned_record()}),
+            Parsed::Reject(e) => serde_json::json!({"line": i + 1, "rejected": e.to_string()}),
+            Parsed::Skip => continue,
+        };
+        out.push_str(&entry.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn fixtures_match_their_golden_records() {
+    let fixtures = fixtures();
+    assert!(fixtures.len() >= 12, "every format has a fixture");
+    for (name, format) in &fixtures {
+        golden(&root().join(format!("fixtures/golden/{name}.records.jsonl")), &records_of(name, format.as_deref()));
+    }
+}
+
+#[test]
+fn fixtures_derive_to_their_golden_profiles() {
+    for (name, format) in fixtures() {
+        let path = format!("fixtures/logs/{name}");
+        let mut args = vec!["derive", path.as_str()];
+        if let Some(format) = &format {
+            args.extend(["--format", format]);
+        }
+        let out = replay(&args, b"");
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        golden(&root().join(format!("fixtures/golden/{name}.profile.json")), &text(&out.stdout));
+    }
+}
+
+#[test]
+fn combined_fixture_counts_and_span() {
+    let out = replay(&["derive", "fixtures/logs/combined.log"], b"");
+    let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let source = &profile["source"];
+    assert_eq!(source["format"], "combined");
+    assert_eq!((source["lines"].as_u64(), source["skipped"].as_u64(), source["rejected"].as_u64()), (Some(20), Some(1), Some(3)));
+    // The out-of-order line is the earliest; the line without a final newline is the latest.
+    assert_eq!(source["first"], "2000-10-10T20:55:30Z");
+    assert_eq!(source["last"], "2000-10-10T20:55:51Z");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("combined.log:14: rejected: expected a [dd/Mon/yyyy:HH:MM:SS +zzzz] time at column 1"), "{stderr}");
+    assert!(stderr.contains("combined.log:16: rejected: expected a valid calendar date"), "{stderr}");
+}
+
+#[test]
+fn gzip_and_stdin_read_the_same_as_plain() {
+    let plain = std::fs::read(root().join("fixtures/logs/combined.log")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gz_path = dir.path().join("combined.log.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    let gz_bytes = gz.finish().unwrap();
+    std::fs::write(&gz_path, &gz_bytes).unwrap();
+
+    let source_of = |out: &std::process::Output| {
+        let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+        let mut source = profile["source"].clone();
+        source["files"] = serde_json::Value::Null;
+        source
+    };
+    let from_plain = source_of(&replay(&["derive", "fixtures/logs/combined.log"], b""));
+    let from_gz = source_of(&replay(&["derive", gz_path.to_str().unwrap()], b""));
+    let from_stdin = source_of(&replay(&["derive", "-"], &plain));
+    let from_gz_stdin = source_of(&replay(&["derive", "-"], &gz_bytes));
+    assert_eq!(from_plain["records"].as_u64(), Some(16));
+    assert_eq!(from_gz, from_plain);
+    assert_eq!(from_stdin, from_plain);
+    assert_eq!(from_gz_stdin, from_plain);
+}
+
+#[test]
+fn several_files_add_up() {
+    let out = replay(&["derive", "fixtures/logs/common.log", "fixtures/logs/haproxy.log", "fixtures/logs/iis.log"], b"");
+    let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let source = &profile["source"];
+    assert_eq!(source["format"], "common+haproxy+w3c");
+    assert_eq!(source["files"].as_array().map(Vec::len), Some(3));
+    assert_eq!(source["records"].as_u64(), Some(4 + 3 + 3));
+}
+
+#[test]
+fn thread_count_does_not_change_the_profile() {
+    // One worker and many must give the same counts and span.
+    let config = |threads| DeriveConfig { inputs: vec![root().join("fixtures/logs/combined.log").to_string_lossy().into_owned()], format: None, strict: false, threads };
+    let one = replay::derive::derive(&config(1)).unwrap().profile;
+    let four = replay::derive::derive(&config(4)).unwrap().profile;
+    assert_eq!(one, four);
+}
