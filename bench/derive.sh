@@ -7,8 +7,8 @@ size_mb=${1:-1000}
 out=bench/out
 mkdir -p "$out"
 log="$out/combined-${size_mb}MB-seed7.log"
-if ! command -v goaccess >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq goaccess) >/dev/null
+if ! command -v goaccess >/dev/null || [ ! -x /usr/bin/time ]; then
+  (apt-get update -qq && apt-get install -y -qq goaccess time) >/dev/null
 fi
 cargo build --release --locked -q
 if [ ! -s "$log" ]; then

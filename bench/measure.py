@@ -4,11 +4,12 @@ bytes each one reads, peak RSS, and each one's speed as a ratio to replay's.
 
 usage: measure.py NAME BYTES -- CMD ... [;; NAME BYTES -- CMD ...]
 Each command's stdout goes to /dev/null; a failing command fails the run.
+Times and peak RSS come from GNU time (/usr/bin/time), so they are the
+command's own, not this script's.
 """
-import os
 import subprocess
 import sys
-import time
+import tempfile
 
 runs = []
 args = sys.argv[1:]
@@ -21,16 +22,15 @@ while args:
 
 rows = []
 for name, size, cmd in runs:
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - started
-    stderr = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{name} failed: {' '.join(cmd)}\n{stderr}")
-    rows.append((name, size, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime))
+    with tempfile.NamedTemporaryFile("r") as stats:
+        timed = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", stats.name, *cmd]
+        proc = subprocess.run(timed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            sys.exit(f"{name} failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+        seconds, rss_kb, user, system = stats.read().split()[-4:]
+    rows.append((name, size, float(seconds), int(rss_kb) / 1024, float(user) + float(system)))
 
-replay = next((r for r in rows if r[0].startswith("replay")), rows[-1])
+replay = [r for r in rows if r[0].startswith("replay")][-1] if any(r[0].startswith("replay") for r in rows) else rows[-1]
 replay_rate = replay[1] / replay[2]
 print(f"{'tool':<28} {'MB read':>8} {'seconds':>8} {'MB/s':>8} {'CPU s':>7} {'peak RSS MB':>12} {'speed vs replay':>16}")
 for name, size, seconds, rss, cpu in rows:

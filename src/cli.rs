@@ -21,7 +21,12 @@ Log formats (--format; detected from the first lines when left out):
 Exit codes: 0 done, 2 bad usage or input.";
 
 #[derive(Debug, Parser)]
-#[command(name = "replay", version, about = "Turn production access logs into traffic profiles and replay them against staging", propagate_version = true)]
+#[command(
+    name = "replay",
+    version,
+    about = "Turn production access logs into traffic profiles and replay them against staging",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: CliCommand,
@@ -66,14 +71,22 @@ struct LogArgs {
 }
 
 fn parse_format(value: &str) -> Result<Format, String> {
-    value.parse::<Format>().map_err(|e| format!("{}\n  {FORMAT_HELP}", e.reason))
+    value
+        .parse::<Format>()
+        .map_err(|e| format!("{}\n  {FORMAT_HELP}", e.reason))
 }
 
 /// A command, with its typed configuration.
 #[derive(Debug)]
 pub enum Command {
-    Derive { config: DeriveConfig, output: Option<PathBuf> },
-    Parse { config: DeriveConfig, limit: Option<u64> },
+    Derive {
+        config: DeriveConfig,
+        output: Option<PathBuf>,
+    },
+    Parse {
+        config: DeriveConfig,
+        limit: Option<u64>,
+    },
 }
 
 /// Parses the process arguments; exits with code 2 and a usage message on bad usage.
@@ -87,13 +100,21 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args).map(translate).map_err(|e| e.to_string())
+    Cli::try_parse_from(args)
+        .map(translate)
+        .map_err(|e| e.to_string())
 }
 
 fn translate(cli: Cli) -> Command {
     match cli.command {
-        CliCommand::Derive { logs, output } => Command::Derive { config: logs.into_config(), output },
-        CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
+        CliCommand::Derive { logs, output } => Command::Derive {
+            config: logs.into_config(),
+            output,
+        },
+        CliCommand::Parse { logs, limit } => Command::Parse {
+            config: logs.into_config(),
+            limit,
+        },
     }
 }
 

@@ -57,7 +57,8 @@ pub struct Scan<A> {
 }
 
 enum Work {
-    Lines { seq: u64, buf: Vec<u8> },
+    /// Whole lines in `buf[..len]`; the buffer goes back to the reader's pool.
+    Lines { seq: u64, buf: Vec<u8>, len: usize },
     /// A line over [`MAX_LINE`] bytes that was skipped.
     Overlong { seq: u64 },
 }
@@ -74,12 +75,21 @@ struct ChunkResult<A> {
 }
 
 /// Scans `reader` with `parser`, accumulating into accumulators made by `new_acc`.
-pub fn scan<A, F>(reader: Box<dyn Read + Send>, parser: &dyn LineParser, new_acc: F, threads: usize) -> Scan<A>
+pub fn scan<A, F>(
+    reader: Box<dyn Read + Send>,
+    parser: &dyn LineParser,
+    new_acc: F,
+    threads: usize,
+) -> Scan<A>
 where
     A: Accumulator + 'static,
     F: Fn() -> A + Sync,
 {
-    let workers = if parser.is_stateful() { 1 } else { threads.max(1) };
+    let workers = if parser.is_stateful() {
+        1
+    } else {
+        threads.max(1)
+    };
     let (work_tx, work_rx) = sync_channel::<Work>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -87,7 +97,8 @@ where
     std::thread::scope(|scope| {
         let reader_thread = scope.spawn(move || read_chunks(reader, work_tx, pool_rx));
         for _ in 0..workers {
-            let (work_rx, result_tx, pool_tx) = (Arc::clone(&work_rx), result_tx.clone(), pool_tx.clone());
+            let (work_rx, result_tx, pool_tx) =
+                (Arc::clone(&work_rx), result_tx.clone(), pool_tx.clone());
             let mut parser = parser.clone_box();
             let new_acc = &new_acc;
             scope.spawn(move || {
@@ -98,8 +109,8 @@ where
                     };
                     let Ok(work) = work else { return };
                     let result = match work {
-                        Work::Lines { seq, buf } => {
-                            let result = parse_chunk(seq, &buf, parser.as_mut(), new_acc());
+                        Work::Lines { seq, buf, len } => {
+                            let result = parse_chunk(seq, &buf[..len], parser.as_mut(), new_acc());
                             let _ = pool_tx.send(buf);
                             result
                         }
@@ -112,7 +123,15 @@ where
             });
         }
         drop(result_tx);
-        let mut total = Scan { lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), read_error: None, acc: new_acc() };
+        let mut total = Scan {
+            lines: 0,
+            records: 0,
+            skipped: 0,
+            rejected: 0,
+            rejects: Vec::new(),
+            read_error: None,
+            acc: new_acc(),
+        };
         let mut pending = BTreeMap::new();
         let mut next_seq = 0;
         for result in result_rx {
@@ -122,7 +141,9 @@ where
                 next_seq += 1;
             }
         }
-        total.read_error = reader_thread.join().unwrap_or_else(|_| Some(io::Error::other("the reader thread panicked")));
+        total.read_error = reader_thread
+            .join()
+            .unwrap_or_else(|_| Some(io::Error::other("the reader thread panicked")));
         total
     })
 }
@@ -142,13 +163,41 @@ fn fold<A: Accumulator>(total: &mut Scan<A>, chunk: ChunkResult<A>) {
 }
 
 fn overlong<A>(seq: u64, acc: A) -> ChunkResult<A> {
-    let error = LineError { column: MAX_LINE + 1, expected: "a line shorter than 1 MiB" };
-    let reject = Reject { line: 1, error, excerpt: String::new() };
-    ChunkResult { seq, lines: 1, records: 0, skipped: 0, rejected: 1, rejects: vec![reject], acc }
+    let error = LineError {
+        column: MAX_LINE + 1,
+        expected: "a line shorter than 1 MiB",
+    };
+    let reject = Reject {
+        line: 1,
+        error,
+        excerpt: String::new(),
+    };
+    ChunkResult {
+        seq,
+        lines: 1,
+        records: 0,
+        skipped: 0,
+        rejected: 1,
+        rejects: vec![reject],
+        acc,
+    }
 }
 
-fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser, acc: A) -> ChunkResult<A> {
-    let mut result = ChunkResult { seq, lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), acc };
+fn parse_chunk<A: Accumulator>(
+    seq: u64,
+    buf: &[u8],
+    parser: &mut dyn LineParser,
+    acc: A,
+) -> ChunkResult<A> {
+    let mut result = ChunkResult {
+        seq,
+        lines: 0,
+        records: 0,
+        skipped: 0,
+        rejected: 0,
+        rejects: Vec::new(),
+        acc,
+    };
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', buf) {
         result.take_line(&buf[start..end], parser);
@@ -172,8 +221,13 @@ impl<A: Accumulator> ChunkResult<A> {
             Parsed::Reject(error) => {
                 self.rejected += 1;
                 if self.rejects.len() < KEPT_REJECTS {
-                    let excerpt = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
-                    self.rejects.push(Reject { line: self.lines, error, excerpt });
+                    let excerpt =
+                        String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+                    self.rejects.push(Reject {
+                        line: self.lines,
+                        error,
+                        excerpt,
+                    });
                 }
             }
         }
@@ -181,23 +235,33 @@ impl<A: Accumulator> ChunkResult<A> {
 }
 
 /// Cuts the input into chunks that end at a newline; returns the error that ended it early, if any.
-fn read_chunks(mut reader: Box<dyn Read + Send>, work: SyncSender<Work>, pool: Receiver<Vec<u8>>) -> Option<io::Error> {
+///
+/// Buffers keep their full length between uses (only `filled` bytes are
+/// data), so recycling one costs no zeroing.
+fn read_chunks(
+    mut reader: Box<dyn Read + Send>,
+    work: SyncSender<Work>,
+    pool: Receiver<Vec<u8>>,
+) -> Option<io::Error> {
     let mut seq = 0;
     let mut carry: Vec<u8> = Vec::new();
     let send = |item: Work| work.send(item).is_ok();
     loop {
-        let mut buf = pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + CHUNK / 4));
-        buf.clear();
-        buf.append(&mut carry);
-        let want = CHUNK.max(buf.len() + 64 * 1024);
-        let (eof, error) = fill(&mut reader, &mut buf, want);
+        let mut buf = pool.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
+        let mut filled = carry.len();
+        if buf.len() < filled + CHUNK / 2 {
+            buf.resize(filled + CHUNK, 0);
+        }
+        buf[..filled].copy_from_slice(&carry);
+        carry.clear();
+        let (eof, error) = fill(&mut reader, &mut buf, &mut filled);
         if !eof {
-            match memchr::memrchr(b'\n', &buf) {
+            match memchr::memrchr(b'\n', &buf[..filled]) {
                 Some(last) => {
-                    carry.extend_from_slice(&buf[last + 1..]);
-                    buf.truncate(last + 1);
+                    carry.extend_from_slice(&buf[last + 1..filled]);
+                    filled = last + 1;
                 }
-                None if buf.len() >= MAX_LINE => {
+                None if filled >= MAX_LINE => {
                     if !send(Work::Overlong { seq }) {
                         return None;
                     }
@@ -210,13 +274,17 @@ fn read_chunks(mut reader: Box<dyn Read + Send>, work: SyncSender<Work>, pool: R
                 }
                 None => {
                     // One line still going: read more behind it.
-                    carry = buf;
+                    carry.extend_from_slice(&buf[..filled]);
                     continue;
                 }
             }
         }
-        if !buf.is_empty() {
-            if !send(Work::Lines { seq, buf }) {
+        if filled > 0 {
+            if !send(Work::Lines {
+                seq,
+                buf,
+                len: filled,
+            }) {
                 return None;
             }
             seq += 1;
@@ -227,22 +295,14 @@ fn read_chunks(mut reader: Box<dyn Read + Send>, work: SyncSender<Work>, pool: R
     }
 }
 
-/// Reads until `buf` holds `want` bytes or the input ends; returns (ended, error).
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> (bool, Option<io::Error>) {
-    while buf.len() < want {
-        let len = buf.len();
-        buf.resize(want.max(len + 4096), 0);
-        match reader.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                return (true, None);
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return (true, Some(e));
-            }
+/// Reads into `buf[*filled..]` until it is full or the input ends; returns (ended, error).
+fn fill(reader: &mut dyn Read, buf: &mut [u8], filled: &mut usize) -> (bool, Option<io::Error>) {
+    while *filled < buf.len() {
+        match reader.read(&mut buf[*filled..]) {
+            Ok(0) => return (true, None),
+            Ok(n) => *filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (true, Some(e)),
         }
     }
     (false, None)
@@ -276,7 +336,13 @@ mod tests {
     struct Paths(Vec<u8>);
     impl Accumulator for Paths {
         fn add(&mut self, record: &LogRecord<'_>) {
-            self.0.push(record.path.as_deref().and_then(|p| p.get(1).copied()).unwrap_or(b'?'));
+            self.0.push(
+                record
+                    .path
+                    .as_deref()
+                    .and_then(|p| p.get(1).copied())
+                    .unwrap_or(b'?'),
+            );
         }
         fn merge(&mut self, later: Self) {
             self.0.extend(later.0);
@@ -284,7 +350,10 @@ mod tests {
     }
 
     fn line(i: usize) -> String {
-        format!("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /{} HTTP/1.0\" 200 1 \"-\" \"ua\"\n", (b'a' + (i % 26) as u8) as char)
+        format!(
+            "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /{} HTTP/1.0\" 200 1 \"-\" \"ua\"\n",
+            (b'a' + (i % 26) as u8) as char
+        )
     }
 
     #[test]
@@ -297,8 +366,16 @@ mod tests {
             }
         }
         let parser = Format::Combined.parser().unwrap();
-        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), Paths::default, 2);
-        assert_eq!((scan.lines, scan.records, scan.rejected), (40_001, 40_000, 1));
+        let scan = scan(
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            parser.as_ref(),
+            Paths::default,
+            2,
+        );
+        assert_eq!(
+            (scan.lines, scan.records, scan.rejected),
+            (40_001, 40_000, 1)
+        );
         assert_eq!(scan.rejects[0].line, 30_002);
         let want: Vec<u8> = (0..40_000).map(|i| b'a' + (i % 26) as u8).collect();
         assert_eq!(scan.acc.0, want);
@@ -312,7 +389,12 @@ mod tests {
         text.push_str(&line(1));
         text.push_str(line(2).trim_end());
         let parser = Format::Combined.parser().unwrap();
-        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), Paths::default, 2);
+        let scan = scan(
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            parser.as_ref(),
+            Paths::default,
+            2,
+        );
         assert_eq!((scan.lines, scan.records, scan.rejected), (4, 3, 1));
         assert_eq!(scan.rejects[0].line, 2);
         assert_eq!(scan.acc.0, b"abc");

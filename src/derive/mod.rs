@@ -35,14 +35,34 @@ pub struct DeriveConfig {
 pub enum DeriveError {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("{file}: could not tell the log format: {tried}\n  pass it with --format, e.g. --format combined or --format 'nginx:$remote_addr - $remote_user [$time_local] \"$request\" $status ...'")]
+    #[error(
+        "{file}: could not tell the log format: {tried}\n  pass it with --format, e.g. --format combined or --format 'nginx:$remote_addr - $remote_user [$time_local] \"$request\" $status ...'"
+    )]
     UnknownFormat { file: String, tried: String },
-    #[error("{file}: the lines do not look like {format}: {records} of the first {sampled} lines parse; line {line}: {error}\n  check --format, or leave it out to detect the format")]
-    WrongFormat { file: String, format: String, records: usize, sampled: usize, line: usize, error: LineError },
+    #[error(
+        "{file}: the lines do not look like {format}: {records} of the first {sampled} lines parse; line {line}: {error}\n  check --format, or leave it out to detect the format"
+    )]
+    WrongFormat {
+        file: String,
+        format: String,
+        records: usize,
+        sampled: usize,
+        line: usize,
+        error: LineError,
+    },
     #[error("{file}:{line}: {error} (--strict stops at the first bad line)\n  {excerpt}")]
-    Strict { file: String, line: u64, error: LineError, excerpt: String },
+    Strict {
+        file: String,
+        line: u64,
+        error: LineError,
+        excerpt: String,
+    },
     #[error("{file}: input ended early after line {lines}: {message} (--strict)")]
-    Truncated { file: String, lines: u64, message: String },
+    Truncated {
+        file: String,
+        lines: u64,
+        message: String,
+    },
     #[error("no request lines found in {files}; check the files hold access logs")]
     NoRequests { files: String },
 }
@@ -77,9 +97,14 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
     }
     let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
     if sum(|f| f.records) == 0 {
-        return Err(DeriveError::NoRequests { files: config.inputs.join(", ") });
+        return Err(DeriveError::NoRequests {
+            files: config.inputs.join(", "),
+        });
     }
-    let mut formats: Vec<&str> = files.iter().filter_map(|f| f.format.as_ref().map(Format::name)).collect();
+    let mut formats: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.format.as_ref().map(Format::name))
+        .collect();
     formats.dedup();
     let source = Source {
         files: files.iter().map(|f| f.name.clone()).collect(),
@@ -91,7 +116,13 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         first: span.first_us.map(format_time_us),
         last: span.last_us.map(format_time_us),
     };
-    Ok(Derived { profile: Profile { version: VERSION, source }, files })
+    Ok(Derived {
+        profile: Profile {
+            version: VERSION,
+            source,
+        },
+        files,
+    })
 }
 
 /// An input opened and its format settled, ready to be read from the start.
@@ -115,27 +146,77 @@ pub fn open_input(path: &str, forced: Option<&Format>) -> Result<OpenedInput, De
         Some(_) => Box::new(Cursor::new(head)),
         None => Box::new(Cursor::new(head).chain(input.reader)),
     };
-    Ok(OpenedInput { name: input.name, format, reader, head_error })
+    Ok(OpenedInput {
+        name: input.name,
+        format,
+        reader,
+        head_error,
+    })
 }
 
 fn derive_file(path: &str, config: &DeriveConfig) -> Result<(FileReport, TimeSpan), DeriveError> {
-    let OpenedInput { name, format, reader, head_error } = open_input(path, config.format.as_ref())?;
+    let OpenedInput {
+        name,
+        format,
+        reader,
+        head_error,
+    } = open_input(path, config.format.as_ref())?;
     let Some(format) = format else {
-        let report = FileReport { name, format: None, lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), read_error: head_error.map(|e| e.to_string()) };
+        let report = FileReport {
+            name,
+            format: None,
+            lines: 0,
+            records: 0,
+            skipped: 0,
+            rejected: 0,
+            rejects: Vec::new(),
+            read_error: head_error.map(|e| e.to_string()),
+        };
         return Ok((report, TimeSpan::default()));
     };
-    let parser = format.parser().map_err(|reason| DeriveError::UnknownFormat { file: name.clone(), tried: reason })?;
-    let Scan { lines, records, skipped, rejected, rejects, read_error, acc } = scan::scan(reader, parser.as_ref(), TimeSpan::default, config.threads);
+    let parser = format
+        .parser()
+        .map_err(|reason| DeriveError::UnknownFormat {
+            file: name.clone(),
+            tried: reason,
+        })?;
+    let Scan {
+        lines,
+        records,
+        skipped,
+        rejected,
+        rejects,
+        read_error,
+        acc,
+    } = scan::scan(reader, parser.as_ref(), TimeSpan::default, config.threads);
     let read_error = head_error.or(read_error).map(|e| e.to_string());
     if config.strict {
         if let Some(first) = rejects.first() {
-            return Err(DeriveError::Strict { file: name, line: first.line, error: first.error, excerpt: first.excerpt.clone() });
+            return Err(DeriveError::Strict {
+                file: name,
+                line: first.line,
+                error: first.error,
+                excerpt: first.excerpt.clone(),
+            });
         }
         if let Some(message) = read_error {
-            return Err(DeriveError::Truncated { file: name, lines, message });
+            return Err(DeriveError::Truncated {
+                file: name,
+                lines,
+                message,
+            });
         }
     }
-    let report = FileReport { name, format: Some(format), lines, records, skipped, rejected, rejects, read_error };
+    let report = FileReport {
+        name,
+        format: Some(format),
+        lines,
+        records,
+        skipped,
+        rejected,
+        rejects,
+        read_error,
+    };
     Ok((report, acc))
 }
 
@@ -151,7 +232,11 @@ fn sample_lines(head: &[u8], cut: bool) -> Vec<&[u8]> {
 
 /// The forced format, checked against the sample, or the detected one.
 /// `None` for an input with no lines at all.
-fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Result<Option<Format>, DeriveError> {
+fn choose_format(
+    file: &str,
+    sample: &[&[u8]],
+    forced: Option<&Format>,
+) -> Result<Option<Format>, DeriveError> {
     if sample.is_empty() {
         return Ok(forced.cloned());
     }
@@ -159,26 +244,52 @@ fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Resul
         let trial = Trial::run(format.clone(), sample);
         if trial.rejected > 0 && trial.mostly_fails() {
             let (line, error) = trial.first_reject.expect("rejected lines keep the first");
-            return Err(DeriveError::WrongFormat { file: file.into(), format: format.to_string(), records: trial.records, sampled: sample.len(), line, error });
+            return Err(DeriveError::WrongFormat {
+                file: file.into(),
+                format: format.to_string(),
+                records: trial.records,
+                sampled: sample.len(),
+                line,
+                error,
+            });
         }
         return Ok(Some(format.clone()));
     }
     let detection = detect(sample);
     if detection.best.mostly_fails() {
-        if detection.trials.iter().all(|t| t.records == 0 && t.rejected == 0) {
+        if detection
+            .trials
+            .iter()
+            .all(|t| t.records == 0 && t.rejected == 0)
+        {
             // Only blank lines and comments so far: nothing to tell formats apart by.
-            return Ok(Some(Format::W3c).filter(|_| sample.iter().any(|l| l.starts_with(b"#"))).or(Some(Format::Combined)));
+            return Ok(Some(Format::W3c)
+                .filter(|_| sample.iter().any(|l| l.starts_with(b"#")))
+                .or(Some(Format::Combined)));
         }
         let tried = detection
             .trials
             .iter()
             .map(|t| match t.first_reject {
-                Some((line, e)) => format!("{} read {} of {} lines (line {line}: {e})", t.format.name(), t.records, sample.len()),
-                None => format!("{} read {} of {} lines", t.format.name(), t.records, sample.len()),
+                Some((line, e)) => format!(
+                    "{} read {} of {} lines (line {line}: {e})",
+                    t.format.name(),
+                    t.records,
+                    sample.len()
+                ),
+                None => format!(
+                    "{} read {} of {} lines",
+                    t.format.name(),
+                    t.records,
+                    sample.len()
+                ),
             })
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(DeriveError::UnknownFormat { file: file.into(), tried });
+        return Err(DeriveError::UnknownFormat {
+            file: file.into(),
+            tried,
+        });
     }
     Ok(Some(detection.best.format))
 }

@@ -14,16 +14,28 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
             file.name, file.lines, file.records, file.skipped, file.rejected
         )?;
         for reject in &file.rejects {
-            writeln!(out, "  {}:{}: rejected: {}", file.name, reject.line, reject.error)?;
+            writeln!(
+                out,
+                "  {}:{}: rejected: {}",
+                file.name, reject.line, reject.error
+            )?;
             if !reject.excerpt.is_empty() {
                 writeln!(out, "    {}", reject.excerpt.escape_debug())?;
             }
         }
         if file.rejected > file.rejects.len() as u64 {
-            writeln!(out, "  ... and {} more rejected lines", file.rejected - file.rejects.len() as u64)?;
+            writeln!(
+                out,
+                "  ... and {} more rejected lines",
+                file.rejected - file.rejects.len() as u64
+            )?;
         }
         if let Some(error) = &file.read_error {
-            writeln!(out, "replay: warning: {}: input ended early after line {}: {error}; the lines before it are kept", file.name, file.lines)?;
+            writeln!(
+                out,
+                "replay: warning: {}: input ended early after line {}: {error}; the lines before it are kept",
+                file.name, file.lines
+            )?;
         }
         if file.lines == 0 {
             writeln!(out, "replay: warning: {} is empty", file.name)?;
@@ -31,7 +43,11 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
     }
     let source = &derived.profile.source;
     if let (Some(first), Some(last)) = (&source.first, &source.last) {
-        writeln!(out, "replay: {} requests from {first} to {last}", source.records)?;
+        writeln!(
+            out,
+            "replay: {} requests from {first} to {last}",
+            source.records
+        )?;
     }
     Ok(())
 }

@@ -14,13 +14,15 @@
 //! (Traefik), `0.138` (seconds, nginx `$request_time`) or a bare integer
 //! (microseconds, Apache `%D`).
 
-use super::fields::{self, Res, byte_count, clf_time, quoted, space1, status};
+use super::fields::{self, ClfTimeCache, Res, byte_count, quoted, space1, status};
 use super::{LineError, LineParser, LogRecord, Parsed, Text, trim_line};
 use nom::error::context;
 use std::borrow::Cow;
 
 #[derive(Clone, Default)]
-pub struct ClfParser;
+pub struct ClfParser {
+    times: ClfTimeCache,
+}
 
 impl LineParser for ClfParser {
     fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
@@ -28,7 +30,7 @@ impl LineParser for ClfParser {
         if line.is_empty() {
             return Parsed::Skip;
         }
-        match parse_clf(line) {
+        match parse_clf(line, &mut self.times) {
             Ok(record) => Parsed::Record(record),
             Err(err) => Parsed::Reject(LineError::from_nom(line, err)),
         }
@@ -52,13 +54,19 @@ fn unwrap_export_quotes(line: &[u8]) -> &[u8] {
     line
 }
 
-fn parse_clf(line: &[u8]) -> Result<LogRecord<'_>, nom::Err<fields::FieldError<'_>>> {
+fn parse_clf<'a>(
+    line: &'a [u8],
+    times: &mut ClfTimeCache,
+) -> Result<LogRecord<'a>, nom::Err<fields::FieldError<'a>>> {
     let Some(time_at) = find_time(line) else {
-        return Err(nom::Err::Error(fields::FieldError::new(line, "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time")));
+        return Err(nom::Err::Error(fields::FieldError::new(
+            line,
+            "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
+        )));
     };
     let mut record = LogRecord::default();
     parse_prefix(&line[..time_at], &mut record);
-    let (rest, time) = clf_time(&line[time_at..])?;
+    let (rest, time) = times.parse(&line[time_at..])?;
     record.time_us = Some(time);
     let (rest, _) = space1(rest)?;
     let (rest, request) = request_field(rest)?;
@@ -98,7 +106,9 @@ fn request_field(input: &[u8]) -> Res<'_, Text<'_>> {
     let Some(body) = input.strip_prefix(b"\"") else {
         return fields::fail(input, "a quoted request such as \"GET / HTTP/1.1\"");
     };
-    if let Some(at) = memchr::memchr_iter(b'"', body).find(|&at| followed_by_status(&body[at + 1..])) {
+    if let Some(at) =
+        memchr::memchr_iter(b'"', body).find(|&at| followed_by_status(&body[at + 1..]))
+    {
         return Ok((&body[at + 1..], Cow::Borrowed(&body[..at])));
     }
     // No better end: let the status parser say what is wrong after the request.
@@ -107,9 +117,15 @@ fn request_field(input: &[u8]) -> Res<'_, Text<'_>> {
 
 /// ` 200 ` or ` - ` (or the end of the line) after a closing quote.
 fn followed_by_status(rest: &[u8]) -> bool {
-    let Some(rest) = rest.strip_prefix(b" ") else { return false };
+    let Some(rest) = rest.strip_prefix(b" ") else {
+        return false;
+    };
     let rest = rest.trim_ascii_start();
-    let len = if rest.starts_with(b"-") { 1 } else { rest.iter().take_while(|b| b.is_ascii_digit()).count() };
+    let len = if rest.starts_with(b"-") {
+        1
+    } else {
+        rest.iter().take_while(|b| b.is_ascii_digit()).count()
+    };
     (len == 1 && rest[0] == b'-' || len == 3) && matches!(rest.get(len), None | Some(b' '))
 }
 
@@ -152,7 +168,10 @@ struct Groups<'a> {
 
 impl<'a> Groups<'a> {
     fn split(mut s: &'a [u8]) -> Self {
-        let mut groups = Groups { items: [Group::default(); 6], len: 0 };
+        let mut groups = Groups {
+            items: [Group::default(); 6],
+            len: 0,
+        };
         loop {
             s = s.trim_ascii_start();
             if s.is_empty() || groups.len == groups.items.len() {
@@ -161,8 +180,19 @@ impl<'a> Groups<'a> {
             let (group, rest) = if let Some(body) = s.strip_prefix(b"\"") {
                 let end = memchr::memchr(b'"', body).unwrap_or(body.len());
                 let inner = &body[..end];
-                let first = inner.split(|&b| b == b',').next().unwrap_or(inner).trim_ascii();
-                (Group { first, list: inner.contains(&b','), quoted: true }, body.get(end + 1..).unwrap_or(b""))
+                let first = inner
+                    .split(|&b| b == b',')
+                    .next()
+                    .unwrap_or(inner)
+                    .trim_ascii();
+                (
+                    Group {
+                        first,
+                        list: inner.contains(&b','),
+                        quoted: true,
+                    },
+                    body.get(end + 1..).unwrap_or(b""),
+                )
             } else {
                 let mut end = 0;
                 let mut first_end = None;
@@ -177,7 +207,14 @@ impl<'a> Groups<'a> {
                     break;
                 }
                 let first = &s[..first_end.unwrap_or(end)];
-                (Group { first, list: first_end.is_some(), quoted: false }, &s[end..])
+                (
+                    Group {
+                        first,
+                        list: first_end.is_some(),
+                        quoted: false,
+                    },
+                    &s[end..],
+                )
             };
             groups.items[groups.len] = group;
             groups.len += 1;
@@ -191,7 +228,10 @@ impl<'a> Groups<'a> {
 }
 
 /// Referer, user agent, extra fields and a trailing duration, all optional.
-fn trailer<'a>(rest: &'a [u8], record: &mut LogRecord<'a>) -> Result<(), nom::Err<fields::FieldError<'a>>> {
+fn trailer<'a>(
+    rest: &'a [u8],
+    record: &mut LogRecord<'a>,
+) -> Result<(), nom::Err<fields::FieldError<'a>>> {
     let rest = rest.trim_ascii_start();
     if rest.is_empty() {
         return Ok(());
@@ -232,7 +272,7 @@ mod tests {
     use crate::log::OwnedRecord;
 
     fn parse(line: &str) -> OwnedRecord {
-        match ClfParser.parse(line.as_bytes()) {
+        match ClfParser::default().parse(line.as_bytes()) {
             Parsed::Record(r) => r.to_owned_record(),
             other => panic!("{line}: {other:?}"),
         }
@@ -241,54 +281,286 @@ mod tests {
     #[test]
     fn variants() {
         // (line, client, host, user, method, path, query, protocol, status, bytes, agent, duration)
-        type Row = (&'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<u16>, Option<u64>, Option<&'static str>, Option<u64>);
+        type Row = (
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<u16>,
+            Option<u64>,
+            Option<&'static str>,
+            Option<u64>,
+        );
         let table: Vec<Row> = vec![
-            (r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
-             Some("127.0.0.1"), None, Some("frank"), Some("GET"), Some("/apache_pb.gif"), None, Some("HTTP/1.0"), Some(200), Some(2326), None, None),
-            (r#"in24.inetnebr.com - - [01/Aug/1995:00:00:01 -0400] "GET /ksc.html" 302 -"#,
-             Some("in24.inetnebr.com"), None, None, Some("GET"), Some("/ksc.html"), None, None, Some(302), None, None, None),
-            (r#"2001:db8::1 - - [01/Aug/1995:00:00:01 -0400] "GET /a?b=1 HTTP/1.1" 200 5 "-" "curl/8""#,
-             Some("2001:db8::1"), None, None, Some("GET"), Some("/a"), Some("b=1"), Some("HTTP/1.1"), Some(200), Some(5), Some("curl/8"), None),
-            (r#""192.168.4.25 - - [22/Dec/2016:16:30:52 +0300] "POST /x HTTP/1.1" 303 382 "http://r/" "Mozilla/5.0""""#,
-             Some("192.168.4.25"), None, None, Some("POST"), Some("/x"), None, Some("HTTP/1.1"), Some(303), Some(382), Some("Mozilla/5.0"), None),
-            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET /q?id=1\" OR \"1\"=\"1 HTTP/1.1" 200 1 "-" "a \"quoted\" agent""#,
-             Some("1.2.3.4"), None, None, Some("GET"), Some("/q"), Some("id=1\" OR \"1\"=\"1"), Some("HTTP/1.1"), Some(200), Some(1), Some("a \"quoted\" agent"), None),
-            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "\x16\x03\x01" 400 0 "-" "-""#,
-             Some("1.2.3.4"), None, None, Some("\u{16}\u{3}\u{1}"), None, None, None, Some(400), Some(0), None, None),
-            (r#"10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "Firefox/49.0""#,
-             Some("10.0.0.2"), None, None, Some("GET"), Some("/ocelot"), None, Some("HTTP/1.1"), Some(200), Some(571), Some("Firefox/49.0"), None),
-            (r#""10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /assets/x?q=100 HTTP/1.1" 200 25507 "-" "Amazon CloudFront""#,
-             Some("10.5.102.222"), None, None, Some("GET"), Some("/assets/x"), Some("q=100"), Some("HTTP/1.1"), Some(200), Some(25507), Some("Amazon CloudFront"), None),
-            (r#"example.com:80 81.2.69.143 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "Chrome/70""#,
-             Some("81.2.69.143"), Some("example.com:80"), None, Some("GET"), Some("/ocelot"), None, Some("HTTP/1.1"), Some(200), Some(571), Some("Chrome/70"), None),
-            (r#"example.com 10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET / HTTP/1.1" 200 571 "-" "F""#,
-             Some("10.0.0.2"), Some("example.com"), None, Some("GET"), Some("/"), None, Some("HTTP/1.1"), Some(200), Some(571), Some("F"), None),
-            (r#"localhost:443 178.20.184.42 1j0vhgd jsmith [26/Jul/2023:00:01:26 -0700] "GET /s HTTP/2.0" 200 17163 "-" "Mozilla/5.0" 116075"#,
-             Some("178.20.184.42"), Some("localhost:443"), Some("jsmith"), Some("GET"), Some("/s"), None, Some("HTTP/2.0"), Some(200), Some(17163), Some("Mozilla/5.0"), Some(116075)),
-            (r#"192.168.33.1 - - [02/Oct/2017:20:22:07 +0000] "GET /f.png HTTP/1.1" 304 0 "http://e/login" "Chrome/61" 262 "Host-host1 "http://172.19.0.3:5601" 3ms"#,
-             Some("192.168.33.1"), None, None, Some("GET"), Some("/f.png"), None, Some("HTTP/1.1"), Some(304), Some(0), Some("Chrome/61"), Some(3000)),
-            (r#" 0.0.0.0 - - [17/Jun/2023:00:01:21 +0800] "GET /t HTTP/1.1" 200 14055 "-" "JFrog" "-" 0.008"#,
-             Some("0.0.0.0"), None, None, Some("GET"), Some("/t"), None, Some("HTTP/1.1"), Some(200), Some(14055), Some("JFrog"), Some(8000)),
-            (r#"10.112.81.15 - - [15/Feb/2013:06:00:31 +0000] "-" 400 0 "-" "-""#,
-             Some("10.112.81.15"), None, None, None, None, None, None, Some(400), Some(0), None, None),
-            (r#"192.168.202.254 [20/Jul/2009:22:59:29 +0000] "GET /vmkboot.gz HTTP/1.0" 404 46210 "-" "gPXE/0.9.7""#,
-             Some("192.168.202.254"), None, None, Some("GET"), Some("/vmkboot.gz"), None, Some("HTTP/1.0"), Some(404), Some(46210), Some("gPXE/0.9.7"), None),
-            ("1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] \"GET / HTTP/1.1\" 200 1 \"-\" \"ua\"\r",
-             Some("1.2.3.4"), None, None, Some("GET"), Some("/"), None, Some("HTTP/1.1"), Some(200), Some(1), Some("ua"), None),
+            (
+                r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+                Some("127.0.0.1"),
+                None,
+                Some("frank"),
+                Some("GET"),
+                Some("/apache_pb.gif"),
+                None,
+                Some("HTTP/1.0"),
+                Some(200),
+                Some(2326),
+                None,
+                None,
+            ),
+            (
+                r#"in24.inetnebr.com - - [01/Aug/1995:00:00:01 -0400] "GET /ksc.html" 302 -"#,
+                Some("in24.inetnebr.com"),
+                None,
+                None,
+                Some("GET"),
+                Some("/ksc.html"),
+                None,
+                None,
+                Some(302),
+                None,
+                None,
+                None,
+            ),
+            (
+                r#"2001:db8::1 - - [01/Aug/1995:00:00:01 -0400] "GET /a?b=1 HTTP/1.1" 200 5 "-" "curl/8""#,
+                Some("2001:db8::1"),
+                None,
+                None,
+                Some("GET"),
+                Some("/a"),
+                Some("b=1"),
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(5),
+                Some("curl/8"),
+                None,
+            ),
+            (
+                r#""192.168.4.25 - - [22/Dec/2016:16:30:52 +0300] "POST /x HTTP/1.1" 303 382 "http://r/" "Mozilla/5.0""""#,
+                Some("192.168.4.25"),
+                None,
+                None,
+                Some("POST"),
+                Some("/x"),
+                None,
+                Some("HTTP/1.1"),
+                Some(303),
+                Some(382),
+                Some("Mozilla/5.0"),
+                None,
+            ),
+            (
+                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET /q?id=1\" OR \"1\"=\"1 HTTP/1.1" 200 1 "-" "a \"quoted\" agent""#,
+                Some("1.2.3.4"),
+                None,
+                None,
+                Some("GET"),
+                Some("/q"),
+                Some("id=1\" OR \"1\"=\"1"),
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(1),
+                Some("a \"quoted\" agent"),
+                None,
+            ),
+            (
+                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "\x16\x03\x01" 400 0 "-" "-""#,
+                Some("1.2.3.4"),
+                None,
+                None,
+                Some("\u{16}\u{3}\u{1}"),
+                None,
+                None,
+                None,
+                Some(400),
+                Some(0),
+                None,
+                None,
+            ),
+            (
+                r#"10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "Firefox/49.0""#,
+                Some("10.0.0.2"),
+                None,
+                None,
+                Some("GET"),
+                Some("/ocelot"),
+                None,
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(571),
+                Some("Firefox/49.0"),
+                None,
+            ),
+            (
+                r#""10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /assets/x?q=100 HTTP/1.1" 200 25507 "-" "Amazon CloudFront""#,
+                Some("10.5.102.222"),
+                None,
+                None,
+                Some("GET"),
+                Some("/assets/x"),
+                Some("q=100"),
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(25507),
+                Some("Amazon CloudFront"),
+                None,
+            ),
+            (
+                r#"example.com:80 81.2.69.143 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "Chrome/70""#,
+                Some("81.2.69.143"),
+                Some("example.com:80"),
+                None,
+                Some("GET"),
+                Some("/ocelot"),
+                None,
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(571),
+                Some("Chrome/70"),
+                None,
+            ),
+            (
+                r#"example.com 10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET / HTTP/1.1" 200 571 "-" "F""#,
+                Some("10.0.0.2"),
+                Some("example.com"),
+                None,
+                Some("GET"),
+                Some("/"),
+                None,
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(571),
+                Some("F"),
+                None,
+            ),
+            (
+                r#"localhost:443 178.20.184.42 1j0vhgd jsmith [26/Jul/2023:00:01:26 -0700] "GET /s HTTP/2.0" 200 17163 "-" "Mozilla/5.0" 116075"#,
+                Some("178.20.184.42"),
+                Some("localhost:443"),
+                Some("jsmith"),
+                Some("GET"),
+                Some("/s"),
+                None,
+                Some("HTTP/2.0"),
+                Some(200),
+                Some(17163),
+                Some("Mozilla/5.0"),
+                Some(116075),
+            ),
+            (
+                r#"192.168.33.1 - - [02/Oct/2017:20:22:07 +0000] "GET /f.png HTTP/1.1" 304 0 "http://e/login" "Chrome/61" 262 "Host-host1 "http://172.19.0.3:5601" 3ms"#,
+                Some("192.168.33.1"),
+                None,
+                None,
+                Some("GET"),
+                Some("/f.png"),
+                None,
+                Some("HTTP/1.1"),
+                Some(304),
+                Some(0),
+                Some("Chrome/61"),
+                Some(3000),
+            ),
+            (
+                r#" 0.0.0.0 - - [17/Jun/2023:00:01:21 +0800] "GET /t HTTP/1.1" 200 14055 "-" "JFrog" "-" 0.008"#,
+                Some("0.0.0.0"),
+                None,
+                None,
+                Some("GET"),
+                Some("/t"),
+                None,
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(14055),
+                Some("JFrog"),
+                Some(8000),
+            ),
+            (
+                r#"10.112.81.15 - - [15/Feb/2013:06:00:31 +0000] "-" 400 0 "-" "-""#,
+                Some("10.112.81.15"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(400),
+                Some(0),
+                None,
+                None,
+            ),
+            (
+                r#"192.168.202.254 [20/Jul/2009:22:59:29 +0000] "GET /vmkboot.gz HTTP/1.0" 404 46210 "-" "gPXE/0.9.7""#,
+                Some("192.168.202.254"),
+                None,
+                None,
+                Some("GET"),
+                Some("/vmkboot.gz"),
+                None,
+                Some("HTTP/1.0"),
+                Some(404),
+                Some(46210),
+                Some("gPXE/0.9.7"),
+                None,
+            ),
+            (
+                "1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] \"GET / HTTP/1.1\" 200 1 \"-\" \"ua\"\r",
+                Some("1.2.3.4"),
+                None,
+                None,
+                Some("GET"),
+                Some("/"),
+                None,
+                Some("HTTP/1.1"),
+                Some(200),
+                Some(1),
+                Some("ua"),
+                None,
+            ),
         ];
-        for (line, client, host, user, method, path, query, protocol, status, bytes, agent, duration) in table {
+        for (
+            line,
+            client,
+            host,
+            user,
+            method,
+            path,
+            query,
+            protocol,
+            status,
+            bytes,
+            agent,
+            duration,
+        ) in table
+        {
             let r = parse(line);
             let s = |v: Option<&str>| v.map(str::to_owned);
-            assert_eq!((r.client, r.host, r.user), (s(client), s(host), s(user)), "{line}");
-            assert_eq!((r.method, r.path, r.query, r.protocol), (s(method), s(path), s(query), s(protocol)), "{line}");
-            assert_eq!((r.status, r.bytes, r.user_agent, r.duration_us), (status, bytes, s(agent), duration), "{line}");
+            assert_eq!(
+                (r.client, r.host, r.user),
+                (s(client), s(host), s(user)),
+                "{line}"
+            );
+            assert_eq!(
+                (r.method, r.path, r.query, r.protocol),
+                (s(method), s(path), s(query), s(protocol)),
+                "{line}"
+            );
+            assert_eq!(
+                (r.status, r.bytes, r.user_agent, r.duration_us),
+                (status, bytes, s(agent), duration),
+                "{line}"
+            );
             assert!(r.time.is_some(), "{line}");
         }
     }
 
     #[test]
     fn unescaped_quotes_in_the_request_are_tolerated() {
-        let r = parse(r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET /a"b HTTP/1.1" 200 1 "-" "ua""#);
+        let r =
+            parse(r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET /a"b HTTP/1.1" 200 1 "-" "ua""#);
         assert_eq!(r.path.as_deref(), Some("/a\"b"));
         assert_eq!(r.status, Some(200));
     }
@@ -297,17 +569,35 @@ mod tests {
     fn rejects_say_where_and_what() {
         let table = [
             ("just some text", 1, "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time"),
-            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" abc 1"#, 59, "a 3-digit status"),
-            (r#"1.2.3.4 - - [22/Dex/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 1"#, 17, "a month name such as Oct"),
-            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1"#, 42, "a closing quote after the request"),
-            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 x"#, 63, "a byte count or -"),
+            (
+                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" abc 1"#,
+                59,
+                "a 3-digit status",
+            ),
+            (
+                r#"1.2.3.4 - - [22/Dex/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 1"#,
+                17,
+                "a month name such as Oct",
+            ),
+            (
+                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1"#,
+                42,
+                "a closing quote after the request",
+            ),
+            (
+                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 x"#,
+                63,
+                "a byte count or -",
+            ),
         ];
         for (line, column, expected) in table {
-            match ClfParser.parse(line.as_bytes()) {
-                Parsed::Reject(e) => assert_eq!((e.column, e.expected), (column, expected), "{line}"),
+            match ClfParser::default().parse(line.as_bytes()) {
+                Parsed::Reject(e) => {
+                    assert_eq!((e.column, e.expected), (column, expected), "{line}")
+                }
                 other => panic!("{line}: {other:?}"),
             }
         }
-        assert_eq!(ClfParser.parse(b"   "), Parsed::Skip);
+        assert_eq!(ClfParser::default().parse(b"   "), Parsed::Skip);
     }
 }

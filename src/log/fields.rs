@@ -34,7 +34,11 @@ pub struct FieldError<'a> {
 
 impl<'a> FieldError<'a> {
     pub fn new(input: &'a [u8], expected: &'static str) -> Self {
-        FieldError { input, expected, labelled: true }
+        FieldError {
+            input,
+            expected,
+            labelled: true,
+        }
     }
 }
 
@@ -46,7 +50,11 @@ impl<'a> ParseError<&'a [u8]> for FieldError<'a> {
             ErrorKind::Eof => "more input",
             _ => "a field",
         };
-        FieldError { input, expected, labelled: false }
+        FieldError {
+            input,
+            expected,
+            labelled: false,
+        }
     }
     fn append(_: &'a [u8], _: ErrorKind, other: Self) -> Self {
         other
@@ -74,7 +82,9 @@ pub fn fail<'a, T>(input: &'a [u8], expected: &'static str) -> Res<'a, T> {
 fn digits(count: usize) -> impl FnMut(&[u8]) -> Res<'_, u32> {
     move |input| {
         map_opt(take(count), |d: &[u8]| {
-            d.iter().try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
+            d.iter().try_fold(0u32, |n, &b| {
+                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+            })
         })(input)
     }
 }
@@ -88,7 +98,9 @@ pub fn parse_u64(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
     }
-    digits.iter().try_fold(0u64, |n, &b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')))
+    digits.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// `-` where a field was not logged.
@@ -98,12 +110,18 @@ pub fn dash(input: &[u8]) -> Res<'_, ()> {
 
 /// An HTTP status: three digits (CloudFront writes `000` for aborted requests), or `-`.
 pub fn status(input: &[u8]) -> Res<'_, Option<u16>> {
-    context("a 3-digit status", alt((map(digits(3), |s| Some(s as u16)), value(None, dash))))(input)
+    context(
+        "a 3-digit status",
+        alt((map(digits(3), |s| Some(s as u16)), value(None, dash))),
+    )(input)
 }
 
 /// A byte count, or `-` (Apache's `%b` for an empty body).
 pub fn byte_count(input: &[u8]) -> Res<'_, Option<u64>> {
-    context("a byte count or -", alt((map(uint, Some), value(None, dash))))(input)
+    context(
+        "a byte count or -",
+        alt((map(uint, Some), value(None, dash))),
+    )(input)
 }
 
 /// A decimal number of seconds (`0.138`, `12`), as microseconds.
@@ -133,22 +151,30 @@ fn month(input: &[u8]) -> Res<'_, u32> {
     context(
         "a month name such as Oct",
         map_opt(take(3usize), |m: &[u8]| {
-            const MONTHS: [&[u8; 3]; 12] =
-                [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
-            MONTHS.iter().position(|name| name.eq_ignore_ascii_case(m)).map(|i| i as u32 + 1)
+            const MONTHS: [&[u8; 3]; 12] = [
+                b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
+                b"Nov", b"Dec",
+            ];
+            MONTHS
+                .iter()
+                .position(|name| name.eq_ignore_ascii_case(m))
+                .map(|i| i as u32 + 1)
         }),
     )(input)
 }
 
 /// Fractional seconds after a `.` or `,`, as microseconds (extra digits are dropped).
 fn fraction_us(input: &[u8]) -> Res<'_, u32> {
-    map(preceded(one_of(".,"), take_while1(|b: u8| b.is_ascii_digit())), |frac: &[u8]| {
-        let mut micros = 0;
-        for i in 0..6 {
-            micros = micros * 10 + frac.get(i).map_or(0, |d| u32::from(d - b'0'));
-        }
-        micros
-    })(input)
+    map(
+        preceded(one_of(".,"), take_while1(|b: u8| b.is_ascii_digit())),
+        |frac: &[u8]| {
+            let mut micros = 0;
+            for i in 0..6 {
+                micros = micros * 10 + frac.get(i).map_or(0, |d| u32::from(d - b'0'));
+            }
+            micros
+        },
+    )(input)
 }
 
 /// A UTC offset: `+0330`, `-07:00`, `Z`; its value in seconds east of UTC.
@@ -157,16 +183,26 @@ fn utc_offset(input: &[u8]) -> Res<'_, i32> {
         "a UTC offset such as +0000",
         alt((
             value(0, one_of("Zz")),
-            map(tuple((one_of("+-"), digits(2), opt(char(':')), digits(2))), |(sign, h, _, m)| {
-                let secs = (h * 3600 + m * 60) as i32;
-                if sign == '-' { -secs } else { secs }
-            }),
+            map(
+                tuple((one_of("+-"), digits(2), opt(char(':')), digits(2))),
+                |(sign, h, _, m)| {
+                    let secs = (h * 3600 + m * 60) as i32;
+                    if sign == '-' { -secs } else { secs }
+                },
+            ),
         )),
     )(input)
 }
 
 /// Microseconds since the epoch from civil date and time fields, or `None` for an impossible date.
-pub fn civil_to_us(year: i32, month: u32, day: u32, hms: (u32, u32, u32), micros: u32, offset_s: i32) -> Option<i64> {
+pub fn civil_to_us(
+    year: i32,
+    month: u32,
+    day: u32,
+    hms: (u32, u32, u32),
+    micros: u32,
+    offset_s: i32,
+) -> Option<i64> {
     let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
     let time = chrono::NaiveTime::from_hms_opt(hms.0, hms.1, hms.2)?;
     let secs = date.and_time(time).and_utc().timestamp() - i64::from(offset_s);
@@ -174,7 +210,10 @@ pub fn civil_to_us(year: i32, month: u32, day: u32, hms: (u32, u32, u32), micros
 }
 
 fn hms(input: &[u8]) -> Res<'_, (u32, u32, u32)> {
-    map(tuple((digits(2), char(':'), digits(2), char(':'), digits(2))), |(h, _, m, _, s)| (h, m, s))(input)
+    map(
+        tuple((digits(2), char(':'), digits(2), char(':'), digits(2))),
+        |(h, _, m, _, s)| (h, m, s),
+    )(input)
 }
 
 /// The body of a Common Log Format time, `10/Oct/2000:13:55:36 -0700`
@@ -191,7 +230,14 @@ pub fn clf_time_body(input: &[u8]) -> Res<'_, i64> {
         opt(fraction_us),
         opt(preceded(char(' '), utc_offset)),
     ))(input)?;
-    match civil_to_us(year as i32, month, day, hms, micros.unwrap_or(0), offset.unwrap_or(0)) {
+    match civil_to_us(
+        year as i32,
+        month,
+        day,
+        hms,
+        micros.unwrap_or(0),
+        offset.unwrap_or(0),
+    ) {
         Some(us) => Ok((rest, us)),
         None => fail(input, "a valid calendar date"),
     }
@@ -205,6 +251,33 @@ pub fn clf_time(input: &[u8]) -> Res<'_, i64> {
         let (rest, _) = char(']')(rest)?;
         Ok((rest, us))
     })(input)
+}
+
+/// Remembers the last `[time]` text and its value: consecutive lines mostly
+/// share their second, so the calendar arithmetic runs once per second of log.
+#[derive(Debug, Clone, Default)]
+pub struct ClfTimeCache {
+    text: [u8; 32],
+    len: usize,
+    value: i64,
+}
+
+impl ClfTimeCache {
+    /// [`clf_time`], answered from the cache when the text repeats.
+    pub fn parse<'a>(&mut self, input: &'a [u8]) -> Res<'a, i64> {
+        let window = &input[..input.len().min(self.text.len())];
+        let Some(end) = memchr::memchr(b']', window) else {
+            return clf_time(input);
+        };
+        let text = &input[..=end];
+        if text.len() == self.len && self.text[..self.len] == *text {
+            return Ok((&input[end + 1..], self.value));
+        }
+        let (rest, value) = clf_time(input)?;
+        self.text[..text.len()].copy_from_slice(text);
+        (self.len, self.value) = (text.len(), value);
+        Ok((rest, value))
+    }
 }
 
 /// ISO 8601 / RFC 3339: `2018-11-08T08:15:33.779204Z`, `2026-01-02 03:04:05+01:00`;
@@ -224,7 +297,14 @@ pub fn iso_time(input: &[u8]) -> Res<'_, i64> {
             opt(utc_offset),
         )),
     )(input)?;
-    match civil_to_us(year as i32, month, day, hms, micros.unwrap_or(0), offset.unwrap_or(0)) {
+    match civil_to_us(
+        year as i32,
+        month,
+        day,
+        hms,
+        micros.unwrap_or(0),
+        offset.unwrap_or(0),
+    ) {
         Some(us) => Ok((rest, us)),
         None => fail(input, "a valid calendar date"),
     }
@@ -275,7 +355,11 @@ pub fn quoted(input: &[u8]) -> Res<'_, Text<'_>> {
             continue;
         }
         let raw = &body[..pos];
-        let text = if escaped { Cow::Owned(unescape(raw)) } else { Cow::Borrowed(raw) };
+        let text = if escaped {
+            Cow::Owned(unescape(raw))
+        } else {
+            Cow::Borrowed(raw)
+        };
         return Ok((&body[pos + 1..], text));
     }
     fail(input, "a closing quote")
@@ -370,7 +454,12 @@ fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     }
     let (method, rest) = match memchr::memchr(b' ', line) {
         Some(sp) => (&line[..sp], line[sp + 1..].trim_ascii_start()),
-        None => return RequestLine { method: present(line), ..RequestLine::default() },
+        None => {
+            return RequestLine {
+                method: present(line),
+                ..RequestLine::default()
+            };
+        }
     };
     if method == b"-" {
         // `- - -`, `- http://host:80- -`: a connection that never sent a request.
@@ -379,13 +468,21 @@ fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     // The protocol is the last token when it looks like one; targets may hold spaces
     // in broken clients' requests, so split from the right.
     let (target, protocol) = match memchr::memrchr(b' ', rest) {
-        Some(sp) if rest[sp + 1..].starts_with(b"HTTP/") || rest[sp + 1..].starts_with(b"http/") => {
+        Some(sp)
+            if rest[sp + 1..].starts_with(b"HTTP/") || rest[sp + 1..].starts_with(b"http/") =>
+        {
             (rest[..sp].trim_ascii_end(), present(&rest[sp + 1..]))
         }
         _ => (rest, None),
     };
     let (path, query, host) = split_target(target);
-    RequestLine { method: present(method), path, query, protocol, host }
+    RequestLine {
+        method: present(method),
+        path,
+        query,
+        protocol,
+        host,
+    }
 }
 
 /// Splits a request target into path, query and the authority of an absolute URI.
@@ -395,7 +492,11 @@ pub fn split_target(target: &[u8]) -> (Option<Text<'_>>, Option<Text<'_>>, Optio
         Some(q) => (&target[..q], Some(Cow::Borrowed(&target[q + 1..]))),
         None => (target, None),
     };
-    let path = if path.is_empty() && host.is_some() { Some(Cow::Borrowed(&b"/"[..])) } else { present(path) };
+    let path = if path.is_empty() && host.is_some() {
+        Some(Cow::Borrowed(&b"/"[..]))
+    } else {
+        present(path)
+    };
     (path, query, host)
 }
 
@@ -409,7 +510,10 @@ pub fn strip_authority(target: &[u8]) -> (&[u8], Option<Text<'_>>) {
         return (target, None);
     };
     let rest = &target[scheme_len..];
-    let end = rest.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(rest.len());
     (&rest[end..], present(&rest[..end]))
 }
 
@@ -443,7 +547,10 @@ pub fn next_field(s: &[u8]) -> Option<(&[u8], &[u8])> {
             None => (body, b""),
         });
     }
-    let end = s.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(s.len());
+    let end = s
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(s.len());
     Some((&s[..end], &s[end..]))
 }
 
@@ -472,7 +579,9 @@ mod tests {
     use super::*;
 
     fn us(s: &str) -> i64 {
-        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_micros()
     }
 
     #[test]
@@ -486,10 +595,29 @@ mod tests {
             ("[25/Oct/2015:04:11:25 +01:00]", "2015-10-25T03:11:25Z"),
         ];
         for (input, want) in table {
-            let (rest, got) = clf_time(input.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e:?}"));
+            let (rest, got) =
+                clf_time(input.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e:?}"));
             assert!(rest.is_empty(), "{input}");
             assert_eq!(got, us(want), "{input}");
         }
+    }
+
+    #[test]
+    fn the_time_cache_answers_like_the_parser() {
+        let mut cache = ClfTimeCache::default();
+        for input in [
+            "[10/Oct/2000:13:55:36 -0700] x",
+            "[10/Oct/2000:13:55:36 -0700] y",
+            "[10/Oct/2000:13:55:37 -0700] z",
+            "[10/Oct/2000:13:55:36 +0000] w",
+        ] {
+            assert_eq!(
+                cache.parse(input.as_bytes()),
+                clf_time(input.as_bytes()),
+                "{input}"
+            );
+        }
+        assert!(cache.parse(b"[10/Oct/2000:13:55:3x -0700]").is_err());
     }
 
     #[test]
@@ -498,7 +626,10 @@ mod tests {
             ("[10/Foo/2000:13:55:36 -0700]", "a month name such as Oct"),
             ("[31/Feb/2000:13:55:36 -0700]", "a valid calendar date"),
             ("[10/Oct/2000:13:55 -0700]", "a time HH:MM:SS"),
-            ("10/Oct/2000:13:55:36 -0700", "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time"),
+            (
+                "10/Oct/2000:13:55:36 -0700",
+                "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
+            ),
         ];
         for (input, want) in table {
             match clf_time(input.as_bytes()) {
@@ -515,7 +646,10 @@ mod tests {
             ("2026-01-02 03:04:05+01:00", "2026-01-02T02:04:05Z"),
             ("2026-01-02T03:04:05", "2026-01-02T03:04:05Z"),
             ("2025-10-01T13:31:23.251Z", "2025-10-01T13:31:23.251Z"),
-            ("2026-01-02T03:04:05.123456789-0500", "2026-01-02T08:04:05.123456Z"),
+            (
+                "2026-01-02T03:04:05.123456789-0500",
+                "2026-01-02T08:04:05.123456Z",
+            ),
         ];
         for (input, want) in table {
             assert_eq!(iso_time_field(input.as_bytes()), Some(us(want)), "{input}");
@@ -571,20 +705,69 @@ mod tests {
     fn request_lines() {
         let t = |s: &str| Some(Cow::Owned(s.as_bytes().to_vec()));
         let table = [
-            ("GET /a/b?x=1&y HTTP/1.1", RequestLine { method: t("GET"), path: t("/a/b"), query: t("x=1&y"), protocol: t("HTTP/1.1"), host: None }),
-            ("GET /ksc.html", RequestLine { method: t("GET"), path: t("/ksc.html"), ..Default::default() }),
+            (
+                "GET /a/b?x=1&y HTTP/1.1",
+                RequestLine {
+                    method: t("GET"),
+                    path: t("/a/b"),
+                    query: t("x=1&y"),
+                    protocol: t("HTTP/1.1"),
+                    host: None,
+                },
+            ),
+            (
+                "GET /ksc.html",
+                RequestLine {
+                    method: t("GET"),
+                    path: t("/ksc.html"),
+                    ..Default::default()
+                },
+            ),
             ("-", RequestLine::default()),
             ("", RequestLine::default()),
-            ("hello", RequestLine { method: t("hello"), ..Default::default() }),
+            (
+                "hello",
+                RequestLine {
+                    method: t("hello"),
+                    ..Default::default()
+                },
+            ),
             (
                 "GET https://paytm.com:443/shop?code=1 HTTP/1.1",
-                RequestLine { method: t("GET"), path: t("/shop"), query: t("code=1"), protocol: t("HTTP/1.1"), host: t("paytm.com:443") },
+                RequestLine {
+                    method: t("GET"),
+                    path: t("/shop"),
+                    query: t("code=1"),
+                    protocol: t("HTTP/1.1"),
+                    host: t("paytm.com:443"),
+                },
             ),
-            ("GET http://54.236.119.61:80 HTTP/1.1", RequestLine { method: t("GET"), path: t("/"), protocol: t("HTTP/1.1"), host: t("54.236.119.61:80"), ..Default::default() }),
-            ("GET /a b HTTP/1.0", RequestLine { method: t("GET"), path: t("/a b"), protocol: t("HTTP/1.0"), ..Default::default() }),
+            (
+                "GET http://54.236.119.61:80 HTTP/1.1",
+                RequestLine {
+                    method: t("GET"),
+                    path: t("/"),
+                    protocol: t("HTTP/1.1"),
+                    host: t("54.236.119.61:80"),
+                    ..Default::default()
+                },
+            ),
+            (
+                "GET /a b HTTP/1.0",
+                RequestLine {
+                    method: t("GET"),
+                    path: t("/a b"),
+                    protocol: t("HTTP/1.0"),
+                    ..Default::default()
+                },
+            ),
         ];
         for (input, want) in table {
-            assert_eq!(split_request(Cow::Borrowed(input.as_bytes())), want, "{input}");
+            assert_eq!(
+                split_request(Cow::Borrowed(input.as_bytes())),
+                want,
+                "{input}"
+            );
         }
     }
 

@@ -43,32 +43,42 @@ pub struct FormatError {
 }
 
 /// The nginx default `combined` format.
-pub const NGINX_COMBINED: &str =
-    r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+pub const NGINX_COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 
 pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy";
 
 impl std::str::FromStr for Format {
     type Err = FormatError;
     fn from_str(value: &str) -> Result<Self, FormatError> {
-        let err = |reason: String| FormatError { value: value.to_owned(), reason };
-        let (name, spec) = value.split_once(':').map_or((value, None), |(n, s)| (n, Some(s)));
-        let format = match (name.to_ascii_lowercase().as_str(), spec) {
-            ("common" | "clf", None) => Format::Common,
-            ("combined", None) => Format::Combined,
-            ("nginx", None) => Format::Nginx(NGINX_COMBINED.to_owned()),
-            ("nginx", Some(spec)) => Format::Nginx(spec.to_owned()),
-            ("apache", Some(spec)) => Format::Apache(spec.to_owned()),
-            ("json" | "caddy" | "gcp" | "traefik" | "cloudflare" | "envoy-json", None) => Format::Json,
-            ("json", Some(spec)) => Format::JsonMapped(spec.to_owned()),
-            ("alb", None) => Format::Alb,
-            ("elb", None) => Format::Elb,
-            ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
-            ("haproxy", None) => Format::Haproxy,
-            ("envoy", None) => Format::Envoy,
-            ("apache", None) => return Err(err("apache needs its LogFormat string, e.g. apache:'%h %l %u %t \"%r\" %>s %b'".into())),
-            _ => return Err(err(format!("unknown format; {FORMAT_HELP}"))),
+        let err = |reason: String| FormatError {
+            value: value.to_owned(),
+            reason,
         };
+        let (name, spec) = value
+            .split_once(':')
+            .map_or((value, None), |(n, s)| (n, Some(s)));
+        let format =
+            match (name.to_ascii_lowercase().as_str(), spec) {
+                ("common" | "clf", None) => Format::Common,
+                ("combined", None) => Format::Combined,
+                ("nginx", None) => Format::Nginx(NGINX_COMBINED.to_owned()),
+                ("nginx", Some(spec)) => Format::Nginx(spec.to_owned()),
+                ("apache", Some(spec)) => Format::Apache(spec.to_owned()),
+                ("json" | "caddy" | "gcp" | "traefik" | "cloudflare" | "envoy-json", None) => {
+                    Format::Json
+                }
+                ("json", Some(spec)) => Format::JsonMapped(spec.to_owned()),
+                ("alb", None) => Format::Alb,
+                ("elb", None) => Format::Elb,
+                ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
+                ("haproxy", None) => Format::Haproxy,
+                ("envoy", None) => Format::Envoy,
+                ("apache", None) => return Err(err(
+                    "apache needs its LogFormat string, e.g. apache:'%h %l %u %t \"%r\" %>s %b'"
+                        .into(),
+                )),
+                _ => return Err(err(format!("unknown format; {FORMAT_HELP}"))),
+            };
         format.parser().map_err(err)?;
         Ok(format)
     }
@@ -94,7 +104,7 @@ impl Format {
     /// A parser for this format; a format string that does not compile says why.
     pub fn parser(&self) -> Result<Box<dyn LineParser>, String> {
         Ok(match self {
-            Format::Common | Format::Combined => Box::new(ClfParser),
+            Format::Common | Format::Combined => Box::new(ClfParser::default()),
             Format::Nginx(spec) => Box::new(nginx::compile(spec)?),
             Format::Apache(spec) => Box::new(apache::compile(spec)?),
             Format::Json => Box::new(JsonParser::auto()),
@@ -111,7 +121,9 @@ impl Format {
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Format::Nginx(spec) | Format::Apache(spec) | Format::JsonMapped(spec) => write!(f, "{}:{spec}", self.name()),
+            Format::Nginx(spec) | Format::Apache(spec) | Format::JsonMapped(spec) => {
+                write!(f, "{}:{spec}", self.name())
+            }
             other => f.write_str(other.name()),
         }
     }
@@ -128,9 +140,15 @@ mod tests {
             ("clf", Format::Common),
             ("iis", Format::W3c),
             ("cloudfront", Format::W3c),
-            ("nginx:$remote_addr [$time_local]", Format::Nginx("$remote_addr [$time_local]".into())),
+            (
+                "nginx:$remote_addr [$time_local]",
+                Format::Nginx("$remote_addr [$time_local]".into()),
+            ),
             ("apache:%h %t", Format::Apache("%h %t".into())),
-            ("json:time=ts,path=p", Format::JsonMapped("time=ts,path=p".into())),
+            (
+                "json:time=ts,path=p",
+                Format::JsonMapped("time=ts,path=p".into()),
+            ),
         ];
         for (value, want) in table {
             assert_eq!(value.parse::<Format>(), Ok(want), "{value}");

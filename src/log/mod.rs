@@ -9,15 +9,15 @@
 mod aws;
 mod clf;
 
+mod apache;
 mod envoy;
 pub mod fields;
 mod format;
 mod haproxy;
 mod json;
+mod nginx;
 mod record;
 mod template;
-mod apache;
-mod nginx;
 mod w3c;
 
 pub mod detect;
@@ -45,7 +45,10 @@ pub struct LineError {
 impl LineError {
     /// The error at the position where `rest` starts inside `line`.
     pub fn at(line: &[u8], rest: &[u8], expected: &'static str) -> Self {
-        LineError { column: line.len().saturating_sub(rest.len()) + 1, expected }
+        LineError {
+            column: line.len().saturating_sub(rest.len()) + 1,
+            expected,
+        }
     }
 
     fn from_nom(line: &[u8], err: nom::Err<fields::FieldError<'_>>) -> Self {

@@ -38,11 +38,17 @@ mod tests {
     fn out_of_order_times_widen_the_span() {
         let mut span = TimeSpan::default();
         for t in [50, 10, 70, 30] {
-            span.add(&LogRecord { time_us: Some(t), ..LogRecord::default() });
+            span.add(&LogRecord {
+                time_us: Some(t),
+                ..LogRecord::default()
+            });
         }
         span.add(&LogRecord::default());
         let mut later = TimeSpan::default();
-        later.add(&LogRecord { time_us: Some(5), ..LogRecord::default() });
+        later.add(&LogRecord {
+            time_us: Some(5),
+            ..LogRecord::default()
+        });
         span.merge(later);
         assert_eq!((span.first_us, span.last_us), (Some(5), Some(70)));
     }
