@@ -1,6 +1,7 @@
-//! JSON-lines access logs: Caddy, Envoy, Traefik, Cloudflare Logpush and
-//! Google Cloud HTTP(S) load balancer / App Engine entries, recognised by
-//! their field names, and any other JSON through a user's mapping.
+//! JSON-lines access logs: Caddy, Envoy, Traefik, Cloudflare Logpush, Google
+//! Cloud HTTP(S) load balancer (`httpRequest`) and App Engine request logs
+//! (`protoPayload`), recognised by their field names, and any other JSON
+//! through a user's mapping.
 //!
 //! ```text
 //! {"ts":1716723772.6,"request":{"method":"GET","uri":"/a?b=1",...},"status":200,"size":12,"duration":0.003}

@@ -22,7 +22,7 @@ mod w3c;
 
 pub mod detect;
 pub use detect::{Detection, detect};
-pub use format::{FORMAT_HELP, Format, FormatError};
+pub use format::{FORMAT_HELP, Format, FormatError, NGINX_COMBINED};
 pub use record::{LogRecord, OwnedRecord, Text, format_time_us};
 
 /// What one line turned out to be.

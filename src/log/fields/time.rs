@@ -1,0 +1,300 @@
+//! Timestamps as logs write them, to microseconds since the epoch, UTC.
+//!
+//! ```text
+//! [10/Oct/2000:13:55:36 -0700]             clf_time (and ClfTimeCache, its per-second memo)
+//! 2018-11-08T08:15:33.779204Z              iso_time
+//! 1716723772.6014807                       epoch_to_us (s, ms, µs or ns by magnitude)
+//! ```
+
+use super::{Res, digits, fail};
+use nom::{
+    branch::alt,
+    bytes::complete::{take, take_while1},
+    character::complete::{char, one_of},
+    combinator::{map, map_opt, opt, value},
+    error::context,
+    sequence::{preceded, tuple},
+};
+
+fn month(input: &[u8]) -> Res<'_, u32> {
+    context(
+        "a month name such as Oct",
+        map_opt(take(3usize), |m: &[u8]| {
+            const MONTHS: [&[u8; 3]; 12] = [
+                b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
+                b"Nov", b"Dec",
+            ];
+            MONTHS
+                .iter()
+                .position(|name| name.eq_ignore_ascii_case(m))
+                .map(|i| i as u32 + 1)
+        }),
+    )(input)
+}
+
+/// Fractional seconds after a `.` or `,`, as microseconds (extra digits are dropped).
+fn fraction_us(input: &[u8]) -> Res<'_, u32> {
+    map(
+        preceded(one_of(".,"), take_while1(|b: u8| b.is_ascii_digit())),
+        |frac: &[u8]| {
+            let mut micros = 0;
+            for i in 0..6 {
+                micros = micros * 10 + frac.get(i).map_or(0, |d| u32::from(d - b'0'));
+            }
+            micros
+        },
+    )(input)
+}
+
+/// A UTC offset: `+0330`, `-07:00`, `Z`; its value in seconds east of UTC.
+fn utc_offset(input: &[u8]) -> Res<'_, i32> {
+    context(
+        "a UTC offset such as +0000",
+        alt((
+            value(0, one_of("Zz")),
+            map(
+                tuple((one_of("+-"), digits(2), opt(char(':')), digits(2))),
+                |(sign, h, _, m)| {
+                    let secs = (h * 3600 + m * 60) as i32;
+                    if sign == '-' { -secs } else { secs }
+                },
+            ),
+        )),
+    )(input)
+}
+
+/// Microseconds since the epoch from civil date and time fields, or `None` for an impossible date.
+pub fn civil_to_us(
+    year: i32,
+    month: u32,
+    day: u32,
+    hms: (u32, u32, u32),
+    micros: u32,
+    offset_s: i32,
+) -> Option<i64> {
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    let time = chrono::NaiveTime::from_hms_opt(hms.0, hms.1, hms.2)?;
+    let secs = date.and_time(time).and_utc().timestamp() - i64::from(offset_s);
+    Some(secs * 1_000_000 + i64::from(micros))
+}
+
+fn hms(input: &[u8]) -> Res<'_, (u32, u32, u32)> {
+    map(
+        tuple((digits(2), char(':'), digits(2), char(':'), digits(2))),
+        |(h, _, m, _, s)| (h, m, s),
+    )(input)
+}
+
+/// The body of a Common Log Format time, `10/Oct/2000:13:55:36 -0700`
+/// (sub-second digits and a missing offset, as HAProxy writes it, are accepted).
+pub fn clf_time_body(input: &[u8]) -> Res<'_, i64> {
+    let (rest, (day, _, month, _, year, _, hms, micros, offset)) = tuple((
+        context("a day of month", alt((digits(2), digits(1)))),
+        char('/'),
+        month,
+        char('/'),
+        context("a 4-digit year", digits(4)),
+        char(':'),
+        context("a time HH:MM:SS", hms),
+        opt(fraction_us),
+        opt(preceded(char(' '), utc_offset)),
+    ))(input)?;
+    match civil_to_us(
+        year as i32,
+        month,
+        day,
+        hms,
+        micros.unwrap_or(0),
+        offset.unwrap_or(0),
+    ) {
+        Some(us) => Ok((rest, us)),
+        None => fail(input, "a valid calendar date"),
+    }
+}
+
+/// `[10/Oct/2000:13:55:36 -0700]`
+pub fn clf_time(input: &[u8]) -> Res<'_, i64> {
+    context("a [dd/Mon/yyyy:HH:MM:SS +zzzz] time", |i| {
+        let (rest, _) = char('[')(i)?;
+        let (rest, us) = clf_time_body(rest)?;
+        let (rest, _) = char(']')(rest)?;
+        Ok((rest, us))
+    })(input)
+}
+
+/// Remembers the last `[time]` text and its value: consecutive lines mostly
+/// share their second, so the calendar arithmetic runs once per second of log.
+#[derive(Debug, Clone, Default)]
+pub struct ClfTimeCache {
+    text: [u8; 32],
+    len: usize,
+    value: i64,
+}
+
+impl ClfTimeCache {
+    /// [`clf_time`], answered from the cache when the text repeats.
+    pub fn parse<'a>(&mut self, input: &'a [u8]) -> Res<'a, i64> {
+        let window = &input[..input.len().min(self.text.len())];
+        let Some(end) = memchr::memchr(b']', window) else {
+            return clf_time(input);
+        };
+        let text = &input[..=end];
+        if text.len() == self.len && self.text[..self.len] == *text {
+            return Ok((&input[end + 1..], self.value));
+        }
+        let (rest, value) = clf_time(input)?;
+        self.text[..text.len()].copy_from_slice(text);
+        (self.len, self.value) = (text.len(), value);
+        Ok((rest, value))
+    }
+}
+
+/// ISO 8601 / RFC 3339: `2018-11-08T08:15:33.779204Z`, `2026-01-02 03:04:05+01:00`;
+/// no offset means UTC.
+pub fn iso_time(input: &[u8]) -> Res<'_, i64> {
+    let (rest, (year, _, month, _, day, _, hms, micros, offset)) = context(
+        "an ISO 8601 time such as 2026-01-02T03:04:05Z",
+        tuple((
+            digits(4),
+            char('-'),
+            digits(2),
+            char('-'),
+            digits(2),
+            one_of("Tt "),
+            hms,
+            opt(fraction_us),
+            opt(utc_offset),
+        )),
+    )(input)?;
+    match civil_to_us(
+        year as i32,
+        month,
+        day,
+        hms,
+        micros.unwrap_or(0),
+        offset.unwrap_or(0),
+    ) {
+        Some(us) => Ok((rest, us)),
+        None => fail(input, "a valid calendar date"),
+    }
+}
+
+/// A whole field holding an ISO time.
+pub fn iso_time_field(field: &[u8]) -> Option<i64> {
+    match iso_time(field) {
+        Ok((rest, us)) if rest.is_empty() => Some(us),
+        _ => None,
+    }
+}
+
+/// An epoch timestamp in seconds, milliseconds, microseconds or nanoseconds,
+/// told apart by magnitude (any date between 1973 and 2286 reads right).
+pub fn epoch_to_us(value: f64) -> Option<i64> {
+    if !value.is_finite() || value <= 0.0 {
+        return None;
+    }
+    let us = if value < 1e11 {
+        value * 1e6
+    } else if value < 1e14 {
+        value * 1e3
+    } else if value < 1e17 {
+        value
+    } else {
+        value / 1e3
+    };
+    Some(us.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn us(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_micros()
+    }
+
+    #[test]
+    fn clf_times() {
+        let table = [
+            ("[10/Oct/2000:13:55:36 -0700]", "2000-10-10T20:55:36Z"),
+            ("[22/Jan/2019:03:56:14 +0330]", "2019-01-22T00:26:14Z"),
+            ("[01/Aug/1995:00:00:01 -0400]", "1995-08-01T04:00:01Z"),
+            ("[02/Feb/2012:04:05:24.385]", "2012-02-02T04:05:24.385Z"),
+            ("[1/Feb/2012:04:05:24 +0000]", "2012-02-01T04:05:24Z"),
+            ("[25/Oct/2015:04:11:25 +01:00]", "2015-10-25T03:11:25Z"),
+        ];
+        for (input, want) in table {
+            let (rest, got) =
+                clf_time(input.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e:?}"));
+            assert!(rest.is_empty(), "{input}");
+            assert_eq!(got, us(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_time_cache_answers_like_the_parser() {
+        let mut cache = ClfTimeCache::default();
+        for input in [
+            "[10/Oct/2000:13:55:36 -0700] x",
+            "[10/Oct/2000:13:55:36 -0700] y",
+            "[10/Oct/2000:13:55:37 -0700] z",
+            "[10/Oct/2000:13:55:36 +0000] w",
+        ] {
+            assert_eq!(
+                cache.parse(input.as_bytes()),
+                clf_time(input.as_bytes()),
+                "{input}"
+            );
+        }
+        assert!(cache.parse(b"[10/Oct/2000:13:55:3x -0700]").is_err());
+    }
+
+    #[test]
+    fn clf_time_errors_name_the_field() {
+        let table = [
+            ("[10/Foo/2000:13:55:36 -0700]", "a month name such as Oct"),
+            ("[31/Feb/2000:13:55:36 -0700]", "a valid calendar date"),
+            ("[10/Oct/2000:13:55 -0700]", "a time HH:MM:SS"),
+            (
+                "10/Oct/2000:13:55:36 -0700",
+                "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
+            ),
+        ];
+        for (input, want) in table {
+            match clf_time(input.as_bytes()) {
+                Err(nom::Err::Error(e)) => assert_eq!(e.expected, want, "{input}"),
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn iso_times() {
+        let table = [
+            ("2018-11-08T08:15:33.779204Z", "2018-11-08T08:15:33.779204Z"),
+            ("2026-01-02 03:04:05+01:00", "2026-01-02T02:04:05Z"),
+            ("2026-01-02T03:04:05", "2026-01-02T03:04:05Z"),
+            ("2025-10-01T13:31:23.251Z", "2025-10-01T13:31:23.251Z"),
+            (
+                "2026-01-02T03:04:05.123456789-0500",
+                "2026-01-02T08:04:05.123456Z",
+            ),
+        ];
+        for (input, want) in table {
+            assert_eq!(iso_time_field(input.as_bytes()), Some(us(want)), "{input}");
+        }
+        assert_eq!(iso_time_field(b"2026-13-02T03:04:05Z"), None);
+        assert_eq!(iso_time_field(b"yesterday"), None);
+    }
+
+    #[test]
+    fn epochs_by_magnitude() {
+        let want = us("2024-05-26T11:42:52.601480Z");
+        assert_eq!(epoch_to_us(1716723772.60148), Some(want));
+        assert_eq!(epoch_to_us(1716723772601.48), Some(want));
+        assert_eq!(epoch_to_us(1716723772601480.0), Some(want));
+        assert_eq!(epoch_to_us(1716723772601480000.0), Some(want));
+        assert_eq!(epoch_to_us(-1.0), None);
+    }
+}
