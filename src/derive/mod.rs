@@ -180,33 +180,34 @@ fn derive_file(path: &str, config: &DeriveConfig) -> Result<(FileReport, TimeSpa
             file: name.clone(),
             tried: reason,
         })?;
+    let scan = scan::scan(reader, parser.as_ref(), TimeSpan::default, config.threads);
+    let read_error = head_error.or(scan.read_error).map(|e| e.to_string());
+    if config.strict {
+        if let Some(first) = scan.rejects.first().cloned() {
+            return Err(DeriveError::Strict {
+                file: name,
+                line: first.line,
+                error: first.error,
+                excerpt: first.excerpt,
+            });
+        }
+        if let Some(message) = read_error {
+            return Err(DeriveError::Truncated {
+                file: name,
+                lines: scan.lines,
+                message,
+            });
+        }
+    }
     let Scan {
         lines,
         records,
         skipped,
         rejected,
         rejects,
-        read_error,
         acc,
-    } = scan::scan(reader, parser.as_ref(), TimeSpan::default, config.threads);
-    let read_error = head_error.or(read_error).map(|e| e.to_string());
-    if config.strict {
-        if let Some(first) = rejects.first() {
-            return Err(DeriveError::Strict {
-                file: name,
-                line: first.line,
-                error: first.error,
-                excerpt: first.excerpt.clone(),
-            });
-        }
-        if let Some(message) = read_error {
-            return Err(DeriveError::Truncated {
-                file: name,
-                lines,
-                message,
-            });
-        }
-    }
+        ..
+    } = scan;
     let report = FileReport {
         name,
         format: Some(format),

@@ -99,8 +99,21 @@ pub fn clf_time_body(input: &[u8]) -> Res<'_, i64> {
         opt(fraction_us),
         opt(preceded(char(' '), utc_offset)),
     ))(input)?;
+    calendar(input, rest, (year as i32, month, day), hms, micros, offset)
+}
+
+/// The parsed parts of a time as microseconds since the epoch, or the error
+/// at `input` when they name no real date (31 February).
+fn calendar<'a>(
+    input: &'a [u8],
+    rest: &'a [u8],
+    (year, month, day): (i32, u32, u32),
+    hms: (u32, u32, u32),
+    micros: Option<u32>,
+    offset: Option<i32>,
+) -> Res<'a, i64> {
     match civil_to_us(
-        year as i32,
+        year,
         month,
         day,
         hms,
@@ -166,17 +179,7 @@ pub fn iso_time(input: &[u8]) -> Res<'_, i64> {
             opt(utc_offset),
         )),
     )(input)?;
-    match civil_to_us(
-        year as i32,
-        month,
-        day,
-        hms,
-        micros.unwrap_or(0),
-        offset.unwrap_or(0),
-    ) {
-        Some(us) => Ok((rest, us)),
-        None => fail(input, "a valid calendar date"),
-    }
+    calendar(input, rest, (year as i32, month, day), hms, micros, offset)
 }
 
 /// A whole field holding an ISO time.
