@@ -8,15 +8,28 @@ use std::path::PathBuf;
 
 const FORMATS: &str = "\
 Log formats (--format; detected from the first lines when left out):
-  combined, common          Apache/nginx defaults, with vhost, X-Forwarded-For and trailing-duration variants
-  nginx:'<log_format>'      e.g. nginx:'$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time'
-  apache:'<LogFormat>'      e.g. apache:'%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D'
-  json                      Caddy, Envoy, Traefik, Cloudflare, Google Cloud load balancer (httpRequest)
-  json:<mapping>            any JSON, e.g. json:time=ts,method=verb,path=uri,status=code,duration=dur_ms
-  alb, elb                  AWS Application and classic Elastic Load Balancer
-  w3c                       IIS and CloudFront (W3C extended, #Fields: headers)
-  haproxy                   HAProxy HTTP logs, with or without a syslog prefix
-  envoy                     Envoy's default text format
+  combined, common
+      Apache and nginx defaults; vhost, X-Forwarded-For, trailing durations
+  nginx:'<log_format>'
+      e.g. nginx:'$remote_addr [$time_local] \"$request\" $status $request_time'
+  apache:'<LogFormat>'
+      e.g. apache:'%h %l %u %t \"%r\" %>s %b \"%{User-Agent}i\" %D'
+  json
+      Caddy, Envoy, Traefik, Cloudflare, Google Cloud LB, App Engine
+  json:<mapping>
+      any JSON, e.g. json:time=ts,method=verb,path=uri,status=code,duration=dur_ms
+  alb, elb
+      AWS Application and classic Elastic Load Balancer
+  w3c
+      IIS and CloudFront (W3C extended, with #Fields: lines)
+  haproxy
+      HAProxy HTTP logs, with or without a syslog prefix
+  envoy
+      Envoy's default text format
+
+Examples:
+  replay derive access.log > profile.json
+  zcat logs/*.gz | replay derive - -o profile.json
 
 Exit codes: 0 done, 2 bad usage or input.";
 
