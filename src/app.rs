@@ -22,30 +22,17 @@ fn derive_profile(config: &DeriveConfig, output: Option<PathBuf>) -> anyhow::Res
     let mut json = serde_json::to_string_pretty(&derived.profile)?;
     json.push('\n');
     match output {
-        Some(path) => std::fs::write(&path, json)
-            .with_context(|| format!("cannot write the profile to {}", path.display()))?,
-        None => io::stdout()
-            .lock()
-            .write_all(json.as_bytes())
-            .context("cannot write the profile to stdout")?,
+        Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write the profile to {}", path.display()))?,
+        None => io::stdout().lock().write_all(json.as_bytes()).context("cannot write the profile to stdout")?,
     }
     Ok(Exit::Ok)
 }
 
 /// `replay parse`: every record as one JSON line, in input order; rejects on stderr.
-pub fn parse_records(
-    config: &DeriveConfig,
-    limit: Option<u64>,
-    out: &mut dyn Write,
-) -> anyhow::Result<Exit> {
+pub fn parse_records(config: &DeriveConfig, limit: Option<u64>, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let mut printed = 0;
     for path in &config.inputs {
-        let OpenedInput {
-            name,
-            format,
-            reader,
-            ..
-        } = derive::open_input(path, config.format.as_ref())?;
+        let OpenedInput { name, format, reader, .. } = derive::open_input(path, config.format.as_ref())?;
         let Some(format) = format else { continue };
         let mut parser = format.parser().map_err(anyhow::Error::msg)?;
         eprintln!("replay: {name}: reading as {format}");
@@ -54,11 +41,7 @@ pub fn parse_records(
         let mut number = 0u64;
         loop {
             line.clear();
-            if reader
-                .read_until(b'\n', &mut line)
-                .with_context(|| format!("{name}: read failed after line {number}"))?
-                == 0
-            {
+            if reader.read_until(b'\n', &mut line).with_context(|| format!("{name}: read failed after line {number}"))? == 0 {
                 break;
             }
             number += 1;

@@ -3,6 +3,7 @@
 
 use crate::derive::DeriveConfig;
 use crate::log::{FORMAT_HELP, Format};
+use crate::profile::deriver::DeriveSettings;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -52,6 +53,8 @@ enum CliCommand {
     Derive {
         #[command(flatten)]
         logs: LogArgs,
+        #[command(flatten)]
+        profile: ProfileArgs,
         /// Write the profile here instead of stdout
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -83,23 +86,70 @@ struct LogArgs {
     threads: Option<u16>,
 }
 
+#[derive(Debug, clap::Args)]
+struct ProfileArgs {
+    /// Keep requests at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<i64>,
+    /// Keep requests before this time (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<i64>,
+    /// Leave out requests whose path matches this regex (e.g. '^/healthz')
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    exclude: Option<regex::bytes::Regex>,
+    /// Keep only requests to this host (port ignored)
+    #[arg(long, value_name = "HOST")]
+    host_filter: Option<String>,
+    /// Most endpoints in the profile; the rest fold into one tail entry
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    max_endpoints: u32,
+    /// Idle time that ends a user's session (e.g. 30m, 90s, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration_s)]
+    session_gap: u64,
+    /// Width of the arrival curve's bins (e.g. 1s, 1m); chosen from the span when left out
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
+    bin: Option<u64>,
+    /// Seed for sampling parameter values
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    seed: u64,
+}
+
+fn parse_time(value: &str) -> Result<i64, String> {
+    crate::log::fields::iso_time_field(value.as_bytes())
+        .ok_or_else(|| format!("`{value}` is not a time; use RFC 3339, e.g. 2026-11-01T00:00:00Z"))
+}
+
+fn parse_regex(value: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::Regex::new(value).map_err(|e| format!("`{value}` is not a regex: {e}"))
+}
+
+/// `90`, `90s`, `30m`, `2h`, `1d` as seconds.
+pub fn parse_duration_s(value: &str) -> Result<u64, String> {
+    let bad = || format!("`{value}` is not a duration; use e.g. 90s, 30m, 2h or 1d");
+    let (digits, unit) = value.trim().split_at(value.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(value.trim().len()));
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err(format!("`{value}` must be more than zero"));
+    }
+    Ok(n * scale)
+}
+
 fn parse_format(value: &str) -> Result<Format, String> {
-    value
-        .parse::<Format>()
-        .map_err(|e| format!("{}\n  {FORMAT_HELP}", e.reason))
+    value.parse::<Format>().map_err(|e| format!("{}\n  {FORMAT_HELP}", e.reason))
 }
 
 /// A command, with its typed configuration.
 #[derive(Debug)]
 pub enum Command {
-    Derive {
-        config: DeriveConfig,
-        output: Option<PathBuf>,
-    },
-    Parse {
-        config: DeriveConfig,
-        limit: Option<u64>,
-    },
+    Derive { config: DeriveConfig, output: Option<PathBuf> },
+    Parse { config: DeriveConfig, limit: Option<u64> },
 }
 
 /// Parses the process arguments; exits with code 2 and a usage message on bad usage.
@@ -113,21 +163,26 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args)
-        .map(translate)
-        .map_err(|e| e.to_string())
+    Cli::try_parse_from(args).map(translate).map_err(|e| e.to_string())
 }
 
 fn translate(cli: Cli) -> Command {
     match cli.command {
-        CliCommand::Derive { logs, output } => Command::Derive {
-            config: logs.into_config(),
-            output,
-        },
-        CliCommand::Parse { logs, limit } => Command::Parse {
-            config: logs.into_config(),
-            limit,
-        },
+        CliCommand::Derive { logs, profile, output } => {
+            let mut config = logs.into_config();
+            config.settings = DeriveSettings {
+                since_us: profile.since,
+                until_us: profile.until,
+                exclude: profile.exclude,
+                host_filter: profile.host_filter,
+                max_endpoints: profile.max_endpoints as usize,
+                session_gap_s: profile.session_gap,
+                bin_s: profile.bin.map(|b| b.min(u64::from(u32::MAX)) as u32),
+                seed: profile.seed,
+            };
+            Command::Derive { config, output }
+        }
+        CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }
 }
 
@@ -139,6 +194,7 @@ impl LogArgs {
             format: self.format,
             strict: self.strict,
             threads: self.threads.map_or(cores, usize::from),
+            settings: DeriveSettings::default(),
         }
     }
 }

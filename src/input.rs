@@ -29,41 +29,19 @@ pub fn open(path: &str) -> Result<Input, InputError> {
         Box::new(io::stdin())
     } else {
         let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => InputError::Missing {
-                path: path.to_owned(),
-            },
-            _ => InputError::Io {
-                path: path.to_owned(),
-                source,
-            },
+            io::ErrorKind::NotFound => InputError::Missing { path: path.to_owned() },
+            _ => InputError::Io { path: path.to_owned(), source },
         })?;
         if meta.is_dir() {
-            return Err(InputError::Directory {
-                path: path.to_owned(),
-            });
+            return Err(InputError::Directory { path: path.to_owned() });
         }
-        Box::new(
-            File::open(Path::new(path)).map_err(|source| InputError::Io {
-                path: path.to_owned(),
-                source,
-            })?,
-        )
+        Box::new(File::open(Path::new(path)).map_err(|source| InputError::Io { path: path.to_owned(), source })?)
     };
-    let name = if path == "-" {
-        "<stdin>".to_owned()
-    } else {
-        path.to_owned()
-    };
+    let name = if path == "-" { "<stdin>".to_owned() } else { path.to_owned() };
     let mut buffered = BufReader::with_capacity(256 * 1024, raw);
-    let head = buffered.fill_buf().map_err(|source| InputError::Io {
-        path: name.clone(),
-        source,
-    })?;
-    let reader: Box<dyn Read + Send> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
+    let head = buffered.fill_buf().map_err(|source| InputError::Io { path: name.clone(), source })?;
+    let reader: Box<dyn Read + Send> =
+        if head.starts_with(&[0x1f, 0x8b]) { Box::new(MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
     Ok(Input { name, reader })
 }
 

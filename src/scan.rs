@@ -23,13 +23,14 @@ const CHUNK: usize = 1 << 20;
 /// How many rejected lines are kept with their text for the report.
 pub const KEPT_REJECTS: usize = 10;
 
-/// Takes records one at a time, merges with the state of a later chunk.
+/// Takes one chunk's records, one at a time, on a worker thread; then folds
+/// what it built into the run's total on the calling thread, chunks in input
+/// order. The expensive per-record work belongs in `add`; `fold_into` sees
+/// each chunk once.
 pub trait Accumulator: Send {
+    type Total;
     fn add(&mut self, record: &LogRecord<'_>);
-    /// Folds in the state built from input that came after this one's.
-    fn merge(&mut self, later: Self)
-    where
-        Self: Sized;
+    fn fold_into(self, total: &mut Self::Total);
 }
 
 /// A line that was rejected, as reported to the user.
@@ -44,7 +45,7 @@ pub struct Reject {
 
 /// What a scan of one input found.
 #[derive(Debug)]
-pub struct Scan<A> {
+pub struct Scan {
     pub lines: u64,
     pub records: u64,
     pub skipped: u64,
@@ -53,7 +54,6 @@ pub struct Scan<A> {
     pub rejects: Vec<Reject>,
     /// A read error that ended the input early (a truncated gzip); what came before is kept.
     pub read_error: Option<io::Error>,
-    pub acc: A,
 }
 
 enum Work {
@@ -74,22 +74,14 @@ struct ChunkResult<A> {
     acc: A,
 }
 
-/// Scans `reader` with `parser`, accumulating into accumulators made by `new_acc`.
-pub fn scan<A, F>(
-    reader: Box<dyn Read + Send>,
-    parser: &dyn LineParser,
-    new_acc: F,
-    threads: usize,
-) -> Scan<A>
+/// Scans `reader` with `parser`: each chunk's records go to an accumulator
+/// made by `new_acc`, which is then folded into `total` in input order.
+pub fn scan<A, F>(reader: Box<dyn Read + Send>, parser: &dyn LineParser, new_acc: F, total: &mut A::Total, threads: usize) -> Scan
 where
     A: Accumulator + 'static,
     F: Fn() -> A + Sync,
 {
-    let workers = if parser.is_stateful() {
-        1
-    } else {
-        threads.max(1)
-    };
+    let workers = if parser.is_stateful() { 1 } else { threads.max(1) };
     let (work_tx, work_rx) = sync_channel::<Work>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -97,8 +89,7 @@ where
     std::thread::scope(|scope| {
         let reader_thread = scope.spawn(move || read_chunks(reader, work_tx, pool_rx));
         for _ in 0..workers {
-            let (work_rx, result_tx, pool_tx) =
-                (Arc::clone(&work_rx), result_tx.clone(), pool_tx.clone());
+            let (work_rx, result_tx, pool_tx) = (Arc::clone(&work_rx), result_tx.clone(), pool_tx.clone());
             let mut parser = parser.clone_box();
             let new_acc = &new_acc;
             scope.spawn(move || {
@@ -123,81 +114,43 @@ where
             });
         }
         drop(result_tx);
-        let mut total = Scan {
-            lines: 0,
-            records: 0,
-            skipped: 0,
-            rejected: 0,
-            rejects: Vec::new(),
-            read_error: None,
-            acc: new_acc(),
-        };
+        let mut scan = Scan { lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), read_error: None };
         let mut pending = BTreeMap::new();
         let mut next_seq = 0;
         for result in result_rx {
             pending.insert(result.seq, result);
             while let Some(chunk) = pending.remove(&next_seq) {
-                fold(&mut total, chunk);
+                fold(&mut scan, total, chunk);
                 next_seq += 1;
             }
         }
-        total.read_error = reader_thread
-            .join()
-            .unwrap_or_else(|_| Some(io::Error::other("the reader thread panicked")));
-        total
+        scan.read_error = reader_thread.join().unwrap_or_else(|_| Some(io::Error::other("the reader thread panicked")));
+        scan
     })
 }
 
-fn fold<A: Accumulator>(total: &mut Scan<A>, chunk: ChunkResult<A>) {
+fn fold<A: Accumulator>(scan: &mut Scan, total: &mut A::Total, chunk: ChunkResult<A>) {
     for mut reject in chunk.rejects {
-        if total.rejects.len() < KEPT_REJECTS {
-            reject.line += total.lines;
-            total.rejects.push(reject);
+        if scan.rejects.len() < KEPT_REJECTS {
+            reject.line += scan.lines;
+            scan.rejects.push(reject);
         }
     }
-    total.lines += chunk.lines;
-    total.records += chunk.records;
-    total.skipped += chunk.skipped;
-    total.rejected += chunk.rejected;
-    total.acc.merge(chunk.acc);
+    scan.lines += chunk.lines;
+    scan.records += chunk.records;
+    scan.skipped += chunk.skipped;
+    scan.rejected += chunk.rejected;
+    chunk.acc.fold_into(total);
 }
 
 fn overlong<A>(seq: u64, acc: A) -> ChunkResult<A> {
-    let error = LineError {
-        column: MAX_LINE + 1,
-        expected: "a line shorter than 1 MiB",
-    };
-    let reject = Reject {
-        line: 1,
-        error,
-        excerpt: String::new(),
-    };
-    ChunkResult {
-        seq,
-        lines: 1,
-        records: 0,
-        skipped: 0,
-        rejected: 1,
-        rejects: vec![reject],
-        acc,
-    }
+    let error = LineError { column: MAX_LINE + 1, expected: "a line shorter than 1 MiB" };
+    let reject = Reject { line: 1, error, excerpt: String::new() };
+    ChunkResult { seq, lines: 1, records: 0, skipped: 0, rejected: 1, rejects: vec![reject], acc }
 }
 
-fn parse_chunk<A: Accumulator>(
-    seq: u64,
-    buf: &[u8],
-    parser: &mut dyn LineParser,
-    acc: A,
-) -> ChunkResult<A> {
-    let mut result = ChunkResult {
-        seq,
-        lines: 0,
-        records: 0,
-        skipped: 0,
-        rejected: 0,
-        rejects: Vec::new(),
-        acc,
-    };
+fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser, acc: A) -> ChunkResult<A> {
+    let mut result = ChunkResult { seq, lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), acc };
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', buf) {
         result.take_line(&buf[start..end], parser);
@@ -221,13 +174,8 @@ impl<A: Accumulator> ChunkResult<A> {
             Parsed::Reject(error) => {
                 self.rejected += 1;
                 if self.rejects.len() < KEPT_REJECTS {
-                    let excerpt =
-                        String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
-                    self.rejects.push(Reject {
-                        line: self.lines,
-                        error,
-                        excerpt,
-                    });
+                    let excerpt = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+                    self.rejects.push(Reject { line: self.lines, error, excerpt });
                 }
             }
         }
@@ -238,11 +186,7 @@ impl<A: Accumulator> ChunkResult<A> {
 ///
 /// Buffers keep their full length between uses (only `filled` bytes are
 /// data), so recycling one costs no zeroing.
-fn read_chunks(
-    mut reader: Box<dyn Read + Send>,
-    work: SyncSender<Work>,
-    pool: Receiver<Vec<u8>>,
-) -> Option<io::Error> {
+fn read_chunks(mut reader: Box<dyn Read + Send>, work: SyncSender<Work>, pool: Receiver<Vec<u8>>) -> Option<io::Error> {
     let mut seq = 0;
     let mut carry: Vec<u8> = Vec::new();
     let send = |item: Work| work.send(item).is_ok();
@@ -280,11 +224,7 @@ fn read_chunks(
             }
         }
         if filled > 0 {
-            if !send(Work::Lines {
-                seq,
-                buf,
-                len: filled,
-            }) {
+            if !send(Work::Lines { seq, buf, len: filled }) {
                 return None;
             }
             seq += 1;
@@ -335,25 +275,17 @@ mod tests {
     #[derive(Default)]
     struct Paths(Vec<u8>);
     impl Accumulator for Paths {
+        type Total = Paths;
         fn add(&mut self, record: &LogRecord<'_>) {
-            self.0.push(
-                record
-                    .path
-                    .as_deref()
-                    .and_then(|p| p.get(1).copied())
-                    .unwrap_or(b'?'),
-            );
+            self.0.push(record.path.as_deref().and_then(|p| p.get(1).copied()).unwrap_or(b'?'));
         }
-        fn merge(&mut self, later: Self) {
-            self.0.extend(later.0);
+        fn fold_into(self, total: &mut Paths) {
+            total.0.extend(self.0);
         }
     }
 
     fn line(i: usize) -> String {
-        format!(
-            "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /{} HTTP/1.0\" 200 1 \"-\" \"ua\"\n",
-            (b'a' + (i % 26) as u8) as char
-        )
+        format!("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /{} HTTP/1.0\" 200 1 \"-\" \"ua\"\n", (b'a' + (i % 26) as u8) as char)
     }
 
     #[test]
@@ -366,19 +298,12 @@ mod tests {
             }
         }
         let parser = Format::Combined.parser().unwrap();
-        let scan = scan(
-            Box::new(std::io::Cursor::new(text.into_bytes())),
-            parser.as_ref(),
-            Paths::default,
-            2,
-        );
-        assert_eq!(
-            (scan.lines, scan.records, scan.rejected),
-            (40_001, 40_000, 1)
-        );
+        let mut paths = Paths::default();
+        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), Paths::default, &mut paths, 2);
+        assert_eq!((scan.lines, scan.records, scan.rejected), (40_001, 40_000, 1));
         assert_eq!(scan.rejects[0].line, 30_002);
         let want: Vec<u8> = (0..40_000).map(|i| b'a' + (i % 26) as u8).collect();
-        assert_eq!(scan.acc.0, want);
+        assert_eq!(paths.0, want);
     }
 
     #[test]
@@ -389,14 +314,10 @@ mod tests {
         text.push_str(&line(1));
         text.push_str(line(2).trim_end());
         let parser = Format::Combined.parser().unwrap();
-        let scan = scan(
-            Box::new(std::io::Cursor::new(text.into_bytes())),
-            parser.as_ref(),
-            Paths::default,
-            2,
-        );
+        let mut paths = Paths::default();
+        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), Paths::default, &mut paths, 2);
         assert_eq!((scan.lines, scan.records, scan.rejected), (4, 3, 1));
         assert_eq!(scan.rejects[0].line, 2);
-        assert_eq!(scan.acc.0, b"abc");
+        assert_eq!(paths.0, b"abc");
     }
 }

@@ -17,26 +17,13 @@ fn help_and_version() {
     assert!(help.contains("derive") && help.contains("parse"), "{help}");
     let out = replay(&["derive", "--help"], b"");
     let help = text(&out.stdout);
-    for needle in [
-        "--format",
-        "--output",
-        "--strict",
-        "nginx:",
-        "apache:",
-        "json:time=",
-        "haproxy",
-        "Exit codes: 0 done, 2 bad usage or input",
-    ] {
-        assert!(
-            help.contains(needle),
-            "derive --help lacks {needle}: {help}"
-        );
+    for needle in
+        ["--format", "--output", "--strict", "nginx:", "apache:", "json:time=", "haproxy", "Exit codes: 0 done, 2 bad usage or input"]
+    {
+        assert!(help.contains(needle), "derive --help lacks {needle}: {help}");
     }
     let out = replay(&["--version"], b"");
-    assert_eq!(
-        text(&out.stdout).trim(),
-        format!("replay {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(text(&out.stdout).trim(), format!("replay {}", env!("CARGO_PKG_VERSION")));
 }
 
 #[test]
@@ -45,10 +32,7 @@ fn bad_usage_exits_2_with_a_hint() {
         (&["derive"], "required"),
         (&["derive", "-f", "syslog", "x.log"], "unknown format"),
         (&["derive", "-f", "apache", "x.log"], "needs its LogFormat"),
-        (
-            &["derive", "-f", "nginx:no variables here", "x.log"],
-            "no $variable",
-        ),
+        (&["derive", "-f", "nginx:no variables here", "x.log"], "no $variable"),
         (&["frobnicate"], "unrecognized subcommand"),
     ];
     for (args, needle) in table {
@@ -67,23 +51,11 @@ fn bad_input_exits_2_and_names_the_problem() {
     std::fs::write(&nonsense, "hello there\n".repeat(50)).unwrap();
     let d = dir.path().to_str().unwrap();
     let table: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["derive", "no/such/file.log"],
-            "no/such/file.log: no such file",
-        ),
+        (vec!["derive", "no/such/file.log"], "no/such/file.log: no such file"),
         (vec!["derive", d], "is a directory"),
-        (
-            vec!["derive", empty.to_str().unwrap()],
-            "no request lines found",
-        ),
-        (
-            vec!["derive", nonsense.to_str().unwrap()],
-            "could not tell the log format",
-        ),
-        (
-            vec!["derive", "-f", "elb", "fixtures/logs/combined.log"],
-            "do not look like elb",
-        ),
+        (vec!["derive", empty.to_str().unwrap()], "no request lines found"),
+        (vec!["derive", nonsense.to_str().unwrap()], "could not tell the log format"),
+        (vec!["derive", "-f", "elb", "fixtures/logs/combined.log"], "do not look like elb"),
         (
             vec!["derive", "--strict", "fixtures/logs/combined.log"],
             "combined.log:14: expected a [dd/Mon/yyyy:HH:MM:SS +zzzz] time at column 1",
@@ -95,10 +67,7 @@ fn bad_input_exits_2_and_names_the_problem() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
     let (_, stderr) = stderr_of(&["derive", nonsense.to_str().unwrap()], b"");
-    assert!(
-        stderr.contains("--format") && stderr.contains("common read 0 of 50 lines"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--format") && stderr.contains("common read 0 of 50 lines"), "{stderr}");
 }
 
 #[test]
@@ -118,11 +87,7 @@ fn truncated_gzip_keeps_what_came_before() {
     let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let records = profile["source"]["records"].as_u64().unwrap();
     assert!(records > 1000 && records < 5000, "{records}");
-    assert_eq!(
-        profile["source"]["rejected"].as_u64(),
-        Some(0),
-        "no half line is invented"
-    );
+    assert_eq!(profile["source"]["rejected"].as_u64(), Some(0), "no half line is invented");
     let (code, stderr) = stderr_of(&["derive", "--strict", "-"], cut);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("ended early"), "{stderr}");
@@ -130,8 +95,7 @@ fn truncated_gzip_keeps_what_came_before() {
 
 #[test]
 fn huge_lines_nul_bytes_and_invalid_utf8_are_counted_not_fatal() {
-    let good =
-        b"192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1 \"-\" \"ua\"\n";
+    let good = b"192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1 \"-\" \"ua\"\n";
     let mut input = Vec::new();
     for _ in 0..10 {
         input.extend_from_slice(good);
@@ -145,44 +109,22 @@ fn huge_lines_nul_bytes_and_invalid_utf8_are_counted_not_fatal() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let source = &profile["source"];
-    assert_eq!(
-        (
-            source["lines"].as_u64(),
-            source["records"].as_u64(),
-            source["rejected"].as_u64()
-        ),
-        (Some(13), Some(11), Some(2))
-    );
-    assert!(
-        stderr.contains("<stdin>:11: rejected: expected a line shorter than 1 MiB"),
-        "{stderr}"
-    );
+    assert_eq!((source["lines"].as_u64(), source["records"].as_u64(), source["rejected"].as_u64()), (Some(13), Some(11), Some(2)));
+    assert!(stderr.contains("<stdin>:11: rejected: expected a line shorter than 1 MiB"), "{stderr}");
 }
 
 #[test]
 fn output_file_and_parse_command() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("profile.json");
-    let out = replay(
-        &[
-            "derive",
-            "fixtures/logs/common.log",
-            "-o",
-            path.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = replay(&["derive", "fixtures/logs/common.log", "-o", path.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    let profile: replay::profile::Profile =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(profile.source.records, 4);
+    let profile: replay::profile::Profile = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(profile.source.unwrap().records, 4);
 
     let out = replay(&["parse", "-n", "2", "fixtures/logs/common.log"], b"");
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["path"], "/");
     assert_eq!(lines[1]["status"], 304);

@@ -10,24 +10,15 @@ use std::io::{Read, Write};
 fn fixtures() -> Vec<(String, Option<String>)> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("fixtures/logs"))
         .expect("fixtures/logs exists")
-        .map(|e| {
-            e.expect("dir entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
         .filter(|n| !n.ends_with(".format"))
         .collect();
     names.sort();
     names
         .into_iter()
         .map(|name| {
-            let stem = name
-                .rsplit_once('.')
-                .map_or(name.as_str(), |(s, _)| s)
-                .to_owned();
-            let format =
-                std::fs::read_to_string(root().join(format!("fixtures/logs/{stem}.format"))).ok();
+            let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_owned();
+            let format = std::fs::read_to_string(root().join(format!("fixtures/logs/{stem}.format"))).ok();
             (name, format)
         })
         .collect()
@@ -60,10 +51,7 @@ fn fixtures_match_their_golden_records() {
     let fixtures = fixtures();
     assert!(fixtures.len() >= 12, "every format has a fixture");
     for (name, format) in &fixtures {
-        golden(
-            &root().join(format!("fixtures/golden/{name}.records.jsonl")),
-            &records_of(name, format.as_deref()),
-        );
+        golden(&root().join(format!("fixtures/golden/{name}.records.jsonl")), &records_of(name, format.as_deref()));
     }
 }
 
@@ -77,10 +65,7 @@ fn fixtures_derive_to_their_golden_profiles() {
         }
         let out = replay(&args, b"");
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
-        golden(
-            &root().join(format!("fixtures/golden/{name}.profile.json")),
-            &text(&out.stdout),
-        );
+        golden(&root().join(format!("fixtures/golden/{name}.profile.json")), &text(&out.stdout));
     }
 }
 
@@ -90,28 +75,13 @@ fn combined_fixture_counts_and_span() {
     let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let source = &profile["source"];
     assert_eq!(source["format"], "combined");
-    assert_eq!(
-        (
-            source["lines"].as_u64(),
-            source["skipped"].as_u64(),
-            source["rejected"].as_u64()
-        ),
-        (Some(20), Some(1), Some(3))
-    );
+    assert_eq!((source["lines"].as_u64(), source["skipped"].as_u64(), source["rejected"].as_u64()), (Some(20), Some(1), Some(3)));
     // The out-of-order line is the earliest; the line without a final newline is the latest.
     assert_eq!(source["first"], "2000-10-10T20:55:30Z");
     assert_eq!(source["last"], "2000-10-10T20:55:51Z");
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "combined.log:14: rejected: expected a [dd/Mon/yyyy:HH:MM:SS +zzzz] time at column 1"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("combined.log:16: rejected: expected a valid calendar date"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("combined.log:14: rejected: expected a [dd/Mon/yyyy:HH:MM:SS +zzzz] time at column 1"), "{stderr}");
+    assert!(stderr.contains("combined.log:16: rejected: expected a valid calendar date"), "{stderr}");
 }
 
 #[test]
@@ -125,8 +95,7 @@ fn gzip_and_stdin_read_the_same_as_plain() {
     std::fs::write(&gz_path, &gz_bytes).unwrap();
 
     let source_of = |out: &std::process::Output| {
-        let profile: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+        let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
         let mut source = profile["source"].clone();
         source["files"] = serde_json::Value::Null;
         source
@@ -143,15 +112,7 @@ fn gzip_and_stdin_read_the_same_as_plain() {
 
 #[test]
 fn several_files_add_up() {
-    let out = replay(
-        &[
-            "derive",
-            "fixtures/logs/common.log",
-            "fixtures/logs/haproxy.log",
-            "fixtures/logs/iis.log",
-        ],
-        b"",
-    );
+    let out = replay(&["derive", "fixtures/logs/common.log", "fixtures/logs/haproxy.log", "fixtures/logs/iis.log"], b"");
     let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let source = &profile["source"];
     assert_eq!(source["format"], "common+haproxy+w3c");
@@ -163,15 +124,8 @@ fn several_files_add_up() {
 fn thread_count_does_not_change_the_profile() {
     // One worker and many must give the same counts and span.
     let config = |threads| DeriveConfig {
-        inputs: vec![
-            root()
-                .join("fixtures/logs/combined.log")
-                .to_string_lossy()
-                .into_owned(),
-        ],
-        format: None,
-        strict: false,
         threads,
+        ..DeriveConfig::new(vec![root().join("fixtures/logs/combined.log").to_string_lossy().into_owned()])
     };
     let one = replay::derive::derive(&config(1)).unwrap().profile;
     let four = replay::derive::derive(&config(4)).unwrap().profile;

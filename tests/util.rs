@@ -38,18 +38,11 @@ pub fn golden(path: &Path, actual: &str) {
         std::fs::write(path, actual).expect("golden file written");
         return;
     }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing; run UPDATE_GOLDEN=1 cargo test to create it",
-            path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("{} is missing; run UPDATE_GOLDEN=1 cargo test to create it", path.display()));
     if expected != actual {
-        let first_diff = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(e, a)| e != a)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        let first_diff =
+            expected.lines().zip(actual.lines()).position(|(e, a)| e != a).unwrap_or(expected.lines().count().min(actual.lines().count()));
         panic!(
             "{} differs at line {}:\n  expected: {}\n  actual:   {}\n(UPDATE_GOLDEN=1 cargo test rewrites golden files)",
             path.display(),
@@ -67,10 +60,7 @@ pub fn real_logs() -> Option<PathBuf> {
     if dir.join("MANIFEST.tsv").is_file() {
         return Some(dir);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have ../shared/real-logs beside the checkout"
-    );
+    assert!(std::env::var_os("CI").is_none(), "CI must have ../shared/real-logs beside the checkout");
     eprintln!("note: {} is missing; real-log tests skipped", dir.display());
     None
 }

@@ -2,15 +2,19 @@
 //!
 //! Each input is opened (gzip or not), its first lines pick the format
 //! (unless `--format` forced one) and are checked against it, then the whole
-//! input streams through [`scan`] on every core. Bad lines are counted and
-//! the first few kept for the report; only `--strict` makes one fatal.
+//! input streams through [`scan`] on every core into one [`Deriver`], which
+//! makes the profile's endpoints, arrival curve, segments and sessions. Bad
+//! lines are counted and the first few kept for the report; only `--strict`
+//! makes one fatal.
 
 use crate::input::{self, InputError};
 use crate::log::{Format, detect, format_time_us};
 use crate::log::{LineError, detect::Trial};
-use crate::profile::{Profile, Source, TimeSpan, VERSION};
+use crate::profile::deriver::{ChunkDigest, DeriveSettings, Deriver};
+use crate::profile::{Profile, Source, VERSION};
 use crate::scan::{self, Reject, Scan};
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 
 mod summary;
 pub use summary::write_summary;
@@ -28,6 +32,15 @@ pub struct DeriveConfig {
     /// The first rejected line (or a truncated input) is an error.
     pub strict: bool,
     pub threads: usize,
+    /// Filters, limits and the seed for the profile.
+    pub settings: DeriveSettings,
+}
+
+impl DeriveConfig {
+    /// Reading `inputs` with detection and default settings.
+    pub fn new(inputs: Vec<String>) -> Self {
+        DeriveConfig { inputs, format: None, strict: false, threads: 2, settings: DeriveSettings::default() }
+    }
 }
 
 /// Why a derive could not produce a profile. All are bad input (exit 2).
@@ -42,29 +55,15 @@ pub enum DeriveError {
     #[error(
         "{file}: the lines do not look like {format}: {records} of the first {sampled} lines parse; line {line}: {error}\n  check --format, or leave it out to detect the format"
     )]
-    WrongFormat {
-        file: String,
-        format: String,
-        records: usize,
-        sampled: usize,
-        line: usize,
-        error: LineError,
-    },
+    WrongFormat { file: String, format: String, records: usize, sampled: usize, line: usize, error: LineError },
     #[error("{file}:{line}: {error} (--strict stops at the first bad line)\n  {excerpt}")]
-    Strict {
-        file: String,
-        line: u64,
-        error: LineError,
-        excerpt: String,
-    },
+    Strict { file: String, line: u64, error: LineError, excerpt: String },
     #[error("{file}: input ended early after line {lines}: {message} (--strict)")]
-    Truncated {
-        file: String,
-        lines: u64,
-        message: String,
-    },
+    Truncated { file: String, lines: u64, message: String },
     #[error("no request lines found in {files}; check the files hold access logs")]
     NoRequests { files: String },
+    #[error("all {records} requests in {files} were left out by --since/--until/--exclude/--host-filter; loosen them")]
+    AllExcluded { files: String, records: u64 },
 }
 
 /// What was made of one input, for the summary on stderr.
@@ -89,22 +88,21 @@ pub struct Derived {
 
 pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
     let mut files = Vec::new();
-    let mut span = TimeSpan::default();
+    let mut deriver = Deriver::new(Arc::new(config.settings.clone()));
     for path in &config.inputs {
-        let (report, file_span) = derive_file(path, config)?;
-        files.push(report);
-        scan::Accumulator::merge(&mut span, file_span);
+        files.push(derive_file(path, config, &mut deriver)?);
     }
     let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
     if sum(|f| f.records) == 0 {
-        return Err(DeriveError::NoRequests {
-            files: config.inputs.join(", "),
-        });
+        return Err(DeriveError::NoRequests { files: config.inputs.join(", ") });
     }
-    let mut formats: Vec<&str> = files
-        .iter()
-        .filter_map(|f| f.format.as_ref().map(Format::name))
-        .collect();
+    if deriver.requests() == 0 {
+        return Err(DeriveError::AllExcluded { files: config.inputs.join(", "), records: sum(|f| f.records) });
+    }
+    let span = deriver.span;
+    let excluded = deriver.excluded;
+    let parts = deriver.finish();
+    let mut formats: Vec<&str> = files.iter().filter_map(|f| f.format.as_ref().map(Format::name)).collect();
     formats.dedup();
     let source = Source {
         files: files.iter().map(|f| f.name.clone()).collect(),
@@ -113,16 +111,19 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         records: sum(|f| f.records),
         skipped: sum(|f| f.skipped),
         rejected: sum(|f| f.rejected),
+        excluded,
         first: span.first_us.map(format_time_us),
         last: span.last_us.map(format_time_us),
     };
-    Ok(Derived {
-        profile: Profile {
-            version: VERSION,
-            source,
-        },
-        files,
-    })
+    let profile = Profile {
+        version: VERSION,
+        source: Some(source),
+        endpoints: parts.endpoints,
+        arrival: parts.arrival,
+        segments: parts.segments,
+        sessions: parts.sessions,
+    };
+    Ok(Derived { profile, files })
 }
 
 /// An input opened and its format settled, ready to be read from the start.
@@ -146,21 +147,11 @@ pub fn open_input(path: &str, forced: Option<&Format>) -> Result<OpenedInput, De
         Some(_) => Box::new(Cursor::new(head)),
         None => Box::new(Cursor::new(head).chain(input.reader)),
     };
-    Ok(OpenedInput {
-        name: input.name,
-        format,
-        reader,
-        head_error,
-    })
+    Ok(OpenedInput { name: input.name, format, reader, head_error })
 }
 
-fn derive_file(path: &str, config: &DeriveConfig) -> Result<(FileReport, TimeSpan), DeriveError> {
-    let OpenedInput {
-        name,
-        format,
-        reader,
-        head_error,
-    } = open_input(path, config.format.as_ref())?;
+fn derive_file(path: &str, config: &DeriveConfig, deriver: &mut Deriver) -> Result<FileReport, DeriveError> {
+    let OpenedInput { name, format, reader, head_error } = open_input(path, config.format.as_ref())?;
     let Some(format) = format else {
         let report = FileReport {
             name,
@@ -172,53 +163,22 @@ fn derive_file(path: &str, config: &DeriveConfig) -> Result<(FileReport, TimeSpa
             rejects: Vec::new(),
             read_error: head_error.map(|e| e.to_string()),
         };
-        return Ok((report, TimeSpan::default()));
+        return Ok(report);
     };
-    let parser = format
-        .parser()
-        .map_err(|reason| DeriveError::UnknownFormat {
-            file: name.clone(),
-            tried: reason,
-        })?;
-    let scan = scan::scan(reader, parser.as_ref(), TimeSpan::default, config.threads);
+    let parser = format.parser().map_err(|reason| DeriveError::UnknownFormat { file: name.clone(), tried: reason })?;
+    let settings = Arc::clone(deriver.settings());
+    let scan = scan::scan(reader, parser.as_ref(), || ChunkDigest::new(Arc::clone(&settings)), deriver, config.threads);
     let read_error = head_error.or(scan.read_error).map(|e| e.to_string());
     if config.strict {
         if let Some(first) = scan.rejects.first().cloned() {
-            return Err(DeriveError::Strict {
-                file: name,
-                line: first.line,
-                error: first.error,
-                excerpt: first.excerpt,
-            });
+            return Err(DeriveError::Strict { file: name, line: first.line, error: first.error, excerpt: first.excerpt });
         }
         if let Some(message) = read_error {
-            return Err(DeriveError::Truncated {
-                file: name,
-                lines: scan.lines,
-                message,
-            });
+            return Err(DeriveError::Truncated { file: name, lines: scan.lines, message });
         }
     }
-    let Scan {
-        lines,
-        records,
-        skipped,
-        rejected,
-        rejects,
-        acc,
-        ..
-    } = scan;
-    let report = FileReport {
-        name,
-        format: Some(format),
-        lines,
-        records,
-        skipped,
-        rejected,
-        rejects,
-        read_error,
-    };
-    Ok((report, acc))
+    let Scan { lines, records, skipped, rejected, rejects, .. } = scan;
+    Ok(FileReport { name, format: Some(format), lines, records, skipped, rejected, rejects, read_error })
 }
 
 /// Whole lines of the head; the last is dropped when the head was cut short.
@@ -233,11 +193,7 @@ fn sample_lines(head: &[u8], cut: bool) -> Vec<&[u8]> {
 
 /// The forced format, checked against the sample, or the detected one.
 /// `None` for an input with no lines at all.
-fn choose_format(
-    file: &str,
-    sample: &[&[u8]],
-    forced: Option<&Format>,
-) -> Result<Option<Format>, DeriveError> {
+fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Result<Option<Format>, DeriveError> {
     if sample.is_empty() {
         return Ok(forced.cloned());
     }
@@ -258,39 +214,20 @@ fn choose_format(
     }
     let detection = detect(sample);
     if detection.best.mostly_fails() {
-        if detection
-            .trials
-            .iter()
-            .all(|t| t.records == 0 && t.rejected == 0)
-        {
+        if detection.trials.iter().all(|t| t.records == 0 && t.rejected == 0) {
             // Only blank lines and comments so far: nothing to tell formats apart by.
-            return Ok(Some(Format::W3c)
-                .filter(|_| sample.iter().any(|l| l.starts_with(b"#")))
-                .or(Some(Format::Combined)));
+            return Ok(Some(Format::W3c).filter(|_| sample.iter().any(|l| l.starts_with(b"#"))).or(Some(Format::Combined)));
         }
         let tried = detection
             .trials
             .iter()
             .map(|t| match t.first_reject {
-                Some((line, e)) => format!(
-                    "{} read {} of {} lines (line {line}: {e})",
-                    t.format.name(),
-                    t.records,
-                    sample.len()
-                ),
-                None => format!(
-                    "{} read {} of {} lines",
-                    t.format.name(),
-                    t.records,
-                    sample.len()
-                ),
+                Some((line, e)) => format!("{} read {} of {} lines (line {line}: {e})", t.format.name(), t.records, sample.len()),
+                None => format!("{} read {} of {} lines", t.format.name(), t.records, sample.len()),
             })
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(DeriveError::UnknownFormat {
-            file: file.into(),
-            tried,
-        });
+        return Err(DeriveError::UnknownFormat { file: file.into(), tried });
     }
     Ok(Some(detection.best.format))
 }

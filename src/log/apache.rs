@@ -30,28 +30,18 @@ pub fn compile(format: &str) -> Result<Template, String> {
         }
         let start = i;
         i += 1;
-        while i < bytes.len()
-            && (bytes[i] == b'<'
-                || bytes[i] == b'>'
-                || bytes[i] == b'!'
-                || bytes[i] == b','
-                || bytes[i].is_ascii_digit())
+        while i < bytes.len() && (bytes[i] == b'<' || bytes[i] == b'>' || bytes[i] == b'!' || bytes[i] == b',' || bytes[i].is_ascii_digit())
         {
             i += 1;
         }
         let mut argument = None;
         if bytes.get(i) == Some(&b'{') {
-            let close = format[i..].find('}').ok_or_else(|| {
-                format!("unclosed %{{ at byte {} of the Apache format", start + 1)
-            })?;
+            let close = format[i..].find('}').ok_or_else(|| format!("unclosed %{{ at byte {} of the Apache format", start + 1))?;
             argument = Some(&format[i + 1..i + close]);
             i += close + 1;
         }
         let Some(&directive) = bytes.get(i) else {
-            return Err(format!(
-                "the Apache format ends inside the directive at byte {}",
-                start + 1
-            ));
+            return Err(format!("the Apache format ends inside the directive at byte {}", start + 1));
         };
         i += 1;
         if directive == b'%' {
@@ -63,11 +53,7 @@ pub fn compile(format: &str) -> Result<Template, String> {
     }
     items.push(Item::Literal(literal));
     let template = Template::new(items);
-    if !template
-        .items()
-        .iter()
-        .any(|item| matches!(item, Item::Field(_)))
-    {
+    if !template.items().iter().any(|item| matches!(item, Item::Field(_))) {
         return Err("the Apache format names no %directive".into());
     }
     Ok(template)
@@ -105,10 +91,7 @@ fn directive_kind(directive: u8, argument: Option<&str>) -> FieldKind {
 
 /// `%{sec}t`, `%{msec}t`, `%{usec}t`, `%{begin:%d/%b/%Y %T}t`, `%{%Y-%m-%d %H:%M:%S}t`.
 fn time_kind(argument: &str) -> FieldKind {
-    let pattern = argument
-        .strip_prefix("begin:")
-        .or_else(|| argument.strip_prefix("end:"))
-        .unwrap_or(argument);
+    let pattern = argument.strip_prefix("begin:").or_else(|| argument.strip_prefix("end:")).unwrap_or(argument);
     match pattern {
         "sec" | "msec" | "usec" => FieldKind::TimeEpoch,
         "msec_frac" | "usec_frac" => FieldKind::Opaque,
@@ -136,14 +119,8 @@ mod tests {
             r#"192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 - "http://x/" "Mozilla/4.08" 1234"#,
         );
         assert_eq!(r.client.as_deref(), Some("192.0.2.1"));
-        assert_eq!(
-            (r.status, r.bytes, r.duration_us),
-            (Some(200), None, Some(1234))
-        );
-        assert_eq!(
-            (r.referer.as_deref(), r.user_agent.as_deref()),
-            (Some("http://x/"), Some("Mozilla/4.08"))
-        );
+        assert_eq!((r.status, r.bytes, r.duration_us), (Some(200), None, Some(1234)));
+        assert_eq!((r.referer.as_deref(), r.user_agent.as_deref()), (Some("http://x/"), Some("Mozilla/4.08")));
     }
 
     #[test]
@@ -155,22 +132,13 @@ mod tests {
         assert_eq!(r.host.as_deref(), Some("www.example.com"));
         assert_eq!(r.client.as_deref(), Some("::1"));
         assert_eq!(r.time.as_deref(), Some("2026-11-28T10:00:00Z"));
-        assert_eq!(
-            (r.method.as_deref(), r.path.as_deref(), r.query.as_deref()),
-            (Some("GET"), Some("/search"), Some("q=x"))
-        );
-        assert_eq!(
-            (r.status, r.bytes, r.duration_us),
-            (Some(404), Some(12), Some(7000))
-        );
+        assert_eq!((r.method.as_deref(), r.path.as_deref(), r.query.as_deref()), (Some("GET"), Some("/search"), Some("q=x")));
+        assert_eq!((r.status, r.bytes, r.duration_us), (Some(404), Some(12), Some(7000)));
     }
 
     #[test]
     fn epoch_and_modifiers() {
-        let r = parse(
-            r#"%{sec}t %!200,304{Referer}i %<s "%r""#,
-            r#"1700000000 - 301 "GET / HTTP/1.1""#,
-        );
+        let r = parse(r#"%{sec}t %!200,304{Referer}i %<s "%r""#, r#"1700000000 - 301 "GET / HTTP/1.1""#);
         assert_eq!(r.time.as_deref(), Some("2023-11-14T22:13:20Z"));
         assert_eq!(r.status, Some(301));
         assert!(compile("100%").is_err());

@@ -48,17 +48,9 @@ impl LineParser for AwsParser {
         let mut rest = line;
         if self.0 == Balancer::Alb {
             match next_field(rest) {
-                Some((kind, next))
-                    if matches!(kind, b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss") =>
-                {
-                    rest = next
-                }
+                Some((kind, next)) if matches!(kind, b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss") => rest = next,
                 _ => {
-                    return Parsed::Reject(LineError::at(
-                        line,
-                        rest,
-                        "a request type such as http or h2",
-                    ));
+                    return Parsed::Reject(LineError::at(line, rest, "a request type such as http or h2"));
                 }
             }
         }
@@ -78,10 +70,7 @@ impl LineParser for AwsParser {
             return Parsed::Reject(LineError::at(line, line, NAMES[0]));
         };
         let Ok((_, status)) = fields::status(f[7]) else {
-            return Parsed::Reject(LineError {
-                column: 1,
-                expected: NAMES[7],
-            });
+            return Parsed::Reject(LineError { column: 1, expected: NAMES[7] });
         };
         let request = fields::split_request(Cow::Borrowed(f[11]));
         let timers = [f[4], f[5], f[6]].map(fields::seconds_field_us);
@@ -126,31 +115,15 @@ mod tests {
         );
         assert_eq!(r.time.as_deref(), Some("2019-06-18T21:36:23.594569Z"));
         assert_eq!(
-            (
-                r.method.as_deref(),
-                r.path.as_deref(),
-                r.query.as_deref(),
-                r.host.as_deref()
-            ),
-            (
-                Some("GET"),
-                Some("/m.html"),
-                Some("x=1"),
-                Some("cg.example.com:443")
-            )
+            (r.method.as_deref(), r.path.as_deref(), r.query.as_deref(), r.host.as_deref()),
+            (Some("GET"), Some("/m.html"), Some("x=1"), Some("cg.example.com:443"))
         );
-        assert_eq!(
-            (r.status, r.bytes, r.duration_us, r.client.as_deref()),
-            (Some(200), Some(1287), Some(6000), Some("10.10.10.23"))
-        );
+        assert_eq!((r.status, r.bytes, r.duration_us, r.client.as_deref()), (Some(200), Some(1287), Some(6000), Some("10.10.10.23")));
         let r = parse(
             Balancer::Alb,
             r#"http 2018-11-08T08:15:33.779204Z app/W/d0 185.25.104.250:43464 - -1 -1 -1 460 - 185 0 "- - -" "-" - -"#,
         );
-        assert_eq!(
-            (r.status, r.duration_us, r.method, r.user_agent),
-            (Some(460), None, None, None)
-        );
+        assert_eq!((r.status, r.duration_us, r.method, r.user_agent), (Some(460), None, None, None));
     }
 
     #[test]
@@ -160,21 +133,13 @@ mod tests {
             r#"2015-07-22T09:00:28.019143Z shop 123.242.248.130:54635 10.0.6.158:80 0.000022 0.026109 0.00002 200 200 0 699 "GET https://paytm.com:443/shop/x?q="><script>alert(1)</script> HTTP/1.1" "Mozilla/5.0" ECDHE-RSA TLSv1.2"#,
         );
         assert_eq!(r.query.as_deref(), Some("q=\"><script>alert(1)</script>"));
-        assert_eq!(
-            (r.status, r.bytes, r.duration_us),
-            (Some(200), Some(699), Some(26_151))
-        );
-        let r = parse(
-            Balancer::Elb,
-            r#"2015-07-22T09:00:28.019143Z shop 1.2.3.4:1 - -1 -1 -1 504 0 0 0 "GET http://h:80/ HTTP/1.1" "-" - -"#,
-        );
+        assert_eq!((r.status, r.bytes, r.duration_us), (Some(200), Some(699), Some(26_151)));
+        let r =
+            parse(Balancer::Elb, r#"2015-07-22T09:00:28.019143Z shop 1.2.3.4:1 - -1 -1 -1 504 0 0 0 "GET http://h:80/ HTTP/1.1" "-" - -"#);
         assert_eq!((r.status, r.duration_us), (Some(504), None));
         assert!(
             matches!(AwsParser(Balancer::Elb).parse(b"2015-07-22T09:00:28.019143Z shop 1.2.3"), Parsed::Reject(e) if e.expected == "the backend ip:port")
         );
-        assert!(matches!(
-            AwsParser(Balancer::Alb).parse(b"2015-07-22T09:00:28.019143Z shop"),
-            Parsed::Reject(_)
-        ));
+        assert!(matches!(AwsParser(Balancer::Alb).parse(b"2015-07-22T09:00:28.019143Z shop"), Parsed::Reject(_)));
     }
 }

@@ -54,15 +54,9 @@ fn unwrap_export_quotes(line: &[u8]) -> &[u8] {
     line
 }
 
-fn parse_clf<'a>(
-    line: &'a [u8],
-    times: &mut ClfTimeCache,
-) -> Result<LogRecord<'a>, nom::Err<fields::FieldError<'a>>> {
+fn parse_clf<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Result<LogRecord<'a>, nom::Err<fields::FieldError<'a>>> {
     let Some(time_at) = find_time(line) else {
-        return Err(nom::Err::Error(fields::FieldError::new(
-            line,
-            "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
-        )));
+        return Err(nom::Err::Error(fields::FieldError::new(line, "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time")));
     };
     let mut record = LogRecord::default();
     parse_prefix(&line[..time_at], &mut record);
@@ -106,9 +100,7 @@ fn request_field(input: &[u8]) -> Res<'_, Text<'_>> {
     let Some(body) = input.strip_prefix(b"\"") else {
         return fields::fail(input, "a quoted request such as \"GET / HTTP/1.1\"");
     };
-    if let Some(at) =
-        memchr::memchr_iter(b'"', body).find(|&at| followed_by_status(&body[at + 1..]))
-    {
+    if let Some(at) = memchr::memchr_iter(b'"', body).find(|&at| followed_by_status(&body[at + 1..])) {
         return Ok((&body[at + 1..], Cow::Borrowed(&body[..at])));
     }
     // No better end: let the status parser say what is wrong after the request.
@@ -121,11 +113,7 @@ fn followed_by_status(rest: &[u8]) -> bool {
         return false;
     };
     let rest = rest.trim_ascii_start();
-    let len = if rest.starts_with(b"-") {
-        1
-    } else {
-        rest.iter().take_while(|b| b.is_ascii_digit()).count()
-    };
+    let len = if rest.starts_with(b"-") { 1 } else { rest.iter().take_while(|b| b.is_ascii_digit()).count() };
     (len == 1 && rest[0] == b'-' || len == 3) && matches!(rest.get(len), None | Some(b' '))
 }
 
@@ -168,10 +156,7 @@ struct Groups<'a> {
 
 impl<'a> Groups<'a> {
     fn split(mut s: &'a [u8]) -> Self {
-        let mut groups = Groups {
-            items: [Group::default(); 6],
-            len: 0,
-        };
+        let mut groups = Groups { items: [Group::default(); 6], len: 0 };
         loop {
             s = s.trim_ascii_start();
             if s.is_empty() || groups.len == groups.items.len() {
@@ -180,19 +165,8 @@ impl<'a> Groups<'a> {
             let (group, rest) = if let Some(body) = s.strip_prefix(b"\"") {
                 let end = memchr::memchr(b'"', body).unwrap_or(body.len());
                 let inner = &body[..end];
-                let first = inner
-                    .split(|&b| b == b',')
-                    .next()
-                    .unwrap_or(inner)
-                    .trim_ascii();
-                (
-                    Group {
-                        first,
-                        list: inner.contains(&b','),
-                        quoted: true,
-                    },
-                    body.get(end + 1..).unwrap_or(b""),
-                )
+                let first = inner.split(|&b| b == b',').next().unwrap_or(inner).trim_ascii();
+                (Group { first, list: inner.contains(&b','), quoted: true }, body.get(end + 1..).unwrap_or(b""))
             } else {
                 let mut end = 0;
                 let mut first_end = None;
@@ -207,14 +181,7 @@ impl<'a> Groups<'a> {
                     break;
                 }
                 let first = &s[..first_end.unwrap_or(end)];
-                (
-                    Group {
-                        first,
-                        list: first_end.is_some(),
-                        quoted: false,
-                    },
-                    &s[end..],
-                )
+                (Group { first, list: first_end.is_some(), quoted: false }, &s[end..])
             };
             groups.items[groups.len] = group;
             groups.len += 1;
@@ -228,10 +195,7 @@ impl<'a> Groups<'a> {
 }
 
 /// Referer, user agent, extra fields and a trailing duration, all optional.
-fn trailer<'a>(
-    rest: &'a [u8],
-    record: &mut LogRecord<'a>,
-) -> Result<(), nom::Err<fields::FieldError<'a>>> {
+fn trailer<'a>(rest: &'a [u8], record: &mut LogRecord<'a>) -> Result<(), nom::Err<fields::FieldError<'a>>> {
     let rest = rest.trim_ascii_start();
     if rest.is_empty() {
         return Ok(());
@@ -521,46 +485,19 @@ mod tests {
                 None,
             ),
         ];
-        for (
-            line,
-            client,
-            host,
-            user,
-            method,
-            path,
-            query,
-            protocol,
-            status,
-            bytes,
-            agent,
-            duration,
-        ) in table
-        {
+        for (line, client, host, user, method, path, query, protocol, status, bytes, agent, duration) in table {
             let r = parse(line);
             let s = |v: Option<&str>| v.map(str::to_owned);
-            assert_eq!(
-                (r.client, r.host, r.user),
-                (s(client), s(host), s(user)),
-                "{line}"
-            );
-            assert_eq!(
-                (r.method, r.path, r.query, r.protocol),
-                (s(method), s(path), s(query), s(protocol)),
-                "{line}"
-            );
-            assert_eq!(
-                (r.status, r.bytes, r.user_agent, r.duration_us),
-                (status, bytes, s(agent), duration),
-                "{line}"
-            );
+            assert_eq!((r.client, r.host, r.user), (s(client), s(host), s(user)), "{line}");
+            assert_eq!((r.method, r.path, r.query, r.protocol), (s(method), s(path), s(query), s(protocol)), "{line}");
+            assert_eq!((r.status, r.bytes, r.user_agent, r.duration_us), (status, bytes, s(agent), duration), "{line}");
             assert!(r.time.is_some(), "{line}");
         }
     }
 
     #[test]
     fn unescaped_quotes_in_the_request_are_tolerated() {
-        let r =
-            parse(r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET /a"b HTTP/1.1" 200 1 "-" "ua""#);
+        let r = parse(r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET /a"b HTTP/1.1" 200 1 "-" "ua""#);
         assert_eq!(r.path.as_deref(), Some("/a\"b"));
         assert_eq!(r.status, Some(200));
     }
@@ -569,26 +506,10 @@ mod tests {
     fn rejects_say_where_and_what() {
         let table = [
             ("just some text", 1, "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time"),
-            (
-                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" abc 1"#,
-                59,
-                "a 3-digit status",
-            ),
-            (
-                r#"1.2.3.4 - - [22/Dex/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 1"#,
-                17,
-                "a month name such as Oct",
-            ),
-            (
-                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1"#,
-                42,
-                "a closing quote after the request",
-            ),
-            (
-                r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 x"#,
-                63,
-                "a byte count or -",
-            ),
+            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" abc 1"#, 59, "a 3-digit status"),
+            (r#"1.2.3.4 - - [22/Dex/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 1"#, 17, "a month name such as Oct"),
+            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1"#, 42, "a closing quote after the request"),
+            (r#"1.2.3.4 - - [22/Dec/2016:16:30:52 +0300] "GET / HTTP/1.1" 200 x"#, 63, "a byte count or -"),
         ];
         for (line, column, expected) in table {
             match ClfParser::default().parse(line.as_bytes()) {

@@ -23,13 +23,7 @@ impl Trial {
     /// Runs `format` over `lines`.
     pub fn run(format: Format, lines: &[&[u8]]) -> Trial {
         let mut parser = format.parser().expect("built-in formats compile");
-        let mut trial = Trial {
-            format,
-            records: 0,
-            skipped: 0,
-            rejected: 0,
-            first_reject: None,
-        };
+        let mut trial = Trial { format, records: 0, skipped: 0, rejected: 0, first_reject: None };
         let mut with_agent = 0;
         for (i, line) in lines.iter().enumerate() {
             match parser.parse(line) {
@@ -66,25 +60,11 @@ pub struct Detection {
 
 /// Tries every family that needs no format string on `lines`.
 pub fn detect(lines: &[&[u8]]) -> Detection {
-    let candidates = [
-        Format::Combined,
-        Format::W3c,
-        Format::Haproxy,
-        Format::Alb,
-        Format::Elb,
-        Format::Envoy,
-        Format::Json,
-    ];
-    let mut trials: Vec<Trial> = candidates
-        .into_iter()
-        .map(|f| Trial::run(f, lines))
-        .collect();
+    let candidates = [Format::Combined, Format::W3c, Format::Haproxy, Format::Alb, Format::Elb, Format::Envoy, Format::Json];
+    let mut trials: Vec<Trial> = candidates.into_iter().map(|f| Trial::run(f, lines)).collect();
     // Most records first; among equals, fewest rejects, then the list order above.
     trials.sort_by_key(|t| (std::cmp::Reverse(t.records), t.rejected));
-    Detection {
-        best: trials[0].clone(),
-        trials,
-    }
+    Detection { best: trials[0].clone(), trials }
 }
 
 #[cfg(test)]
@@ -99,18 +79,9 @@ mod tests {
     #[test]
     fn families_are_told_apart() {
         let table = [
-            (
-                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#,
-                Format::Common,
-            ),
-            (
-                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 "-" "curl""#,
-                Format::Combined,
-            ),
-            (
-                "#Fields: date time cs-method cs-uri-stem sc-status\n2015-12-01 01:00:00 GET / 200",
-                Format::W3c,
-            ),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#, Format::Common),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 "-" "curl""#, Format::Combined),
+            ("#Fields: date time cs-method cs-uri-stem sc-status\n2015-12-01 01:00:00 GET / 200", Format::W3c),
             (
                 r#"Feb  2 04:05:24 h haproxy[1]: 1.2.3.4:5 [02/Feb/2012:04:05:24.385] f b/s 0/0/0/1/4 404 638 - - CD-- 0/0/0/0/0 0/0 "GET / HTTP/1.0""#,
                 Format::Haproxy,
@@ -123,14 +94,8 @@ mod tests {
                 r#"2015-07-22T09:00:28.019143Z shop 1.2.3.4:5 6.7.8.9:80 0.1 0.1 0.1 200 200 0 699 "GET https://h:443/ HTTP/1.1" "ua" - -"#,
                 Format::Elb,
             ),
-            (
-                r#"[2019-02-12T18:37:42.921Z] "GET /ip HTTP/1.1" 200 - 0 43 217 216 "1.2.3.4" "curl" "c6" "h" "5.6.7.8:80""#,
-                Format::Envoy,
-            ),
-            (
-                r#"{"ts":1.7e9,"request":{"method":"GET","uri":"/"},"status":200}"#,
-                Format::Json,
-            ),
+            (r#"[2019-02-12T18:37:42.921Z] "GET /ip HTTP/1.1" 200 - 0 43 217 216 "1.2.3.4" "curl" "c6" "h" "5.6.7.8:80""#, Format::Envoy),
+            (r#"{"ts":1.7e9,"request":{"method":"GET","uri":"/"},"status":200}"#, Format::Json),
         ];
         for (text, want) in table {
             assert_eq!(detect_text(text), want, "{text}");
@@ -141,9 +106,7 @@ mod tests {
     fn a_few_odd_first_lines_do_not_fool_it() {
         let mut text = String::from("garbage banner\n{\"not\": \"a request\"}\n#Fields: nothing\n");
         for _ in 0..20 {
-            text.push_str(
-                "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1 \"-\" \"ua\"\n",
-            );
+            text.push_str("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1 \"-\" \"ua\"\n");
         }
         assert_eq!(detect_text(&text), Format::Combined);
     }

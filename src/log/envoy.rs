@@ -61,9 +61,7 @@ impl LineParser for EnvoyParser {
             Some(open) if open > 0 && open < 64 => &line[open..],
             _ => line,
         };
-        let tcp = line
-            .get(line.iter().position(|&b| b == b'"').unwrap_or(0)..)
-            .is_some_and(|r| r.starts_with(b"\"- - -\""));
+        let tcp = line.get(line.iter().position(|&b| b == b'"').unwrap_or(0)..).is_some_and(|r| r.starts_with(b"\"- - -\""));
         if tcp {
             return Parsed::Skip;
         }
@@ -85,35 +83,20 @@ mod tests {
         let r = r.to_owned_record();
         assert_eq!(r.time.as_deref(), Some("2019-02-12T18:37:42.921Z"));
         assert_eq!(
-            (
-                r.method.as_deref(),
-                r.path.as_deref(),
-                r.status,
-                r.bytes,
-                r.duration_us
-            ),
-            (
-                Some("GET"),
-                Some("/httpbin/ip"),
-                Some(200),
-                Some(43),
-                Some(217_000)
-            )
+            (r.method.as_deref(), r.path.as_deref(), r.status, r.bytes, r.duration_us),
+            (Some("GET"), Some("/httpbin/ip"), Some(200), Some(43), Some(217_000))
         );
         assert_eq!(
-            (
-                r.client.as_deref(),
-                r.user_agent.as_deref(),
-                r.host.as_deref()
-            ),
+            (r.client.as_deref(), r.user_agent.as_deref(), r.host.as_deref()),
             (Some("172.17.0.5"), Some("curl/7.59.0"), Some("httpbin.org"))
         );
         assert_eq!(p.parse(br#"[2019-04-06T06:20:05.972Z] "- - -" 0 UF,URX 0 0 0 - "-" "-" "-" "-" "127.0.0.1:9200""#), Parsed::Skip);
-        let Parsed::Record(r) = p.parse(br#"[2025-10-01T13:46:14.808Z] "OPTIONS /g.S/Stream HTTP/1.1" 200 - 0 0 0 - "-" "Mozilla/5.0" "a387" "localhost:8080" "-""#) else { panic!() };
+        let Parsed::Record(r) = p.parse(
+            br#"[2025-10-01T13:46:14.808Z] "OPTIONS /g.S/Stream HTTP/1.1" 200 - 0 0 0 - "-" "Mozilla/5.0" "a387" "localhost:8080" "-""#,
+        ) else {
+            panic!()
+        };
         assert_eq!((r.duration_us, r.client), (Some(0), None));
-        assert!(matches!(
-            p.parse(b"[2019-02-12T18:37:42.921Z] GET"),
-            Parsed::Reject(_)
-        ));
+        assert!(matches!(p.parse(b"[2019-02-12T18:37:42.921Z] GET"), Parsed::Reject(_)));
     }
 }

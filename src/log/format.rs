@@ -43,42 +43,32 @@ pub struct FormatError {
 }
 
 /// The nginx default `combined` format.
-pub const NGINX_COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+pub const NGINX_COMBINED: &str =
+    r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 
 pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy";
 
 impl std::str::FromStr for Format {
     type Err = FormatError;
     fn from_str(value: &str) -> Result<Self, FormatError> {
-        let err = |reason: String| FormatError {
-            value: value.to_owned(),
-            reason,
+        let err = |reason: String| FormatError { value: value.to_owned(), reason };
+        let (name, spec) = value.split_once(':').map_or((value, None), |(n, s)| (n, Some(s)));
+        let format = match (name.to_ascii_lowercase().as_str(), spec) {
+            ("common" | "clf", None) => Format::Common,
+            ("combined", None) => Format::Combined,
+            ("nginx", None) => Format::Nginx(NGINX_COMBINED.to_owned()),
+            ("nginx", Some(spec)) => Format::Nginx(spec.to_owned()),
+            ("apache", Some(spec)) => Format::Apache(spec.to_owned()),
+            ("json" | "caddy" | "gcp" | "traefik" | "cloudflare" | "envoy-json", None) => Format::Json,
+            ("json", Some(spec)) => Format::JsonMapped(spec.to_owned()),
+            ("alb", None) => Format::Alb,
+            ("elb", None) => Format::Elb,
+            ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
+            ("haproxy", None) => Format::Haproxy,
+            ("envoy", None) => Format::Envoy,
+            ("apache", None) => return Err(err("apache needs its LogFormat string, e.g. apache:'%h %l %u %t \"%r\" %>s %b'".into())),
+            _ => return Err(err(format!("unknown format; {FORMAT_HELP}"))),
         };
-        let (name, spec) = value
-            .split_once(':')
-            .map_or((value, None), |(n, s)| (n, Some(s)));
-        let format =
-            match (name.to_ascii_lowercase().as_str(), spec) {
-                ("common" | "clf", None) => Format::Common,
-                ("combined", None) => Format::Combined,
-                ("nginx", None) => Format::Nginx(NGINX_COMBINED.to_owned()),
-                ("nginx", Some(spec)) => Format::Nginx(spec.to_owned()),
-                ("apache", Some(spec)) => Format::Apache(spec.to_owned()),
-                ("json" | "caddy" | "gcp" | "traefik" | "cloudflare" | "envoy-json", None) => {
-                    Format::Json
-                }
-                ("json", Some(spec)) => Format::JsonMapped(spec.to_owned()),
-                ("alb", None) => Format::Alb,
-                ("elb", None) => Format::Elb,
-                ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
-                ("haproxy", None) => Format::Haproxy,
-                ("envoy", None) => Format::Envoy,
-                ("apache", None) => return Err(err(
-                    "apache needs its LogFormat string, e.g. apache:'%h %l %u %t \"%r\" %>s %b'"
-                        .into(),
-                )),
-                _ => return Err(err(format!("unknown format; {FORMAT_HELP}"))),
-            };
         format.parser().map_err(err)?;
         Ok(format)
     }
@@ -140,15 +130,9 @@ mod tests {
             ("clf", Format::Common),
             ("iis", Format::W3c),
             ("cloudfront", Format::W3c),
-            (
-                "nginx:$remote_addr [$time_local]",
-                Format::Nginx("$remote_addr [$time_local]".into()),
-            ),
+            ("nginx:$remote_addr [$time_local]", Format::Nginx("$remote_addr [$time_local]".into())),
             ("apache:%h %t", Format::Apache("%h %t".into())),
-            (
-                "json:time=ts,path=p",
-                Format::JsonMapped("time=ts,path=p".into()),
-            ),
+            ("json:time=ts,path=p", Format::JsonMapped("time=ts,path=p".into())),
         ];
         for (value, want) in table {
             assert_eq!(value.parse::<Format>(), Ok(want), "{value}");

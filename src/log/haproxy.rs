@@ -20,10 +20,8 @@ impl LineParser for HaproxyParser {
     fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
         let line = trim_line(line);
         // The accept date, `[dd/Mon/...`, after `client:port ` (not syslog's `haproxy[pid]`).
-        let date_at = |at: usize| {
-            line.get(at + 1).is_some_and(u8::is_ascii_digit)
-                && line.get(at + 2..at + 4).is_some_and(|s| s.contains(&b'/'))
-        };
+        let date_at =
+            |at: usize| line.get(at + 1).is_some_and(u8::is_ascii_digit) && line.get(at + 2..at + 4).is_some_and(|s| s.contains(&b'/'));
         let Some(open) = memchr::memchr_iter(b'[', line).find(|&at| date_at(at)) else {
             return Parsed::Skip;
         };
@@ -96,8 +94,7 @@ fn read(line: &[u8], open: usize, quote: usize) -> Result<LogRecord<'_>, LineErr
     let bytes_field = take("a byte count")?;
     let bytes = fields::parse_u64(bytes_field.strip_prefix(b"+").unwrap_or(bytes_field));
     let total = timers.rsplit(|&b| b == b'/').next().unwrap_or(b"");
-    let duration_us =
-        fields::parse_u64(total.strip_prefix(b"+").unwrap_or(total)).map(|ms| ms * 1000);
+    let duration_us = fields::parse_u64(total.strip_prefix(b"+").unwrap_or(total)).map(|ms| ms * 1000);
     // The request runs from its opening quote to the line's last quote
     // (HAProxy truncates long requests and may leave it unclosed).
     let body = &line[quote + 1..];
@@ -122,10 +119,7 @@ fn read(line: &[u8], open: usize, quote: usize) -> Result<LogRecord<'_>, LineErr
 
 /// `0/0/1/12/14`, `-1/-1/-1/-1/3`, `10/0/2/-1/+5003`.
 fn looks_like_timers(field: &[u8]) -> bool {
-    field.iter().filter(|&&b| b == b'/').count() >= 2
-        && field
-            .iter()
-            .all(|&b| b.is_ascii_digit() || b"/-+".contains(&b))
+    field.iter().filter(|&&b| b == b'/').count() >= 2 && field.iter().all(|&b| b.is_ascii_digit() || b"/-+".contains(&b))
 }
 
 #[cfg(test)]
@@ -135,25 +129,15 @@ mod tests {
     #[test]
     fn http_log_lines() {
         let p = HaproxyParser.parse(br#"Feb  2 04:05:24 127.0.0.1 haproxy[9883]: 127.0.0.1:42617 [02/Feb/2012:04:05:24.385] Prod Prod/<NOSRV> -1/-1/-1/-1/12 401 262 - - PR-- 0/0/0/0/0 0/0 "GET /haproxy-status;csv;norefresh HTTP/1.1""#);
-        let Parsed::Record(r) = p else {
-            panic!("{p:?}")
-        };
+        let Parsed::Record(r) = p else { panic!("{p:?}") };
         let r = r.to_owned_record();
         assert_eq!(r.time.as_deref(), Some("2012-02-02T04:05:24.385Z"));
-        assert_eq!(
-            (r.status, r.bytes, r.duration_us, r.client.as_deref()),
-            (Some(401), Some(262), Some(12_000), Some("127.0.0.1"))
-        );
+        assert_eq!((r.status, r.bytes, r.duration_us, r.client.as_deref()), (Some(401), Some(262), Some(12_000), Some("127.0.0.1")));
         assert_eq!(r.path.as_deref(), Some("/haproxy-status;csv;norefresh"));
 
         let p = HaproxyParser.parse(br#"141.35.244.171:53332 [25/Feb/2019:16:19:48.143] prod~ bk/ng 0/0/7/1457/1487 200 11394 - - ---- 2/1/0/0/0 0/0 {Mozilla/5.0 (X11; "x")} {} "GET /admin?survey=130 HTTP/1.1""#);
-        let Parsed::Record(r) = p else {
-            panic!("{p:?}")
-        };
-        assert_eq!(
-            (r.duration_us, r.query.as_deref()),
-            (Some(1_487_000), Some(&b"survey=130"[..]))
-        );
+        let Parsed::Record(r) = p else { panic!("{p:?}") };
+        assert_eq!((r.duration_us, r.query.as_deref()), (Some(1_487_000), Some(&b"survey=130"[..])));
     }
 
     #[test]

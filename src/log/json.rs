@@ -151,14 +151,9 @@ impl Mapping {
     /// A duration's unit comes from a `:ms`/`:us`/`:ns`/`:s` suffix or the field
     /// name's `_ms`/`_us`/`_ns` ending, else seconds.
     pub fn parse(spec: &str) -> Result<Mapping, String> {
-        let mut mapping = Mapping {
-            name: "json",
-            ..Mapping::default()
-        };
+        let mut mapping = Mapping { name: "json", ..Mapping::default() };
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, path) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("`{pair}` is not key=field (e.g. time=ts)"))?;
+            let (key, path) = pair.split_once('=').ok_or_else(|| format!("`{pair}` is not key=field (e.g. time=ts)"))?;
             let path = path.trim().to_owned();
             if path.is_empty() {
                 return Err(format!("`{key}=` names no field"));
@@ -208,10 +203,7 @@ fn duration_spec(path: &str) -> (String, Unit) {
     {
         return (field.to_owned(), unit);
     }
-    let by_name = path
-        .rsplit_once('_')
-        .and_then(|(_, suffix)| unit_of(suffix))
-        .unwrap_or(Unit::Seconds);
+    let by_name = path.rsplit_once('_').and_then(|(_, suffix)| unit_of(suffix)).unwrap_or(Unit::Seconds);
     (path.to_owned(), by_name)
 }
 
@@ -224,16 +216,10 @@ pub struct JsonParser {
 
 impl JsonParser {
     pub fn auto() -> Self {
-        JsonParser {
-            mapping: None,
-            dialects: known_dialects(),
-        }
+        JsonParser { mapping: None, dialects: known_dialects() }
     }
     pub fn with_mapping(mapping: Mapping) -> Self {
-        JsonParser {
-            mapping: Some(mapping),
-            dialects: Vec::new(),
-        }
+        JsonParser { mapping: Some(mapping), dialects: Vec::new() }
     }
 }
 
@@ -241,10 +227,7 @@ fn object_of(line: &[u8]) -> Result<Value, LineError> {
     let Some(open) = memchr::memchr(b'{', line) else {
         return Err(LineError::at(line, line, "a JSON object"));
     };
-    serde_json::from_slice::<Value>(&line[open..]).map_err(|e| LineError {
-        column: open + e.column().max(1),
-        expected: "valid JSON",
-    })
+    serde_json::from_slice::<Value>(&line[open..]).map_err(|e| LineError { column: open + e.column().max(1), expected: "valid JSON" })
 }
 
 impl LineParser for JsonParser {
@@ -259,21 +242,14 @@ impl LineParser for JsonParser {
         };
         let mapping = match &self.mapping {
             Some(mapping) => mapping,
-            None => match self
-                .dialects
-                .iter()
-                .find(|(key, _)| lookup(&object, key).is_some())
-            {
+            None => match self.dialects.iter().find(|(key, _)| lookup(&object, key).is_some()) {
                 Some((_, mapping)) => mapping,
                 None => return Parsed::Skip,
             },
         };
         match read(&object, mapping) {
             Ok(record) => Parsed::Record(record),
-            Err(expected) => Parsed::Reject(LineError {
-                column: 1,
-                expected,
-            }),
+            Err(expected) => Parsed::Reject(LineError { column: 1, expected }),
         }
     }
     fn clone_box(&self) -> Box<dyn LineParser> {
@@ -320,9 +296,7 @@ fn read<'a>(object: &Value, m: &Mapping) -> Result<LogRecord<'a>, &'static str> 
             Value::String(s) => fields::iso_time_field(s.as_bytes())
                 .or_else(|| s.parse::<f64>().ok().and_then(fields::epoch_to_us))
                 .ok_or("a time field holding RFC 3339 or an epoch number")?,
-            other => number(other)
-                .and_then(fields::epoch_to_us)
-                .ok_or("a time field holding RFC 3339 or an epoch number")?,
+            other => number(other).and_then(fields::epoch_to_us).ok_or("a time field holding RFC 3339 or an epoch number")?,
         });
     }
     record.method = get(&m.method).and_then(text);
@@ -336,15 +310,10 @@ fn read<'a>(object: &Value, m: &Mapping) -> Result<LogRecord<'a>, &'static str> 
     }
     record.protocol = get(&m.protocol).and_then(text);
     if let Some(status) = get(&m.status) {
-        let code = number(status)
-            .filter(|c| (0.0..1000.0).contains(c))
-            .ok_or("a numeric status")?;
+        let code = number(status).filter(|c| (0.0..1000.0).contains(c)).ok_or("a numeric status")?;
         record.status = Some(code as u16);
     }
-    record.bytes = get(&m.bytes)
-        .and_then(number)
-        .filter(|b| *b >= 0.0)
-        .map(|b| b as u64);
+    record.bytes = get(&m.bytes).and_then(number).filter(|b| *b >= 0.0).map(|b| b as u64);
     if let Some((path, unit)) = &m.duration {
         record.duration_us = lookup(object, path).and_then(|v| duration_us(v, *unit));
     }
@@ -413,24 +382,10 @@ mod tests {
             &mut p,
             r#"caddy  | {"ts":1716723772.6014807,"request":{"client_ip":"10.10.10.117","proto":"HTTP/3.0","method":"GET","host":"m.net:400","uri":"/a?b=1","headers":{"User-Agent":["fb/1.1"]}},"status":200,"size":5,"duration":0.25}"#,
         );
+        assert_eq!((caddy.method.as_deref(), caddy.path.as_deref(), caddy.query.as_deref()), (Some("GET"), Some("/a"), Some("b=1")));
+        assert_eq!((caddy.status, caddy.bytes, caddy.duration_us), (Some(200), Some(5), Some(250_000)));
         assert_eq!(
-            (
-                caddy.method.as_deref(),
-                caddy.path.as_deref(),
-                caddy.query.as_deref()
-            ),
-            (Some("GET"), Some("/a"), Some("b=1"))
-        );
-        assert_eq!(
-            (caddy.status, caddy.bytes, caddy.duration_us),
-            (Some(200), Some(5), Some(250_000))
-        );
-        assert_eq!(
-            (
-                caddy.client.as_deref(),
-                caddy.user_agent.as_deref(),
-                caddy.host.as_deref()
-            ),
+            (caddy.client.as_deref(), caddy.user_agent.as_deref(), caddy.host.as_deref()),
             (Some("10.10.10.117"), Some("fb/1.1"), Some("m.net:400"))
         );
         assert_eq!(caddy.time.as_deref(), Some("2024-05-26T11:42:52.601481Z"));
@@ -440,20 +395,11 @@ mod tests {
             r#"{"httpRequest":{"requestMethod":"GET","requestUrl":"http://pics.example.com/c.jpg?x=1","status":304,"responseSize":"157","remoteIp":"89.160.20.156:4040","latency":"0.012s"},"timestamp":"2020-06-08T23:41:30.078651Z"}"#,
         );
         assert_eq!(
-            (
-                gcp.host.as_deref(),
-                gcp.path.as_deref(),
-                gcp.query.as_deref()
-            ),
+            (gcp.host.as_deref(), gcp.path.as_deref(), gcp.query.as_deref()),
             (Some("pics.example.com"), Some("/c.jpg"), Some("x=1"))
         );
         assert_eq!(
-            (
-                gcp.status,
-                gcp.bytes,
-                gcp.duration_us,
-                gcp.client.as_deref()
-            ),
+            (gcp.status, gcp.bytes, gcp.duration_us, gcp.client.as_deref()),
             (Some(304), Some(157), Some(12_000), Some("89.160.20.156"))
         );
 
@@ -467,52 +413,22 @@ mod tests {
             &mut p,
             r#"{"RequestMethod":"POST","RequestPath":"/login","DownstreamStatus":302,"Duration":1500000,"StartUTC":"2026-01-01T00:00:00.5Z","ClientHost":"1.2.3.4"}"#,
         );
-        assert_eq!(
-            (traefik.duration_us, traefik.time.as_deref()),
-            (Some(1500), Some("2026-01-01T00:00:00.500Z"))
-        );
+        assert_eq!((traefik.duration_us, traefik.time.as_deref()), (Some(1500), Some("2026-01-01T00:00:00.500Z")));
 
-        assert_eq!(
-            p.parse(br#"caddy  | {"level":"info","ts":1761019822.3,"msg":"server running"}"#),
-            Parsed::Skip
-        );
+        assert_eq!(p.parse(br#"caddy  | {"level":"info","ts":1761019822.3,"msg":"server running"}"#), Parsed::Skip);
         assert!(matches!(p.parse(b"{not json"), Parsed::Reject(_)));
     }
 
     #[test]
     fn user_mapping() {
-        let mapping = Mapping::parse(
-            "time=ts,method=verb,path=uri,status=code,duration=dur_ms,client=who.ip",
-        )
-        .unwrap();
+        let mapping = Mapping::parse("time=ts,method=verb,path=uri,status=code,duration=dur_ms,client=who.ip").unwrap();
         let mut p = JsonParser::with_mapping(mapping);
-        let r = parse(
-            &mut p,
-            r#"{"ts":"2026-11-28T10:00:00Z","verb":"PUT","uri":"/x/1","code":"201","dur_ms":12.5,"who":{"ip":"::1"}}"#,
-        );
-        assert_eq!(
-            (
-                r.method.as_deref(),
-                r.path.as_deref(),
-                r.status,
-                r.duration_us
-            ),
-            (Some("PUT"), Some("/x/1"), Some(201), Some(12_500))
-        );
+        let r = parse(&mut p, r#"{"ts":"2026-11-28T10:00:00Z","verb":"PUT","uri":"/x/1","code":"201","dur_ms":12.5,"who":{"ip":"::1"}}"#);
+        assert_eq!((r.method.as_deref(), r.path.as_deref(), r.status, r.duration_us), (Some("PUT"), Some("/x/1"), Some(201), Some(12_500)));
         assert_eq!(r.client.as_deref(), Some("::1"));
-        assert!(
-            matches!(p.parse(br#"{"ts":"soon","verb":"GET"}"#), Parsed::Reject(e) if e.expected.starts_with("a time field"))
-        );
-        assert!(
-            Mapping::parse("time=ts,verb")
-                .unwrap_err()
-                .contains("key=field")
-        );
-        assert!(
-            Mapping::parse("color=red,path=p")
-                .unwrap_err()
-                .contains("unknown key `color`")
-        );
+        assert!(matches!(p.parse(br#"{"ts":"soon","verb":"GET"}"#), Parsed::Reject(e) if e.expected.starts_with("a time field")));
+        assert!(Mapping::parse("time=ts,verb").unwrap_err().contains("key=field"));
+        assert!(Mapping::parse("color=red,path=p").unwrap_err().contains("unknown key `color`"));
         assert!(Mapping::parse("time=ts").unwrap_err().contains("path="));
     }
 }

@@ -45,10 +45,7 @@ pub struct LineError {
 impl LineError {
     /// The error at the position where `rest` starts inside `line`.
     pub fn at(line: &[u8], rest: &[u8], expected: &'static str) -> Self {
-        LineError {
-            column: line.len().saturating_sub(rest.len()) + 1,
-            expected,
-        }
+        LineError { column: line.len().saturating_sub(rest.len()) + 1, expected }
     }
 
     fn from_nom(line: &[u8], err: nom::Err<fields::FieldError<'_>>) -> Self {

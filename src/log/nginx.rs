@@ -19,22 +19,14 @@ pub fn compile(format: &str) -> Result<Template, String> {
             continue;
         }
         let (name, next) = if bytes.get(i + 1) == Some(&b'{') {
-            let close = format[i..]
-                .find('}')
-                .ok_or_else(|| format!("unclosed ${{ at byte {} of the nginx format", i + 1))?;
+            let close = format[i..].find('}').ok_or_else(|| format!("unclosed ${{ at byte {} of the nginx format", i + 1))?;
             (&format[i + 2..i + close], i + close + 1)
         } else {
-            let len = bytes[i + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count();
+            let len = bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
             (&format[i + 1..i + 1 + len], i + 1 + len)
         };
         if name.is_empty() {
-            return Err(format!(
-                "a lone $ at byte {} of the nginx format: variables are written $name",
-                i + 1
-            ));
+            return Err(format!("a lone $ at byte {} of the nginx format: variables are written $name", i + 1));
         }
         items.push(Item::Literal(std::mem::take(&mut literal)));
         items.push(Item::Field(variable(name)));
@@ -42,11 +34,7 @@ pub fn compile(format: &str) -> Result<Template, String> {
     }
     items.push(Item::Literal(literal));
     let template = Template::new(items);
-    if !template
-        .items()
-        .iter()
-        .any(|item| matches!(item, Item::Field(_)))
-    {
+    if !template.items().iter().any(|item| matches!(item, Item::Field(_))) {
         return Err("the nginx format names no $variable".into());
     }
     Ok(template)
@@ -100,18 +88,9 @@ mod tests {
         assert_eq!(r.client.as_deref(), Some("10.1.2.3"));
         assert_eq!(r.user.as_deref(), Some("alice"));
         assert_eq!(r.time.as_deref(), Some("2000-10-10T20:55:36Z"));
-        assert_eq!(
-            (r.method.as_deref(), r.path.as_deref(), r.query.as_deref()),
-            (Some("POST"), Some("/login"), Some("next=%2F"))
-        );
-        assert_eq!(
-            (r.status, r.bytes, r.duration_us),
-            (Some(302), Some(0), Some(42_000))
-        );
-        assert_eq!(
-            (r.referer, r.user_agent.as_deref()),
-            (None, Some("curl/8.0"))
-        );
+        assert_eq!((r.method.as_deref(), r.path.as_deref(), r.query.as_deref()), (Some("POST"), Some("/login"), Some("next=%2F")));
+        assert_eq!((r.status, r.bytes, r.duration_us), (Some(302), Some(0), Some(42_000)));
+        assert_eq!((r.referer, r.user_agent.as_deref()), (None, Some("curl/8.0")));
     }
 
     #[test]
@@ -121,39 +100,23 @@ mod tests {
             "2026-11-28T10:00:00+01:00 GET /users/7?x=1 HTTP/2.0 200 512 0.003, 0.004 api.example.com",
         );
         assert_eq!(r.time.as_deref(), Some("2026-11-28T09:00:00Z"));
-        assert_eq!(
-            (r.method.as_deref(), r.path.as_deref(), r.query.as_deref()),
-            (Some("GET"), Some("/users/7"), Some("x=1"))
-        );
-        assert_eq!(
-            (r.bytes, r.duration_us, r.host.as_deref()),
-            (Some(512), Some(7_000), Some("api.example.com"))
-        );
+        assert_eq!((r.method.as_deref(), r.path.as_deref(), r.query.as_deref()), (Some("GET"), Some("/users/7"), Some("x=1")));
+        assert_eq!((r.bytes, r.duration_us, r.host.as_deref()), (Some(512), Some(7_000), Some("api.example.com")));
     }
 
     #[test]
     fn forwarded_for_wins_over_the_proxy_address() {
         let f = r#"$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent"#;
-        let r = parse(
-            f,
-            r#"10.0.0.1 "203.0.113.9, 10.0.0.7" [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
-        );
+        let r = parse(f, r#"10.0.0.1 "203.0.113.9, 10.0.0.7" [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#);
         assert_eq!(r.client.as_deref(), Some("203.0.113.9"));
-        let r = parse(
-            f,
-            r#"10.0.0.1 "-" [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
-        );
+        let r = parse(f, r#"10.0.0.1 "-" [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#);
         assert_eq!(r.client.as_deref(), Some("10.0.0.1"));
     }
 
     #[test]
     fn bad_format_strings() {
         assert!(compile("just text").unwrap_err().contains("no $variable"));
-        assert!(
-            compile("$remote_addr ${time")
-                .unwrap_err()
-                .contains("unclosed")
-        );
+        assert!(compile("$remote_addr ${time").unwrap_err().contains("unclosed"));
         assert!(compile("$ x").unwrap_err().contains("lone $"));
     }
 }

@@ -43,9 +43,7 @@ impl LogRecord<'_> {
     /// A copy that owns its text, for tests, golden files and `replay parse`.
     pub fn to_owned_record(&self) -> OwnedRecord {
         fn text(field: &Option<Text<'_>>) -> Option<String> {
-            field
-                .as_ref()
-                .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            field.as_ref().map(|bytes| String::from_utf8_lossy(bytes).into_owned())
         }
         OwnedRecord {
             time: self.time_us.map(format_time_us),

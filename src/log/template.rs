@@ -125,21 +125,15 @@ impl Template {
                 Item::Field(kind) => {
                     let in_quotes = matches!(i.checked_sub(1).map(|p| &self.items[p]), Some(Item::Literal(l)) if l.ends_with(b"\""));
                     let end = match self.items.get(i + 1) {
-                        Some(Item::Literal(next)) => {
-                            find_end(rest, next, in_quotes, inner_spaces(kind))
-                                .ok_or_else(|| LineError::at(line, rest, expected_literal(next)))?
-                        }
+                        Some(Item::Literal(next)) => find_end(rest, next, in_quotes, inner_spaces(kind))
+                            .ok_or_else(|| LineError::at(line, rest, expected_literal(next)))?,
                         // `%U%q`, `$uri$is_args$args`: a path runs to its query.
-                        Some(Item::Field(FieldKind::Query)) => rest
-                            .iter()
-                            .position(|&b| b == b'?' || b == b' ')
-                            .unwrap_or(rest.len()),
+                        Some(Item::Field(FieldKind::Query)) => rest.iter().position(|&b| b == b'?' || b == b' ').unwrap_or(rest.len()),
                         Some(Item::Field(_)) => memchr::memchr(b' ', rest).unwrap_or(rest.len()),
                         None => rest.len(),
                     };
                     let value = &rest[..end];
-                    apply(kind, value, in_quotes, &mut record, &mut extras)
-                        .map_err(|expected| LineError::at(line, rest, expected))?;
+                    apply(kind, value, in_quotes, &mut record, &mut extras).map_err(|expected| LineError::at(line, rest, expected))?;
                     rest = &rest[end..];
                 }
             }
@@ -187,11 +181,7 @@ fn match_literal<'a>(line: &'a [u8], rest: &'a [u8], lit: &[u8]) -> Result<&'a [
 /// Where a field ends: at the next occurrence of the literal that follows it,
 /// skipping backslash-escaped quotes inside a quoted field.
 fn find_end(rest: &[u8], next: &[u8], in_quotes: bool, mut inner_spaces: usize) -> Option<usize> {
-    let finder_len = next
-        .iter()
-        .position(|&b| b == b' ')
-        .filter(|&p| p > 0)
-        .unwrap_or(next.len());
+    let finder_len = next.iter().position(|&b| b == b' ').filter(|&p| p > 0).unwrap_or(next.len());
     let needle = &next[..finder_len];
     let mut from = 0;
     while let Some(found) = memchr::memmem::find(&rest[from..], needle) {
@@ -219,11 +209,7 @@ fn inner_spaces(kind: &FieldKind) -> usize {
 }
 
 fn unquote(value: &[u8], in_quotes: bool) -> Text<'_> {
-    if in_quotes && value.contains(&b'\\') {
-        Cow::Owned(fields::unescape(value))
-    } else {
-        Cow::Borrowed(value)
-    }
+    if in_quotes && value.contains(&b'\\') { Cow::Owned(fields::unescape(value)) } else { Cow::Borrowed(value) }
 }
 
 fn apply<'a>(
@@ -238,58 +224,26 @@ fn apply<'a>(
         FieldKind::Opaque => {}
         FieldKind::RemoteAddr => extras.remote = fields::present(value),
         FieldKind::ForwardedFor => {
-            let first = value
-                .split(|&b| b == b',')
-                .next()
-                .unwrap_or(value)
-                .trim_ascii();
+            let first = value.split(|&b| b == b',').next().unwrap_or(value).trim_ascii();
             extras.forwarded = fields::present(first);
         }
         FieldKind::User => record.user = fields::present(value),
         FieldKind::Host => record.host = fields::present(value),
         FieldKind::Referer => record.referer = fields::present_text(unquote(value, in_quotes)),
         FieldKind::UserAgent => record.user_agent = fields::present_text(unquote(value, in_quotes)),
-        FieldKind::TimeClf => {
-            record.time_us = Some(whole(
-                fields::clf_time_body,
-                value,
-                "a dd/Mon/yyyy:HH:MM:SS +zzzz time",
-            )?)
-        }
-        FieldKind::TimeClfBracketed => {
-            record.time_us = Some(whole(
-                fields::clf_time,
-                value,
-                "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
-            )?)
-        }
-        FieldKind::TimeIso => {
-            record.time_us = Some(fields::iso_time_field(value).ok_or("an ISO 8601 time")?)
-        }
+        FieldKind::TimeClf => record.time_us = Some(whole(fields::clf_time_body, value, "a dd/Mon/yyyy:HH:MM:SS +zzzz time")?),
+        FieldKind::TimeClfBracketed => record.time_us = Some(whole(fields::clf_time, value, "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time")?),
+        FieldKind::TimeIso => record.time_us = Some(fields::iso_time_field(value).ok_or("an ISO 8601 time")?),
         FieldKind::TimeEpoch => {
-            let number = std::str::from_utf8(value)
-                .ok()
-                .and_then(|s| s.parse::<f64>().ok());
-            record.time_us = Some(
-                number
-                    .and_then(fields::epoch_to_us)
-                    .ok_or("an epoch timestamp")?,
-            );
+            let number = std::str::from_utf8(value).ok().and_then(|s| s.parse::<f64>().ok());
+            record.time_us = Some(number.and_then(fields::epoch_to_us).ok_or("an epoch timestamp")?);
         }
         FieldKind::TimeStrftime(pattern) => {
-            record.time_us =
-                Some(strftime(value, pattern).ok_or("a time in the format's %{...}t pattern")?)
+            record.time_us = Some(strftime(value, pattern).ok_or("a time in the format's %{...}t pattern")?)
         }
         FieldKind::Request => {
-            let RequestLine {
-                method,
-                path,
-                query,
-                protocol,
-                host,
-            } = fields::split_request(unquote(value, in_quotes));
-            (record.method, record.path, record.query, record.protocol) =
-                (method, path, query, protocol);
+            let RequestLine { method, path, query, protocol, host } = fields::split_request(unquote(value, in_quotes));
+            (record.method, record.path, record.query, record.protocol) = (method, path, query, protocol);
             if record.host.is_none() {
                 record.host = host;
             }
@@ -309,34 +263,16 @@ fn apply<'a>(
         }
         FieldKind::Protocol => record.protocol = fields::present(value),
         FieldKind::Status => record.status = whole(fields::status, value, "a 3-digit status")?,
-        FieldKind::Bytes => {
-            record.bytes = if dash {
-                None
-            } else {
-                Some(fields::parse_u64(value).ok_or("a byte count")?)
-            }
-        }
+        FieldKind::Bytes => record.bytes = if dash { None } else { Some(fields::parse_u64(value).ok_or("a byte count")?) },
         FieldKind::BytesTotal => extras.bytes_total = fields::parse_u64(value),
         FieldKind::DurationSeconds => {
-            record.duration_us = if dash {
-                None
-            } else {
-                Some(fields::seconds_field_us(value).ok_or("a duration in seconds")?)
-            }
+            record.duration_us = if dash { None } else { Some(fields::seconds_field_us(value).ok_or("a duration in seconds")?) }
         }
         FieldKind::DurationMillis => {
-            record.duration_us = if dash {
-                None
-            } else {
-                Some(fields::seconds_field_us(value).ok_or("a duration in milliseconds")? / 1000)
-            }
+            record.duration_us = if dash { None } else { Some(fields::seconds_field_us(value).ok_or("a duration in milliseconds")? / 1000) }
         }
         FieldKind::DurationMicros => {
-            record.duration_us = if dash {
-                None
-            } else {
-                Some(fields::parse_u64(value).ok_or("a duration in microseconds")?)
-            }
+            record.duration_us = if dash { None } else { Some(fields::parse_u64(value).ok_or("a duration in microseconds")?) }
         }
         FieldKind::UpstreamSeconds => extras.upstream_us = upstream_sum(value),
     }
@@ -344,11 +280,7 @@ fn apply<'a>(
 }
 
 /// Runs a field parser that must consume the whole value.
-fn whole<'a, T>(
-    parser: impl Fn(&'a [u8]) -> fields::Res<'a, T>,
-    value: &'a [u8],
-    expected: &'static str,
-) -> Result<T, &'static str> {
+fn whole<'a, T>(parser: impl Fn(&'a [u8]) -> fields::Res<'a, T>, value: &'a [u8], expected: &'static str) -> Result<T, &'static str> {
     match parser(value) {
         Ok((rest, v)) if rest.is_empty() => Ok(v),
         Ok(_) => Err(expected),
@@ -371,13 +303,9 @@ fn upstream_sum(value: &[u8]) -> Option<u64> {
 fn strftime(value: &[u8], pattern: &str) -> Option<i64> {
     let text = std::str::from_utf8(value).ok()?;
     if pattern.contains("%z") || pattern.contains("%:z") {
-        return chrono::DateTime::parse_from_str(text, pattern)
-            .ok()
-            .map(|t| t.timestamp_micros());
+        return chrono::DateTime::parse_from_str(text, pattern).ok().map(|t| t.timestamp_micros());
     }
-    chrono::NaiveDateTime::parse_from_str(text, pattern)
-        .ok()
-        .map(|t| t.and_utc().timestamp_micros())
+    chrono::NaiveDateTime::parse_from_str(text, pattern).ok().map(|t| t.and_utc().timestamp_micros())
 }
 
 #[cfg(test)]
@@ -397,11 +325,7 @@ mod tests {
             Item::Literal(b" ".to_vec()),
             Item::Field(FieldKind::UpstreamSeconds),
         ]);
-        let Parsed::Record(r) = t.parse(
-            br#"1.2.3.4 [10/Sep/2015:17:57:59 +0000] "GET /a\"b HTTP/1.1" 200 0.010, 0.002"#,
-        ) else {
-            panic!()
-        };
+        let Parsed::Record(r) = t.parse(br#"1.2.3.4 [10/Sep/2015:17:57:59 +0000] "GET /a\"b HTTP/1.1" 200 0.010, 0.002"#) else { panic!() };
         assert_eq!(r.path.as_deref(), Some(&b"/a\"b"[..]));
         assert_eq!(r.status, Some(200));
         assert_eq!(r.duration_us, Some(12_000));

@@ -77,11 +77,7 @@ impl LineParser for W3cParser {
             return Parsed::Skip;
         }
         if self.columns.is_empty() {
-            return Parsed::Reject(LineError::at(
-                line,
-                line,
-                "a #Fields: directive before the first request line",
-            ));
+            return Parsed::Reject(LineError::at(line, line, "a #Fields: directive before the first request line"));
         }
         match self.row(line) {
             Ok(record) => Parsed::Record(record),
@@ -143,9 +139,7 @@ impl W3cParser {
                     let (path, query, _) = fields::split_target(value);
                     (record.path, record.query) = (path, query);
                 }
-                Column::Status => {
-                    record.status = fields::parse_u64(value).and_then(|s| u16::try_from(s).ok())
-                }
+                Column::Status => record.status = fields::parse_u64(value).and_then(|s| u16::try_from(s).ok()),
                 Column::Bytes => record.bytes = fields::parse_u64(value),
                 Column::TimeTaken => {
                     record.duration_us = if self.cloudfront {
@@ -165,43 +159,25 @@ impl W3cParser {
         Ok(record)
     }
 
-    fn timestamp(
-        &self,
-        line: &[u8],
-        date: Option<&[u8]>,
-        time: Option<&[u8]>,
-    ) -> Result<i64, LineError> {
+    fn timestamp(&self, line: &[u8], date: Option<&[u8]>, time: Option<&[u8]>) -> Result<i64, LineError> {
         let time = time.ok_or_else(|| LineError::at(line, b"", "a time column"))?;
         let stamp = match (date, self.header_date) {
             (Some(date), _) => [date, b" ", time].concat(),
             (None, Some((y, m, d))) => [format!("{y:04}-{m:02}-{d:02} ").as_bytes(), time].concat(),
             (None, None) => {
-                return Err(LineError::at(
-                    line,
-                    line,
-                    "a date column or a #Date: directive",
-                ));
+                return Err(LineError::at(line, line, "a date column or a #Date: directive"));
             }
         };
-        fields::iso_time_field(&stamp)
-            .ok_or_else(|| LineError::at(line, line, "a date YYYY-MM-DD and time HH:MM:SS"))
+        fields::iso_time_field(&stamp).ok_or_else(|| LineError::at(line, line, "a date YYYY-MM-DD and time HH:MM:SS"))
     }
 
     fn agent<'a>(&self, ua: Text<'a>) -> Text<'a> {
         if self.cloudfront {
             let once = percent_decode(&ua);
-            return Cow::Owned(if once.windows(3).any(|w| w == b"%20") {
-                percent_decode(&once)
-            } else {
-                once
-            });
+            return Cow::Owned(if once.windows(3).any(|w| w == b"%20") { percent_decode(&once) } else { once });
         }
         if ua.contains(&b'+') {
-            return Cow::Owned(
-                ua.iter()
-                    .map(|&b| if b == b'+' { b' ' } else { b })
-                    .collect(),
-            );
+            return Cow::Owned(ua.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect());
         }
         ua
     }
@@ -268,14 +244,8 @@ mod tests {
         assert!(got[0].as_ref().unwrap_err().contains("#Fields:"));
         let r = got[1].as_ref().unwrap();
         assert_eq!(r.time.as_deref(), Some("2015-12-01T01:00:00Z"));
-        assert_eq!(
-            (r.path.as_deref(), r.query.as_deref(), r.client.as_deref()),
-            (Some("/robots.txt"), Some("a=1"), Some("::1"))
-        );
-        assert_eq!(
-            (r.user_agent.as_deref(), r.status, r.duration_us),
-            (Some("Mozilla/5.0 (compatible)"), Some(404), Some(15_000))
-        );
+        assert_eq!((r.path.as_deref(), r.query.as_deref(), r.client.as_deref()), (Some("/robots.txt"), Some("a=1"), Some("::1")));
+        assert_eq!((r.user_agent.as_deref(), r.status, r.duration_us), (Some("Mozilla/5.0 (compatible)"), Some(404), Some(15_000)));
         let r = got[2].as_ref().unwrap();
         assert_eq!((r.method.as_deref(), r.status), (Some("POST"), Some(500)));
     }
@@ -288,14 +258,8 @@ mod tests {
             "2018-11-07\t00:12:08\tFRA53\t376\t3.120.138.129\tGET\td3.cloudfront.net\t/n.json\t302\t-\tMozilla/5.0%2520(compatible;%2520bingbot/2.0)\t-\t-\tLambda\tPsDv\td3.cloudfront.net\thttps\t337\t0.394",
         ]);
         let r = got[0].as_ref().unwrap();
-        assert_eq!(
-            r.user_agent.as_deref(),
-            Some("Mozilla/5.0 (compatible; bingbot/2.0)")
-        );
-        assert_eq!(
-            (r.bytes, r.duration_us, r.host.as_deref()),
-            (Some(376), Some(394_000), Some("d3.cloudfront.net"))
-        );
+        assert_eq!(r.user_agent.as_deref(), Some("Mozilla/5.0 (compatible; bingbot/2.0)"));
+        assert_eq!((r.bytes, r.duration_us, r.host.as_deref()), (Some(376), Some(394_000), Some("d3.cloudfront.net")));
     }
 
     #[test]
@@ -305,9 +269,6 @@ mod tests {
             "#Fields: time c-ip cs-method cs-uri-stem sc-status",
             "17:42:15 172.16.255.255 [1]USER anonymous 331",
         ]);
-        assert_eq!(
-            got[0].as_ref().unwrap().time.as_deref(),
-            Some("2001-05-02T17:42:15Z")
-        );
+        assert_eq!(got[0].as_ref().unwrap().time.as_deref(), Some("2001-05-02T17:42:15Z"));
     }
 }

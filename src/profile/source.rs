@@ -17,16 +17,26 @@ impl TimeSpan {
     }
 }
 
-impl Accumulator for TimeSpan {
-    fn add(&mut self, record: &LogRecord<'_>) {
-        if let Some(t) = record.time_us {
-            self.widen(t, t);
-        }
+impl TimeSpan {
+    pub fn add_time(&mut self, t: i64) {
+        self.widen(t, t);
     }
-    fn merge(&mut self, later: Self) {
-        if let (Some(first), Some(last)) = (later.first_us, later.last_us) {
+    pub fn merge(&mut self, other: TimeSpan) {
+        if let (Some(first), Some(last)) = (other.first_us, other.last_us) {
             self.widen(first, last);
         }
+    }
+}
+
+impl Accumulator for TimeSpan {
+    type Total = TimeSpan;
+    fn add(&mut self, record: &LogRecord<'_>) {
+        if let Some(t) = record.time_us {
+            self.add_time(t);
+        }
+    }
+    fn fold_into(self, total: &mut TimeSpan) {
+        total.merge(self);
     }
 }
 
@@ -38,18 +48,12 @@ mod tests {
     fn out_of_order_times_widen_the_span() {
         let mut span = TimeSpan::default();
         for t in [50, 10, 70, 30] {
-            span.add(&LogRecord {
-                time_us: Some(t),
-                ..LogRecord::default()
-            });
+            span.add(&LogRecord { time_us: Some(t), ..LogRecord::default() });
         }
         span.add(&LogRecord::default());
         let mut later = TimeSpan::default();
-        later.add(&LogRecord {
-            time_us: Some(5),
-            ..LogRecord::default()
-        });
-        span.merge(later);
+        later.add(&LogRecord { time_us: Some(5), ..LogRecord::default() });
+        later.fold_into(&mut span);
         assert_eq!((span.first_us, span.last_us), (Some(5), Some(70)));
     }
 }

@@ -31,9 +31,7 @@ use nom::{
 };
 pub use request::{RequestLine, split_request, split_target, strip_authority, strip_port};
 use std::borrow::Cow;
-pub use time::{
-    ClfTimeCache, civil_to_us, clf_time, clf_time_body, epoch_to_us, iso_time, iso_time_field,
-};
+pub use time::{ClfTimeCache, civil_to_us, clf_time, clf_time_body, epoch_to_us, iso_time, iso_time_field};
 
 /// What a field parser says when it fails: where, and what it wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +44,7 @@ pub struct FieldError<'a> {
 
 impl<'a> FieldError<'a> {
     pub fn new(input: &'a [u8], expected: &'static str) -> Self {
-        FieldError {
-            input,
-            expected,
-            labelled: true,
-        }
+        FieldError { input, expected, labelled: true }
     }
 }
 
@@ -62,11 +56,7 @@ impl<'a> ParseError<&'a [u8]> for FieldError<'a> {
             ErrorKind::Eof => "more input",
             _ => "a field",
         };
-        FieldError {
-            input,
-            expected,
-            labelled: false,
-        }
+        FieldError { input, expected, labelled: false }
     }
     fn append(_: &'a [u8], _: ErrorKind, other: Self) -> Self {
         other
@@ -93,11 +83,7 @@ pub fn fail<'a, T>(input: &'a [u8], expected: &'static str) -> Res<'a, T> {
 
 pub(super) fn digits(count: usize) -> impl FnMut(&[u8]) -> Res<'_, u32> {
     move |input| {
-        map_opt(take(count), |d: &[u8]| {
-            d.iter().try_fold(0u32, |n, &b| {
-                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-            })
-        })(input)
+        map_opt(take(count), |d: &[u8]| d.iter().try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))))(input)
     }
 }
 
@@ -110,9 +96,7 @@ pub fn parse_u64(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
     }
-    digits.iter().try_fold(0u64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
-    })
+    digits.iter().try_fold(0u64, |n, &b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')))
 }
 
 /// `-` where a field was not logged.
@@ -122,18 +106,12 @@ pub fn dash(input: &[u8]) -> Res<'_, ()> {
 
 /// An HTTP status: three digits (CloudFront writes `000` for aborted requests), or `-`.
 pub fn status(input: &[u8]) -> Res<'_, Option<u16>> {
-    context(
-        "a 3-digit status",
-        alt((map(digits(3), |s| Some(s as u16)), value(None, dash))),
-    )(input)
+    context("a 3-digit status", alt((map(digits(3), |s| Some(s as u16)), value(None, dash))))(input)
 }
 
 /// A byte count, or `-` (Apache's `%b` for an empty body).
 pub fn byte_count(input: &[u8]) -> Res<'_, Option<u64>> {
-    context(
-        "a byte count or -",
-        alt((map(uint, Some), value(None, dash))),
-    )(input)
+    context("a byte count or -", alt((map(uint, Some), value(None, dash))))(input)
 }
 
 /// A decimal number of seconds (`0.138`, `12`), as microseconds.
@@ -178,11 +156,7 @@ pub fn quoted(input: &[u8]) -> Res<'_, Text<'_>> {
             continue;
         }
         let raw = &body[..pos];
-        let text = if escaped {
-            Cow::Owned(unescape(raw))
-        } else {
-            Cow::Borrowed(raw)
-        };
+        let text = if escaped { Cow::Owned(unescape(raw)) } else { Cow::Borrowed(raw) };
         return Ok((&body[pos + 1..], text));
     }
     fail(input, "a closing quote")
@@ -251,19 +225,13 @@ pub fn next_field(s: &[u8]) -> Option<(&[u8], &[u8])> {
     }
     if let Some(body) = s.strip_prefix(b"\"") {
         let mut closing = memchr::memchr_iter(b'"', body);
-        let end = closing
-            .clone()
-            .find(|&at| matches!(body.get(at + 1), None | Some(b' ' | b'\t')))
-            .or_else(|| closing.next());
+        let end = closing.clone().find(|&at| matches!(body.get(at + 1), None | Some(b' ' | b'\t'))).or_else(|| closing.next());
         return Some(match end {
             Some(end) => (&body[..end], &body[end + 1..]),
             None => (body, b""),
         });
     }
-    let end = s
-        .iter()
-        .position(|&b| b == b' ' || b == b'\t')
-        .unwrap_or(s.len());
+    let end = s.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(s.len());
     Some((&s[..end], &s[end..]))
 }
 

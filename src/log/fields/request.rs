@@ -41,10 +41,7 @@ fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     let (method, rest) = match memchr::memchr(b' ', line) {
         Some(sp) => (&line[..sp], line[sp + 1..].trim_ascii_start()),
         None => {
-            return RequestLine {
-                method: present(line),
-                ..RequestLine::default()
-            };
+            return RequestLine { method: present(line), ..RequestLine::default() };
         }
     };
     if method == b"-" {
@@ -54,21 +51,13 @@ fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     // The protocol is the last token when it looks like one; targets may hold spaces
     // in broken clients' requests, so split from the right.
     let (target, protocol) = match memchr::memrchr(b' ', rest) {
-        Some(sp)
-            if rest[sp + 1..].starts_with(b"HTTP/") || rest[sp + 1..].starts_with(b"http/") =>
-        {
+        Some(sp) if rest[sp + 1..].starts_with(b"HTTP/") || rest[sp + 1..].starts_with(b"http/") => {
             (rest[..sp].trim_ascii_end(), present(&rest[sp + 1..]))
         }
         _ => (rest, None),
     };
     let (path, query, host) = split_target(target);
-    RequestLine {
-        method: present(method),
-        path,
-        query,
-        protocol,
-        host,
-    }
+    RequestLine { method: present(method), path, query, protocol, host }
 }
 
 /// Splits a request target into path, query and the authority of an absolute URI.
@@ -78,11 +67,7 @@ pub fn split_target(target: &[u8]) -> (Option<Text<'_>>, Option<Text<'_>>, Optio
         Some(q) => (&target[..q], Some(Cow::Borrowed(&target[q + 1..]))),
         None => (target, None),
     };
-    let path = if path.is_empty() && host.is_some() {
-        Some(Cow::Borrowed(&b"/"[..]))
-    } else {
-        present(path)
-    };
+    let path = if path.is_empty() && host.is_some() { Some(Cow::Borrowed(&b"/"[..])) } else { present(path) };
     (path, query, host)
 }
 
@@ -96,10 +81,7 @@ pub fn strip_authority(target: &[u8]) -> (&[u8], Option<Text<'_>>) {
         return (target, None);
     };
     let rest = &target[scheme_len..];
-    let end = rest
-        .iter()
-        .position(|&b| b == b'/' || b == b'?')
-        .unwrap_or(rest.len());
+    let end = rest.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(rest.len());
     (&rest[end..], present(&rest[..end]))
 }
 
@@ -124,67 +106,24 @@ mod tests {
         let table = [
             (
                 "GET /a/b?x=1&y HTTP/1.1",
-                RequestLine {
-                    method: t("GET"),
-                    path: t("/a/b"),
-                    query: t("x=1&y"),
-                    protocol: t("HTTP/1.1"),
-                    host: None,
-                },
+                RequestLine { method: t("GET"), path: t("/a/b"), query: t("x=1&y"), protocol: t("HTTP/1.1"), host: None },
             ),
-            (
-                "GET /ksc.html",
-                RequestLine {
-                    method: t("GET"),
-                    path: t("/ksc.html"),
-                    ..Default::default()
-                },
-            ),
+            ("GET /ksc.html", RequestLine { method: t("GET"), path: t("/ksc.html"), ..Default::default() }),
             ("-", RequestLine::default()),
             ("", RequestLine::default()),
-            (
-                "hello",
-                RequestLine {
-                    method: t("hello"),
-                    ..Default::default()
-                },
-            ),
+            ("hello", RequestLine { method: t("hello"), ..Default::default() }),
             (
                 "GET https://paytm.com:443/shop?code=1 HTTP/1.1",
-                RequestLine {
-                    method: t("GET"),
-                    path: t("/shop"),
-                    query: t("code=1"),
-                    protocol: t("HTTP/1.1"),
-                    host: t("paytm.com:443"),
-                },
+                RequestLine { method: t("GET"), path: t("/shop"), query: t("code=1"), protocol: t("HTTP/1.1"), host: t("paytm.com:443") },
             ),
             (
                 "GET http://54.236.119.61:80 HTTP/1.1",
-                RequestLine {
-                    method: t("GET"),
-                    path: t("/"),
-                    protocol: t("HTTP/1.1"),
-                    host: t("54.236.119.61:80"),
-                    ..Default::default()
-                },
+                RequestLine { method: t("GET"), path: t("/"), protocol: t("HTTP/1.1"), host: t("54.236.119.61:80"), ..Default::default() },
             ),
-            (
-                "GET /a b HTTP/1.0",
-                RequestLine {
-                    method: t("GET"),
-                    path: t("/a b"),
-                    protocol: t("HTTP/1.0"),
-                    ..Default::default()
-                },
-            ),
+            ("GET /a b HTTP/1.0", RequestLine { method: t("GET"), path: t("/a b"), protocol: t("HTTP/1.0"), ..Default::default() }),
         ];
         for (input, want) in table {
-            assert_eq!(
-                split_request(Cow::Borrowed(input.as_bytes())),
-                want,
-                "{input}"
-            );
+            assert_eq!(split_request(Cow::Borrowed(input.as_bytes())), want, "{input}");
         }
     }
 

@@ -20,30 +20,21 @@ fn month(input: &[u8]) -> Res<'_, u32> {
     context(
         "a month name such as Oct",
         map_opt(take(3usize), |m: &[u8]| {
-            const MONTHS: [&[u8; 3]; 12] = [
-                b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
-                b"Nov", b"Dec",
-            ];
-            MONTHS
-                .iter()
-                .position(|name| name.eq_ignore_ascii_case(m))
-                .map(|i| i as u32 + 1)
+            const MONTHS: [&[u8; 3]; 12] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+            MONTHS.iter().position(|name| name.eq_ignore_ascii_case(m)).map(|i| i as u32 + 1)
         }),
     )(input)
 }
 
 /// Fractional seconds after a `.` or `,`, as microseconds (extra digits are dropped).
 fn fraction_us(input: &[u8]) -> Res<'_, u32> {
-    map(
-        preceded(one_of(".,"), take_while1(|b: u8| b.is_ascii_digit())),
-        |frac: &[u8]| {
-            let mut micros = 0;
-            for i in 0..6 {
-                micros = micros * 10 + frac.get(i).map_or(0, |d| u32::from(d - b'0'));
-            }
-            micros
-        },
-    )(input)
+    map(preceded(one_of(".,"), take_while1(|b: u8| b.is_ascii_digit())), |frac: &[u8]| {
+        let mut micros = 0;
+        for i in 0..6 {
+            micros = micros * 10 + frac.get(i).map_or(0, |d| u32::from(d - b'0'));
+        }
+        micros
+    })(input)
 }
 
 /// A UTC offset: `+0330`, `-07:00`, `Z`; its value in seconds east of UTC.
@@ -52,26 +43,16 @@ fn utc_offset(input: &[u8]) -> Res<'_, i32> {
         "a UTC offset such as +0000",
         alt((
             value(0, one_of("Zz")),
-            map(
-                tuple((one_of("+-"), digits(2), opt(char(':')), digits(2))),
-                |(sign, h, _, m)| {
-                    let secs = (h * 3600 + m * 60) as i32;
-                    if sign == '-' { -secs } else { secs }
-                },
-            ),
+            map(tuple((one_of("+-"), digits(2), opt(char(':')), digits(2))), |(sign, h, _, m)| {
+                let secs = (h * 3600 + m * 60) as i32;
+                if sign == '-' { -secs } else { secs }
+            }),
         )),
     )(input)
 }
 
 /// Microseconds since the epoch from civil date and time fields, or `None` for an impossible date.
-pub fn civil_to_us(
-    year: i32,
-    month: u32,
-    day: u32,
-    hms: (u32, u32, u32),
-    micros: u32,
-    offset_s: i32,
-) -> Option<i64> {
+pub fn civil_to_us(year: i32, month: u32, day: u32, hms: (u32, u32, u32), micros: u32, offset_s: i32) -> Option<i64> {
     let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
     let time = chrono::NaiveTime::from_hms_opt(hms.0, hms.1, hms.2)?;
     let secs = date.and_time(time).and_utc().timestamp() - i64::from(offset_s);
@@ -79,10 +60,7 @@ pub fn civil_to_us(
 }
 
 fn hms(input: &[u8]) -> Res<'_, (u32, u32, u32)> {
-    map(
-        tuple((digits(2), char(':'), digits(2), char(':'), digits(2))),
-        |(h, _, m, _, s)| (h, m, s),
-    )(input)
+    map(tuple((digits(2), char(':'), digits(2), char(':'), digits(2))), |(h, _, m, _, s)| (h, m, s))(input)
 }
 
 /// The body of a Common Log Format time, `10/Oct/2000:13:55:36 -0700`
@@ -112,14 +90,7 @@ fn calendar<'a>(
     micros: Option<u32>,
     offset: Option<i32>,
 ) -> Res<'a, i64> {
-    match civil_to_us(
-        year,
-        month,
-        day,
-        hms,
-        micros.unwrap_or(0),
-        offset.unwrap_or(0),
-    ) {
+    match civil_to_us(year, month, day, hms, micros.unwrap_or(0), offset.unwrap_or(0)) {
         Some(us) => Ok((rest, us)),
         None => fail(input, "a valid calendar date"),
     }
@@ -167,17 +138,7 @@ impl ClfTimeCache {
 pub fn iso_time(input: &[u8]) -> Res<'_, i64> {
     let (rest, (year, _, month, _, day, _, hms, micros, offset)) = context(
         "an ISO 8601 time such as 2026-01-02T03:04:05Z",
-        tuple((
-            digits(4),
-            char('-'),
-            digits(2),
-            char('-'),
-            digits(2),
-            one_of("Tt "),
-            hms,
-            opt(fraction_us),
-            opt(utc_offset),
-        )),
+        tuple((digits(4), char('-'), digits(2), char('-'), digits(2), one_of("Tt "), hms, opt(fraction_us), opt(utc_offset))),
     )(input)?;
     calendar(input, rest, (year as i32, month, day), hms, micros, offset)
 }
@@ -212,9 +173,7 @@ pub fn epoch_to_us(value: f64) -> Option<i64> {
 mod tests {
     use super::*;
     fn us(s: &str) -> i64 {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .unwrap()
-            .timestamp_micros()
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
     }
 
     #[test]
@@ -228,8 +187,7 @@ mod tests {
             ("[25/Oct/2015:04:11:25 +01:00]", "2015-10-25T03:11:25Z"),
         ];
         for (input, want) in table {
-            let (rest, got) =
-                clf_time(input.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e:?}"));
+            let (rest, got) = clf_time(input.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e:?}"));
             assert!(rest.is_empty(), "{input}");
             assert_eq!(got, us(want), "{input}");
         }
@@ -244,11 +202,7 @@ mod tests {
             "[10/Oct/2000:13:55:37 -0700] z",
             "[10/Oct/2000:13:55:36 +0000] w",
         ] {
-            assert_eq!(
-                cache.parse(input.as_bytes()),
-                clf_time(input.as_bytes()),
-                "{input}"
-            );
+            assert_eq!(cache.parse(input.as_bytes()), clf_time(input.as_bytes()), "{input}");
         }
         assert!(cache.parse(b"[10/Oct/2000:13:55:3x -0700]").is_err());
     }
@@ -259,10 +213,7 @@ mod tests {
             ("[10/Foo/2000:13:55:36 -0700]", "a month name such as Oct"),
             ("[31/Feb/2000:13:55:36 -0700]", "a valid calendar date"),
             ("[10/Oct/2000:13:55 -0700]", "a time HH:MM:SS"),
-            (
-                "10/Oct/2000:13:55:36 -0700",
-                "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
-            ),
+            ("10/Oct/2000:13:55:36 -0700", "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time"),
         ];
         for (input, want) in table {
             match clf_time(input.as_bytes()) {
@@ -279,10 +230,7 @@ mod tests {
             ("2026-01-02 03:04:05+01:00", "2026-01-02T02:04:05Z"),
             ("2026-01-02T03:04:05", "2026-01-02T03:04:05Z"),
             ("2025-10-01T13:31:23.251Z", "2025-10-01T13:31:23.251Z"),
-            (
-                "2026-01-02T03:04:05.123456789-0500",
-                "2026-01-02T08:04:05.123456Z",
-            ),
+            ("2026-01-02T03:04:05.123456789-0500", "2026-01-02T08:04:05.123456Z"),
         ];
         for (input, want) in table {
             assert_eq!(iso_time_field(input.as_bytes()), Some(us(want)), "{input}");

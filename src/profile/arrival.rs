@@ -1,0 +1,128 @@
+//! The arrival curve: requests counted per time bin, out-of-order input
+//! welcome, memory bounded whatever the span.
+//!
+//! Counts are kept at the finest resolution that fits [`MAX_BINS`] bins (1 s
+//! first, coarser as the span grows); when the profile is finished a bin
+//! width is chosen so the whole span fits in a few thousand bins, or
+//! `--bin` sets it.
+
+use super::wire::Arrival;
+use std::collections::BTreeMap;
+
+/// Internal resolutions, seconds; each divides the next.
+const RESOLUTIONS: [i64; 7] = [1, 10, 60, 600, 3600, 21600, 86400];
+const MAX_BINS: usize = 200_000;
+/// Bin widths a finished curve may have, seconds.
+const NICE_BINS: [i64; 17] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+/// A finished curve has at most this many bins unless `--bin` asks for more.
+pub const TARGET_BINS: i64 = 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct ArrivalCounter {
+    level: usize,
+    /// bin index (time / resolution) → count
+    bins: BTreeMap<i64, u64>,
+}
+
+impl ArrivalCounter {
+    pub fn resolution(&self) -> i64 {
+        RESOLUTIONS[self.level]
+    }
+
+    pub fn add(&mut self, sec: i64, n: u64) {
+        *self.bins.entry(sec.div_euclid(self.resolution())).or_default() += n;
+        while self.bins.len() > MAX_BINS && self.level + 1 < RESOLUTIONS.len() {
+            self.coarsen();
+        }
+    }
+
+    fn coarsen(&mut self) {
+        let factor = RESOLUTIONS[self.level + 1] / RESOLUTIONS[self.level];
+        let mut coarse = BTreeMap::new();
+        for (bin, n) in std::mem::take(&mut self.bins) {
+            *coarse.entry(bin.div_euclid(factor)).or_default() += n;
+        }
+        self.bins = coarse;
+        self.level += 1;
+    }
+
+    /// The first second counted (rounded down to the resolution), if any.
+    pub fn start(&self) -> Option<i64> {
+        self.bins.keys().next().map(|bin| bin * self.resolution())
+    }
+
+    /// The bin width for the whole span: `requested` when it is a multiple of
+    /// the resolution kept, else the smallest nice width giving at most [`TARGET_BINS`] bins.
+    pub fn bin_width(&self, requested: Option<u32>) -> i64 {
+        let res = self.resolution();
+        if let Some(bin) = requested.map(i64::from).filter(|b| *b > 0) {
+            return if bin % res == 0 { bin } else { (bin / res + 1) * res };
+        }
+        let span = match (self.bins.keys().next(), self.bins.keys().next_back()) {
+            (Some(first), Some(last)) => (last - first + 1) * res,
+            _ => 1,
+        };
+        NICE_BINS.iter().copied().find(|&bin| bin % res == 0 && (span + bin - 1) / bin <= TARGET_BINS).unwrap_or(*NICE_BINS.last().unwrap())
+    }
+
+    /// Counts in bins of `bin_s` seconds from `start` (which the resolution must divide).
+    pub fn curve(&self, start: i64, bin_s: i64, len: usize) -> Vec<u64> {
+        let mut counts = vec![0u64; len];
+        for (&bin, &n) in &self.bins {
+            let index = (bin * self.resolution() - start).div_euclid(bin_s);
+            if let Some(slot) = usize::try_from(index).ok().and_then(|i| counts.get_mut(i)) {
+                *slot += n;
+            }
+        }
+        counts
+    }
+
+    /// The finished curve from the first counted second.
+    pub fn finish(&self, requested_bin: Option<u32>) -> (Arrival, i64) {
+        let Some(start) = self.start() else {
+            return (Arrival { bin_s: 1, counts: Vec::new() }, 0);
+        };
+        let bin_s = self.bin_width(requested_bin);
+        let last = self.bins.keys().next_back().map_or(start, |bin| bin * self.resolution());
+        let len = ((last - start) / bin_s + 1) as usize;
+        (Arrival { bin_s: bin_s as u32, counts: self.curve(start, bin_s, len) }, start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_order_lines_land_in_their_bin() {
+        let mut counter = ArrivalCounter::default();
+        for sec in [100, 103, 101, 100, 99, 104] {
+            counter.add(sec, 1);
+        }
+        let (arrival, start) = counter.finish(None);
+        assert_eq!((start, arrival.bin_s), (99, 1));
+        assert_eq!(arrival.counts, [1, 2, 1, 0, 1, 1]);
+        let (arrival, _) = counter.finish(Some(2));
+        assert_eq!(arrival.counts, [3, 1, 2]);
+    }
+
+    #[test]
+    fn a_day_fits_in_a_few_thousand_bins_and_memory_stays_bounded() {
+        let mut day = ArrivalCounter::default();
+        for sec in (0..86_400).step_by(7) {
+            day.add(sec, 1);
+        }
+        let (arrival, _) = day.finish(None);
+        assert_eq!(arrival.bin_s, 30);
+        assert_eq!(arrival.counts.len(), 2880);
+        assert_eq!(arrival.counts.iter().sum::<u64>(), (0..86_400).step_by(7).count() as u64);
+
+        let mut years = ArrivalCounter::default();
+        for sec in (0..3 * 365 * 86_400i64).step_by(37) {
+            years.add(sec, 1);
+        }
+        assert!(years.bins.len() <= MAX_BINS && years.resolution() > 1);
+        let (arrival, _) = years.finish(None);
+        assert!(arrival.counts.len() as i64 <= TARGET_BINS, "{}", arrival.counts.len());
+    }
+}

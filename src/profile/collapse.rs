@@ -1,0 +1,279 @@
+//! Finishing endpoints: fold high-cardinality path segments into `{param}`,
+//! cut the list to `--max-endpoints` with the tail folded into one entry, and
+//! write the wire form with weights that sum to 1.
+//!
+//! Cardinality: templates are grouped by method, depth and the segments
+//! before position `d`; where one group has more than [`MAX_LITERALS`]
+//! distinct literal values at `d`, the values that are neither dominant
+//! ([`KEEP_SHARE`] of the group's requests) nor far above the median value
+//! ([`KEEP_OVER_MEDIAN`] times) become `{param}`, their values kept as
+//! samples: `/users/alice`, `/users/bob`… fold while `/users/me` stays. Positions are visited left to right, so folding one level merges
+//! the subtrees below it before the next level is judged.
+
+use super::endpoints::{EndpointStats, PARAM_SAMPLES};
+use super::sketch::{QuantileSketch, Sample};
+use super::wire::{Endpoint, Quantiles, QueryKey};
+use std::collections::{BTreeMap, HashMap};
+
+const MAX_LITERALS: usize = 30;
+/// A literal in a folded group stays when it carries this share of the group's requests…
+const KEEP_SHARE: f64 = 0.2;
+/// …or this many times the median literal's.
+const KEEP_OVER_MEDIAN: u64 = 10;
+const TAIL_EXAMPLES: usize = 16;
+
+/// A template being finished, with the ids of the templates folded into it.
+struct Entry {
+    method: String,
+    segments: Vec<String>,
+    stats: EndpointStats,
+    members: Vec<usize>,
+}
+
+/// Finished endpoints, and for every input template the index of the endpoint it ended in.
+pub struct Finished {
+    pub endpoints: Vec<Endpoint>,
+    pub index_of: Vec<usize>,
+}
+
+pub fn finish(templates: Vec<(String, EndpointStats)>, max_endpoints: usize, seed: u64) -> Finished {
+    let count = templates.len();
+    let mut entries: Vec<Entry> = templates
+        .into_iter()
+        .enumerate()
+        .map(|(id, (key, stats))| {
+            let (method, path) = key.split_once(' ').unwrap_or(("OTHER", "/"));
+            Entry { method: method.to_owned(), segments: path.split('/').map(str::to_owned).collect(), stats, members: vec![id] }
+        })
+        .collect();
+    let depth = entries.iter().map(|e| e.segments.len()).max().unwrap_or(0);
+    for position in 1..depth {
+        fold_position(&mut entries, position, seed);
+        entries = merge_equal(entries);
+    }
+    entries.sort_by(|a, b| b.stats.count.cmp(&a.stats.count).then_with(|| key_of(a).cmp(&key_of(b))));
+    let max = max_endpoints.max(1);
+    if entries.len() > max {
+        let tail: Vec<Entry> = entries.split_off(max - 1);
+        entries.push(fold_tail(tail));
+    }
+    let total: u64 = entries.iter().map(|e| e.stats.count).sum();
+    let mut index_of = vec![0; count];
+    for (i, entry) in entries.iter().enumerate() {
+        for &member in &entry.members {
+            index_of[member] = i;
+        }
+    }
+    let endpoints = entries.into_iter().map(|e| to_wire(e, total)).collect();
+    Finished { endpoints, index_of }
+}
+
+fn key_of(e: &Entry) -> String {
+    format!("{} {}", e.method, e.segments.join("/"))
+}
+
+fn is_placeholder(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
+    // group key → (literal value → requests)
+    let mut groups: HashMap<(String, usize, Vec<String>), BTreeMap<String, u64>> = HashMap::new();
+    for e in entries.iter().filter(|e| e.segments.len() > position) {
+        let literal = &e.segments[position];
+        if is_placeholder(literal) {
+            continue;
+        }
+        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
+        *groups.entry(group).or_default().entry(literal.clone()).or_default() += e.stats.count;
+    }
+    for e in entries.iter_mut().filter(|e| e.segments.len() > position) {
+        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
+        let Some(values) = groups.get(&group) else { continue };
+        if values.len() <= MAX_LITERALS || is_placeholder(&e.segments[position]) {
+            continue;
+        }
+        let total: u64 = values.values().sum();
+        let mut counts: Vec<u64> = values.values().copied().collect();
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2];
+        let count = values[&e.segments[position]];
+        if (count as f64) < KEEP_SHARE * total as f64 && count < KEEP_OVER_MEDIAN * median {
+            let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
+            e.stats.offer_param(position, literal.as_bytes(), seed);
+        }
+    }
+}
+
+fn merge_equal(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut merged: Vec<Entry> = Vec::with_capacity(entries.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for e in entries {
+        match at.get(&key_of(&e)) {
+            Some(&i) => {
+                merged[i].stats.merge(&e.stats);
+                merged[i].members.extend(e.members);
+            }
+            None => {
+                at.insert(key_of(&e), merged.len());
+                merged.push(e);
+            }
+        }
+    }
+    merged
+}
+
+fn fold_tail(tail: Vec<Entry>) -> Entry {
+    let mut folded = Entry { method: "*".into(), segments: vec!["*".into()], stats: EndpointStats::default(), members: Vec::new() };
+    let mut examples = Sample::default();
+    for e in tail {
+        let params = std::mem::take(&mut folded.stats.params);
+        folded.stats.merge(&EndpointStats { params: Vec::new(), query: Vec::new(), ..e.stats.clone() });
+        folded.stats.params = params;
+        examples.merge(TAIL_EXAMPLES, &e.stats.examples);
+        folded.members.extend(e.members);
+    }
+    folded.stats.examples = examples;
+    folded
+}
+
+fn quantiles(sketch: &QuantileSketch, scale: f64) -> Option<Quantiles> {
+    let q = |p| sketch.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
+    Some(Quantiles { p50: q(0.5)?, p90: q(0.9)?, p99: q(0.99)? })
+}
+
+/// Names each placeholder uniquely (`{id}`, `{id2}`) and pairs sampled ones with their values.
+fn name_params(e: &Entry) -> (String, BTreeMap<String, Vec<String>>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut params = BTreeMap::new();
+    let mut path = Vec::with_capacity(e.segments.len());
+    for (position, segment) in e.segments.iter().enumerate() {
+        if !is_placeholder(segment) {
+            path.push(segment.clone());
+            continue;
+        }
+        let base = &segment[1..segment.len() - 1];
+        let n = seen.entry(base.to_owned()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 { base.to_owned() } else { format!("{base}{n}") };
+        if let Some((_, sample)) = e.stats.params.iter().find(|(p, _)| *p == position) {
+            params.insert(name.clone(), sample.values());
+        }
+        path.push(format!("{{{name}}}"));
+    }
+    let path = if e.method == "*" { "*".to_owned() } else { path.join("/") };
+    (path, params)
+}
+
+fn to_wire(e: Entry, total: u64) -> Endpoint {
+    let count = e.stats.count;
+    let share = |n: u64, of: u64| if of == 0 { 0.0 } else { (n as f64 / of as f64 * 1e6).round() / 1e6 };
+    let (path, params) = name_params(&e);
+    let mut query: Vec<QueryKey> = e
+        .stats
+        .query
+        .iter()
+        .map(|q| QueryKey {
+            key: q.key.clone(),
+            share: share(q.count, count),
+            samples: if q.secret { Vec::new() } else { q.sample.values() },
+            placeholder: q.secret.then(|| super::shape::placeholder_for(q.key.as_bytes())),
+        })
+        .collect();
+    query.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.key.cmp(&b.key)));
+    let status_total: u64 = e.stats.status.iter().map(|(_, n)| n).sum();
+    Endpoint {
+        method: e.method.clone(),
+        path,
+        weight: if total == 0 { 0.0 } else { count as f64 / total as f64 },
+        count,
+        params,
+        query,
+        status: e.stats.status.iter().map(|&(s, n)| (s.to_string(), share(n, status_total))).collect(),
+        bytes: quantiles(&e.stats.bytes, 1.0),
+        latency_ms: quantiles(&e.stats.latency_us, 0.001),
+        body: None,
+        once_per_session: false,
+        tail: e.method == "*",
+        examples: if e.method == "*" { e.stats.examples.values() } else { Vec::new() },
+    }
+}
+
+impl EndpointStats {
+    /// Keeps a folded literal as a sample of the parameter that replaced it.
+    pub fn offer_param(&mut self, position: usize, value: &[u8], seed: u64) {
+        let at = match self.params.binary_search_by_key(&position, |(p, _)| *p) {
+            Ok(at) => at,
+            Err(at) => {
+                self.params.insert(at, (position, Sample::default()));
+                at
+            }
+        };
+        self.params[at].1.offer(PARAM_SAMPLES, seed, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(count: u64) -> EndpointStats {
+        EndpointStats { count, ..EndpointStats::default() }
+    }
+
+    #[test]
+    fn many_rare_literals_fold_and_frequent_ones_stay() {
+        let mut templates = vec![("GET /users/me".to_owned(), stats(500)), ("GET /users/{id}".to_owned(), stats(300))];
+        for i in 0..40 {
+            templates.push((format!("GET /users/user{i}x/posts"), stats(10)));
+        }
+        templates.push(("GET /users/admin/posts".to_owned(), stats(400)));
+        templates.push(("GET /about".to_owned(), stats(5)));
+        let finished = finish(templates, 200, 7);
+        let paths: Vec<(&str, u64)> = finished.endpoints.iter().map(|e| (e.path.as_str(), e.count)).collect();
+        assert_eq!(
+            paths,
+            [("/users/me", 500), ("/users/admin/posts", 400), ("/users/{param}/posts", 400), ("/users/{id}", 300), ("/about", 5)]
+        );
+        assert_eq!(finished.endpoints[2].params["param"].len(), 16);
+        assert_eq!(finished.index_of[5], 2);
+        let sum: f64 = finished.endpoints.iter().map(|e| e.weight).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn few_literals_stay_as_they_are() {
+        let templates = (0..25).map(|i| (format!("GET /api/resource{i}"), stats(1 + i))).collect();
+        let finished = finish(templates, 200, 7);
+        assert_eq!(finished.endpoints.len(), 25);
+        assert!(finished.endpoints.iter().all(|e| !e.path.contains('{')));
+    }
+
+    #[test]
+    fn the_tail_folds_into_one_entry_with_examples() {
+        let templates: Vec<(String, EndpointStats)> = (0..10)
+            .map(|i| {
+                let mut s = stats(100 - i);
+                s.examples.offer(4, 7, format!("/x{i}?a=1").as_bytes());
+                (format!("GET /x{i}"), s)
+            })
+            .collect();
+        let finished = finish(templates, 4, 7);
+        assert_eq!(finished.endpoints.len(), 4);
+        let tail = &finished.endpoints[3];
+        assert!(tail.tail && tail.method == "*" && tail.path == "*");
+        assert_eq!(tail.count, (91..=97).sum::<u64>());
+        assert_eq!(tail.examples.len(), 7);
+        assert_eq!(finished.index_of[9], 3);
+    }
+
+    #[test]
+    fn repeated_placeholders_get_distinct_names() {
+        let mut s = stats(3);
+        s.offer_param(2, b"7", 1);
+        s.offer_param(4, b"9", 1);
+        let finished = finish(vec![("GET /a/{id}/b/{id}".to_owned(), s)], 200, 7);
+        assert_eq!(finished.endpoints[0].path, "/a/{id}/b/{id2}");
+        assert_eq!(finished.endpoints[0].params["id2"], ["9"]);
+    }
+}

@@ -1,0 +1,323 @@
+//! The deriver: log records in, a finished profile's parts out.
+//!
+//! Work splits in two. On worker threads, a [`ChunkDigest`] filters each
+//! record, templates its path and updates that template's statistics, and
+//! keeps one small event per request (time, template, hashed user). On the
+//! calling thread, chunk digests fold into the [`Deriver`] in input order:
+//! template statistics merge, and the events feed the arrival curve, the
+//! per-window endpoint mix and the session tracker, which need input order.
+//! Folding in order makes the profile the same for any thread count.
+//!
+//! Memory is flat: at most [`MAX_TEMPLATES`] templates (more fold into one
+//! overflow entry), sketches and capped samples per template, a bounded
+//! arrival counter, and bounded session tracking. No request is stored.
+
+use super::TimeSpan;
+use super::arrival::ArrivalCounter;
+use super::collapse;
+use super::endpoints::{EndpointStats, template_key};
+use super::segments::segments;
+use super::sessions::SessionTracker;
+use super::sketch::seeded_hash;
+use super::wire::{Arrival, Endpoint, Flow, Quantiles, Segment, Sessions};
+use crate::log::LogRecord;
+use crate::scan::Accumulator;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const MAX_TEMPLATES: usize = 20_000;
+const OVERFLOW_KEY: &str = "OTHER /{overflow}";
+const TOP_FLOWS: usize = 10;
+/// A window's endpoint mix is its own when it differs from the whole by this much (total variation distance).
+const MIX_DIFFERENCE: f64 = 0.2;
+const MIX_RESOLUTION_S: i64 = 60;
+const MAX_MIX_WINDOWS: usize = 4096;
+
+/// What `replay derive` was asked to keep and how.
+#[derive(Debug, Clone)]
+pub struct DeriveSettings {
+    pub since_us: Option<i64>,
+    pub until_us: Option<i64>,
+    pub exclude: Option<regex::bytes::Regex>,
+    pub host_filter: Option<String>,
+    pub max_endpoints: usize,
+    pub session_gap_s: u64,
+    pub bin_s: Option<u32>,
+    pub seed: u64,
+}
+
+impl Default for DeriveSettings {
+    fn default() -> Self {
+        DeriveSettings {
+            since_us: None,
+            until_us: None,
+            exclude: None,
+            host_filter: None,
+            max_endpoints: 200,
+            session_gap_s: 1800,
+            bin_s: None,
+            seed: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    time_us: i64,
+    template: u32,
+    user: u64,
+}
+
+/// One chunk's work, done on a worker thread.
+pub struct ChunkDigest {
+    settings: Arc<DeriveSettings>,
+    ids: FxHashMap<String, u32>,
+    templates: Vec<(String, EndpointStats)>,
+    events: Vec<Event>,
+    excluded: u64,
+    key: String,
+}
+
+impl ChunkDigest {
+    pub fn new(settings: Arc<DeriveSettings>) -> Self {
+        ChunkDigest {
+            settings,
+            ids: FxHashMap::default(),
+            templates: Vec::new(),
+            events: Vec::with_capacity(8192),
+            excluded: 0,
+            key: String::new(),
+        }
+    }
+
+    fn keep(&self, record: &LogRecord<'_>, time_us: i64) -> bool {
+        let s = &self.settings;
+        if s.since_us.is_some_and(|since| time_us < since) || s.until_us.is_some_and(|until| time_us >= until) {
+            return false;
+        }
+        if let Some(wanted) = &s.host_filter {
+            let host = record.host.as_deref().map(crate::log::fields::strip_port);
+            if host.is_none_or(|h| !h.eq_ignore_ascii_case(wanted.as_bytes())) {
+                return false;
+            }
+        }
+        match (&s.exclude, record.path.as_deref()) {
+            (Some(exclude), Some(path)) => !exclude.is_match(path),
+            _ => true,
+        }
+    }
+}
+
+fn user_key(record: &LogRecord<'_>, seed: u64) -> u64 {
+    match record.user.as_deref() {
+        Some(user) => seeded_hash(seed, user),
+        None => {
+            let client = seeded_hash(seed, record.client.as_deref().unwrap_or(b""));
+            seeded_hash(client, record.user_agent.as_deref().unwrap_or(b""))
+        }
+    }
+}
+
+impl Accumulator for ChunkDigest {
+    type Total = Deriver;
+
+    fn add(&mut self, record: &LogRecord<'_>) {
+        let (Some(time_us), Some(method), Some(path)) = (record.time_us, record.method.as_deref(), record.path.as_deref()) else {
+            self.excluded += 1;
+            return;
+        };
+        if !self.keep(record, time_us) {
+            self.excluded += 1;
+            return;
+        }
+        template_key(method, path, &mut self.key);
+        let id = match self.ids.get(self.key.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = self.templates.len() as u32;
+                self.ids.insert(self.key.clone(), id);
+                self.templates.push((self.key.clone(), EndpointStats::default()));
+                id
+            }
+        };
+        let seed = self.settings.seed;
+        self.templates[id as usize].1.add(record, seed);
+        self.events.push(Event { time_us, template: id, user: user_key(record, seed) });
+    }
+
+    fn fold_into(self, total: &mut Deriver) {
+        let local_to_global: Vec<u32> = self.templates.iter().map(|(key, stats)| total.template(key, stats)).collect();
+        total.excluded += self.excluded;
+        for event in self.events {
+            let template = local_to_global[event.template as usize];
+            let sec = event.time_us.div_euclid(1_000_000);
+            total.span.add_time(event.time_us);
+            total.arrival.add(sec, 1);
+            total.mix_add(sec, template);
+            total.sessions.add(event.user, event.time_us, template);
+        }
+    }
+}
+
+/// The whole run's state, on the calling thread.
+pub struct Deriver {
+    settings: Arc<DeriveSettings>,
+    ids: FxHashMap<String, u32>,
+    templates: Vec<(String, EndpointStats)>,
+    pub span: TimeSpan,
+    pub excluded: u64,
+    arrival: ArrivalCounter,
+    /// Requests per template in each window of `mix_res` seconds.
+    mix: BTreeMap<i64, FxHashMap<u32, u64>>,
+    mix_res: i64,
+    sessions: SessionTracker,
+}
+
+/// What the deriver makes of it all.
+pub struct DerivedParts {
+    pub endpoints: Vec<Endpoint>,
+    pub arrival: Arrival,
+    pub segments: Vec<Segment>,
+    pub sessions: Option<Sessions>,
+}
+
+impl Deriver {
+    pub fn new(settings: Arc<DeriveSettings>) -> Self {
+        let sessions = SessionTracker::new(settings.session_gap_s);
+        Deriver {
+            settings,
+            ids: FxHashMap::default(),
+            templates: Vec::new(),
+            span: TimeSpan::default(),
+            excluded: 0,
+            arrival: ArrivalCounter::default(),
+            mix: BTreeMap::new(),
+            mix_res: MIX_RESOLUTION_S,
+            sessions,
+        }
+    }
+
+    pub fn settings(&self) -> &Arc<DeriveSettings> {
+        &self.settings
+    }
+
+    /// Requests kept for the profile so far.
+    pub fn requests(&self) -> u64 {
+        self.templates.iter().map(|(_, s)| s.count).sum()
+    }
+
+    fn template(&mut self, key: &str, stats: &EndpointStats) -> u32 {
+        let key = if self.ids.contains_key(key) || self.templates.len() < MAX_TEMPLATES { key } else { OVERFLOW_KEY };
+        let id = match self.ids.get(key) {
+            Some(&id) => id,
+            None => {
+                let id = self.templates.len() as u32;
+                self.ids.insert(key.to_owned(), id);
+                self.templates.push((key.to_owned(), EndpointStats::default()));
+                id
+            }
+        };
+        self.templates[id as usize].1.merge(stats);
+        id
+    }
+
+    fn mix_add(&mut self, sec: i64, template: u32) {
+        *self.mix.entry(sec.div_euclid(self.mix_res)).or_default().entry(template).or_default() += 1;
+        if self.mix.len() > MAX_MIX_WINDOWS {
+            self.mix_res *= 2;
+            let mut coarse: BTreeMap<i64, FxHashMap<u32, u64>> = BTreeMap::new();
+            for (window, counts) in std::mem::take(&mut self.mix) {
+                let target = coarse.entry(window.div_euclid(2)).or_default();
+                for (t, n) in counts {
+                    *target.entry(t).or_default() += n;
+                }
+            }
+            self.mix = coarse;
+        }
+    }
+
+    pub fn finish(mut self) -> DerivedParts {
+        let settings = Arc::clone(&self.settings);
+        let finished = collapse::finish(std::mem::take(&mut self.templates), settings.max_endpoints, settings.seed);
+        let (arrival, start) = self.arrival.finish(settings.bin_s);
+        let mut segments = segments(&arrival.counts, arrival.bin_s);
+        self.segment_weights(&mut segments, start, &finished);
+        self.sessions.finish();
+        let sessions = self.sessions_wire(&finished, start, &arrival);
+        DerivedParts { endpoints: finished.endpoints, arrival, segments, sessions }
+    }
+
+    fn segment_weights(&self, segments: &mut [Segment], start: i64, finished: &collapse::Finished) {
+        if segments.len() < 2 {
+            return;
+        }
+        let overall: Vec<f64> = finished.endpoints.iter().map(|e| e.weight).collect();
+        for segment in segments.iter_mut() {
+            let (from, to) = (start + segment.start_s as i64, start + segment.end_s as i64);
+            let mut counts = vec![0u64; overall.len()];
+            for (&window, templates) in self.mix.range(from.div_euclid(self.mix_res)..=(to - 1).div_euclid(self.mix_res)) {
+                let window_start = window * self.mix_res;
+                if window_start + self.mix_res <= from || window_start >= to {
+                    continue;
+                }
+                for (&t, &n) in templates {
+                    counts[finished.index_of[t as usize]] += n;
+                }
+            }
+            let total: u64 = counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let mix: Vec<f64> = counts.iter().map(|&n| n as f64 / total as f64).collect();
+            let distance: f64 = mix.iter().zip(&overall).map(|(a, b)| (a - b).abs()).sum::<f64>() / 2.0;
+            if distance >= MIX_DIFFERENCE {
+                let weights = finished
+                    .endpoints
+                    .iter()
+                    .zip(&mix)
+                    .filter(|(_, w)| **w > 0.0)
+                    .map(|(e, w)| (format!("{} {}", e.method, e.path), (w * 1e6).round() / 1e6))
+                    .collect();
+                segment.weights = Some(weights);
+            }
+        }
+    }
+
+    fn sessions_wire(&self, finished: &collapse::Finished, start: i64, arrival: &Arrival) -> Option<Sessions> {
+        let t = &self.sessions;
+        if t.count == 0 {
+            return None;
+        }
+        let name = |template: u32| {
+            let e = &finished.endpoints[finished.index_of[template as usize]];
+            format!("{} {}", e.method, e.path)
+        };
+        let mut flows: BTreeMap<Vec<String>, u64> = BTreeMap::new();
+        for ((steps, len), &n) in &t.flows {
+            *flows.entry(steps[..usize::from(*len)].iter().map(|&s| name(s)).collect()).or_default() += n;
+        }
+        let mut flows: Vec<(Vec<String>, u64)> = flows.into_iter().collect();
+        flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let quantiles = |sketch: &super::sketch::QuantileSketch, scale: f64| {
+            let q = |p| sketch.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
+            Some(Quantiles { p50: q(0.5)?, p90: q(0.9)?, p99: q(0.99)? })
+        };
+        let bin_s = i64::from(arrival.bin_s);
+        let starts = Arrival { bin_s: arrival.bin_s, counts: t.starts.curve(start, bin_s, arrival.counts.len()) };
+        Some(Sessions {
+            key: "user, else client+agent (hashed)".to_owned(),
+            gap_s: self.settings.session_gap_s,
+            count: t.count,
+            arrival: Some(starts),
+            length: quantiles(&t.length, 1.0),
+            duration_s: quantiles(&t.duration_s, 1.0),
+            think_time_s: quantiles(&t.think_ms, 0.001),
+            flows: flows
+                .into_iter()
+                .take(TOP_FLOWS)
+                .map(|(steps, count)| Flow { steps, count, share: (count as f64 / t.count as f64 * 1e6).round() / 1e6 })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! Endpoints: requests grouped by method and path template, with their
+//! status mix, sizes, production latency, sampled parameter values and
+//! query keys.
+//!
+//! Per request (worker threads) a path is templated by the look of each
+//! segment (`shape.rs`) and its statistics go to that key. When the profile
+//! is finished, templates are collapsed further by cardinality: where many
+//! distinct literal values share a prefix (`/users/alice`, `/users/bob`, …)
+//! the rare ones fold into `{param}` while frequent ones (`/users/me`) stay.
+//! Then the list is cut to `--max-endpoints`, the tail folding into one entry
+//! that keeps sampled concrete paths.
+//!
+//! Memory: every statistic here is a count, a [`QuantileSketch`] or a
+//! bounded [`Sample`]; query keys are capped per endpoint, and the number of
+//! distinct templates is capped by the deriver.
+
+use super::shape::{self, Segment};
+use super::sketch::{QuantileSketch, Sample};
+use crate::log::LogRecord;
+
+/// Sampled values kept per parameter, per query key, and concrete examples kept per endpoint.
+pub const PARAM_SAMPLES: usize = 16;
+const QUERY_SAMPLES: usize = 8;
+const EXAMPLES: usize = 4;
+const MAX_QUERY_KEYS: usize = 32;
+
+#[derive(Debug, Clone, Default)]
+pub struct QueryStats {
+    pub key: String,
+    pub count: u64,
+    pub secret: bool,
+    pub sample: Sample,
+}
+
+/// What is known of one endpoint template.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointStats {
+    pub count: u64,
+    /// (status, count), sorted by status.
+    pub status: Vec<(u16, u64)>,
+    pub bytes: QuantileSketch,
+    pub latency_us: QuantileSketch,
+    /// (segment position, sampled values) for each sampled placeholder.
+    pub params: Vec<(usize, Sample)>,
+    pub query: Vec<QueryStats>,
+    /// Concrete paths, secrets redacted, for the folded tail.
+    pub examples: Sample,
+}
+
+impl EndpointStats {
+    /// Counts one request; `path` and `query` are the record's own.
+    pub fn add(&mut self, record: &LogRecord<'_>, seed: u64) {
+        self.count += 1;
+        if let Some(status) = record.status {
+            match self.status.binary_search_by_key(&status, |&(s, _)| s) {
+                Ok(at) => self.status[at].1 += 1,
+                Err(at) => self.status.insert(at, (status, 1)),
+            }
+        }
+        if let Some(bytes) = record.bytes {
+            self.bytes.add(bytes as f64);
+        }
+        if let Some(us) = record.duration_us {
+            self.latency_us.add(us as f64);
+        }
+        let path = record.path.as_deref().unwrap_or(b"/");
+        for (position, seg) in path.split(|&b| b == b'/').enumerate() {
+            if shape::classify(seg).sampled() {
+                self.param(position).offer(PARAM_SAMPLES, seed, seg);
+            }
+        }
+        if let Some(query) = record.query.as_deref() {
+            self.add_query(query, seed);
+        }
+        self.examples.offer(EXAMPLES, seed, &redacted_target(path, record.query.as_deref()));
+    }
+
+    fn param(&mut self, position: usize) -> &mut Sample {
+        let at = match self.params.binary_search_by_key(&position, |(p, _)| *p) {
+            Ok(at) => at,
+            Err(at) => {
+                self.params.insert(at, (position, Sample::default()));
+                at
+            }
+        };
+        &mut self.params[at].1
+    }
+
+    fn add_query(&mut self, query: &[u8], seed: u64) {
+        for pair in query.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (key, value) = match memchr::memchr(b'=', pair) {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let secret = shape::is_secret_key(key) || shape::is_secret_value(value);
+            let at = match self.query.iter().position(|q| q.key.as_bytes() == key) {
+                Some(at) => at,
+                None if self.query.len() < MAX_QUERY_KEYS => {
+                    self.query.push(QueryStats { key: String::from_utf8_lossy(key).into_owned(), ..QueryStats::default() });
+                    self.query.len() - 1
+                }
+                None => continue,
+            };
+            let stats = &mut self.query[at];
+            stats.count += 1;
+            stats.secret |= secret;
+            if !stats.secret && !value.is_empty() {
+                stats.sample.offer(QUERY_SAMPLES, seed, value);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &EndpointStats) {
+        self.count += other.count;
+        for &(status, n) in &other.status {
+            match self.status.binary_search_by_key(&status, |&(s, _)| s) {
+                Ok(at) => self.status[at].1 += n,
+                Err(at) => self.status.insert(at, (status, n)),
+            }
+        }
+        self.bytes.merge(&other.bytes);
+        self.latency_us.merge(&other.latency_us);
+        for (position, sample) in &other.params {
+            self.param(*position).merge(PARAM_SAMPLES, sample);
+        }
+        for q in &other.query {
+            match self.query.iter().position(|mine| mine.key == q.key) {
+                Some(at) => {
+                    let mine = &mut self.query[at];
+                    mine.count += q.count;
+                    mine.secret |= q.secret;
+                    if mine.secret {
+                        mine.sample = Sample::default();
+                    } else {
+                        mine.sample.merge(QUERY_SAMPLES, &q.sample);
+                    }
+                }
+                None if self.query.len() < MAX_QUERY_KEYS => self.query.push(q.clone()),
+                None => {}
+            }
+        }
+        self.examples.merge(EXAMPLES, &other.examples);
+    }
+}
+
+/// `METHOD /path/{id}`: the key a request is counted under, written into `key`.
+pub fn template_key(method: &[u8], path: &[u8], key: &mut String) {
+    key.clear();
+    if method.iter().all(|b| b.is_ascii_alphabetic()) && !method.is_empty() && method.len() <= 16 {
+        key.extend(method.iter().map(|&b| b.to_ascii_uppercase() as char));
+    } else {
+        key.push_str("OTHER");
+    }
+    key.push(' ');
+    if !path.starts_with(b"/") {
+        key.push('/');
+    }
+    for (i, seg) in path.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            key.push('/');
+        }
+        match shape::classify(seg) {
+            Segment::Literal => key.push_str(&String::from_utf8_lossy(seg)),
+            other => key.push_str(other.placeholder()),
+        }
+    }
+}
+
+/// The concrete path and query with every secret replaced by its placeholder.
+pub fn redacted_target(path: &[u8], query: Option<&[u8]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+    for (i, seg) in path.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        match shape::classify(seg) {
+            s @ (Segment::Email | Segment::Token) => out.extend_from_slice(s.placeholder().as_bytes()),
+            _ => out.extend_from_slice(seg),
+        }
+    }
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        out.push(b'?');
+        for (i, pair) in query.split(|&b| b == b'&').enumerate() {
+            if i > 0 {
+                out.push(b'&');
+            }
+            match memchr::memchr(b'=', pair) {
+                Some(eq) if shape::is_secret_key(&pair[..eq]) || shape::is_secret_value(&pair[eq + 1..]) => {
+                    out.extend_from_slice(&pair[..=eq]);
+                    out.extend_from_slice(shape::placeholder_for(&pair[..eq]).as_bytes());
+                }
+                _ => out.extend_from_slice(pair),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn keys_template_by_shape() {
+        let mut key = String::new();
+        let table = [
+            ("GET", "/users/123", "GET /users/{id}"),
+            ("get", "/users/me", "GET /users/me"),
+            ("DELETE", "/a/550e8400-e29b-41d4-a716-446655440000/b/2026-11-28", "DELETE /a/{uuid}/b/{date}"),
+            ("POST", "/reset/alice@example.com", "POST /reset/{email}"),
+            ("\u{16}\u{3}", "/", "OTHER /"),
+            ("GET", "", "GET /"),
+        ];
+        for (method, path, want) in table {
+            template_key(method.as_bytes(), path.as_bytes(), &mut key);
+            assert_eq!(key, want);
+        }
+    }
+
+    #[test]
+    fn secrets_never_reach_samples_or_examples() {
+        let mut stats = EndpointStats::default();
+        let record = LogRecord {
+            path: Some(Cow::Borrowed(b"/users/42/reset/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")),
+            query: Some(Cow::Borrowed(b"page=2&token=abc&email=bob%40example.org&next=carol@example.com")),
+            status: Some(200),
+            ..LogRecord::default()
+        };
+        stats.add(&record, 7);
+        let debug = format!("{stats:?}");
+        for secret in ["eyJhbGci", "abc", "bob%40", "carol@"] {
+            assert!(!debug.contains(secret), "{secret} leaked: {debug}");
+        }
+        assert_eq!(stats.params[0].1.values(), ["42"]);
+        let page = stats.query.iter().find(|q| q.key == "page").unwrap();
+        assert_eq!(page.sample.values(), ["2"]);
+        assert!(stats.query.iter().find(|q| q.key == "next").unwrap().secret);
+        assert_eq!(stats.examples.values(), ["/users/42/reset/{token}?page=2&token={token}&email={email}&next={next}"]);
+    }
+}

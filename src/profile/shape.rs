@@ -1,0 +1,204 @@
+//! What a path segment or query value is: an id, a hash, a date, or a secret.
+//!
+//! The first pass of templating, done per request on the worker threads:
+//! `/users/123/avatar` becomes `/users/{id}/avatar` by the look of `123`
+//! alone. The second pass, by cardinality under a common prefix, happens in
+//! `endpoints.rs` when the profile is finished.
+//!
+//! Privacy lives here too: e-mail addresses, JWTs, long random strings and
+//! values of secret-sounding query keys (`token`, `password`, `sig`…) become
+//! named placeholders (`{token}`) and are never sampled.
+
+/// What a path segment looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// Kept as it is (`users`, `me`, `v2`).
+    Literal,
+    Id,
+    Uuid,
+    Hash,
+    Date,
+    /// Personal data: replaced, never sampled.
+    Email,
+    /// A secret: replaced, never sampled.
+    Token,
+}
+
+impl Segment {
+    /// The placeholder written into the template.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Segment::Literal => "",
+            Segment::Id => "{id}",
+            Segment::Uuid => "{uuid}",
+            Segment::Hash => "{hash}",
+            Segment::Date => "{date}",
+            Segment::Email => "{email}",
+            Segment::Token => "{token}",
+        }
+    }
+
+    /// Whether real values may be kept as samples for replays.
+    pub fn sampled(self) -> bool {
+        matches!(self, Segment::Id | Segment::Uuid | Segment::Hash | Segment::Date)
+    }
+}
+
+pub fn classify(seg: &[u8]) -> Segment {
+    if seg.is_empty() {
+        return Segment::Literal;
+    }
+    if seg.iter().all(u8::is_ascii_digit) {
+        return if is_compact_date(seg) { Segment::Date } else { Segment::Id };
+    }
+    if is_uuid(seg) {
+        return Segment::Uuid;
+    }
+    if is_date(seg) {
+        return Segment::Date;
+    }
+    if looks_like_email(seg) {
+        return Segment::Email;
+    }
+    if is_jwt(seg) || is_random(seg) {
+        return Segment::Token;
+    }
+    if seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) && seg.iter().any(u8::is_ascii_digit) {
+        return Segment::Hash;
+    }
+    Segment::Literal
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36 && s.iter().enumerate().all(|(i, &b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
+}
+
+/// `2026-11-28`
+fn is_date(s: &[u8]) -> bool {
+    s.len() == 10 && s[4] == b'-' && s[7] == b'-' && s.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+}
+
+/// `20261128`, with a plausible month and day.
+fn is_compact_date(s: &[u8]) -> bool {
+    if s.len() != 8 || !(s.starts_with(b"19") || s.starts_with(b"20")) {
+        return false;
+    }
+    let num = |a: usize| u32::from(s[a] - b'0') * 10 + u32::from(s[a + 1] - b'0');
+    (1..=12).contains(&num(4)) && (1..=31).contains(&num(6))
+}
+
+pub fn looks_like_email(s: &[u8]) -> bool {
+    let at = memchr::memmem::find(s, b"@").or_else(|| memchr::memmem::find(s, b"%40"));
+    at.is_some_and(|at| at > 0 && s[at..].contains(&b'.'))
+}
+
+fn is_jwt(s: &[u8]) -> bool {
+    s.starts_with(b"eyJ") && s.iter().filter(|&&b| b == b'.').count() == 2 && s.len() > 20
+}
+
+/// A long run of mixed letters and digits, as API keys and session ids are.
+fn is_random(s: &[u8]) -> bool {
+    if s.len() < 24 || !s.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_+/=.~%".contains(&b)) {
+        return false;
+    }
+    let digits = s.iter().filter(|b| b.is_ascii_digit()).count();
+    let upper = s.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let lower = s.iter().filter(|b| b.is_ascii_lowercase()).count();
+    let classes = usize::from(digits > 0) + usize::from(upper > 0) + usize::from(lower > 0);
+    // Slugs (`how-to-build-a-thing-in-rust-2024`) keep letters and digits in
+    // separate words; random strings mix them within a long run.
+    let mixed_run = s
+        .split(|b| b"-_.~".contains(b))
+        .any(|run| run.len() >= 8 && run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic));
+    mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32) && !s.contains(&b'.')
+}
+
+/// Query keys whose values are secrets or personal data whatever they look like.
+pub fn is_secret_key(key: &[u8]) -> bool {
+    let key = key.to_ascii_lowercase();
+    const EXACT: [&[u8]; 14] =
+        [b"key", b"code", b"pwd", b"pass", b"sid", b"otp", b"pin", b"email", b"mail", b"phone", b"jwt", b"state", b"nonce", b"ssn"];
+    const PARTS: [&[u8]; 12] = [
+        b"token",
+        b"password",
+        b"passwd",
+        b"secret",
+        b"session",
+        b"sig",
+        b"auth",
+        b"apikey",
+        b"api_key",
+        b"credential",
+        b"private",
+        b"cookie",
+    ];
+    EXACT.contains(&key.as_slice())
+        || key.ends_with(b"_key")
+        || key.ends_with(b"-key")
+        || PARTS.iter().any(|p| memchr::memmem::find(&key, p).is_some())
+}
+
+/// Query values that look like secrets or personal data whatever their key.
+pub fn is_secret_value(value: &[u8]) -> bool {
+    looks_like_email(value) || is_jwt(value) || is_random(value) || value.len() >= 32 && value.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// A placeholder name for a secret query key: `{access_token}`.
+pub fn placeholder_for(key: &[u8]) -> String {
+    let name: String = String::from_utf8_lossy(key).chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    format!("{{{name}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments() {
+        let table: [(&str, Segment); 16] = [
+            ("users", Segment::Literal),
+            ("me", Segment::Literal),
+            ("v2", Segment::Literal),
+            ("sts-68", Segment::Literal),
+            ("how-to-build-a-thing-in-rust-2024", Segment::Literal),
+            ("123", Segment::Id),
+            ("20261128", Segment::Date),
+            ("2026-11-28", Segment::Date),
+            ("550e8400-e29b-41d4-a716-446655440000", Segment::Uuid),
+            ("6806ed71570139f1656554d94bbb", Segment::Hash),
+            ("deadbeefcafebabe", Segment::Literal),
+            ("alice@example.com", Segment::Email),
+            ("alice%40example.com", Segment::Email),
+            ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_abc123", Segment::Token),
+            ("AKIAIOSFODNN7EXAMPLE9x2kq", Segment::Token),
+            ("", Segment::Literal),
+        ];
+        for (seg, want) in table {
+            assert_eq!(classify(seg.as_bytes()), want, "{seg}");
+        }
+    }
+
+    #[test]
+    fn secrets_in_queries() {
+        for key in
+            ["token", "access_token", "api_key", "apiKey", "password", "SESSIONID", "sig", "X-Amz-Signature", "code", "auth", "email"]
+        {
+            assert!(is_secret_key(key.as_bytes()), "{key}");
+        }
+        for key in ["page", "q", "sort", "id", "ref", "format"] {
+            assert!(!is_secret_key(key.as_bytes()), "{key}");
+        }
+        for value in [
+            "bob@example.org",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+            "sk_live_51HxYz0AbCdEfGhIjKlMnOp",
+            "9f86d081884c7d659a2feaa0c55ad015",
+        ] {
+            assert!(is_secret_value(value.as_bytes()), "{value}");
+        }
+        for value in ["1", "price", "2026-11-28", "home"] {
+            assert!(!is_secret_value(value.as_bytes()), "{value}");
+        }
+        assert_eq!(placeholder_for(b"X-Amz-Signature"), "{X_Amz_Signature}");
+    }
+}

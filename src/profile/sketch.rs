@@ -1,0 +1,191 @@
+//! Small, mergeable summaries that keep derive's memory flat whatever the
+//! log size: a quantile sketch and a hash-ordered sample.
+//!
+//! Both give the same answer whatever order their inputs came in, and two of
+//! them merge exactly, so chunks read on different threads fold into the
+//! same profile.
+
+use rustc_hash::FxHasher;
+use std::hash::{Hash, Hasher};
+
+/// Relative width of a quantile bin: values are kept to about 2%.
+const GAMMA: f64 = 1.02;
+
+/// Quantiles of positive values in log-spaced bins, stored sparsely.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QuantileSketch {
+    /// (bin index, count), sorted by bin; bin 0 holds zeros.
+    bins: Vec<(i32, u64)>,
+    count: u64,
+}
+
+impl QuantileSketch {
+    fn bin_of(value: f64) -> i32 {
+        if value < 1.0 { 0 } else { 1 + (value.ln() / GAMMA.ln()).floor() as i32 }
+    }
+
+    fn value_of(bin: i32) -> f64 {
+        if bin == 0 { 0.0 } else { GAMMA.powi(bin - 1) * (1.0 + GAMMA) / 2.0 }
+    }
+
+    pub fn add(&mut self, value: f64) {
+        self.add_n(Self::bin_of(value), 1);
+    }
+
+    fn add_n(&mut self, bin: i32, n: u64) {
+        self.count += n;
+        match self.bins.binary_search_by_key(&bin, |&(b, _)| b) {
+            Ok(at) => self.bins[at].1 += n,
+            Err(at) => self.bins.insert(at, (bin, n)),
+        }
+    }
+
+    pub fn merge(&mut self, other: &QuantileSketch) {
+        for &(bin, n) in &other.bins {
+            self.add_n(bin, n);
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The value below which a fraction `q` of the values lie, or `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let mut seen = 0;
+        for &(bin, n) in &self.bins {
+            seen += n;
+            if seen >= rank {
+                return Some(Self::value_of(bin));
+            }
+        }
+        self.bins.last().map(|&(bin, _)| Self::value_of(bin))
+    }
+}
+
+/// A seeded hash: the same value always lands in the same place.
+pub fn seeded_hash(seed: u64, value: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    seed.hash(&mut hasher);
+    value.hash(&mut hasher);
+    // Fx is fast but mixes weakly in the high bits; finish with a murmur step.
+    let mut h = hasher.finish();
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h
+}
+
+/// Up to `k` distinct values: those with the smallest seeded hashes, which is
+/// a uniform sample of the distinct values seen, independent of their order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sample {
+    /// (hash, value), sorted by hash.
+    items: Vec<(u64, String)>,
+}
+
+impl Sample {
+    pub fn offer(&mut self, k: usize, seed: u64, value: &[u8]) {
+        let hash = seeded_hash(seed, value);
+        if self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h) {
+            return;
+        }
+        self.insert(k, hash, || String::from_utf8_lossy(value).into_owned());
+    }
+
+    fn insert(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
+        match self.items.binary_search_by_key(&hash, |(h, _)| *h) {
+            Ok(_) => {}
+            Err(at) => {
+                self.items.insert(at, (hash, value()));
+                self.items.truncate(k);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, k: usize, other: &Sample) {
+        for (hash, value) in &other.items {
+            if self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= h) {
+                break;
+            }
+            self.insert(k, *hash, || value.clone());
+        }
+    }
+
+    /// The sampled values, sorted for a stable, readable profile.
+    pub fn values(&self) -> Vec<String> {
+        let mut values: Vec<String> = self.items.iter().map(|(_, v)| v.clone()).collect();
+        values.sort();
+        values
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_within_two_percent() {
+        let mut sketch = QuantileSketch::default();
+        for v in 1..=10_000 {
+            sketch.add(f64::from(v));
+        }
+        for (q, want) in [(0.5, 5000.0), (0.9, 9000.0), (0.99, 9900.0)] {
+            let got = sketch.quantile(q).unwrap();
+            assert!((got - want).abs() / want < 0.02, "q{q}: {got}");
+        }
+        let mut zeros = QuantileSketch::default();
+        zeros.add(0.0);
+        assert_eq!(zeros.quantile(0.99), Some(0.0));
+        assert_eq!(QuantileSketch::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn merging_equals_adding_everything() {
+        let (mut a, mut b, mut all) = (QuantileSketch::default(), QuantileSketch::default(), QuantileSketch::default());
+        for v in 0..500 {
+            let x = f64::from(v * 7 % 311);
+            if v % 3 == 0 {
+                a.add(x)
+            } else {
+                b.add(x)
+            }
+            all.add(x);
+        }
+        a.merge(&b);
+        assert_eq!(a, all);
+    }
+
+    #[test]
+    fn samples_ignore_order_and_merge_exactly() {
+        let values: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
+        let (mut forward, mut backward) = (Sample::default(), Sample::default());
+        for v in &values {
+            forward.offer(8, 7, v.as_bytes());
+        }
+        for v in values.iter().rev() {
+            backward.offer(8, 7, v.as_bytes());
+        }
+        assert_eq!(forward, backward);
+        let (mut left, mut right) = (Sample::default(), Sample::default());
+        for (i, v) in values.iter().enumerate() {
+            if i % 2 == 0 { left.offer(8, 7, v.as_bytes()) } else { right.offer(8, 7, v.as_bytes()) }
+        }
+        left.merge(8, &right);
+        assert_eq!(left, forward);
+        assert_eq!(forward.values().len(), 8);
+        let mut other_seed = Sample::default();
+        for v in &values {
+            other_seed.offer(8, 8, v.as_bytes());
+        }
+        assert_ne!(other_seed.values(), forward.values());
+    }
+}
