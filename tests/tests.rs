@@ -3,9 +3,11 @@
 //! - `util`: paths, running the built `replay`, golden-file comparison.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
+//! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
 
 mod cli;
 mod derive;
+mod profile;
 mod real_logs;
 mod util;

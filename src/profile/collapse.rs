@@ -190,7 +190,7 @@ fn to_wire(e: Entry, total: u64) -> Endpoint {
         params,
         query,
         status: e.stats.status.iter().map(|&(s, n)| (s.to_string(), share(n, status_total))).collect(),
-        bytes: quantiles(&e.stats.bytes, 1.0),
+        bytes: quantiles(&e.stats.bytes, 1.0).map(|q| Quantiles { p50: q.p50.round(), p90: q.p90.round(), p99: q.p99.round() }),
         latency_ms: quantiles(&e.stats.latency_us, 0.001),
         body: None,
         once_per_session: false,

@@ -271,7 +271,10 @@ impl Deriver {
             }
             let mix: Vec<f64> = counts.iter().map(|&n| n as f64 / total as f64).collect();
             let distance: f64 = mix.iter().zip(&overall).map(|(a, b)| (a - b).abs()).sum::<f64>() / 2.0;
-            if distance >= MIX_DIFFERENCE {
+            // The distance sampling noise alone gives a window of `total` requests.
+            let noise: f64 =
+                overall.iter().map(|p| (2.0 * p * (1.0 - p) / (std::f64::consts::PI * total as f64)).sqrt()).sum::<f64>() / 2.0;
+            if distance >= MIX_DIFFERENCE + 2.0 * noise {
                 let weights = finished
                     .endpoints
                     .iter()
@@ -310,7 +313,7 @@ impl Deriver {
             gap_s: self.settings.session_gap_s,
             count: t.count,
             arrival: Some(starts),
-            length: quantiles(&t.length, 1.0),
+            length: quantiles(&t.length, 1.0).map(|q| Quantiles { p50: q.p50.round(), p90: q.p90.round(), p99: q.p99.round() }),
             duration_s: quantiles(&t.duration_s, 1.0),
             think_time_s: quantiles(&t.think_ms, 0.001),
             flows: flows

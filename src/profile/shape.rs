@@ -98,7 +98,7 @@ fn is_jwt(s: &[u8]) -> bool {
 
 /// A long run of mixed letters and digits, as API keys and session ids are.
 fn is_random(s: &[u8]) -> bool {
-    if s.len() < 24 || !s.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_+/=.~%".contains(&b)) {
+    if s.len() < 24 || !s.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_+/=.~".contains(&b)) {
         return false;
     }
     let digits = s.iter().filter(|b| b.is_ascii_digit()).count();

@@ -1,0 +1,160 @@
+//! What `replay derive` makes of logs: privacy, sessions, determinism, the
+//! filters, and the real logs' endpoints.
+
+use crate::util::{real_logs, replay, root, text};
+use replay::derive::{DeriveConfig, derive};
+use serde_json::Value;
+
+fn derive_json(args: &[&str]) -> Value {
+    let mut all = vec!["derive"];
+    all.extend_from_slice(args);
+    let out = replay(&all, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn planted_secrets_never_reach_the_profile() {
+    let out = replay(&["derive", "fixtures/logs/secrets.log"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let profile = text(&out.stdout);
+    let summary = text(&out.stderr);
+    let planted = [
+        "203.0.113.",
+        "mallory",
+        "dave",
+        "victim@example.com",
+        "victim%40",
+        "tok_9f8e7d6c5b4a39281706",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "hunter2",
+        "0f1e2d3c4b5a6978",
+        "AUTHCODE4Q7Z",
+        "xyzzy42",
+        "sk_live_51HxYz",
+        "AKIAIOSFODNN7EXAMPLE",
+        "carol%40example.org",
+        "a1b2c3d4e5f6g7h8",
+        "deadbeef12345678",
+        "eve@example.net",
+        "refsecret9Q",
+    ];
+    for secret in planted {
+        assert!(!profile.contains(secret), "{secret} reached the profile:\n{profile}");
+        assert!(!summary.contains(secret), "{secret} reached the summary:\n{summary}");
+    }
+    // What replaced them is there, ready for --var.
+    for placeholder in ["{email}", "{token}", "{password}", "{access_token}", "{X_Amz_Signature}", "{apikey}", "{session_id}", "{sig}"] {
+        assert!(profile.contains(placeholder), "{placeholder} missing:\n{profile}");
+    }
+    // Safe values are still sampled.
+    assert!(profile.contains("\"shoes\"") && profile.contains("\"report.pdf\""), "{profile}");
+}
+
+#[test]
+fn a_crafted_session_log_gives_its_known_flows() {
+    let profile = derive_json(&["fixtures/logs/sessions.log"]);
+    let sessions = &profile["sessions"];
+    assert_eq!(sessions["count"], 5);
+    let flows: Vec<(Vec<String>, u64)> = sessions["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (serde_json::from_value(f["steps"].clone()).unwrap(), f["count"].as_u64().unwrap()))
+        .collect();
+    let login_flow = vec!["POST /login".to_owned(), "GET /".to_owned(), "GET /profile".to_owned()];
+    assert_eq!(flows[0], (login_flow, 3));
+    assert!(flows.contains(&(vec!["GET /".to_owned(), "GET /profile".to_owned()], 1)), "{flows:?}");
+    assert!(flows.contains(&(vec!["GET /users/{id}".to_owned()], 1)), "{flows:?}");
+    // Think times 2, 8, 4, 16, 3, 30, 30 seconds: the median is 8.
+    let think = sessions["think_time_s"]["p50"].as_f64().unwrap();
+    assert!((think - 8.0).abs() < 0.2, "{think}");
+    assert_eq!(sessions["length"]["p50"], 3.0);
+    let gap = derive_json(&["fixtures/logs/sessions.log", "--session-gap", "1h"]);
+    assert_eq!(gap["sessions"]["count"], 4, "one idle gap under an hour joins two sessions");
+}
+
+#[test]
+fn the_same_logs_give_a_byte_identical_profile_whatever_the_threads() {
+    let Some(dir) = real_logs() else { return };
+    let log = dir.join("haproxy/no7dw_haproxy_2014-12-24.log");
+    let log = log.to_str().unwrap();
+    let one = replay(&["derive", "--threads", "1", log], b"");
+    let two = replay(&["derive", "--threads", "2", log], b"");
+    let again = replay(&["derive", "--threads", "2", log], b"");
+    assert_eq!(one.status.code(), Some(0));
+    assert!(one.stdout == two.stdout && two.stdout == again.stdout, "profiles differ between runs");
+    let other_seed = replay(&["derive", "--seed", "8", log], b"");
+    assert_ne!(other_seed.stdout, one.stdout, "the seed picks the samples");
+}
+
+#[test]
+fn filters_and_limits() {
+    let all = derive_json(&["fixtures/logs/secrets.log"]);
+    let kept = |p: &Value| p["source"]["records"].as_u64().unwrap() - p["source"]["excluded"].as_u64().unwrap();
+    assert_eq!(kept(&all), 12);
+    let since = derive_json(&["fixtures/logs/secrets.log", "--since", "2026-11-28T10:00:40Z", "--until", "2026-11-28T10:01:10Z"]);
+    assert_eq!(kept(&since), 4);
+    assert_eq!(since["source"]["first"], "2026-11-28T10:00:42Z");
+    let excluded = derive_json(&["fixtures/logs/secrets.log", "--exclude", "^/api/"]);
+    assert_eq!(kept(&excluded), 8);
+    let capped = derive_json(&["fixtures/logs/secrets.log", "--max-endpoints", "3"]);
+    let endpoints = capped["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 3);
+    assert_eq!(endpoints[2]["tail"], true);
+    assert_eq!(endpoints.iter().map(|e| e["count"].as_u64().unwrap()).sum::<u64>(), 12);
+    let binned = derive_json(&["fixtures/logs/secrets.log", "--bin", "1m"]);
+    assert_eq!(binned["arrival"]["bin_s"], 60);
+    assert_eq!(binned["arrival"]["counts"], serde_json::json!([9, 3]));
+    let hosts = replay(&["derive", "fixtures/logs/alb.log", "--host-filter", "nowhere.example.com"], b"");
+    assert_eq!(hosts.status.code(), Some(2));
+    assert!(text(&hosts.stderr).contains("were left out"), "{}", text(&hosts.stderr));
+    let hosts = derive_json(&["fixtures/logs/alb.log", "--host-filter", "WWW.example.com"]);
+    assert_eq!(kept(&hosts), 4);
+    for (flag, value) in [("--session-gap", "soon"), ("--since", "yesterday"), ("--exclude", "(")] {
+        let out = replay(&["derive", "fixtures/logs/common.log", flag, value], b"");
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+    }
+}
+
+#[test]
+fn real_logs_derive_without_a_template_explosion() {
+    let Some(dir) = real_logs() else { return };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    for row in manifest.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let format = (cols[2] != "auto").then(|| cols[2].parse().unwrap());
+        let config = DeriveConfig { format, ..DeriveConfig::new(vec![dir.join(cols[0]).to_string_lossy().into_owned()]) };
+        let profile = derive(&config).unwrap().profile;
+        let path = cols[0];
+        assert!(profile.endpoints.len() <= 200, "{path}: {} endpoints", profile.endpoints.len());
+        let sum: f64 = profile.endpoints.iter().map(|e| e.weight).sum();
+        assert!((sum - 1.0).abs() < 1e-6, "{path}: weights sum to {sum}");
+        for e in &profile.endpoints {
+            let numeric = e.path.split('/').any(|seg| seg.len() >= 2 && seg.bytes().all(|b| b.is_ascii_digit()));
+            assert!(!numeric, "{path}: an id was not collapsed in {}", e.path);
+        }
+        let source = profile.source.unwrap();
+        let arrived: u64 = profile.arrival.counts.iter().sum();
+        assert_eq!(arrived, source.records - source.excluded, "{path}: the curve holds every kept request");
+        let span_s = profile.arrival.counts.len() as u64 * u64::from(profile.arrival.bin_s);
+        assert!(profile.arrival.counts.len() <= 3600 && span_s > 0, "{path}");
+        let last = profile.segments.last().unwrap();
+        assert_eq!((profile.segments[0].start_s, last.end_s), (0, span_s), "{path}: segments tile the curve");
+    }
+}
+
+#[test]
+fn nginx_ids_collapse_under_their_prefix() {
+    let profile = derive_json(&[
+        "fixtures/logs/nginx_custom.log",
+        "--format",
+        &std::fs::read_to_string(root().join("fixtures/logs/nginx_custom.format")).unwrap(),
+    ]);
+    let paths: Vec<&str> = profile["endpoints"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"/api/v1/users/{id}"), "{paths:?}");
+    let users =
+        profile["endpoints"].as_array().unwrap().iter().find(|e| e["path"] == "/api/v1/users/{id}" && e["method"] == "GET").unwrap();
+    assert_eq!(users["params"]["id"], serde_json::json!(["17"]));
+    assert_eq!(users["latency_ms"]["p50"].as_f64().map(f64::round), Some(12.0));
+}
