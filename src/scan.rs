@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex};
 /// Lines longer than this are rejected without being held in memory.
 pub const MAX_LINE: usize = 1 << 20;
 const CHUNK: usize = 1 << 20;
+/// Chunks read but not yet folded, per worker.
+const IN_FLIGHT_PER_WORKER: usize = 4;
 /// How many rejected lines are kept with their text for the report.
 pub const KEPT_REJECTS: usize = 10;
 
@@ -83,11 +85,18 @@ where
 {
     let workers = if parser.is_stateful() { 1 } else { threads.max(1) };
     let (work_tx, work_rx) = sync_channel::<Work>(workers * 2);
+    // Chunks between the reader and the fold: a slow fold holds the reader
+    // back instead of letting parsed chunks pile up in memory.
+    let in_flight = IN_FLIGHT_PER_WORKER * workers;
+    let (permit_tx, permit_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = permit_tx.send(());
+    }
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let (result_tx, result_rx) = std::sync::mpsc::channel::<ChunkResult<A>>();
     std::thread::scope(|scope| {
-        let reader_thread = scope.spawn(move || read_chunks(reader, work_tx, pool_rx));
+        let reader_thread = scope.spawn(move || read_chunks(reader, Sender { work: work_tx, permits: permit_rx }, pool_rx));
         for _ in 0..workers {
             let (work_rx, result_tx, pool_tx) = (Arc::clone(&work_rx), result_tx.clone(), pool_tx.clone());
             let mut parser = parser.clone_box();
@@ -121,6 +130,7 @@ where
             pending.insert(result.seq, result);
             while let Some(chunk) = pending.remove(&next_seq) {
                 fold(&mut scan, total, chunk);
+                let _ = permit_tx.try_send(());
                 next_seq += 1;
             }
         }
@@ -186,10 +196,22 @@ impl<A: Accumulator> ChunkResult<A> {
 ///
 /// Buffers keep their full length between uses (only `filled` bytes are
 /// data), so recycling one costs no zeroing.
-fn read_chunks(mut reader: Box<dyn Read + Send>, work: SyncSender<Work>, pool: Receiver<Vec<u8>>) -> Option<io::Error> {
+/// The reader's way out: one permit per chunk sent, returned when it is folded.
+struct Sender {
+    work: SyncSender<Work>,
+    permits: Receiver<()>,
+}
+
+impl Sender {
+    fn send(&self, item: Work) -> bool {
+        self.permits.recv().is_ok() && self.work.send(item).is_ok()
+    }
+}
+
+fn read_chunks(mut reader: Box<dyn Read + Send>, work: Sender, pool: Receiver<Vec<u8>>) -> Option<io::Error> {
     let mut seq = 0;
     let mut carry: Vec<u8> = Vec::new();
-    let send = |item: Work| work.send(item).is_ok();
+    let send = |item: Work| work.send(item);
     loop {
         let mut buf = pool.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
         let mut filled = carry.len();

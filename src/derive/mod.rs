@@ -10,7 +10,7 @@
 use crate::input::{self, InputError};
 use crate::log::{Format, detect, format_time_us};
 use crate::log::{LineError, detect::Trial};
-use crate::profile::deriver::{ChunkDigest, DeriveSettings, Deriver};
+use crate::profile::deriver::{DeriveSettings, Deriver};
 use crate::profile::{Profile, Source, VERSION};
 use crate::scan::{self, Reject, Scan};
 use std::io::{Cursor, Read};
@@ -166,8 +166,7 @@ fn derive_file(path: &str, config: &DeriveConfig, deriver: &mut Deriver) -> Resu
         return Ok(report);
     };
     let parser = format.parser().map_err(|reason| DeriveError::UnknownFormat { file: name.clone(), tried: reason })?;
-    let settings = Arc::clone(deriver.settings());
-    let scan = scan::scan(reader, parser.as_ref(), || ChunkDigest::new(Arc::clone(&settings)), deriver, config.threads);
+    let scan = scan::scan(reader, parser.as_ref(), deriver.chunk_maker(), deriver, config.threads);
     let read_error = head_error.or(scan.read_error).map(|e| e.to_string());
     if config.strict {
         if let Some(first) = scan.rejects.first().cloned() {

@@ -24,9 +24,15 @@ use crate::log::LogRecord;
 use crate::scan::Accumulator;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Event buffers handed back by folded chunks for the next ones (a fresh
+/// buffer per chunk would cost the kernel a page fault per 4 KiB).
+type EventPool = Arc<Mutex<Vec<Vec<Event>>>>;
 
 pub const MAX_TEMPLATES: usize = 20_000;
+// Sessions keep endpoint ids in 16 bits.
+const _: () = assert!(MAX_TEMPLATES < u16::MAX as usize);
 const OVERFLOW_KEY: &str = "OTHER /{overflow}";
 const TOP_FLOWS: usize = 10;
 /// A window's endpoint mix is its own when it differs from the whole by this much (total variation distance).
@@ -72,6 +78,12 @@ struct Event {
 /// One chunk's work, done on a worker thread.
 pub struct ChunkDigest {
     settings: Arc<DeriveSettings>,
+    pool: EventPool,
+    /// Requests per second, run-length coded in input order.
+    seconds: Vec<(i64, u64)>,
+    /// Requests per (minute, template).
+    mix: FxHashMap<(i64, u32), u64>,
+    span: TimeSpan,
     ids: FxHashMap<String, u32>,
     templates: Vec<(String, EndpointStats)>,
     events: Vec<Event>,
@@ -80,12 +92,17 @@ pub struct ChunkDigest {
 }
 
 impl ChunkDigest {
-    pub fn new(settings: Arc<DeriveSettings>) -> Self {
+    fn new(settings: Arc<DeriveSettings>, pool: EventPool) -> Self {
+        let events = pool.lock().ok().and_then(|mut free| free.pop()).unwrap_or_else(|| Vec::with_capacity(8192));
         ChunkDigest {
             settings,
+            pool,
+            seconds: Vec::new(),
+            mix: FxHashMap::default(),
+            span: TimeSpan::default(),
             ids: FxHashMap::default(),
             templates: Vec::new(),
-            events: Vec::with_capacity(8192),
+            events,
             excluded: 0,
             key: String::new(),
         }
@@ -144,18 +161,40 @@ impl Accumulator for ChunkDigest {
         let seed = self.settings.seed;
         self.templates[id as usize].1.add(record, seed);
         self.events.push(Event { time_us, template: id, user: user_key(record, seed) });
+        let sec = time_us.div_euclid(1_000_000);
+        match self.seconds.last_mut() {
+            Some((last, n)) if *last == sec => *n += 1,
+            _ => self.seconds.push((sec, 1)),
+        }
+        *self.mix.entry((sec.div_euclid(MIX_RESOLUTION_S), id)).or_default() += 1;
+        self.span.add_time(time_us);
     }
 
     fn fold_into(self, total: &mut Deriver) {
         let local_to_global: Vec<u32> = self.templates.iter().map(|(key, stats)| total.template(key, stats)).collect();
         total.excluded += self.excluded;
-        for event in self.events {
-            let template = local_to_global[event.template as usize];
-            let sec = event.time_us.div_euclid(1_000_000);
-            total.span.add_time(event.time_us);
-            total.arrival.add(sec, 1);
-            total.mix_add(sec, template);
-            total.sessions.add(event.user, event.time_us, template);
+        total.span.merge(self.span);
+        for &(sec, n) in &self.seconds {
+            total.arrival.add(sec, n);
+        }
+        let mut mix: Vec<((i64, u32), u64)> = self.mix.into_iter().collect();
+        mix.sort_unstable();
+        for ((minute, template), n) in mix {
+            total.mix_add(minute * MIX_RESOLUTION_S, local_to_global[template as usize], n);
+        }
+        // The session table is bigger than the cache: ask for each user's
+        // slot a few events ahead, so the lookups overlap.
+        const AHEAD: usize = 8;
+        for (i, event) in self.events.iter().enumerate() {
+            if let Some(next) = self.events.get(i + AHEAD) {
+                total.sessions.prefetch(next.user);
+            }
+            total.sessions.add(event.user, event.time_us, local_to_global[event.template as usize]);
+        }
+        let mut events = self.events;
+        events.clear();
+        if let Ok(mut free) = self.pool.lock() {
+            free.push(events);
         }
     }
 }
@@ -163,6 +202,7 @@ impl Accumulator for ChunkDigest {
 /// The whole run's state, on the calling thread.
 pub struct Deriver {
     settings: Arc<DeriveSettings>,
+    pool: EventPool,
     ids: FxHashMap<String, u32>,
     templates: Vec<(String, EndpointStats)>,
     pub span: TimeSpan,
@@ -187,6 +227,7 @@ impl Deriver {
         let sessions = SessionTracker::new(settings.session_gap_s);
         Deriver {
             settings,
+            pool: EventPool::default(),
             ids: FxHashMap::default(),
             templates: Vec::new(),
             span: TimeSpan::default(),
@@ -198,8 +239,10 @@ impl Deriver {
         }
     }
 
-    pub fn settings(&self) -> &Arc<DeriveSettings> {
-        &self.settings
+    /// Makes the accumulator for one chunk, on any thread.
+    pub fn chunk_maker(&self) -> impl Fn() -> ChunkDigest + Sync + use<> {
+        let (settings, pool) = (Arc::clone(&self.settings), Arc::clone(&self.pool));
+        move || ChunkDigest::new(Arc::clone(&settings), Arc::clone(&pool))
     }
 
     /// Requests kept for the profile so far.
@@ -222,8 +265,8 @@ impl Deriver {
         id
     }
 
-    fn mix_add(&mut self, sec: i64, template: u32) {
-        *self.mix.entry(sec.div_euclid(self.mix_res)).or_default().entry(template).or_default() += 1;
+    fn mix_add(&mut self, sec: i64, template: u32, n: u64) {
+        *self.mix.entry(sec.div_euclid(self.mix_res)).or_default().entry(template).or_default() += n;
         if self.mix.len() > MAX_MIX_WINDOWS {
             self.mix_res *= 2;
             let mut coarse: BTreeMap<i64, FxHashMap<u32, u64>> = BTreeMap::new();
@@ -298,7 +341,7 @@ impl Deriver {
         };
         let mut flows: BTreeMap<Vec<String>, u64> = BTreeMap::new();
         for ((steps, len), &n) in &t.flows {
-            *flows.entry(steps[..usize::from(*len)].iter().map(|&s| name(s)).collect()).or_default() += n;
+            *flows.entry(steps[..usize::from(*len)].iter().map(|&s| name(u32::from(s))).collect()).or_default() += n;
         }
         let mut flows: Vec<(Vec<String>, u64)> = flows.into_iter().collect();
         flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

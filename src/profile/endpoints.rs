@@ -72,7 +72,9 @@ impl EndpointStats {
         if let Some(query) = record.query.as_deref() {
             self.add_query(query, seed);
         }
-        self.examples.offer(EXAMPLES, seed, &redacted_target(path, record.query.as_deref()));
+        // Sampled by the raw target's hash; the redacted copy is built only when it gets in.
+        let hash = super::sketch::seeded_hash(super::sketch::seeded_hash(seed, path), record.query.as_deref().unwrap_or(b""));
+        self.examples.offer_with(EXAMPLES, hash, || String::from_utf8_lossy(&redacted_target(path, record.query.as_deref())).into_owned());
     }
 
     fn param(&mut self, position: usize) -> &mut Sample {

@@ -88,7 +88,7 @@ fn is_compact_date(s: &[u8]) -> bool {
 }
 
 pub fn looks_like_email(s: &[u8]) -> bool {
-    let at = memchr::memmem::find(s, b"@").or_else(|| memchr::memmem::find(s, b"%40"));
+    let at = memchr::memchr(b'@', s).or_else(|| memchr::memchr_iter(b'%', s).find(|&p| s[p + 1..].starts_with(b"40")));
     at.is_some_and(|at| at > 0 && s[at..].contains(&b'.'))
 }
 
@@ -115,7 +115,13 @@ fn is_random(s: &[u8]) -> bool {
 
 /// Query keys whose values are secrets or personal data whatever they look like.
 pub fn is_secret_key(key: &[u8]) -> bool {
-    let key = key.to_ascii_lowercase();
+    let mut lower = [0u8; 64];
+    let Some(buf) = lower.get_mut(..key.len()) else {
+        return true; // a 64-byte key name is no ordinary parameter
+    };
+    buf.copy_from_slice(key);
+    buf.make_ascii_lowercase();
+    let key: &[u8] = buf;
     const EXACT: [&[u8]; 14] =
         [b"key", b"code", b"pwd", b"pass", b"sid", b"otp", b"pin", b"email", b"mail", b"phone", b"jwt", b"state", b"nonce", b"ssn"];
     const PARTS: [&[u8]; 12] = [
@@ -132,10 +138,7 @@ pub fn is_secret_key(key: &[u8]) -> bool {
         b"private",
         b"cookie",
     ];
-    EXACT.contains(&key.as_slice())
-        || key.ends_with(b"_key")
-        || key.ends_with(b"-key")
-        || PARTS.iter().any(|p| memchr::memmem::find(&key, p).is_some())
+    EXACT.contains(&key) || key.ends_with(b"_key") || key.ends_with(b"-key") || PARTS.iter().any(|p| key.windows(p.len()).any(|w| w == *p))
 }
 
 /// Query values that look like secrets or personal data whatever their key.

@@ -8,8 +8,8 @@
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 
-/// Relative width of a quantile bin: values are kept to about 2%.
-const GAMMA: f64 = 1.02;
+/// Bins per doubling: values are kept to within about 1.5%.
+const PER_OCTAVE: i32 = 48;
 
 /// Quantiles of positive values in log-spaced bins, stored sparsely.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,12 +20,26 @@ pub struct QuantileSketch {
 }
 
 impl QuantileSketch {
+    /// The bin of a value from its float bits: the exponent picks the
+    /// doubling, the top of the mantissa the step within it (no logarithm
+    /// on the per-request path).
     fn bin_of(value: f64) -> i32 {
-        if value < 1.0 { 0 } else { 1 + (value.ln() / GAMMA.ln()).floor() as i32 }
+        if !(value >= 1.0) {
+            return 0;
+        }
+        let bits = value.to_bits();
+        let exponent = ((bits >> 52) & 0x7ff) as i32 - 1023;
+        let fraction = (bits & ((1 << 52) - 1)) as f64 / (1u64 << 52) as f64;
+        1 + exponent * PER_OCTAVE + (fraction * f64::from(PER_OCTAVE)) as i32
     }
 
+    /// The middle of a bin.
     fn value_of(bin: i32) -> f64 {
-        if bin == 0 { 0.0 } else { GAMMA.powi(bin - 1) * (1.0 + GAMMA) / 2.0 }
+        if bin == 0 {
+            return 0.0;
+        }
+        let (exponent, step) = ((bin - 1).div_euclid(PER_OCTAVE), (bin - 1).rem_euclid(PER_OCTAVE));
+        2f64.powi(exponent) * (1.0 + (f64::from(step) + 0.5) / f64::from(PER_OCTAVE))
     }
 
     pub fn add(&mut self, value: f64) {
@@ -90,11 +104,16 @@ pub struct Sample {
 
 impl Sample {
     pub fn offer(&mut self, k: usize, seed: u64, value: &[u8]) {
-        let hash = seeded_hash(seed, value);
+        self.offer_with(k, seeded_hash(seed, value), || String::from_utf8_lossy(value).into_owned());
+    }
+
+    /// Offers a value known by its hash, made only if it gets in (a redacted
+    /// copy, say, built for one request in thousands).
+    pub fn offer_with(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
         if self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h) {
             return;
         }
-        self.insert(k, hash, || String::from_utf8_lossy(value).into_owned());
+        self.insert(k, hash, value);
     }
 
     fn insert(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
