@@ -5,6 +5,7 @@ use crate::Exit;
 use crate::cli::Command;
 use crate::derive::{self, DeriveConfig, OpenedInput};
 use crate::log::Parsed;
+use crate::profile::{Profile, load};
 use anyhow::Context;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -12,6 +13,12 @@ use std::path::PathBuf;
 pub fn run(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Derive { config, output } => derive_profile(&config, output),
+        Command::Profile { spec, output } => {
+            let profile = crate::profile::synth::synthesize(&spec).map_err(anyhow::Error::msg)?;
+            write_profile(&profile, output)?;
+            Ok(Exit::Ok)
+        }
+        Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
         Command::Parse { config, limit } => parse_records(&config, limit, &mut io::stdout().lock()),
     }
 }
@@ -19,11 +26,33 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
 fn derive_profile(config: &DeriveConfig, output: Option<PathBuf>) -> anyhow::Result<Exit> {
     let derived = derive::derive(config)?;
     derive::write_summary(&derived, &mut io::stderr().lock())?;
-    let mut json = serde_json::to_string_pretty(&derived.profile)?;
+    write_profile(&derived.profile, output)?;
+    Ok(Exit::Ok)
+}
+
+fn write_profile(profile: &Profile, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut json = serde_json::to_string_pretty(profile)?;
     json.push('\n');
     match output {
-        Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write the profile to {}", path.display()))?,
-        None => io::stdout().lock().write_all(json.as_bytes()).context("cannot write the profile to stdout")?,
+        Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write the profile to {}", path.display())),
+        None => io::stdout().lock().write_all(json.as_bytes()).context("cannot write the profile to stdout"),
+    }
+}
+
+/// `replay check`: loads each profile; the first that fails is the error.
+fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit> {
+    for file in files {
+        let profile = load::load(file)?;
+        let span_s = profile.arrival.counts.len() as u64 * u64::from(profile.arrival.bin_s);
+        let requests: u64 = profile.arrival.counts.iter().sum();
+        writeln!(
+            out,
+            "{}: ok: {} endpoints, {requests} requests over {span_s} s, {} segments{}",
+            file.display(),
+            profile.endpoints.len(),
+            profile.segments.len(),
+            if profile.sessions.is_some() { ", sessions" } else { "" }
+        )?;
     }
     Ok(Exit::Ok)
 }

@@ -4,6 +4,7 @@
 use crate::derive::DeriveConfig;
 use crate::log::{FORMAT_HELP, Format};
 use crate::profile::deriver::DeriveSettings;
+use crate::profile::synth::{Shape, SynthSpec};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -59,6 +60,55 @@ enum CliCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Make a profile from a shape, for a service with no logs yet
+    #[command(after_help = PROFILE_EXAMPLES)]
+    Profile {
+        /// The curve's shape
+        #[arg(long, value_enum)]
+        shape: ShapeArg,
+        /// Requests per second (steady, bursty baseline)
+        #[arg(long, value_name = "RPS", required_if_eq_any([("shape", "steady"), ("shape", "bursty")]))]
+        rps: Option<f64>,
+        /// Starting (ramp) or lowest (daily) requests per second
+        #[arg(long, value_name = "RPS", required_if_eq_any([("shape", "ramp"), ("shape", "daily")]))]
+        from: Option<f64>,
+        /// Final (ramp) or highest (daily) requests per second
+        #[arg(long, value_name = "RPS", required_if_eq_any([("shape", "ramp"), ("shape", "daily")]))]
+        to: Option<f64>,
+        /// Bursty: requests per second during a burst
+        #[arg(long, value_name = "RPS", required_if_eq("shape", "bursty"))]
+        peak: Option<f64>,
+        /// Bursty: time from one burst to the next
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_s)]
+        burst_every: u64,
+        /// Bursty: how long a burst lasts
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
+        burst_length: u64,
+        /// The profile's length [default: 10m, or 24h for daily]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
+        over: Option<u64>,
+        /// Bin width [default: 1s, or 1m for daily]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
+        bin: Option<u64>,
+        /// An endpoint and its relative weight: 'GET /users/{id}=3' (repeat for more)
+        #[arg(long = "endpoint", value_name = "'METHOD /path[=WEIGHT]'", required = true, value_parser = crate::profile::synth::parse_endpoint)]
+        endpoints: Vec<(String, f64)>,
+        /// An endpoint sent once at the start of each session, with a login form: 'POST /login'
+        #[arg(long, value_name = "'METHOD /path'")]
+        login: Option<String>,
+        /// Think time between a session's requests
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration_s)]
+        think: u64,
+        /// Write the profile here instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check profiles: load and validate each, print a line about it
+    Check {
+        /// Profile files
+        #[arg(required = true, value_name = "PROFILE")]
+        files: Vec<PathBuf>,
+    },
     /// Show how replay reads a log: one JSON record per line, rejects on stderr
     #[command(after_help = FORMATS)]
     Parse {
@@ -84,6 +134,21 @@ struct LogArgs {
     /// Worker threads [default: the number of cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+}
+
+const PROFILE_EXAMPLES: &str = "\
+Examples:
+  replay profile --shape steady --rps 50 --over 10m --endpoint 'GET /=2' --endpoint 'GET /profile=1' --login 'POST /login'
+  replay profile --shape ramp --from 10 --to 500 --over 10m --endpoint 'GET /'
+  replay profile --shape bursty --rps 20 --peak 200 --burst-every 5m --burst-length 10s --endpoint 'GET /'
+  replay profile --shape daily --from 5 --to 120 --endpoint 'GET /' -o daily.json";
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ShapeArg {
+    Steady,
+    Ramp,
+    Bursty,
+    Daily,
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,6 +213,8 @@ fn parse_format(value: &str) -> Result<Format, String> {
 /// A command, with its typed configuration.
 #[derive(Debug)]
 pub enum Command {
+    Profile { spec: SynthSpec, output: Option<PathBuf> },
+    Check { files: Vec<PathBuf> },
     Derive { config: DeriveConfig, output: Option<PathBuf> },
     Parse { config: DeriveConfig, limit: Option<u64> },
 }
@@ -182,6 +249,26 @@ fn translate(cli: Cli) -> Command {
             };
             Command::Derive { config, output }
         }
+        CliCommand::Profile { shape, rps, from, to, peak, burst_every, burst_length, over, bin, endpoints, login, think, output } => {
+            let value = |v: Option<f64>| v.unwrap_or(0.0);
+            let shape = match shape {
+                ShapeArg::Steady => Shape::Steady { rps: value(rps) },
+                ShapeArg::Ramp => Shape::Ramp { from: value(from), to: value(to) },
+                ShapeArg::Bursty => Shape::Bursty { rps: value(rps), peak: value(peak), every_s: burst_every, burst_s: burst_length },
+                ShapeArg::Daily => Shape::Daily { from: value(from), to: value(to) },
+            };
+            let daily = matches!(shape, Shape::Daily { .. });
+            let spec = SynthSpec {
+                shape,
+                over_s: over.unwrap_or(if daily { 86_400 } else { 600 }),
+                bin_s: bin.unwrap_or(if daily { 60 } else { 1 }).min(u64::from(u32::MAX)) as u32,
+                endpoints,
+                login,
+                think_s: think as f64,
+            };
+            Command::Profile { spec, output }
+        }
+        CliCommand::Check { files } => Command::Check { files },
         CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }
 }

@@ -158,3 +158,63 @@ fn nginx_ids_collapse_under_their_prefix() {
     assert_eq!(users["params"]["id"], serde_json::json!(["17"]));
     assert_eq!(users["latency_ms"]["p50"].as_f64().map(f64::round), Some(12.0));
 }
+
+#[test]
+fn every_hand_written_profile_loads_and_matches_its_recipe() {
+    let mut names: Vec<String> =
+        std::fs::read_dir(root().join("profiles")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["bursty.json", "daily.json", "ramp.json", "steady.json"]);
+    for name in &names {
+        let profile = replay::profile::load::load(&root().join("profiles").join(name)).unwrap_or_else(|e| panic!("{e}"));
+        let paths: Vec<String> = profile.endpoints.iter().map(|e| format!("{} {}", e.method, e.path)).collect();
+        assert_eq!(paths, ["GET /", "GET /profile", "POST /login"], "{name}: the Locust example's endpoints");
+        assert!(profile.endpoints[2].once_per_session && (profile.endpoints[0].weight - 2.0 / 3.0).abs() < 1e-9, "{name}");
+        let out = replay(&["check", &format!("profiles/{name}")], b"");
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+    }
+    // The recipes in docs/profile.md make these files exactly.
+    let recipes = [
+        ("steady.json", vec!["--shape", "steady", "--rps", "20", "--over", "10m", "--bin", "10s"]),
+        (
+            "bursty.json",
+            vec!["--shape", "bursty", "--rps", "20", "--peak", "200", "--burst-every", "5m", "--burst-length", "10s", "--over", "10m"],
+        ),
+        ("ramp.json", vec!["--shape", "ramp", "--from", "10", "--to", "500", "--over", "10m", "--bin", "5s"]),
+        ("daily.json", vec!["--shape", "daily", "--from", "5", "--to", "120", "--bin", "5m"]),
+    ];
+    for (name, mut args) in recipes {
+        args.splice(0..0, ["profile"]);
+        args.extend(["--endpoint", "GET /=2", "--endpoint", "GET /profile=1", "--login", "POST /login"]);
+        let out = replay(&args, b"");
+        let committed = std::fs::read(root().join("profiles").join(name)).unwrap();
+        assert!(out.stdout == committed, "profiles/{name} differs from `replay {}`", args.join(" "));
+    }
+}
+
+#[test]
+fn a_bad_profile_is_an_error_naming_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(root().join("profiles/steady.json")).unwrap();
+    let table = [
+        ("\"version\": 1", "\"version\": 9", "version: 9 is not supported"),
+        ("\"weight\": 0.6666666666666666", "\"wieght\": 1", "unknown field `wieght`"),
+        ("\"weight\": 0.6666666666666666", "\"weight\": -1", "endpoints[0].weight"),
+        ("\"bin_s\": 10", "\"bin_s\": 0", "arrival.bin_s"),
+        ("\"end_s\": 600", "\"end_s\": 6000", "segments[0].end_s: 6000 is past the curve's end (600 s)"),
+    ];
+    for (edit, with, needle) in table {
+        assert!(good.contains(edit), "{edit}");
+        let path = dir.path().join("bad.json");
+        std::fs::write(&path, good.replacen(edit, with, 1)).unwrap();
+        let out = replay(&["check", path.to_str().unwrap()], b"");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{with}: {stderr}");
+        assert!(stderr.contains("bad.json: ") && stderr.contains(needle), "{with}: {stderr}");
+    }
+    // A derived profile passes its own validation.
+    let derived = replay(&["derive", "fixtures/logs/sessions.log", "-o", dir.path().join("d.json").to_str().unwrap()], b"");
+    assert_eq!(derived.status.code(), Some(0));
+    let out = replay(&["check", dir.path().join("d.json").to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -16,11 +16,13 @@ pub mod arrival;
 pub mod collapse;
 pub mod deriver;
 pub mod endpoints;
+pub mod load;
 pub mod segments;
 pub mod sessions;
 pub mod shape;
 pub mod sketch;
 mod source;
+pub mod synth;
 pub mod wire;
 
 pub use source::TimeSpan;

@@ -1,0 +1,183 @@
+//! Profiles made from a shape instead of logs, for services with no logs yet
+//! (`replay profile --shape ramp --from 10 --to 500 --over 10m --endpoint 'GET /'`).
+//!
+//! The curve is computed exactly (no noise) in bins, and its segments are
+//! found by the same detection `derive` uses, so a synthetic profile reads
+//! like a derived one.
+
+use super::segments::segments;
+use super::wire::{Arrival, Body, Endpoint, Flow, Profile, Quantiles, Sessions, VERSION};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// `rps` throughout.
+    Steady { rps: f64 },
+    /// A straight climb (or fall) from `from` to `to`.
+    Ramp { from: f64, to: f64 },
+    /// `rps`, with bursts of `peak` for `burst_s` seconds every `every_s` seconds.
+    Bursty { rps: f64, peak: f64, every_s: u64, burst_s: u64 },
+    /// A day's curve: lowest (`from`) at 04:00, highest (`to`) at 16:00.
+    Daily { from: f64, to: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthSpec {
+    pub shape: Shape,
+    pub over_s: u64,
+    pub bin_s: u32,
+    /// (`METHOD /path`, relative weight)
+    pub endpoints: Vec<(String, f64)>,
+    /// A `METHOD /path` sent once at the start of each session, with a form body.
+    pub login: Option<String>,
+    pub think_s: f64,
+}
+
+fn rate_at(shape: Shape, t: f64, over: f64) -> f64 {
+    match shape {
+        Shape::Steady { rps } => rps,
+        Shape::Ramp { from, to } => from + (to - from) * t / over,
+        Shape::Bursty { rps, peak, every_s, burst_s } => {
+            let phase = t as u64 % every_s.max(1);
+            // The first burst comes half a period in, so the curve opens at its baseline.
+            if (every_s / 2..every_s / 2 + burst_s).contains(&phase) { peak } else { rps }
+        }
+        Shape::Daily { from, to } => {
+            let hour = (t / 3600.0) % 24.0;
+            let phase = (hour - 4.0) / 24.0 * std::f64::consts::TAU;
+            from + (to - from) * (1.0 - phase.cos()) / 2.0
+        }
+    }
+}
+
+fn split_endpoint(spec: &str) -> Result<(String, String), String> {
+    let (method, path) = spec.trim().split_once(' ').ok_or_else(|| format!("`{spec}` is not `METHOD /path`, e.g. 'GET /users/{{id}}'"))?;
+    let path = path.trim();
+    if !path.starts_with('/') || method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(format!("`{spec}` is not `METHOD /path`, e.g. 'GET /users/{{id}}'"));
+    }
+    Ok((method.to_ascii_uppercase(), path.to_owned()))
+}
+
+/// `GET /=2` → (`GET /`, 2); the weight defaults to 1.
+pub fn parse_endpoint(spec: &str) -> Result<(String, f64), String> {
+    let (name, weight) = match spec.rsplit_once('=') {
+        Some((name, w)) if w.trim().parse::<f64>().is_ok() => (name, w.trim().parse::<f64>().unwrap_or(1.0)),
+        _ => (spec, 1.0),
+    };
+    if !(weight.is_finite() && weight >= 0.0) {
+        return Err(format!("`{spec}`: the weight must be 0 or more"));
+    }
+    let (method, path) = split_endpoint(name)?;
+    Ok((format!("{method} {path}"), weight))
+}
+
+pub fn synthesize(spec: &SynthSpec) -> Result<Profile, String> {
+    if spec.endpoints.is_empty() {
+        return Err("give at least one --endpoint, e.g. --endpoint 'GET /'".into());
+    }
+    if spec.bin_s == 0 || spec.over_s < u64::from(spec.bin_s) {
+        return Err(format!("--over ({} s) must be at least one bin ({} s)", spec.over_s, spec.bin_s));
+    }
+    let bins = spec.over_s.div_ceil(u64::from(spec.bin_s)) as usize;
+    let bin = f64::from(spec.bin_s);
+    let counts: Vec<u64> =
+        (0..bins).map(|i| (rate_at(spec.shape, (i as f64 + 0.5) * bin, spec.over_s as f64).max(0.0) * bin).round() as u64).collect();
+    let total: f64 = spec.endpoints.iter().map(|(_, w)| w).sum();
+    if total <= 0.0 {
+        return Err("all endpoint weights are zero".into());
+    }
+    let mut endpoints: Vec<Endpoint> = spec.endpoints.iter().map(|(name, w)| endpoint(name, w / total, false)).collect::<Result<_, _>>()?;
+    let mut sessions = None;
+    if let Some(login) = &spec.login {
+        let mut login_endpoint = endpoint(login, 0.0, true)?;
+        login_endpoint.body =
+            Some(Body { content_type: "application/x-www-form-urlencoded".into(), text: "username={username}&password={password}".into() });
+        let mut steps = vec![format!("{} {}", login_endpoint.method, login_endpoint.path)];
+        steps.extend(spec.endpoints.iter().map(|(name, _)| name.clone()));
+        endpoints.push(login_endpoint);
+        let think = spec.think_s;
+        sessions = Some(Sessions {
+            key: "synthetic".into(),
+            gap_s: 1800,
+            count: 0,
+            arrival: None,
+            length: None,
+            duration_s: None,
+            think_time_s: Some(Quantiles { p50: think, p90: think * 1.5, p99: think * 2.0 }),
+            flows: vec![Flow { steps, count: 0, share: 1.0 }],
+        });
+    }
+    let segments = segments(&counts, spec.bin_s);
+    Ok(Profile { version: VERSION, source: None, endpoints, arrival: Arrival { bin_s: spec.bin_s, counts }, segments, sessions })
+}
+
+fn endpoint(name: &str, weight: f64, once_per_session: bool) -> Result<Endpoint, String> {
+    let (method, path) = split_endpoint(name)?;
+    Ok(Endpoint {
+        method,
+        path,
+        weight,
+        count: 0,
+        params: BTreeMap::new(),
+        query: Vec::new(),
+        status: BTreeMap::new(),
+        bytes: None,
+        latency_ms: None,
+        body: None,
+        once_per_session,
+        tail: false,
+        examples: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::SegmentKind;
+
+    fn spec(shape: Shape, over_s: u64, bin_s: u32) -> SynthSpec {
+        SynthSpec { shape, over_s, bin_s, endpoints: vec![("GET /".into(), 2.0), ("GET /profile".into(), 1.0)], login: None, think_s: 3.0 }
+    }
+
+    #[test]
+    fn shapes_give_their_curves_and_segments() {
+        let steady = synthesize(&spec(Shape::Steady { rps: 10.0 }, 600, 60)).unwrap();
+        assert_eq!(steady.arrival.counts, vec![600; 10]);
+        assert_eq!(steady.segments.iter().map(|s| s.kind).collect::<Vec<_>>(), [SegmentKind::Steady]);
+        let ramp = synthesize(&spec(Shape::Ramp { from: 10.0, to: 500.0 }, 600, 1)).unwrap();
+        assert_eq!((ramp.arrival.counts[0], ramp.arrival.counts[599]), (10, 500));
+        assert_eq!(ramp.segments.iter().map(|s| s.kind).collect::<Vec<_>>(), [SegmentKind::Ramp]);
+        let bursty = synthesize(&spec(Shape::Bursty { rps: 20.0, peak: 200.0, every_s: 300, burst_s: 10 }, 600, 1)).unwrap();
+        assert_eq!(bursty.arrival.counts.iter().filter(|&&c| c == 200).count(), 20);
+        assert!(bursty.segments.iter().all(|s| s.kind == SegmentKind::Bursty));
+        let daily = synthesize(&spec(Shape::Daily { from: 5.0, to: 100.0 }, 86_400, 60)).unwrap();
+        let counts = &daily.arrival.counts;
+        assert_eq!(counts.len(), 1440);
+        let peak = counts.iter().enumerate().max_by_key(|(_, c)| **c).unwrap().0;
+        assert!((950..=970).contains(&peak), "peak bin {peak}");
+        assert!((steady.endpoints[0].weight - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn login_is_once_per_session_with_a_form() {
+        let mut s = spec(Shape::Steady { rps: 1.0 }, 60, 1);
+        s.login = Some("POST /login".into());
+        let profile = synthesize(&s).unwrap();
+        let login = profile.endpoints.iter().find(|e| e.path == "/login").unwrap();
+        assert!(login.once_per_session && login.body.is_some() && login.weight == 0.0);
+        assert_eq!(profile.sessions.unwrap().flows[0].steps, ["POST /login", "GET /", "GET /profile"]);
+    }
+
+    #[test]
+    fn bad_specs_say_what_to_write() {
+        assert!(parse_endpoint("/nomethod").unwrap_err().contains("METHOD /path"));
+        assert_eq!(parse_endpoint("get /a=2.5").unwrap(), ("GET /a".to_owned(), 2.5));
+        assert_eq!(parse_endpoint("GET /a?b=c").unwrap(), ("GET /a?b=c".to_owned(), 1.0));
+        let mut s = spec(Shape::Steady { rps: 1.0 }, 10, 60);
+        assert!(synthesize(&s).unwrap_err().contains("--over"));
+        s.endpoints.clear();
+        s.over_s = 600;
+        assert!(synthesize(&s).unwrap_err().contains("--endpoint"));
+    }
+}
