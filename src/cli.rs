@@ -177,6 +177,9 @@ struct ProfileArgs {
     /// Seed for sampling parameter values
     #[arg(long, value_name = "N", default_value_t = 7)]
     seed: u64,
+    /// Also write every request's time, template and redacted path here (CSV)
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 fn parse_time(value: &str) -> Result<i64, String> {
@@ -246,7 +249,9 @@ fn translate(cli: Cli) -> Command {
                 session_gap_s: profile.session_gap,
                 bin_s: profile.bin.map(|b| b.min(u64::from(u32::MAX)) as u32),
                 seed: profile.seed,
+                trace: false,
             };
+            config.trace = profile.trace;
             Command::Derive { config, output }
         }
         CliCommand::Profile { shape, rps, from, to, peak, burst_every, burst_length, over, bin, endpoints, login, think, output } => {
@@ -282,6 +287,7 @@ impl LogArgs {
             strict: self.strict,
             threads: self.threads.map_or(cores, usize::from),
             settings: DeriveSettings::default(),
+            trace: None,
         }
     }
 }

@@ -14,12 +14,17 @@ fn derive_json(args: &[&str]) -> Value {
 }
 
 #[test]
-fn planted_secrets_never_reach_the_profile() {
-    let out = replay(&["derive", "fixtures/logs/secrets.log"], b"");
+fn planted_secrets_never_reach_the_profile_or_the_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace_path = dir.path().join("trace.csv");
+    let out = replay(&["derive", "fixtures/logs/secrets.log", "--trace", trace_path.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let profile = text(&out.stdout);
     let summary = text(&out.stderr);
+    let trace = std::fs::read_to_string(&trace_path).unwrap();
+    assert_eq!(trace.lines().count(), 13, "a header and a row per request:\n{trace}");
     let planted = [
+        "user=bob",
         "203.0.113.",
         "mallory",
         "dave",
@@ -42,11 +47,13 @@ fn planted_secrets_never_reach_the_profile() {
     for secret in planted {
         assert!(!profile.contains(secret), "{secret} reached the profile:\n{profile}");
         assert!(!summary.contains(secret), "{secret} reached the summary:\n{summary}");
+        assert!(!trace.contains(secret), "{secret} reached the trace:\n{trace}");
     }
     // What replaced them is there, ready for --var.
     for placeholder in ["{email}", "{token}", "{password}", "{access_token}", "{X_Amz_Signature}", "{apikey}", "{session_id}", "{sig}"] {
         assert!(profile.contains(placeholder), "{placeholder} missing:\n{profile}");
     }
+    assert!(trace.contains("/login?user={user}&password={password}&next=/home"), "{trace}");
     // Safe values are still sampled.
     assert!(profile.contains("\"shoes\"") && profile.contains("\"report.pdf\""), "{profile}");
 }

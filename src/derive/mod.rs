@@ -34,12 +34,14 @@ pub struct DeriveConfig {
     pub threads: usize,
     /// Filters, limits and the seed for the profile.
     pub settings: DeriveSettings,
+    /// `--trace`: where to write the per-request timeline (CSV).
+    pub trace: Option<std::path::PathBuf>,
 }
 
 impl DeriveConfig {
     /// Reading `inputs` with detection and default settings.
     pub fn new(inputs: Vec<String>) -> Self {
-        DeriveConfig { inputs, format: None, strict: false, threads: 2, settings: DeriveSettings::default() }
+        DeriveConfig { inputs, format: None, strict: false, threads: 2, settings: DeriveSettings::default(), trace: None }
     }
 }
 
@@ -62,6 +64,8 @@ pub enum DeriveError {
     Truncated { file: String, lines: u64, message: String },
     #[error("no request lines found in {files}; check the files hold access logs")]
     NoRequests { files: String },
+    #[error("cannot write the trace to {path}: {message}")]
+    Trace { path: String, message: String },
     #[error("all {records} requests in {files} were left out by --since/--until/--exclude/--host-filter; loosen them")]
     AllExcluded { files: String, records: u64 },
 }
@@ -84,11 +88,19 @@ pub struct FileReport {
 pub struct Derived {
     pub profile: Profile,
     pub files: Vec<FileReport>,
+    /// `--trace`: rows written, and rows that came too late to be in time order.
+    pub trace: Option<(u64, u64)>,
 }
 
 pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
     let mut files = Vec::new();
-    let mut deriver = Deriver::new(Arc::new(config.settings.clone()));
+    let trace_error =
+        |message: String| DeriveError::Trace { path: config.trace.as_ref().map_or(String::new(), |p| p.display().to_string()), message };
+    let trace: Option<Box<dyn std::io::Write + Send>> = match &config.trace {
+        Some(path) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| trace_error(e.to_string()))?))),
+        None => None,
+    };
+    let mut deriver = Deriver::new(Arc::new(config.settings.clone()), trace);
     for path in &config.inputs {
         files.push(derive_file(path, config, &mut deriver)?);
     }
@@ -102,6 +114,7 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
     let span = deriver.span;
     let excluded = deriver.excluded;
     let parts = deriver.finish();
+    let trace = parts.trace.transpose().map_err(|e| trace_error(e.to_string()))?;
     let mut formats: Vec<&str> = files.iter().filter_map(|f| f.format.as_ref().map(Format::name)).collect();
     formats.dedup();
     let source = Source {
@@ -123,7 +136,7 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         segments: parts.segments,
         sessions: parts.sessions,
     };
-    Ok(Derived { profile, files })
+    Ok(Derived { profile, files, trace })
 }
 
 /// An input opened and its format settled, ready to be read from the start.

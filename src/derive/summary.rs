@@ -38,7 +38,11 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "replay: warning: {} is empty", file.name)?;
         }
     }
-    write_profile_summary(&derived.profile, out)
+    write_profile_summary(&derived.profile, out)?;
+    if let Some((rows, late)) = derived.trace {
+        writeln!(out, "replay: trace: {rows} rows ({late} later than the reorder window, written out of order)")?;
+    }
+    Ok(())
 }
 
 fn write_profile_summary(profile: &Profile, out: &mut dyn Write) -> io::Result<()> {

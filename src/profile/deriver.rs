@@ -19,6 +19,7 @@ use super::endpoints::{EndpointStats, template_key};
 use super::segments::segments;
 use super::sessions::SessionTracker;
 use super::sketch::seeded_hash;
+use super::trace::{TraceRow, TraceWriter};
 use super::wire::{Arrival, Endpoint, Flow, Quantiles, Segment, Sessions};
 use crate::log::LogRecord;
 use crate::scan::Accumulator;
@@ -51,6 +52,8 @@ pub struct DeriveSettings {
     pub session_gap_s: u64,
     pub bin_s: Option<u32>,
     pub seed: u64,
+    /// Keep each request's row for `--trace`.
+    pub trace: bool,
 }
 
 impl Default for DeriveSettings {
@@ -64,6 +67,7 @@ impl Default for DeriveSettings {
             session_gap_s: 1800,
             bin_s: None,
             seed: 7,
+            trace: false,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct ChunkDigest {
     ids: FxHashMap<String, u32>,
     templates: Vec<(String, EndpointStats)>,
     events: Vec<Event>,
+    /// `--trace` rows (method, redacted target), one per event, when asked for.
+    trace: Vec<(String, String)>,
     excluded: u64,
     key: String,
 }
@@ -103,6 +109,7 @@ impl ChunkDigest {
             ids: FxHashMap::default(),
             templates: Vec::new(),
             events,
+            trace: Vec::new(),
             excluded: 0,
             key: String::new(),
         }
@@ -161,6 +168,11 @@ impl Accumulator for ChunkDigest {
         let seed = self.settings.seed;
         self.templates[id as usize].1.add(record, seed);
         self.events.push(Event { time_us, template: id, user: user_key(record, seed) });
+        if self.settings.trace {
+            let target = super::endpoints::redacted_target(path, record.query.as_deref());
+            let method = self.key[..self.key.find(' ').unwrap_or(0)].to_owned();
+            self.trace.push((method, String::from_utf8_lossy(&target).into_owned()));
+        }
         let sec = time_us.div_euclid(1_000_000);
         match self.seconds.last_mut() {
             Some((last, n)) if *last == sec => *n += 1,
@@ -191,6 +203,13 @@ impl Accumulator for ChunkDigest {
             }
             total.sessions.add(event.user, event.time_us, local_to_global[event.template as usize]);
         }
+        if let Some(trace) = &mut total.trace {
+            for (event, (method, target)) in self.events.iter().zip(self.trace) {
+                let key = &self.templates[event.template as usize].0;
+                let template = key[key.find(' ').map_or(0, |sp| sp + 1)..].to_owned();
+                trace.push(TraceRow { time_us: event.time_us, method, template, target, user: event.user });
+            }
+        }
         let mut events = self.events;
         events.clear();
         if let Ok(mut free) = self.pool.lock() {
@@ -212,6 +231,7 @@ pub struct Deriver {
     mix: BTreeMap<i64, FxHashMap<u32, u64>>,
     mix_res: i64,
     sessions: SessionTracker,
+    trace: Option<TraceWriter>,
 }
 
 /// What the deriver makes of it all.
@@ -220,11 +240,15 @@ pub struct DerivedParts {
     pub arrival: Arrival,
     pub segments: Vec<Segment>,
     pub sessions: Option<Sessions>,
+    /// `--trace`: rows written and rows that came too late for time order, or the write error.
+    pub trace: Option<Result<(u64, u64), csv::Error>>,
 }
 
 impl Deriver {
-    pub fn new(settings: Arc<DeriveSettings>) -> Self {
+    /// A deriver; with `trace`, the per-request timeline is written there as CSV.
+    pub fn new(settings: Arc<DeriveSettings>, trace: Option<Box<dyn std::io::Write + Send>>) -> Self {
         let sessions = SessionTracker::new(settings.session_gap_s);
+        let settings = Arc::new(DeriveSettings { trace: trace.is_some(), ..(*settings).clone() });
         Deriver {
             settings,
             pool: EventPool::default(),
@@ -236,6 +260,7 @@ impl Deriver {
             mix: BTreeMap::new(),
             mix_res: MIX_RESOLUTION_S,
             sessions,
+            trace: trace.map(TraceWriter::new),
         }
     }
 
@@ -288,7 +313,8 @@ impl Deriver {
         self.segment_weights(&mut segments, start, &finished);
         self.sessions.finish();
         let sessions = self.sessions_wire(&finished, start, &arrival);
-        DerivedParts { endpoints: finished.endpoints, arrival, segments, sessions }
+        let trace = self.trace.take().map(TraceWriter::finish);
+        DerivedParts { endpoints: finished.endpoints, arrival, segments, sessions, trace }
     }
 
     fn segment_weights(&self, segments: &mut [Segment], start: i64, finished: &collapse::Finished) {

@@ -23,6 +23,7 @@ pub mod shape;
 pub mod sketch;
 mod source;
 pub mod synth;
+pub mod trace;
 pub mod wire;
 
 pub use source::TimeSpan;

@@ -122,8 +122,27 @@ pub fn is_secret_key(key: &[u8]) -> bool {
     buf.copy_from_slice(key);
     buf.make_ascii_lowercase();
     let key: &[u8] = buf;
-    const EXACT: [&[u8]; 14] =
-        [b"key", b"code", b"pwd", b"pass", b"sid", b"otp", b"pin", b"email", b"mail", b"phone", b"jwt", b"state", b"nonce", b"ssn"];
+    const EXACT: [&[u8]; 19] = [
+        b"key",
+        b"code",
+        b"pwd",
+        b"pass",
+        b"sid",
+        b"otp",
+        b"pin",
+        b"email",
+        b"mail",
+        b"phone",
+        b"jwt",
+        b"state",
+        b"nonce",
+        b"ssn",
+        b"user",
+        b"username",
+        b"uname",
+        b"login",
+        b"account",
+    ];
     const PARTS: [&[u8]; 12] = [
         b"token",
         b"password",
