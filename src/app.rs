@@ -31,8 +31,7 @@ fn derive_profile(config: &DeriveConfig, output: Option<PathBuf>) -> anyhow::Res
 }
 
 fn write_profile(profile: &Profile, output: Option<PathBuf>) -> anyhow::Result<()> {
-    let mut json = serde_json::to_string_pretty(profile)?;
-    json.push('\n');
+    let json = crate::profile::to_pretty_json(profile);
     match output {
         Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write the profile to {}", path.display())),
         None => io::stdout().lock().write_all(json.as_bytes()).context("cannot write the profile to stdout"),

@@ -193,3 +193,59 @@ pub struct Flow {
     /// Share of sessions that open with this flow.
     pub share: f64,
 }
+
+/// The profile as people review it: indented JSON, with arrays of numbers
+/// (the curves) kept on one line each.
+pub fn to_pretty_json(profile: &Profile) -> String {
+    let pretty = serde_json::to_string_pretty(profile).expect("a profile always serialises");
+    let mut out = String::with_capacity(pretty.len());
+    let mut lines = pretty.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.ends_with('[') {
+            let mut numbers: Vec<&str> = Vec::new();
+            let mut look = lines.clone();
+            let closing = loop {
+                match look.next() {
+                    Some(l) if l.trim().trim_end_matches(',').parse::<f64>().is_ok() => numbers.push(l.trim().trim_end_matches(',')),
+                    Some(l) if l.trim_start().starts_with(']') => break Some(l.trim_start()),
+                    _ => break None,
+                }
+            };
+            if let Some(closing) = closing.filter(|_| !numbers.is_empty()) {
+                out.push_str(line);
+                out.push_str(&numbers.join(", "));
+                out.push_str(closing);
+                out.push('\n');
+                for _ in 0..=numbers.len() {
+                    lines.next();
+                }
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_stay_on_one_line_and_the_json_round_trips() {
+        let profile = Profile {
+            version: VERSION,
+            source: None,
+            endpoints: vec![],
+            arrival: Arrival { bin_s: 60, counts: vec![1, 2, 3] },
+            segments: vec![],
+            sessions: None,
+        };
+        let text = to_pretty_json(&profile);
+        assert!(text.contains("\"counts\": [1, 2, 3]\n"), "{text}");
+        assert_eq!(serde_json::from_str::<Profile>(&text).unwrap(), profile);
+        let empty = Profile { arrival: Arrival { bin_s: 1, counts: vec![] }, ..profile };
+        assert_eq!(serde_json::from_str::<Profile>(&to_pretty_json(&empty)).unwrap(), empty);
+    }
+}
