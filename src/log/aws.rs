@@ -48,7 +48,7 @@ impl LineParser for AwsParser {
         let mut rest = line;
         if self.0 == Balancer::Alb {
             match next_field(rest) {
-                Some((kind, next)) if matches!(kind, b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss") => rest = next,
+                Some((b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss", next)) => rest = next,
                 _ => {
                     return Parsed::Reject(LineError::at(line, rest, "a request type such as http or h2"));
                 }

@@ -351,7 +351,7 @@ fn duration_us(value: &Value, unit: Unit) -> Option<u64> {
         }
         other => (number(other)?, unit),
     };
-    if !(amount >= 0.0) {
+    if amount.is_nan() || amount < 0.0 {
         return None;
     }
     let us = match unit {

@@ -26,6 +26,8 @@ pub use format::{FORMAT_HELP, Format, FormatError, NGINX_COMBINED};
 pub use record::{LogRecord, OwnedRecord, Text, format_time_us};
 
 /// What one line turned out to be.
+// A record is returned by value on the per-line path; boxing it would cost an allocation a line.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed<'a> {
     Record(LogRecord<'a>),

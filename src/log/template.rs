@@ -282,7 +282,7 @@ fn apply<'a>(
 /// Runs a field parser that must consume the whole value.
 fn whole<'a, T>(parser: impl Fn(&'a [u8]) -> fields::Res<'a, T>, value: &'a [u8], expected: &'static str) -> Result<T, &'static str> {
     match parser(value) {
-        Ok((rest, v)) if rest.is_empty() => Ok(v),
+        Ok((b"", v)) => Ok(v),
         Ok(_) => Err(expected),
         Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e.expected),
         Err(nom::Err::Incomplete(_)) => Err(expected),

@@ -11,8 +11,8 @@
 //! the subtrees below it before the next level is judged.
 
 use super::endpoints::{EndpointStats, PARAM_SAMPLES};
-use super::sketch::{QuantileSketch, Sample};
-use super::wire::{Endpoint, Quantiles, QueryKey};
+use super::sketch::Sample;
+use super::wire::{Endpoint, QueryKey};
 use std::collections::{BTreeMap, HashMap};
 
 const MAX_LITERALS: usize = 30;
@@ -137,11 +137,6 @@ fn fold_tail(tail: Vec<Entry>) -> Entry {
     folded
 }
 
-fn quantiles(sketch: &QuantileSketch, scale: f64) -> Option<Quantiles> {
-    let q = |p| sketch.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
-    Some(Quantiles { p50: q(0.5)?, p90: q(0.9)?, p99: q(0.99)? })
-}
-
 /// Names each placeholder uniquely (`{id}`, `{id2}`) and pairs sampled ones with their values.
 fn name_params(e: &Entry) -> (String, BTreeMap<String, Vec<String>>) {
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -190,8 +185,8 @@ fn to_wire(e: Entry, total: u64) -> Endpoint {
         params,
         query,
         status: e.stats.status.iter().map(|&(s, n)| (s.to_string(), share(n, status_total))).collect(),
-        bytes: quantiles(&e.stats.bytes, 1.0).map(|q| Quantiles { p50: q.p50.round(), p90: q.p90.round(), p99: q.p99.round() }),
-        latency_ms: quantiles(&e.stats.latency_us, 0.001),
+        bytes: e.stats.bytes.whole_summary(),
+        latency_ms: e.stats.latency_us.summary(0.001),
         body: None,
         once_per_session: false,
         tail: e.method == "*",

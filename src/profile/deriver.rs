@@ -20,7 +20,7 @@ use super::segments::segments;
 use super::sessions::SessionTracker;
 use super::sketch::seeded_hash;
 use super::trace::{TraceRow, TraceWriter};
-use super::wire::{Arrival, Endpoint, Flow, Quantiles, Segment, Sessions};
+use super::wire::{Arrival, Endpoint, Flow, Segment, Sessions};
 use crate::log::LogRecord;
 use crate::scan::Accumulator;
 use rustc_hash::FxHashMap;
@@ -371,10 +371,6 @@ impl Deriver {
         }
         let mut flows: Vec<(Vec<String>, u64)> = flows.into_iter().collect();
         flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let quantiles = |sketch: &super::sketch::QuantileSketch, scale: f64| {
-            let q = |p| sketch.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
-            Some(Quantiles { p50: q(0.5)?, p90: q(0.9)?, p99: q(0.99)? })
-        };
         let bin_s = i64::from(arrival.bin_s);
         let starts = Arrival { bin_s: arrival.bin_s, counts: t.starts.curve(start, bin_s, arrival.counts.len()) };
         Some(Sessions {
@@ -382,9 +378,9 @@ impl Deriver {
             gap_s: self.settings.session_gap_s,
             count: t.count,
             arrival: Some(starts),
-            length: quantiles(&t.length, 1.0).map(|q| Quantiles { p50: q.p50.round(), p90: q.p90.round(), p99: q.p99.round() }),
-            duration_s: quantiles(&t.duration_s, 1.0),
-            think_time_s: quantiles(&t.think_ms, 0.001),
+            length: t.length.whole_summary(),
+            duration_s: t.duration_s.summary(1.0),
+            think_time_s: t.think_ms.summary(0.001),
             flows: flows
                 .into_iter()
                 .take(TOP_FLOWS)

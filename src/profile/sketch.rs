@@ -5,6 +5,7 @@
 //! them merge exactly, so chunks read on different threads fold into the
 //! same profile.
 
+use super::wire::Quantiles;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 
@@ -24,7 +25,7 @@ impl QuantileSketch {
     /// doubling, the top of the mantissa the step within it (no logarithm
     /// on the per-request path).
     fn bin_of(value: f64) -> i32 {
-        if !(value >= 1.0) {
+        if value.is_nan() || value < 1.0 {
             return 0;
         }
         let bits = value.to_bits();
@@ -62,6 +63,17 @@ impl QuantileSketch {
 
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// p50, p90 and p99, each times `scale` (a unit change) and kept to 3 decimals.
+    pub fn summary(&self, scale: f64) -> Option<Quantiles> {
+        let q = |p| self.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
+        Some(Quantiles { p50: q(0.5)?, p90: q(0.9)?, p99: q(0.99)? })
+    }
+
+    /// [`QuantileSketch::summary`] in whole units (bytes, requests).
+    pub fn whole_summary(&self) -> Option<Quantiles> {
+        self.summary(1.0).map(|q| Quantiles { p50: q.p50.round(), p90: q.p90.round(), p99: q.p99.round() })
     }
 
     /// The value below which a fraction `q` of the values lie, or `None` when empty.

@@ -132,7 +132,7 @@ pub fn seconds_us(input: &[u8]) -> Res<'_, u64> {
 /// A whole field of decimal seconds; `None` for `-`, negative (`-1`) or unparsable values.
 pub fn seconds_field_us(field: &[u8]) -> Option<u64> {
     match seconds_us(field) {
-        Ok((rest, us)) if rest.is_empty() => Some(us),
+        Ok((b"", us)) => Some(us),
         _ => None,
     }
 }

@@ -146,7 +146,7 @@ pub fn iso_time(input: &[u8]) -> Res<'_, i64> {
 /// A whole field holding an ISO time.
 pub fn iso_time_field(field: &[u8]) -> Option<i64> {
     match iso_time(field) {
-        Ok((rest, us)) if rest.is_empty() => Some(us),
+        Ok((b"", us)) => Some(us),
         _ => None,
     }
 }
