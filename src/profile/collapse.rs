@@ -5,9 +5,12 @@
 //! Cardinality: templates are grouped by method, depth and the segments
 //! before position `d`; where one group has more than [`MAX_LITERALS`]
 //! distinct literal values at `d`, the values that are neither dominant
-//! ([`KEEP_SHARE`] of the group's requests) nor far above the median value
-//! ([`KEEP_OVER_MEDIAN`] times) become `{param}`, their values kept as
-//! samples: `/users/alice`, `/users/bob`… fold while `/users/me` stays. Positions are visited left to right, so folding one level merges
+//! ([`KEEP_SHARE`] of the group's requests) nor popular (over
+//! [`KEEP_OVER_MEDIAN`] times the median value and [`KEEP_MIN_SHARE`] of the
+//! group) become `{param}`, their values kept as samples: `/users/alice`,
+//! `/users/bob`… fold while `/users/me` stays. Where a position folds, the
+//! shape placeholders beside it (`{id}`, `{hash}` for values that happened
+//! to be all digits) fold into the same `{param}`. Positions are visited left to right, so folding one level merges
 //! the subtrees below it before the next level is judged.
 
 use super::endpoints::{EndpointStats, PARAM_SAMPLES};
@@ -18,8 +21,9 @@ use std::collections::{BTreeMap, HashMap};
 const MAX_LITERALS: usize = 30;
 /// A literal in a folded group stays when it carries this share of the group's requests…
 const KEEP_SHARE: f64 = 0.2;
-/// …or this many times the median literal's.
+/// …or this many times the median literal's and at least [`KEEP_MIN_SHARE`].
 const KEEP_OVER_MEDIAN: u64 = 10;
+const KEEP_MIN_SHARE: f64 = 0.01;
 const TAIL_EXAMPLES: usize = 16;
 
 /// A template being finished, with the ids of the templates folded into it.
@@ -87,6 +91,7 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
         let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
         *groups.entry(group).or_default().entry(literal.clone()).or_default() += e.stats.count;
     }
+    let mut folded = std::collections::HashSet::new();
     for e in entries.iter_mut().filter(|e| e.segments.len() > position) {
         let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
         let Some(values) = groups.get(&group) else { continue };
@@ -98,11 +103,25 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
         counts.sort_unstable();
         let median = counts[counts.len() / 2];
         let count = values[&e.segments[position]];
-        if (count as f64) < KEEP_SHARE * total as f64 && count < KEEP_OVER_MEDIAN * median {
+        let share = count as f64 / total as f64;
+        let popular = share >= KEEP_SHARE || count >= KEEP_OVER_MEDIAN * median && share >= KEEP_MIN_SHARE;
+        if !popular {
             let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
             e.stats.offer_param(position, literal.as_bytes(), seed);
+            folded.insert(group);
         }
     }
+    for e in entries.iter_mut().filter(|e| e.segments.len() > position && is_placeholder(&e.segments[position])) {
+        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
+        if folded.contains(&group) && is_shape_placeholder(&e.segments[position]) {
+            e.segments[position] = "{param}".to_owned();
+        }
+    }
+}
+
+/// Placeholders given by a value's look; secrets (`{email}`, `{token}`) keep theirs.
+fn is_shape_placeholder(segment: &str) -> bool {
+    matches!(segment, "{id}" | "{uuid}" | "{hash}" | "{date}")
 }
 
 fn merge_equal(entries: Vec<Entry>) -> Vec<Entry> {
