@@ -256,6 +256,17 @@ mod tests {
     }
 
     #[test]
+    fn digits_beside_folded_literals_fold_with_them() {
+        // Hashed directories: `a2`, `f0`… are literals, `12`, `47` look like ids.
+        let mut templates: Vec<(String, EndpointStats)> = (0..40).map(|i| (format!("GET /t/{:02x}x/img", i + 160), stats(3))).collect();
+        templates.push(("GET /t/{id}/img".to_owned(), stats(30)));
+        templates.push(("GET /t/{token}/img".to_owned(), stats(1)));
+        let finished = finish(templates, 200, 7);
+        let paths: Vec<(&str, u64)> = finished.endpoints.iter().map(|e| (e.path.as_str(), e.count)).collect();
+        assert_eq!(paths, [("/t/{param}/img", 150), ("/t/{token}/img", 1)]);
+    }
+
+    #[test]
     fn few_literals_stay_as_they_are() {
         let templates = (0..25).map(|i| (format!("GET /api/resource{i}"), stats(1 + i))).collect();
         let finished = finish(templates, 200, 7);
