@@ -20,6 +20,7 @@ pub mod input;
 pub mod log;
 pub mod profile;
 pub mod scan;
+pub mod schedule;
 
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,279 @@
+//! When each request is due: pure, no I/O, table-tested.
+//!
+//! One clock: request `i` is due at `t0 + offset_i`, where the offset comes
+//! from its bin's index and its place inside the bin, never from the
+//! previous request's time, so a replay cannot drift (GoReplay's chained
+//! sleeps drift by minutes over hours).
+//!
+//! Time scale and rate scale are separate. `speed` plays the timeline that
+//! many times faster (a bin of `bin_s` seconds lasts `bin_s / speed`), so
+//! rates rise and the shape is kept; `rate_scale` sends that many times the
+//! requests on the same timeline: `count * rate_scale` per bin, the fraction
+//! drawn with the seed so totals come out right on average. Within a bin,
+//! arrivals are Poisson (the bin's requests at uniformly random instants,
+//! sorted) or evenly spaced. A burst stays inside its bin at every scale.
+
+use crate::profile::Profile;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrivals {
+    Poisson,
+    Uniform,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleConfig {
+    /// How many times faster than production the timeline plays.
+    pub speed: f64,
+    /// How many times production's requests to send.
+    pub rate_scale: f64,
+    /// The part of the profile to play, seconds from its start: `[from, to)`.
+    pub window: Option<(u64, u64)>,
+    pub arrivals: Arrivals,
+    pub seed: u64,
+    /// Start again at the window's start when it ends (soak tests); bounded by `max_requests` or the caller.
+    pub looped: bool,
+    pub max_requests: Option<u64>,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            speed: 1.0,
+            rate_scale: 1.0,
+            window: None,
+            arrivals: Arrivals::Poisson,
+            seed: 7,
+            looped: false,
+            max_requests: None,
+        }
+    }
+}
+
+/// One request that is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    /// Nanoseconds after the run's start.
+    pub at_ns: u64,
+    /// The profile time it stands for, seconds from the profile's start.
+    pub profile_s: u64,
+}
+
+/// The requests of a profile, in time order, lazily.
+pub struct Schedule {
+    counts: Vec<u64>,
+    bin_s: u64,
+    first_bin: usize,
+    end_bin: usize,
+    config: ScheduleConfig,
+    rng: ChaCha8Rng,
+    bin: usize,
+    lap: u64,
+    pending: Vec<u64>,
+    next: usize,
+    current_bin: usize,
+    sent: u64,
+}
+
+/// Bins `[first, end)` that a window covers.
+fn window_bins(counts_len: usize, bin_s: u64, window: Option<(u64, u64)>) -> (usize, usize) {
+    match window {
+        None => (0, counts_len),
+        Some((from, to)) => ((from / bin_s) as usize, (to.div_ceil(bin_s) as usize).min(counts_len)),
+    }
+}
+
+impl Schedule {
+    pub fn new(profile: &Profile, config: ScheduleConfig) -> Self {
+        let bin_s = u64::from(profile.arrival.bin_s.max(1));
+        let (first_bin, end_bin) = window_bins(profile.arrival.counts.len(), bin_s, config.window);
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Schedule {
+            counts: profile.arrival.counts.clone(),
+            bin_s,
+            first_bin,
+            end_bin,
+            config,
+            rng,
+            bin: first_bin,
+            lap: 0,
+            pending: Vec::new(),
+            next: 0,
+            current_bin: first_bin,
+            sent: 0,
+        }
+    }
+
+    /// The window's length in profile seconds.
+    pub fn window_s(&self) -> u64 {
+        (self.end_bin.saturating_sub(self.first_bin)) as u64 * self.bin_s
+    }
+
+    /// How long one pass takes in real time, nanoseconds.
+    pub fn pass_ns(&self) -> u64 {
+        (self.window_s() as f64 * 1e9 / self.config.speed) as u64
+    }
+
+    fn uniform(&mut self) -> f64 {
+        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Fills `pending` with the next non-empty bin's offsets; false when done.
+    fn fill(&mut self) -> bool {
+        loop {
+            if self.bin >= self.end_bin {
+                if !self.config.looped || self.end_bin <= self.first_bin {
+                    return false;
+                }
+                self.bin = self.first_bin;
+                self.lap += 1;
+            }
+            let bin = self.bin;
+            self.bin += 1;
+            let expected = self.counts[bin] as f64 * self.config.rate_scale;
+            let mut n = expected.floor() as u64;
+            if self.uniform() < expected - expected.floor() {
+                n += 1;
+            }
+            if n == 0 {
+                continue;
+            }
+            let bin_ns = self.bin_s as f64 * 1e9 / self.config.speed;
+            let start_ns = self.lap as f64 * self.pass_ns() as f64 + (bin - self.first_bin) as f64 * bin_ns;
+            self.pending.clear();
+            for i in 0..n {
+                let place = match self.config.arrivals {
+                    Arrivals::Poisson => self.uniform(),
+                    Arrivals::Uniform => (i as f64 + 0.5) / n as f64,
+                };
+                self.pending.push((start_ns + place * bin_ns) as u64);
+            }
+            self.pending.sort_unstable();
+            self.next = 0;
+            self.current_bin = bin;
+            return true;
+        }
+    }
+}
+
+impl Iterator for Schedule {
+    type Item = Due;
+
+    fn next(&mut self) -> Option<Due> {
+        if self.config.max_requests.is_some_and(|max| self.sent >= max) {
+            return None;
+        }
+        if self.next >= self.pending.len() && !self.fill() {
+            return None;
+        }
+        let at_ns = self.pending[self.next];
+        self.next += 1;
+        self.sent += 1;
+        Some(Due { at_ns, profile_s: self.current_bin as u64 * self.bin_s })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Arrival, Endpoint, Profile, VERSION};
+
+    fn profile(counts: Vec<u64>, bin_s: u32) -> Profile {
+        let endpoint = Endpoint {
+            method: "GET".into(),
+            path: "/".into(),
+            weight: 1.0,
+            count: 0,
+            params: Default::default(),
+            query: vec![],
+            status: Default::default(),
+            bytes: None,
+            latency_ms: None,
+            body: None,
+            once_per_session: false,
+            tail: false,
+            examples: vec![],
+        };
+        Profile {
+            version: VERSION,
+            source: None,
+            endpoints: vec![endpoint],
+            arrival: Arrival { bin_s, counts },
+            segments: vec![],
+            sessions: None,
+        }
+    }
+
+    fn run(counts: Vec<u64>, bin_s: u32, config: ScheduleConfig) -> Vec<Due> {
+        Schedule::new(&profile(counts, bin_s), config).collect()
+    }
+
+    #[test]
+    fn counts_and_bins_at_speed_and_scale() {
+        // (counts, bin_s, speed, rate_scale, window, want total, want last due before (ns))
+        let table: [(Vec<u64>, u32, f64, f64, Option<(u64, u64)>, usize, u64); 6] = [
+            (vec![10, 20, 30], 1, 1.0, 1.0, None, 60, 3_000_000_000),
+            (vec![10, 20, 30], 1, 10.0, 1.0, None, 60, 300_000_000),
+            (vec![10, 20, 30], 1, 1.0, 2.0, None, 120, 3_000_000_000),
+            (vec![600; 60], 60, 60.0, 1.0, None, 36_000, 60_000_000_000),
+            (vec![100; 10], 60, 1.0, 1.0, Some((120, 300)), 300, 180_000_000_000),
+            (vec![0, 0, 5], 10, 1.0, 1.0, None, 5, 30_000_000_000),
+        ];
+        for (counts, bin_s, speed, rate_scale, window, total, before) in table {
+            let config = ScheduleConfig { speed, rate_scale, window, ..ScheduleConfig::default() };
+            let dues = run(counts.clone(), bin_s, config);
+            assert_eq!(dues.len(), total, "{counts:?} x{speed} k{rate_scale}");
+            assert!(dues.windows(2).all(|w| w[0].at_ns <= w[1].at_ns), "in time order");
+            assert!(dues.last().unwrap().at_ns < before, "{counts:?}: {:?}", dues.last());
+        }
+    }
+
+    #[test]
+    fn each_bin_keeps_its_requests_at_any_speed() {
+        let counts = vec![5, 0, 50, 5];
+        for speed in [1.0, 7.0, 3600.0] {
+            let bin_ns = 1e9 / speed;
+            let dues = run(counts.clone(), 1, ScheduleConfig { speed, ..ScheduleConfig::default() });
+            for (bin, &count) in counts.iter().enumerate() {
+                let inside = dues.iter().filter(|d| (d.at_ns as f64 / bin_ns) as usize == bin).count();
+                assert_eq!(inside as u64, count, "bin {bin} at x{speed}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_drift_over_a_simulated_hour() {
+        // 3600 one-second bins of 1,000 requests, evenly spaced: the last is due half a millisecond before the hour.
+        let config = ScheduleConfig { arrivals: Arrivals::Uniform, ..ScheduleConfig::default() };
+        let dues = run(vec![1000; 3600], 1, config);
+        assert_eq!(dues.len(), 3_600_000);
+        assert_eq!(dues.last().unwrap().at_ns, 3_600_000_000_000 - 500_000);
+        assert_eq!(dues[1_800_000].at_ns, 1_800_000_000_000 + 500_000);
+    }
+
+    #[test]
+    fn fractional_scales_keep_the_total_on_average() {
+        let dues = run(vec![3; 10_000], 1, ScheduleConfig { rate_scale: 0.1, ..ScheduleConfig::default() });
+        assert!((2850..3150).contains(&dues.len()), "{}", dues.len());
+    }
+
+    #[test]
+    fn seeds_reproduce_and_differ() {
+        let a = run(vec![50; 20], 1, ScheduleConfig::default());
+        let b = run(vec![50; 20], 1, ScheduleConfig::default());
+        let c = run(vec![50; 20], 1, ScheduleConfig { seed: 8, ..ScheduleConfig::default() });
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn loops_repeat_the_window_until_the_cap() {
+        let config = ScheduleConfig { looped: true, max_requests: Some(25), window: Some((1, 3)), ..ScheduleConfig::default() };
+        let dues = run(vec![100, 5, 5, 100], 1, config);
+        assert_eq!(dues.len(), 25);
+        assert_eq!(dues[10].profile_s, 1, "the second lap starts at the window's start");
+        assert!(dues[10].at_ns >= 2_000_000_000 && dues[10].at_ns < 3_000_000_000);
+    }
+}
