@@ -19,6 +19,7 @@ pub mod derive;
 pub mod input;
 pub mod log;
 pub mod profile;
+pub mod request;
 pub mod scan;
 pub mod schedule;
 
