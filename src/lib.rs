@@ -15,11 +15,15 @@
 
 pub mod app;
 pub mod cli;
+pub mod client;
+pub mod demo;
 pub mod derive;
 pub mod input;
 pub mod log;
 pub mod profile;
+pub mod report;
 pub mod request;
+pub mod run;
 pub mod scan;
 pub mod schedule;
 

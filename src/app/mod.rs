@@ -1,5 +1,8 @@
 //! The commands behind the CLI: each takes its typed config, does the work
 //! through the library, writes its output and says how the process exits.
+//! `replay.rs` holds the ones that send traffic: run, plan and demo.
+
+mod replay;
 
 use crate::Exit;
 use crate::cli::Command;
@@ -19,6 +22,9 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
+        Command::Run { spec } => replay::run_command(&spec),
+        Command::Plan { spec } => replay::plan_command(&spec, &mut io::stdout().lock()),
+        Command::Demo { duration_s } => replay::demo_command(duration_s),
         Command::Parse { config, limit } => parse_records(&config, limit, &mut io::stdout().lock()),
     }
 }

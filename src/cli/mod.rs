@@ -1,6 +1,10 @@
 //! The command line: clap definitions only, and one step that turns them
 //! into the typed configs the library takes. Nothing below this module sees clap.
 
+mod run;
+
+pub use run::RunSpec;
+
 use crate::derive::DeriveConfig;
 use crate::log::{FORMAT_HELP, Format};
 use crate::profile::deriver::DeriveSettings;
@@ -102,6 +106,23 @@ enum CliCommand {
         /// Write the profile here instead of stdout
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Replay a profile against a target, measure it, write the results
+    #[command(after_help = run::RUN_EXAMPLES)]
+    Run {
+        #[command(flatten)]
+        run: run::RunArgs,
+    },
+    /// What `run` would do with these flags: duration, requests, peak rate; no traffic
+    Plan {
+        #[command(flatten)]
+        run: run::RunArgs,
+    },
+    /// Replay a small derived profile against an embedded example server on loopback
+    Demo {
+        /// How long the replay lasts
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
+        duration: u64,
     },
     /// Check profiles: load and validate each, print a line about it
     Check {
@@ -217,6 +238,9 @@ fn parse_format(value: &str) -> Result<Format, String> {
 #[derive(Debug)]
 pub enum Command {
     Profile { spec: SynthSpec, output: Option<PathBuf> },
+    Run { spec: RunSpec },
+    Plan { spec: RunSpec },
+    Demo { duration_s: u64 },
     Check { files: Vec<PathBuf> },
     Derive { config: DeriveConfig, output: Option<PathBuf> },
     Parse { config: DeriveConfig, limit: Option<u64> },
@@ -274,6 +298,9 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
+        CliCommand::Run { run } => Command::Run { spec: run.into_spec() },
+        CliCommand::Plan { run } => Command::Plan { spec: run.into_spec() },
+        CliCommand::Demo { duration } => Command::Demo { duration_s: duration },
         CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }
 }

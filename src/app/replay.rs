@@ -1,0 +1,214 @@
+//! `replay run`, `replay plan` and `replay demo`: load, schedule, send,
+//! report, and say how the process exits.
+
+use crate::Exit;
+use crate::cli::RunSpec;
+use crate::client::ClientConfig;
+use crate::profile::{Profile, load};
+use crate::report::json::{Results, results};
+use crate::request::vars_from_csv;
+use crate::run::{Progress, RunConfig, run};
+use crate::schedule::{Schedule, ScheduleConfig};
+use anyhow::Context;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The demo's log, made by fixtures/make_demo_log.py.
+const DEMO_LOG: &str = include_str!("../../fixtures/demo/access.log");
+
+fn schedule_config(spec: &RunSpec, profile: &Profile) -> anyhow::Result<ScheduleConfig> {
+    let bin_s = u64::from(profile.arrival.bin_s);
+    let span_s = profile.arrival.counts.len() as u64 * bin_s;
+    if let Some((from, to)) = spec.window
+        && from >= span_s
+    {
+        anyhow::bail!("--window {from}s..{to}s starts after the profile ends ({span_s} s); e.g. --window 0..{}s", span_s.min(to));
+    }
+    let window_s = spec.window.map_or(span_s, |(from, to)| to.min(span_s) - from);
+    let speed = match (spec.speed, spec.duration_s) {
+        (Some(speed), _) => speed,
+        (None, Some(duration)) => window_s as f64 / duration as f64,
+        (None, None) => 1.0,
+    };
+    Ok(ScheduleConfig {
+        speed,
+        rate_scale: spec.rate_scale,
+        window: spec.window,
+        arrivals: spec.arrivals,
+        seed: spec.seed,
+        looped: spec.looped,
+        max_requests: spec.max_requests,
+    })
+}
+
+fn run_config(spec: &RunSpec, profile: &Profile) -> anyhow::Result<RunConfig> {
+    let mut vars = match &spec.vars_file {
+        Some(path) => vars_from_csv(path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    for (name, values) in &spec.vars {
+        vars.insert(name.clone(), values.clone());
+    }
+    Ok(RunConfig {
+        client: ClientConfig {
+            base: spec.host.clone(),
+            connections: spec.connections,
+            timeout: spec.timeout,
+            http2: spec.http2,
+            insecure: spec.insecure,
+            headers: spec.headers.clone(),
+        },
+        schedule: schedule_config(spec, profile)?,
+        max_rps: spec.max_rps,
+        vars,
+        grace: spec.timeout.max(Duration::from_secs(1)),
+        progress_every: Duration::from_secs(if std::io::stderr().is_terminal() { 1 } else { 5 }),
+    })
+}
+
+fn print_progress(p: &Progress) {
+    let behind = if p.falling_behind { "  FALLING BEHIND: results understate the load" } else { "" };
+    eprintln!(
+        "replay: {:.0}/{:.0} s  intended {:.0} rps, achieved {:.0} rps  p50 {:.1} ms p99 {:.1} ms  errors {}  lag p99 {:.2} ms{behind}",
+        p.elapsed_s, p.total_s, p.intended_rps, p.achieved_rps, p.p50_ms, p.p99_ms, p.failures, p.lag_p99_ms
+    );
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn out_dir(spec_out: Option<&Path>) -> PathBuf {
+    spec_out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("replay-results").join(chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string()))
+}
+
+/// Runs a profile and writes results; the exit says whether it was interrupted.
+fn replay_profile(
+    runtime: &tokio::runtime::Runtime,
+    profile: &Profile,
+    config: RunConfig,
+    target: &str,
+    out: &Path,
+) -> anyhow::Result<(Results, Exit)> {
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let outcome = runtime.block_on(run(profile, config, interrupted(), |p| print_progress(p))).map_err(anyhow::Error::msg)?;
+    let results = results(&outcome.summary, profile, target, &started, outcome.duration.as_secs_f64(), outcome.interrupted);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let path = out.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    crate::report::text::write_table(&results, &mut stdout)?;
+    writeln!(stdout, "results: {}", path.display())?;
+    Ok((results, if outcome.interrupted { Exit::Aborted } else { Exit::Ok }))
+}
+
+pub fn run_command(spec: &RunSpec) -> anyhow::Result<Exit> {
+    let profile = load::load(&spec.profile)?;
+    let config = run_config(spec, &profile)?;
+    let out = out_dir(spec.out.as_deref());
+    Ok(replay_profile(&runtime()?, &profile, config, &spec.host.to_string(), &out)?.1)
+}
+
+/// `replay plan`: the run's shape without sending anything.
+pub fn plan_command(spec: &RunSpec, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let profile = load::load(&spec.profile)?;
+    let config = run_config(spec, &profile)?;
+    crate::request::RequestMaker::new(&profile, config.vars.clone(), spec.seed).map_err(anyhow::Error::msg)?;
+    let schedule = Schedule::new(&profile, config.schedule.clone());
+    let pass_s = schedule.pass_ns() as f64 / 1e9;
+    let mut per_second: Vec<u64> = Vec::new();
+    let mut total = 0u64;
+    let mut last_ns = 0;
+    for due in schedule {
+        total += 1;
+        last_ns = due.at_ns;
+        let second = (due.at_ns / 1_000_000_000) as usize;
+        if per_second.len() <= second {
+            per_second.resize(second + 1, 0);
+        }
+        per_second[second] += 1;
+        if total >= 50_000_000 {
+            break;
+        }
+    }
+    let peak = per_second.iter().copied().max().unwrap_or(0);
+    let capped = spec.max_rps.is_some_and(|cap| peak > u64::from(cap));
+    let latency_s: f64 = profile.endpoints.iter().filter_map(|e| e.latency_ms.map(|l| e.weight * l.p50 / 1000.0)).sum();
+    writeln!(out, "plan: {} against {}", spec.profile.display(), spec.host)?;
+    writeln!(out, "  speed x{:.3}, rate scale x{}, window {:?}", config.schedule.speed, spec.rate_scale, spec.window)?;
+    writeln!(out, "  duration {:.1} s ({} to the last request), {total} requests", pass_s, last_ns as f64 / 1e9)?;
+    writeln!(
+        out,
+        "  mean {:.1} rps, peak {peak} rps in one second{}",
+        total as f64 / pass_s.max(1e-9),
+        if capped { " (over --max-rps: the cap will hold requests back)" } else { "" }
+    )?;
+    if latency_s > 0.0 {
+        writeln!(
+            out,
+            "  expected concurrency at peak: {:.1} requests in flight at production's median latency (--connections {})",
+            peak as f64 * latency_s,
+            spec.connections
+        )?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `replay demo`: an example server on loopback, a profile derived from the
+/// demo log, replayed for `duration_s`.
+pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
+    let dir = std::env::temp_dir().join(format!("replay-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("access.log");
+    std::fs::write(&log, DEMO_LOG)?;
+    let derived = crate::derive::derive(&crate::derive::DeriveConfig::new(vec![log.display().to_string()]))?;
+    let profile = derived.profile;
+    let runtime = runtime()?;
+    let (addr, received, stop) = runtime.block_on(crate::demo::start())?;
+    println!(
+        "demo: example server on http://{addr}; replaying {} ({} requests over {} s) in {duration_s} s",
+        log.display(),
+        profile.arrival.counts.iter().sum::<u64>(),
+        profile.arrival.counts.len() as u64 * u64::from(profile.arrival.bin_s)
+    );
+    let host: hyper::Uri = format!("http://{addr}").parse()?;
+    let span_s = profile.arrival.counts.len() as f64 * f64::from(profile.arrival.bin_s);
+    let config = RunConfig {
+        client: ClientConfig {
+            base: host.clone(),
+            connections: 32,
+            timeout: Duration::from_secs(5),
+            http2: false,
+            insecure: false,
+            headers: vec![],
+        },
+        schedule: ScheduleConfig { speed: span_s / duration_s.max(1) as f64, ..ScheduleConfig::default() },
+        max_rps: None,
+        vars: Default::default(),
+        grace: Duration::from_secs(2),
+        progress_every: Duration::from_secs(2),
+    };
+    let (results, exit) = replay_profile(&runtime, &profile, config, &host.to_string(), &dir.join("results"))?;
+    let _ = stop.send(());
+    let got = received.lock().map(|r| r.clone()).unwrap_or_default();
+    println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));
+    println!("demo: {} of {} intended requests sent, {} failed", results.totals.requests, results.totals.intended, results.totals.failures);
+    Ok(exit)
+}

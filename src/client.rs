@@ -1,0 +1,179 @@
+//! The HTTP client: hyper on tokio with a keep-alive pool, HTTP/1.1 and
+//! HTTP/2 (ALPN over TLS, or `--http2` for cleartext h2c), TLS by rustls
+//! with the webpki roots (`--insecure` to skip verification).
+//!
+//! A request never fails the run: whatever happens becomes an [`Outcome`]
+//! with its failure class. Redirects are counted as statuses, not followed.
+
+use crate::report::{Failure, Outcome};
+use crate::request::RequestSpec;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `http://host:port` or `https://host:port`, with any base path.
+    pub base: hyper::Uri,
+    pub connections: usize,
+    pub timeout: Duration,
+    pub http2: bool,
+    pub insecure: bool,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    inner: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    config: Arc<ClientConfig>,
+    base_path: Arc<str>,
+}
+
+/// Accepts any certificate: `--insecure`, for staging with self-signed certificates.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the defaults");
+        let tls = if config.insecure {
+            tls.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
+        } else {
+            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            tls.with_root_certificates(roots).with_no_client_auth()
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        // ALPN offers h2 and http/1.1 over TLS; `--http2` also speaks h2 in cleartext.
+        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
+        let connector =
+            if config.http2 { builder.enable_http2().wrap_connector(http) } else { builder.enable_all_versions().wrap_connector(http) };
+        let inner = HyperClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.connections)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .http2_only(config.http2)
+            .build(connector);
+        let base_path: Arc<str> = config.base.path().trim_end_matches('/').into();
+        Client { inner, config: Arc::new(config), base_path }
+    }
+
+    /// Sends `spec`; `intended_ns` and `now_ns` (nanoseconds after the run's start) time it.
+    pub async fn send(&self, spec: &RequestSpec, intended_ns: u64, now_ns: impl Fn() -> u64) -> Outcome {
+        let sent_ns = now_ns();
+        let (status, failure) = match tokio::time::timeout(self.config.timeout, self.exchange(spec)).await {
+            Ok(Ok(status)) => (Some(status), classify_status(status)),
+            Ok(Err(failure)) => (None, Some(failure)),
+            Err(_) => (None, Some(Failure::Timeout)),
+        };
+        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure }
+    }
+
+    async fn exchange(&self, spec: &RequestSpec) -> Result<u16, Failure> {
+        let base = &self.config.base;
+        let uri = format!(
+            "{}://{}{}{}",
+            base.scheme_str().unwrap_or("http"),
+            base.authority().map_or("", |a| a.as_str()),
+            self.base_path,
+            spec.target
+        );
+        let mut request = Request::builder().method(spec.method.as_str()).uri(uri);
+        for (name, value) in &self.config.headers {
+            request = request.header(name, value);
+        }
+        let body = match &spec.body {
+            Some((content_type, text)) => {
+                request = request.header(CONTENT_TYPE, content_type.as_str());
+                Full::new(Bytes::from(text.clone()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let request = request.body(body).map_err(|_| Failure::Other)?;
+        let response = self.inner.request(request).await.map_err(|e| classify_error(&e))?;
+        let status = response.status().as_u16();
+        // Read the whole body: the response is not over until it is.
+        response.into_body().collect().await.map_err(|e| classify_error(&e))?;
+        Ok(status)
+    }
+}
+
+fn classify_status(status: u16) -> Option<Failure> {
+    match status {
+        400..=499 => Some(Failure::Http4xx),
+        500..=599 => Some(Failure::Http5xx),
+        _ => None,
+    }
+}
+
+/// Walks an error's sources for what went wrong on the wire.
+fn classify_error(error: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut connect = false;
+    while let Some(e) = source {
+        if let Some(legacy) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connect |= legacy.is_connect();
+        }
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return Failure::Tls;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable => return Failure::Connect,
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => return Failure::Reset,
+                TimedOut => return Failure::Timeout,
+                InvalidData if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => return Failure::Tls,
+                _ => {}
+            }
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+        {
+            return Failure::Reset;
+        }
+        source = e.source();
+    }
+    if connect { Failure::Connect } else { Failure::Other }
+}

@@ -1,0 +1,80 @@
+//! The example target: the classic Locust example's endpoints on loopback,
+//! counting what it receives. `replay demo` replays against it, and the
+//! tests use it as their target server.
+//!
+//! ```text
+//! GET /            Our example home page.
+//! POST /login      Login
+//! GET /profile     Profile
+//! GET /users/{id}  {"id": "…"}
+//! ```
+//! `GET /slow` answers after 2 s and `GET /fail` with 503, for failure tests.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+/// Requests received, by `METHOD /path` (ids folded to `{id}`).
+pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
+
+async fn answer(request: Request<Incoming>, received: Received) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let _ = request.into_body().collect().await?;
+    let key_path = if path.starts_with("/users/") { "/users/{id}".to_owned() } else { path.clone() };
+    *received.lock().expect("received lock").entry(format!("{method} {key_path}")).or_default() += 1;
+    let (status, body) = match (method.as_str(), path.as_str()) {
+        ("GET", "/") => (StatusCode::OK, "Our example home page.".to_owned()),
+        ("POST", "/login") => (StatusCode::OK, "Login".to_owned()),
+        ("GET", "/profile") => (StatusCode::OK, "Profile".to_owned()),
+        ("GET", "/slow") => {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            (StatusCode::OK, "Slow".to_owned())
+        }
+        ("GET", "/fail") => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable".to_owned()),
+        ("GET", p) if p.starts_with("/users/") => (StatusCode::OK, format!("{{\"id\": \"{}\"}}", &p[7..])),
+        _ => (StatusCode::NOT_FOUND, "Not found".to_owned()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// Serves on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => continue,
+            },
+        };
+        let received = Arc::clone(&received);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received)));
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+/// Binds 127.0.0.1 on a free port and serves there in the background.
+pub async fn start() -> std::io::Result<(SocketAddr, Received, tokio::sync::oneshot::Sender<()>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let received = Received::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, Arc::clone(&received), async move {
+        let _ = stopped.await;
+    }));
+    Ok((addr, received, stop))
+}

@@ -1,0 +1,175 @@
+//! `results.json`: a run's results, versioned, with every histogram
+//! serialised (HDR V2, deflated, base64) so two runs or shards merge exactly.
+//!
+//! ```json
+//! {"version": 1, "target": "http://127.0.0.1:8080", "started": "2026-11-28T10:00:00Z", "duration_s": 10.0,
+//!  "trustworthy": true, "totals": {"intended": 5000, "requests": 5000, "failures": 3, "held_back": 0},
+//!  "failures": {"http_5xx": 3}, "status": {"200": 4997, "503": 3},
+//!  "latency_ms": {"p50": 1.2, "p90": 2.0, "p99": 4.1, "max": 12.0, "mean": 1.3}, ...}
+//! ```
+
+use super::summary::Summary;
+use crate::profile::Profile;
+use base64::Engine;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const RESULTS_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub intended: u64,
+    pub requests: u64,
+    pub failures: u64,
+    pub held_back: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Millis {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Millis {
+    pub fn of(h: &Histogram<u64>) -> Millis {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if h.is_empty() {
+            return Millis { p50: 0.0, p90: 0.0, p99: 0.0, max: 0.0, mean: 0.0 };
+        }
+        Millis {
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+            mean: (h.mean() / 1000.0 * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointResult {
+    pub method: String,
+    pub path: String,
+    pub requests: u64,
+    pub failures: u64,
+    pub rps: f64,
+    pub latency_ms: Millis,
+    /// Production's latency for this endpoint, from the profile, to put staging beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_latency_ms: Option<crate::profile::Quantiles>,
+    pub histogram: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub version: u32,
+    pub target: String,
+    pub started: String,
+    pub duration_s: f64,
+    /// The generator kept up with the schedule (see `warnings` when not).
+    pub trustworthy: bool,
+    pub interrupted: bool,
+    pub warnings: Vec<String>,
+    pub totals: Totals,
+    pub failures: BTreeMap<String, u64>,
+    pub status: BTreeMap<String, u64>,
+    pub latency_ms: Millis,
+    pub service_ms: Millis,
+    pub schedule_lag_ms: Millis,
+    pub endpoints: Vec<EndpointResult>,
+    /// Serialised histograms (µs): `latency`, `service`, `lag`.
+    pub histograms: BTreeMap<String, String>,
+}
+
+/// A histogram as base64 of its deflated HDR V2 encoding.
+pub fn encode(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut bytes).expect("writing to memory does not fail");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
+    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("not an HDR histogram: {e:?}"))
+}
+
+pub fn results(summary: &Summary, profile: &Profile, target: &str, started: &str, duration_s: f64, interrupted: bool) -> Results {
+    let mut warnings = Vec::new();
+    let behind = summary.behind_windows();
+    if !behind.is_empty() {
+        warnings.push(format!(
+            "the generator fell behind in {} of {} seconds (first at {} s): results understate the load asked for",
+            behind.len(),
+            summary.windows.len(),
+            behind[0]
+        ));
+    }
+    if summary.lag.value_at_quantile(0.99) > 10_000 {
+        warnings.push(format!("schedule lag p99 is {:.1} ms (over 10 ms)", summary.lag.value_at_quantile(0.99) as f64 / 1000.0));
+    }
+    let endpoints = summary
+        .endpoints
+        .iter()
+        .zip(&profile.endpoints)
+        .filter(|(s, _)| s.requests > 0)
+        .map(|(s, e)| EndpointResult {
+            method: e.method.clone(),
+            path: e.path.clone(),
+            requests: s.requests,
+            failures: s.failures,
+            rps: if duration_s > 0.0 { (s.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 },
+            latency_ms: Millis::of(&s.latency),
+            production_latency_ms: e.latency_ms,
+            histogram: encode(&s.latency),
+        })
+        .collect();
+    Results {
+        version: RESULTS_VERSION,
+        target: target.to_owned(),
+        started: started.to_owned(),
+        duration_s: (duration_s * 1000.0).round() / 1000.0,
+        trustworthy: summary.trustworthy(),
+        interrupted,
+        warnings,
+        totals: Totals { intended: summary.intended, requests: summary.requests, failures: summary.failures, held_back: summary.held_back },
+        failures: summary.by_failure.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect(),
+        status: summary.by_status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        latency_ms: Millis::of(&summary.latency),
+        service_ms: Millis::of(&summary.service),
+        schedule_lag_ms: Millis::of(&summary.lag),
+        endpoints,
+        histograms: [("latency", &summary.latency), ("service", &summary.service), ("lag", &summary.lag)]
+            .into_iter()
+            .map(|(name, h)| (name.to_owned(), encode(h)))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::summary::new_histogram;
+
+    #[test]
+    fn histograms_round_trip_and_merge_exactly() {
+        let (mut a, mut b, mut both) = (new_histogram(), new_histogram(), new_histogram());
+        for v in 1..5000u64 {
+            let x = v * 37 % 100_000 + 1;
+            if v % 2 == 0 {
+                a.record(x).unwrap()
+            } else {
+                b.record(x).unwrap()
+            }
+            both.record(x).unwrap();
+        }
+        let mut merged = decode(&encode(&a)).unwrap();
+        merged.add(decode(&encode(&b)).unwrap()).unwrap();
+        assert_eq!(merged, both);
+        assert!(decode("not base64!").is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! `Summary`: what a run did, built one outcome at a time.
+//!
+//! Latency is measured from each request's *intended* send time, not from
+//! when it went out, so a stalled target or a busy generator shows up as
+//! latency instead of hiding (no coordinated omission); service time, from
+//! the actual send, is kept beside it, and so is schedule lag (actual minus
+//! intended send). All three are HDR histograms in microseconds, overall and
+//! per endpoint, and serialise losslessly so results of several runs or
+//! shards merge exactly.
+
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Failure {
+    /// Refused, unreachable, or no route.
+    Connect,
+    Timeout,
+    /// Reset or closed mid-request.
+    Reset,
+    Tls,
+    Http4xx,
+    Http5xx,
+    Other,
+}
+
+impl Failure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Connect => "connect",
+            Failure::Timeout => "timeout",
+            Failure::Reset => "reset",
+            Failure::Tls => "tls",
+            Failure::Http4xx => "http_4xx",
+            Failure::Http5xx => "http_5xx",
+            Failure::Other => "other",
+        }
+    }
+}
+
+/// What became of one request. Times are nanoseconds after the run's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub endpoint: usize,
+    pub intended_ns: u64,
+    pub sent_ns: u64,
+    pub done_ns: u64,
+    pub status: Option<u16>,
+    pub failure: Option<Failure>,
+}
+
+/// Microsecond histograms from 1 µs to an hour, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid")
+}
+
+#[derive(Debug, Clone)]
+pub struct EndpointSummary {
+    pub requests: u64,
+    pub failures: u64,
+    pub latency: Histogram<u64>,
+}
+
+/// Per-second counts of the run, for the achieved rate and lag per window.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub intended: u64,
+    pub sent: u64,
+    pub lag_max_us: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub intended: u64,
+    pub requests: u64,
+    pub failures: u64,
+    /// Requests the `--max-rps` cap held back (they went out late).
+    pub held_back: u64,
+    pub by_failure: BTreeMap<Failure, u64>,
+    pub by_status: BTreeMap<u16, u64>,
+    pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
+    pub lag: Histogram<u64>,
+    pub endpoints: Vec<EndpointSummary>,
+    /// By second of the run.
+    pub windows: Vec<Window>,
+    pub last_done_ns: u64,
+}
+
+impl Summary {
+    pub fn new(endpoints: usize) -> Self {
+        Summary {
+            intended: 0,
+            requests: 0,
+            failures: 0,
+            held_back: 0,
+            by_failure: BTreeMap::new(),
+            by_status: BTreeMap::new(),
+            latency: new_histogram(),
+            service: new_histogram(),
+            lag: new_histogram(),
+            endpoints: (0..endpoints).map(|_| EndpointSummary { requests: 0, failures: 0, latency: new_histogram() }).collect(),
+            windows: Vec::new(),
+            last_done_ns: 0,
+        }
+    }
+
+    fn window(&mut self, ns: u64) -> &mut Window {
+        let second = (ns / 1_000_000_000) as usize;
+        if self.windows.len() <= second {
+            self.windows.resize(second + 1, Window::default());
+        }
+        &mut self.windows[second]
+    }
+
+    /// A request became due (whether or not it could be sent).
+    pub fn intend(&mut self, at_ns: u64) {
+        self.intended += 1;
+        self.window(at_ns).intended += 1;
+    }
+
+    pub fn add(&mut self, o: &Outcome) {
+        let us = |ns: u64| (ns / 1000).max(1);
+        self.requests += 1;
+        let latency = us(o.done_ns.saturating_sub(o.intended_ns));
+        let service = us(o.done_ns.saturating_sub(o.sent_ns));
+        let lag = us(o.sent_ns.saturating_sub(o.intended_ns));
+        self.latency.saturating_record(latency);
+        self.service.saturating_record(service);
+        self.lag.saturating_record(lag);
+        let window = self.window(o.intended_ns);
+        window.sent += 1;
+        window.lag_max_us = window.lag_max_us.max(lag);
+        if let Some(status) = o.status {
+            *self.by_status.entry(status).or_default() += 1;
+        }
+        if let Some(e) = self.endpoints.get_mut(o.endpoint) {
+            e.requests += 1;
+            e.failures += u64::from(o.failure.is_some());
+            e.latency.saturating_record(latency);
+        }
+        if let Some(f) = o.failure {
+            self.failures += 1;
+            *self.by_failure.entry(f).or_default() += 1;
+        }
+        self.last_done_ns = self.last_done_ns.max(o.done_ns);
+    }
+
+    /// Windows where the generator fell behind: lag over 10 ms at worst, or
+    /// under 99% of the intended requests sent. The last, partial second is
+    /// not judged.
+    pub fn behind_windows(&self) -> Vec<usize> {
+        let judged = self.windows.len().saturating_sub(1);
+        self.windows[..judged]
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.intended > 0 && ((w.sent as f64) < 0.99 * w.intended as f64 || w.lag_max_us > 10_000))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The generator kept up: schedule lag p99 within 10 ms and every window at 99% of its intended requests.
+    pub fn trustworthy(&self) -> bool {
+        self.lag.value_at_quantile(0.99) <= 10_000 && self.behind_windows().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(intended_ms: u64, sent_ms: u64, done_ms: u64, failure: Option<Failure>) -> Outcome {
+        let ms = 1_000_000;
+        Outcome { endpoint: 0, intended_ns: intended_ms * ms, sent_ns: sent_ms * ms, done_ns: done_ms * ms, status: Some(200), failure }
+    }
+
+    #[test]
+    fn latency_counts_from_the_intended_time() {
+        let mut s = Summary::new(1);
+        s.intend(0);
+        s.add(&outcome(0, 400, 410, None));
+        assert_eq!(s.latency.max() / 1000, 410);
+        assert_eq!(s.service.max() / 1000, 10);
+        assert_eq!(s.lag.max() / 1000, 400);
+        assert!(!s.trustworthy());
+    }
+
+    #[test]
+    fn failures_by_class_and_windows_that_fell_behind() {
+        let mut s = Summary::new(1);
+        for i in 0..200 {
+            s.intend(i * 10_000_000);
+        }
+        for i in 0..100 {
+            s.add(&outcome(i * 10, i * 10, i * 10 + 2, (i % 10 == 0).then_some(Failure::Http5xx)));
+        }
+        assert_eq!((s.requests, s.failures, s.by_failure[&Failure::Http5xx]), (100, 10, 10));
+        // Second 0 sent all 100; second 1 sent none of its 100 (and is the last, so not judged).
+        assert!(s.behind_windows().is_empty());
+        s.intend(2_500_000_000);
+        assert_eq!(s.behind_windows(), [1]);
+    }
+}

@@ -1,0 +1,149 @@
+//! The replay loop: schedule → request → client → outcome, on one clock.
+//!
+//! Each request waits for its intended time (`t0 + offset`), passes the
+//! `--max-rps` safety cap (governor; requests it holds back are counted and go
+//! out late, which their latency shows), takes one of `--connections` slots,
+//! and is sent on its own task; its outcome goes into the [`Summary`]. The
+//! loop never waits for a response, so a slow target cannot slow the
+//! schedule (an open model). A shutdown future (Ctrl-C, SIGTERM, a test)
+//! stops scheduling; requests in flight get a grace period to finish.
+
+use crate::client::{Client, ClientConfig};
+use crate::profile::Profile;
+use crate::report::Summary;
+use crate::request::{RequestMaker, Vars};
+use crate::schedule::{Schedule, ScheduleConfig};
+use governor::{Quota, RateLimiter};
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub client: ClientConfig,
+    pub schedule: ScheduleConfig,
+    pub max_rps: Option<u32>,
+    pub vars: Vars,
+    /// How long requests in flight may take to finish after the schedule ends or is stopped.
+    pub grace: Duration,
+    /// How often progress is reported.
+    pub progress_every: Duration,
+}
+
+/// A look at a run in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub elapsed_s: f64,
+    pub total_s: f64,
+    pub intended: u64,
+    pub requests: u64,
+    pub failures: u64,
+    pub intended_rps: f64,
+    pub achieved_rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub lag_p99_ms: f64,
+    pub falling_behind: bool,
+}
+
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub duration: Duration,
+    pub interrupted: bool,
+}
+
+/// Runs `profile` against the configured target until the schedule ends or `shutdown` resolves.
+pub async fn run(
+    profile: &Profile,
+    config: RunConfig,
+    shutdown: impl Future<Output = ()>,
+    mut report: impl FnMut(&Progress) + Send + 'static,
+) -> Result<RunOutcome, String> {
+    let mut maker = RequestMaker::new(profile, config.vars.clone(), config.schedule.seed)?;
+    let schedule = Schedule::new(profile, config.schedule.clone());
+    let total_s = schedule.pass_ns() as f64 / 1e9;
+    let client = Client::new(config.client.clone());
+    let connections = config.client.connections.max(1);
+    let slots = Arc::new(Semaphore::new(connections));
+    let limiter = config.max_rps.and_then(NonZeroU32::new).map(|rps| {
+        let burst = NonZeroU32::new((rps.get() / 100).max(1)).expect("at least 1");
+        RateLimiter::direct(Quota::per_second(rps).allow_burst(burst))
+    });
+    let summary = Arc::new(Mutex::new(Summary::new(profile.endpoints.len())));
+    let t0 = Instant::now();
+    let now_ns = move || t0.elapsed().as_nanos() as u64;
+
+    let progress_summary = Arc::clone(&summary);
+    let every = config.progress_every;
+    let progress = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval_at(t0 + every, every);
+        let mut last = (0u64, 0u64, 0.0f64);
+        loop {
+            ticker.tick().await;
+            let elapsed = t0.elapsed().as_secs_f64();
+            let snapshot = {
+                let s = progress_summary.lock().expect("summary lock");
+                let window = (elapsed - last.2).max(1e-9);
+                let p = Progress {
+                    elapsed_s: elapsed,
+                    total_s,
+                    intended: s.intended,
+                    requests: s.requests,
+                    failures: s.failures,
+                    intended_rps: (s.intended - last.0) as f64 / window,
+                    achieved_rps: (s.requests - last.1) as f64 / window,
+                    p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,
+                    p99_ms: s.latency.value_at_quantile(0.99) as f64 / 1000.0,
+                    lag_p99_ms: s.lag.value_at_quantile(0.99) as f64 / 1000.0,
+                    falling_behind: !s.behind_windows().is_empty(),
+                };
+                last = (s.intended, s.requests, elapsed);
+                p
+            };
+            report(&snapshot);
+        }
+    });
+
+    tokio::pin!(shutdown);
+    let mut interrupted = false;
+    for due in schedule {
+        let at = t0 + Duration::from_nanos(due.at_ns);
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => { interrupted = true; break; }
+            _ = tokio::time::sleep_until(at) => {}
+        }
+        summary.lock().expect("summary lock").intend(due.at_ns);
+        if let Some(limiter) = &limiter
+            && limiter.check().is_err()
+        {
+            summary.lock().expect("summary lock").held_back += 1;
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => { interrupted = true; break; }
+                _ = limiter.until_ready() => {}
+            }
+        }
+        let spec = maker.next(due.profile_s);
+        let permit = tokio::select! {
+            biased;
+            _ = &mut shutdown => { interrupted = true; break; }
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
+        let (client, summary) = (client.clone(), Arc::clone(&summary));
+        tokio::spawn(async move {
+            let outcome = client.send(&spec, due.at_ns, now_ns).await;
+            summary.lock().expect("summary lock").add(&outcome);
+            drop(permit);
+        });
+    }
+    // Let requests in flight finish, for the grace period at most.
+    let _ = tokio::time::timeout(config.grace, slots.acquire_many(connections as u32)).await;
+    progress.abort();
+    let duration = t0.elapsed();
+    let summary = summary.lock().expect("summary lock").clone();
+    Ok(RunOutcome { summary, duration, interrupted })
+}
