@@ -5,9 +5,11 @@
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
+//! - `run`: replays against loopback targets: counts, mix, failures, the cap, signals, plan, demo.
 
 mod cli;
 mod derive;
 mod profile;
 mod real_logs;
+mod run;
 mod util;

@@ -79,18 +79,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
+/// A future that resolves on Ctrl-C or SIGTERM; the handlers are in place when it returns.
+fn interrupted() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot watch for Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn out_dir(spec_out: Option<&Path>) -> PathBuf {
@@ -108,7 +114,14 @@ fn replay_profile(
     out: &Path,
 ) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let outcome = runtime.block_on(run(profile, config, interrupted(), |p| print_progress(p))).map_err(anyhow::Error::msg)?;
+    let outcome = runtime.block_on(async {
+        let stop = interrupted()?;
+        eprintln!(
+            "replay: sending to {target} for {:.1} s; Ctrl-C stops and writes the partial results",
+            Schedule::new(profile, config.schedule.clone()).pass_ns() as f64 / 1e9
+        );
+        run(profile, config, stop, |p| print_progress(p)).await.map_err(anyhow::Error::msg)
+    })?;
     let results = results(&outcome.summary, profile, target, &started, outcome.duration.as_secs_f64(), outcome.interrupted);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let path = out.join("results.json");
@@ -122,6 +135,8 @@ fn replay_profile(
 pub fn run_command(spec: &RunSpec) -> anyhow::Result<Exit> {
     let profile = load::load(&spec.profile)?;
     let config = run_config(spec, &profile)?;
+    // Placeholders nothing can fill are bad input, found before any traffic.
+    crate::request::RequestMaker::new(&profile, config.vars.clone(), spec.seed).map_err(anyhow::Error::msg)?;
     let out = out_dir(spec.out.as_deref());
     Ok(replay_profile(&runtime()?, &profile, config, &spec.host.to_string(), &out)?.1)
 }

@@ -1,0 +1,204 @@
+//! `replay run` against targets on loopback: the example server from the
+//! library (port 0, counting what it receives), a refused port, failing and
+//! slow endpoints; the CLI's exit codes, `plan` and `demo`.
+
+use crate::util::{replay, root, text};
+use replay::client::ClientConfig;
+use replay::profile::load::parse;
+use replay::run::{RunConfig, run};
+use replay::schedule::{Arrivals, ScheduleConfig};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const PROFILE: &str = r#"{"version": 1,
+    "endpoints": [
+        {"method": "GET", "path": "/", "weight": 2},
+        {"method": "GET", "path": "/profile", "weight": 1},
+        {"method": "GET", "path": "/users/{id}", "weight": 1, "params": {"id": ["7", "42"]}}
+    ],
+    "arrival": {"bin_s": 1, "counts": [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]}}"#;
+
+fn config(base: &str, speed: f64) -> RunConfig {
+    RunConfig {
+        client: ClientConfig {
+            base: base.parse().unwrap(),
+            connections: 32,
+            timeout: Duration::from_secs(5),
+            http2: false,
+            insecure: false,
+            headers: vec![],
+        },
+        schedule: ScheduleConfig { speed, arrivals: Arrivals::Uniform, ..ScheduleConfig::default() },
+        max_rps: None,
+        vars: Default::default(),
+        grace: Duration::from_secs(3),
+        progress_every: Duration::from_secs(60),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+#[test]
+fn the_server_sees_the_profiles_count_and_mix() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let outcome = rt.block_on(run(&profile, config(&format!("http://{addr}"), 5.0), std::future::pending(), |_| {})).unwrap();
+    let _ = stop.send(());
+    let got = received.lock().unwrap().clone();
+    let s = &outcome.summary;
+    assert_eq!((s.intended, s.requests, s.failures), (1000, 1000, 0));
+    assert_eq!(got.values().sum::<u64>(), 1000);
+    let share = |k: &str| got.get(k).copied().unwrap_or(0) as f64 / 1000.0;
+    assert!((share("GET /") - 0.5).abs() < 0.05 && (share("GET /profile") - 0.25).abs() < 0.05, "{got:?}");
+    assert!((share("GET /users/{id}") - 0.25).abs() < 0.05, "{got:?}");
+    // Ten profile seconds at speed 5: two seconds, one clock.
+    assert!(outcome.duration >= Duration::from_millis(1900) && outcome.duration < Duration::from_secs(4), "{:?}", outcome.duration);
+    assert!(!outcome.interrupted);
+}
+
+#[test]
+fn refused_failing_and_slow_targets_are_counted_and_the_run_completes() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    // Nothing listens on port 1.
+    let outcome = rt.block_on(run(&profile, config("http://127.0.0.1:1", 20.0), std::future::pending(), |_| {})).unwrap();
+    let s = &outcome.summary;
+    assert_eq!((s.requests, s.failures), (1000, 1000));
+    assert_eq!(s.by_failure.get(&replay::report::Failure::Connect), Some(&1000), "{:?}", s.by_failure);
+
+    let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let failing = parse(&PROFILE.replace("\"/profile\"", "\"/fail\"").replace("\"path\": \"/\"", "\"path\": \"/slow\""), "f.json").unwrap();
+    let mut cfg = config(&format!("http://{addr}"), 20.0);
+    cfg.client.timeout = Duration::from_millis(300);
+    cfg.client.connections = 2000;
+    let outcome = rt.block_on(run(&failing, cfg, std::future::pending(), |_| {})).unwrap();
+    let _ = stop.send(());
+    let s = &outcome.summary;
+    use replay::report::Failure::*;
+    assert_eq!(s.requests, 1000);
+    let class = |f| s.by_failure.get(&f).copied().unwrap_or(0);
+    assert!(class(Timeout) > 400 && class(Http5xx) > 150, "{:?}", s.by_failure);
+    assert_eq!(class(Timeout) + class(Http5xx), s.failures);
+}
+
+#[test]
+fn the_max_rps_cap_holds_requests_back() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let mut cfg = config(&format!("http://{addr}"), 10.0);
+    cfg.schedule.max_requests = Some(300);
+    cfg.max_rps = Some(300);
+    // 1,000 rps asked for, 300 allowed: 300 requests take about a second instead of 0.3.
+    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let _ = stop.send(());
+    assert_eq!(received.lock().unwrap().values().sum::<u64>(), 300);
+    assert!(outcome.summary.held_back > 200, "{}", outcome.summary.held_back);
+    assert!(outcome.duration >= Duration::from_millis(900), "{:?}", outcome.duration);
+}
+
+#[test]
+fn sigterm_writes_partial_results_and_exits_3() {
+    let rt = runtime();
+    let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_replay"))
+        .args(["run", "profiles/steady.json", "--host", &format!("http://{addr}"), "--var", "username=u", "--var", "password=p"])
+        .args(["--out", dir.path().to_str().unwrap()])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl-C stops") {
+        line.clear();
+    }
+    assert!(line.contains("Ctrl-C stops"), "the run did not start: {line}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    let _ = stop.send(());
+    assert_eq!(status.code(), Some(3));
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["interrupted"], true);
+    assert_eq!(results["version"], 1);
+    assert!(results["totals"]["intended"].as_u64().unwrap() < 12_000);
+}
+
+#[test]
+fn results_json_holds_totals_classes_endpoints_and_histograms() {
+    let rt = runtime();
+    let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = replay(
+        &[
+            "run",
+            "profiles/ramp.json",
+            "--host",
+            &format!("http://{addr}"),
+            "--speed",
+            "300",
+            "--rate-scale",
+            "0.02",
+            "--var",
+            "username=u",
+            "--var",
+            "password=p",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        b"",
+    );
+    let _ = stop.send(());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let totals = &r["totals"];
+    assert_eq!(totals["requests"], totals["intended"]);
+    assert_eq!(totals["failures"], 0);
+    assert!((2500..3700).contains(&totals["requests"].as_u64().unwrap()), "{totals}");
+    let endpoints = r["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "login is once per session, not drawn: {endpoints:?}");
+    let histogram = replay::report::json::decode(endpoints[0]["histogram"].as_str().unwrap()).unwrap();
+    assert_eq!(histogram.len(), endpoints[0]["requests"].as_u64().unwrap());
+    assert!(r["histograms"]["latency"].is_string() && r["schedule_lag_ms"]["p99"].is_number());
+    let table = text(&out.stdout);
+    assert!(table.contains("GET /profile") && table.contains("p99 ms"), "{table}");
+}
+
+#[test]
+fn bad_run_flags_exit_2_with_an_example() {
+    let table: [(&[&str], &str); 6] = [
+        (&["run", "profiles/steady.json", "--host", "localhost:8080"], "--host http://127.0.0.1:8080"),
+        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "0"], "--speed 60"),
+        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--window", "4h..2h"], "--window 2h..4h"),
+        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--window", "1h..2h"], "starts after the profile ends"),
+        (&["run", "no-such.json", "--host", "http://127.0.0.1:9"], "no-such.json"),
+        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--max-requests", "1"], "--var"),
+    ];
+    for (args, needle) in table {
+        let out = replay(args, b"");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn plan_and_demo() {
+    let out = replay(
+        &["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10", "--var", "username=u", "--var", "password=p"],
+        b"",
+    );
+    let plan = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(plan.contains("duration 60.0 s") && plan.contains("12000 requests") && plan.contains("peak 200 rps"), "{plan}");
+    let out = replay(&["demo", "--duration", "2s"], b"");
+    let demo = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(demo.contains("POST /login") && demo.contains("GET /users/{id}") && demo.contains(", 0 failed"), "{demo}");
+}
