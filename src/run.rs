@@ -16,10 +16,32 @@ use crate::schedule::{Schedule, ScheduleConfig};
 use governor::{Quota, RateLimiter};
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+
+/// Sleeps until `at` in slices, so a stop is noticed within 50 ms; false when stopped.
+fn wait_until(at: std::time::Instant, stopped: &AtomicBool) -> bool {
+    loop {
+        if stopped.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        if now >= at {
+            return true;
+        }
+        std::thread::sleep((at - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// Resolves once `stopped` is set (checked every 10 ms).
+async fn poll_stopped(stopped: &AtomicBool) {
+    while !stopped.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -59,7 +81,7 @@ pub struct RunOutcome {
 pub async fn run(
     profile: &Profile,
     config: RunConfig,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
     mut report: impl FnMut(&Progress) + Send + 'static,
 ) -> Result<RunOutcome, String> {
     let mut maker = RequestMaker::new(profile, config.vars.clone(), config.schedule.seed)?;
@@ -107,39 +129,69 @@ pub async fn run(
         }
     });
 
-    tokio::pin!(shutdown);
-    let mut interrupted = false;
-    for due in schedule {
-        let at = t0 + Duration::from_nanos(due.at_ns);
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => { interrupted = true; break; }
-            _ = tokio::time::sleep_until(at) => {}
-        }
-        summary.lock().expect("summary lock").intend(due.at_ns);
-        if let Some(limiter) = &limiter
-            && limiter.check().is_err()
-        {
-            summary.lock().expect("summary lock").held_back += 1;
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => { interrupted = true; break; }
-                _ = limiter.until_ready() => {}
-            }
-        }
-        let spec = maker.next(due.profile_s);
-        let permit = tokio::select! {
-            biased;
-            _ = &mut shutdown => { interrupted = true; break; }
-            permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
-        let (client, summary) = (client.clone(), Arc::clone(&summary));
+    // The schedule runs on its own thread with the OS's fine-grained sleep
+    // (tokio's timers tick in whole milliseconds, which would show up as
+    // schedule lag); each due request is handed to the runtime as a task.
+    let stopped = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stopped = Arc::clone(&stopped);
         tokio::spawn(async move {
-            let outcome = client.send(&spec, due.at_ns, now_ns).await;
-            summary.lock().expect("summary lock").add(&outcome);
-            drop(permit);
-        });
-    }
+            shutdown.await;
+            stopped.store(true, Ordering::SeqCst);
+        })
+    };
+    let handle = tokio::runtime::Handle::current();
+    let scheduler = {
+        let (summary, slots, stopped) = (Arc::clone(&summary), Arc::clone(&slots), Arc::clone(&stopped));
+        let t0 = t0.into_std();
+        std::thread::Builder::new()
+            .name("replay-schedule".into())
+            .spawn(move || {
+                for due in schedule {
+                    let at = t0 + Duration::from_nanos(due.at_ns);
+                    if !wait_until(at, &stopped) {
+                        return true;
+                    }
+                    summary.lock().expect("summary lock").intend(due.at_ns);
+                    if let Some(limiter) = &limiter {
+                        let mut held = false;
+                        while let Err(not_until) = limiter.check() {
+                            held = true;
+                            let ready = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                            if !wait_until(std::time::Instant::now() + ready, &stopped) {
+                                return true;
+                            }
+                        }
+                        if held {
+                            summary.lock().expect("summary lock").held_back += 1;
+                        }
+                    }
+                    let spec = maker.next(due.profile_s);
+                    let permit = match Arc::clone(&slots).try_acquire_owned() {
+                        Ok(permit) => permit,
+                        Err(_) => match handle.block_on(async {
+                            tokio::select! {
+                                permit = Arc::clone(&slots).acquire_owned() => permit.ok(),
+                                _ = poll_stopped(&stopped) => None,
+                            }
+                        }) {
+                            Some(permit) => permit,
+                            None => return true,
+                        },
+                    };
+                    let (client, summary) = (client.clone(), Arc::clone(&summary));
+                    handle.spawn(async move {
+                        let outcome = client.send(&spec, due.at_ns, now_ns).await;
+                        summary.lock().expect("summary lock").add(&outcome);
+                        drop(permit);
+                    });
+                }
+                false
+            })
+            .map_err(|e| format!("cannot start the scheduler thread: {e}"))?
+    };
+    let interrupted = tokio::task::spawn_blocking(move || scheduler.join().unwrap_or(true)).await.unwrap_or(true);
+    watcher.abort();
     // Let requests in flight finish, for the grace period at most.
     let _ = tokio::time::timeout(config.grace, slots.acquire_many(connections as u32)).await;
     progress.abort();

@@ -76,7 +76,12 @@ fn print_progress(p: &Progress) {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .global_queue_interval(4)
+        .event_interval(8)
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// A future that resolves on Ctrl-C or SIGTERM; the handlers are in place when it returns.
