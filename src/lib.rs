@@ -25,6 +25,7 @@ pub mod report;
 pub mod request;
 pub mod run;
 pub mod scan;
+pub mod timer;
 pub mod schedule;
 
 /// The process exit codes, as documented in README.md.

@@ -1,6 +1,7 @@
 //! The replay loop: schedule → request → client → outcome, on one clock.
 //!
-//! Each request waits for its intended time (`t0 + offset`), passes the
+//! Each request waits for its intended time (`t0 + offset`, on a
+//! microsecond timer: see `timer.rs`), passes the
 //! `--max-rps` safety cap (governor; requests it holds back are counted and go
 //! out late, which their latency shows), takes one of `--connections` slots,
 //! and is sent on its own task; its outcome goes into the [`Summary`]. The
@@ -12,36 +13,18 @@ use crate::client::{Client, ClientConfig};
 use crate::profile::Profile;
 use crate::report::Summary;
 use crate::request::{RequestMaker, Vars};
+use crate::timer::PreciseTimer;
 use crate::schedule::{Schedule, ScheduleConfig};
 use governor::{Quota, RateLimiter};
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-/// Sleeps until `at` in slices, so a stop is noticed within 50 ms; false when stopped.
-fn wait_until(at: std::time::Instant, stopped: &AtomicBool) -> bool {
-    loop {
-        if stopped.load(Ordering::Relaxed) {
-            return false;
-        }
-        let now = std::time::Instant::now();
-        if now >= at {
-            return true;
-        }
-        std::thread::sleep((at - now).min(Duration::from_millis(50)));
-    }
-}
 
-/// Resolves once `stopped` is set (checked every 10 ms).
-async fn poll_stopped(stopped: &AtomicBool) {
-    while !stopped.load(Ordering::Relaxed) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+
 
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -81,7 +64,7 @@ pub struct RunOutcome {
 pub async fn run(
     profile: &Profile,
     config: RunConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()>,
     mut report: impl FnMut(&Progress) + Send + 'static,
 ) -> Result<RunOutcome, String> {
     let mut maker = RequestMaker::new(profile, config.vars.clone(), config.schedule.seed)?;
@@ -129,69 +112,56 @@ pub async fn run(
         }
     });
 
-    // The schedule runs on its own thread with the OS's fine-grained sleep
-    // (tokio's timers tick in whole milliseconds, which would show up as
-    // schedule lag); each due request is handed to the runtime as a task.
-    let stopped = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let stopped = Arc::clone(&stopped);
-        tokio::spawn(async move {
-            shutdown.await;
-            stopped.store(true, Ordering::SeqCst);
-        })
-    };
-    let handle = tokio::runtime::Handle::current();
-    let scheduler = {
-        let (summary, slots, stopped) = (Arc::clone(&summary), Arc::clone(&slots), Arc::clone(&stopped));
-        let t0 = t0.into_std();
-        std::thread::Builder::new()
-            .name("replay-schedule".into())
-            .spawn(move || {
-                for due in schedule {
-                    let at = t0 + Duration::from_nanos(due.at_ns);
-                    if !wait_until(at, &stopped) {
-                        return true;
+    // Waits use a microsecond timer on the runtime's own thread (tokio's
+    // timers tick in whole milliseconds, which would show up as schedule lag).
+    // At each wake every request now due goes out, so at high rates one wake
+    // serves a batch.
+    let timer = PreciseTimer::new().map_err(|e| format!("cannot create a timer: {e}"))?;
+    let t0_std = t0.into_std();
+    tokio::pin!(shutdown);
+    let mut interrupted = false;
+    let mut schedule = schedule.peekable();
+    'schedule: while let Some(first) = schedule.peek().copied() {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => { interrupted = true; break; }
+            woke = timer.sleep_until(t0_std + Duration::from_nanos(first.at_ns)) => woke.map_err(|e| format!("the timer failed: {e}"))?,
+        }
+        let now = now_ns();
+        while let Some(due) = schedule.next_if(|d| d.at_ns <= now) {
+            summary.lock().expect("summary lock").intend(due.at_ns);
+            if let Some(limiter) = &limiter {
+                let mut held = false;
+                while let Err(not_until) = limiter.check() {
+                    held = true;
+                    let ready = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                    tokio::select! {
+                        biased;
+                        _ = &mut shutdown => { interrupted = true; break 'schedule; }
+                        woke = timer.sleep_until(std::time::Instant::now() + ready) => woke.map_err(|e| format!("the timer failed: {e}"))?,
                     }
-                    summary.lock().expect("summary lock").intend(due.at_ns);
-                    if let Some(limiter) = &limiter {
-                        let mut held = false;
-                        while let Err(not_until) = limiter.check() {
-                            held = true;
-                            let ready = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-                            if !wait_until(std::time::Instant::now() + ready, &stopped) {
-                                return true;
-                            }
-                        }
-                        if held {
-                            summary.lock().expect("summary lock").held_back += 1;
-                        }
-                    }
-                    let spec = maker.next(due.profile_s);
-                    let permit = match Arc::clone(&slots).try_acquire_owned() {
-                        Ok(permit) => permit,
-                        Err(_) => match handle.block_on(async {
-                            tokio::select! {
-                                permit = Arc::clone(&slots).acquire_owned() => permit.ok(),
-                                _ = poll_stopped(&stopped) => None,
-                            }
-                        }) {
-                            Some(permit) => permit,
-                            None => return true,
-                        },
-                    };
-                    let (client, summary) = (client.clone(), Arc::clone(&summary));
-                    handle.spawn(async move {
-                        let outcome = client.send(&spec, due.at_ns, now_ns).await;
-                        summary.lock().expect("summary lock").add(&outcome);
-                        drop(permit);
-                    });
                 }
-                false
-            })
-            .map_err(|e| format!("cannot start the scheduler thread: {e}"))?
-    };
-    let interrupted = tokio::task::spawn_blocking(move || scheduler.join().unwrap_or(true)).await.unwrap_or(true);
-    watcher.abort();
+                if held {
+                    summary.lock().expect("summary lock").held_back += 1;
+                }
+            }
+            let spec = maker.next(due.profile_s);
+            let permit = match Arc::clone(&slots).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => tokio::select! {
+                    biased;
+                    _ = &mut shutdown => { interrupted = true; break 'schedule; }
+                    permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
+                },
+            };
+            let (client, summary) = (client.clone(), Arc::clone(&summary));
+            tokio::spawn(async move {
+                let outcome = client.send(&spec, due.at_ns, now_ns).await;
+                summary.lock().expect("summary lock").add(&outcome);
+                drop(permit);
+            });
+        }
+    }
     // Let requests in flight finish, for the grace period at most.
     let _ = tokio::time::timeout(config.grace, slots.acquire_many(connections as u32)).await;
     progress.abort();

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The run benchmark: `replay run` against nginx on loopback, beside oha and
+wrk, generator pinned to core 0 and nginx to core 1. Prints one table.
+
+usage: run_bench.py [SECONDS=30]   (bench/run.sh installs what it needs, then calls this)
+
+Figures:
+- CPU time per request at a fixed 5,000 rps (replay vs `oha -q 5000`);
+- achieved rate, schedule lag p99 and peak RSS at that rate;
+- the highest open-model rate replay sustains on one core (achieved >= 99%
+  of intended, lag p99 <= 1 ms) against wrk's closed-loop maximum (-t1 -c50).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+URL = "http://127.0.0.1:18080/"
+OUT = "bench/out"
+REPLAY = "target/release/replay"
+
+
+def timed(cmd, core="0"):
+    """Runs cmd pinned to `core`; returns (stdout, cpu seconds, peak RSS MB)."""
+    with tempfile.NamedTemporaryFile("r") as stats:
+        full = ["taskset", "-c", core, "/usr/bin/time", "-f", "%U %S %M", "-o", stats.name, *cmd]
+        proc = subprocess.run(full, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+        user, system, rss = stats.read().split()[-3:]
+    return proc.stdout, float(user) + float(system), int(rss) / 1024
+
+
+def replay_at(rps, seconds):
+    profile = f"{OUT}/steady-{rps}.json"
+    subprocess.run([REPLAY, "profile", "--shape", "steady", "--rps", str(rps), "--over", f"{seconds}s", "--endpoint", "GET /", "-o", profile], check=True)
+    out_dir = f"{OUT}/replay-{rps}"
+    _, cpu, rss = timed([REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir])
+    with open(f"{out_dir}/results.json") as f:
+        r = json.load(f)
+    achieved = r["totals"]["requests"] / r["duration_s"]
+    return {"cpu": cpu, "rss": rss, "requests": r["totals"]["requests"], "intended": r["totals"]["intended"],
+            "achieved": achieved, "lag_p99": r["schedule_lag_ms"]["p99"], "p99": r["latency_ms"]["p99"]}
+
+
+def oha_at(rps, seconds):
+    out, cpu, rss = timed(["oha", "-q", str(rps), "-z", f"{seconds}s", "--no-tui", "--output-format", "json", URL])
+    r = json.loads(out)
+    requests = sum(r.get("statusCodeDistribution", {}).values())
+    return {"cpu": cpu, "rss": rss, "requests": requests, "achieved": requests / seconds, "p99": r["latencyPercentiles"]["p99"] * 1000}
+
+
+def wrk_max(seconds):
+    out, cpu, rss = timed(["wrk", "-t1", "-c50", f"-d{seconds}s", URL])
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"rps": rps, "cpu": cpu, "rss": rss}
+
+
+def main():
+    print(f"run benchmark: nginx on core 1, generators on core 0, {SECONDS} s at 5,000 rps", flush=True)
+    rep = replay_at(5000, SECONDS)
+    oha = oha_at(5000, SECONDS)
+    wrk = wrk_max(10)
+    # The highest rate replay sustains on one core: step up until it falls behind.
+    best, rate = None, 10000
+    while rate <= 200000:
+        r = replay_at(rate, 5)
+        ok = r["requests"] >= 0.99 * r["intended"] and r["achieved"] >= 0.99 * rate and r["lag_p99"] <= 1.0
+        print(f"  replay at {rate} rps: achieved {r['achieved']:.0f}, lag p99 {r['lag_p99']:.3f} ms -> {'kept up' if ok else 'fell behind'}", flush=True)
+        if not ok:
+            break
+        best, rate = rate, int(rate * 1.25)
+    us = lambda x: x["cpu"] / max(x["requests"], 1) * 1e6
+    rows = [
+        ("CPU per request at 5k rps (µs)", f"{us(rep):.1f}", f"{us(oha):.1f} (oha)", f"{us(rep) / us(oha):.3f}"),
+        ("achieved rate at 5k rps (rps)", f"{rep['achieved']:.1f}", f"{oha['achieved']:.1f} (oha)", f"{rep['achieved'] / 5000:.4f} of 5000"),
+        ("schedule lag p99 at 5k rps (ms)", f"{rep['lag_p99']:.3f}", "-", ""),
+        ("latency p99 at 5k rps (ms)", f"{rep['p99']:.3f}", f"{oha['p99']:.3f} (oha)", ""),
+        ("peak RSS at 5k rps (MB)", f"{rep['rss']:.1f}", f"{oha['rss']:.1f} (oha)", f"{rep['rss'] / oha['rss']:.3f}"),
+        ("max rate on one core (rps)", f"{best or 0} (open model)", f"{wrk['rps']:.0f} (wrk -t1 -c50)", f"{(best or 0) / wrk['rps']:.3f}"),
+    ]
+    print(f"{'figure':<34} {'replay':>22} {'peer':>24} {'ratio':>16}")
+    for name, a, b, ratio in rows:
+        print(f"{name:<34} {a:>22} {b:>24} {ratio:>16}")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    main()
