@@ -25,8 +25,8 @@ pub mod report;
 pub mod request;
 pub mod run;
 pub mod scan;
-pub mod timer;
 pub mod schedule;
+pub mod timer;
 
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use crate::client::{Client, ClientConfig};
 use crate::profile::Profile;
 use crate::report::Summary;
 use crate::request::{RequestMaker, Vars};
-use crate::timer::PreciseTimer;
 use crate::schedule::{Schedule, ScheduleConfig};
+use crate::timer::PreciseTimer;
 use governor::{Quota, RateLimiter};
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -22,9 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-
-
-
 
 #[derive(Debug, Clone)]
 pub struct RunConfig {

@@ -213,7 +213,8 @@ mod tests {
     #[test]
     fn counts_and_bins_at_speed_and_scale() {
         // (counts, bin_s, speed, rate_scale, window, want total, want last due before (ns))
-        let table: [(Vec<u64>, u32, f64, f64, Option<(u64, u64)>, usize, u64); 6] = [
+        type Row = (Vec<u64>, u32, f64, f64, Option<(u64, u64)>, usize, u64);
+        let table: [Row; 6] = [
             (vec![10, 20, 30], 1, 1.0, 1.0, None, 60, 3_000_000_000),
             (vec![10, 20, 30], 1, 10.0, 1.0, None, 60, 300_000_000),
             (vec![10, 20, 30], 1, 1.0, 2.0, None, 120, 3_000_000_000),

@@ -25,7 +25,8 @@ impl PreciseTimer {
         // SAFETY: `raw` is a valid descriptor that nothing else owns.
         let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
         // SAFETY: the OwnedFd stays open, and is the same descriptor, for as long as the AsyncFd holds it.
-        let fd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }.map_err(std::io::Error::from)?;
+        let fd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
+            .map_err(std::io::Error::from)?;
         Ok(PreciseTimer { fd })
     }
 
