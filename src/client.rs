@@ -26,6 +26,8 @@ pub struct ClientConfig {
     pub http2: bool,
     pub insecure: bool,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Add `traceparent` and `x-replay-id` so staging's tracing can be matched to the run.
+    pub trace_headers: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -122,6 +124,12 @@ impl Client {
         let mut request = Request::builder().method(spec.method.as_str()).uri(uri);
         for (name, value) in &self.config.headers {
             request = request.header(name, value);
+        }
+        if let Some(run_id) = self.config.trace_headers {
+            // W3C trace context: the run is the trace, each request a span.
+            request = request
+                .header("traceparent", format!("00-{run_id:016x}{:016x}-{:016x}-01", spec.seq, spec.seq.wrapping_add(1)))
+                .header("x-replay-id", format!("{run_id:016x}-{}", spec.seq));
         }
         let body = match &spec.body {
             Some((content_type, text)) => {

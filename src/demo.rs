@@ -21,15 +21,24 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
-/// Requests received, by `METHOD /path` (ids folded to `{id}`).
+/// Requests received, by `METHOD /path` (ids folded to `{id}`), and under
+/// `traced` those that carried `traceparent` and `x-replay-id`.
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
 async fn answer(request: Request<Incoming>, received: Received) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let traced = request.headers().get("traceparent").is_some_and(|v| v.as_bytes().starts_with(b"00-"))
+        && request.headers().contains_key("x-replay-id");
     let _ = request.into_body().collect().await?;
     let key_path = if path.starts_with("/users/") { "/users/{id}".to_owned() } else { path.clone() };
-    *received.lock().expect("received lock").entry(format!("{method} {key_path}")).or_default() += 1;
+    {
+        let mut received = received.lock().expect("received lock");
+        *received.entry(format!("{method} {key_path}")).or_default() += 1;
+        if traced {
+            *received.entry("traced".to_owned()).or_default() += 1;
+        }
+    }
     let (status, body) = match (method.as_str(), path.as_str()) {
         ("GET", "/") => (StatusCode::OK, "Our example home page.".to_owned()),
         ("POST", "/login") => (StatusCode::OK, "Login".to_owned()),

@@ -14,6 +14,8 @@ use std::collections::{BTreeSet, HashMap};
 /// One request to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestSpec {
+    /// The request's number in the run, from 0.
+    pub seq: u64,
     /// Index into the profile's endpoints.
     pub endpoint: usize,
     pub method: String,
@@ -83,6 +85,7 @@ pub struct RequestMaker {
     segments: Vec<(u64, u64, Picker)>,
     vars: Vars,
     rng: ChaCha8Rng,
+    made: u64,
 }
 
 impl RequestMaker {
@@ -131,7 +134,7 @@ impl RequestMaker {
                 Some((s.start_s, s.end_s, Picker::new(by_index.into_iter())))
             })
             .collect();
-        Ok(RequestMaker { endpoints, paths, overall, segments, vars, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed) })
+        Ok(RequestMaker { endpoints, paths, overall, segments, vars, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), made: 0 })
     }
 
     fn uniform(&mut self) -> f64 {
@@ -212,7 +215,9 @@ impl RequestMaker {
             let text = self.fill(index, &parts(&b.text));
             (b.content_type, text)
         });
-        RequestSpec { endpoint: index, method, target, body }
+        let seq = self.made;
+        self.made += 1;
+        RequestSpec { seq, endpoint: index, method, target, body }
     }
 }
 

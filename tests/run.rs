@@ -28,6 +28,7 @@ fn config(base: &str, speed: f64) -> RunConfig {
             http2: false,
             insecure: false,
             headers: vec![],
+            trace_headers: None,
         },
         schedule: ScheduleConfig { speed, arrivals: Arrivals::Uniform, ..ScheduleConfig::default() },
         max_rps: None,
@@ -58,6 +59,21 @@ fn the_server_sees_the_profiles_count_and_mix() {
     // Ten profile seconds at speed 5: two seconds, one clock.
     assert!(outcome.duration >= Duration::from_millis(1900) && outcome.duration < Duration::from_secs(4), "{:?}", outcome.duration);
     assert!(!outcome.interrupted);
+}
+
+#[test]
+fn trace_headers_reach_the_target_when_asked_for() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let mut cfg = config(&format!("http://{addr}"), 20.0);
+    cfg.schedule.max_requests = Some(50);
+    rt.block_on(run(&profile, cfg.clone(), std::future::pending(), |_| {})).unwrap();
+    assert_eq!(received.lock().unwrap().get("traced"), None);
+    cfg.client.trace_headers = Some(0xabc);
+    rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let _ = stop.send(());
+    assert_eq!(received.lock().unwrap().get("traced"), Some(&50));
 }
 
 #[test]

@@ -58,6 +58,8 @@ fn run_config(spec: &RunSpec, profile: &Profile) -> anyhow::Result<RunConfig> {
             http2: spec.http2,
             insecure: spec.insecure,
             headers: spec.headers.clone(),
+            // A run id from the clock, so traces of different runs differ.
+            trace_headers: spec.trace_headers.then(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64 ^ spec.seed),
         },
         schedule: schedule_config(spec, profile)?,
         max_rps: spec.max_rps,
@@ -220,6 +222,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
             http2: false,
             insecure: false,
             headers: vec![],
+            trace_headers: None,
         },
         schedule: ScheduleConfig { speed: span_s / duration_s.max(1) as f64, ..ScheduleConfig::default() },
         max_rps: None,

@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// Accept any TLS certificate (self-signed staging)
     #[arg(long)]
     pub insecure: bool,
+    /// Add traceparent and x-replay-id headers, so staging's traces can be matched to the run
+    #[arg(long)]
+    pub trace_headers: bool,
     /// Where results go [default: replay-results/<UTC timestamp>/]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -103,6 +106,7 @@ pub struct RunSpec {
     pub looped: bool,
     pub http2: bool,
     pub insecure: bool,
+    pub trace_headers: bool,
     pub out: Option<PathBuf>,
 }
 
@@ -134,6 +138,7 @@ impl RunArgs {
             looped: self.looped,
             http2: self.http2,
             insecure: self.insecure,
+            trace_headers: self.trace_headers,
             out: self.out,
         }
     }
