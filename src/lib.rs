@@ -27,6 +27,7 @@ pub mod run;
 pub mod scan;
 pub mod schedule;
 pub mod timer;
+pub mod trace_plan;
 
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@
 use crate::client::{Client, ClientConfig};
 use crate::profile::Profile;
 use crate::report::Summary;
-use crate::request::{RequestMaker, Vars};
+use crate::request::{RequestMaker, RequestSpec, Vars};
 use crate::schedule::{Schedule, ScheduleConfig};
 use crate::timer::PreciseTimer;
 use governor::{Quota, RateLimiter};
@@ -57,16 +57,58 @@ pub struct RunOutcome {
     pub interrupted: bool,
 }
 
+/// One request of a run and when it is due (nanoseconds after the start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub at_ns: u64,
+    pub spec: RequestSpec,
+}
+
+/// A profile's requests: its schedule, each due time given a request.
+pub struct ProfilePlan {
+    schedule: Schedule,
+    maker: RequestMaker,
+}
+
+impl ProfilePlan {
+    pub fn new(profile: &Profile, config: &RunConfig) -> Result<Self, String> {
+        let maker = RequestMaker::new(profile, config.vars.clone(), config.schedule.seed)?;
+        Ok(ProfilePlan { schedule: Schedule::new(profile, config.schedule.clone()), maker })
+    }
+    pub fn pass_ns(&self) -> u64 {
+        self.schedule.pass_ns()
+    }
+}
+
+impl Iterator for ProfilePlan {
+    type Item = Planned;
+    fn next(&mut self) -> Option<Planned> {
+        let due = self.schedule.next()?;
+        Some(Planned { at_ns: due.at_ns, spec: self.maker.next(due.profile_s) })
+    }
+}
+
 /// Runs `profile` against the configured target until the schedule ends or `shutdown` resolves.
 pub async fn run(
     profile: &Profile,
     config: RunConfig,
     shutdown: impl Future<Output = ()>,
+    report: impl FnMut(&Progress) + Send + 'static,
+) -> Result<RunOutcome, String> {
+    let plan = ProfilePlan::new(profile, &config)?;
+    let total_s = plan.pass_ns() as f64 / 1e9;
+    run_plan(plan, profile.endpoints.len(), total_s, config, shutdown, report).await
+}
+
+/// Runs a plan of requests (a profile's or a trace's) for `endpoints` endpoints.
+pub async fn run_plan(
+    plan: impl Iterator<Item = Planned>,
+    endpoints: usize,
+    total_s: f64,
+    config: RunConfig,
+    shutdown: impl Future<Output = ()>,
     mut report: impl FnMut(&Progress) + Send + 'static,
 ) -> Result<RunOutcome, String> {
-    let mut maker = RequestMaker::new(profile, config.vars.clone(), config.schedule.seed)?;
-    let schedule = Schedule::new(profile, config.schedule.clone());
-    let total_s = schedule.pass_ns() as f64 / 1e9;
     let client = Client::new(config.client.clone());
     let connections = config.client.connections.max(1);
     let slots = Arc::new(Semaphore::new(connections));
@@ -74,7 +116,7 @@ pub async fn run(
         let burst = NonZeroU32::new((rps.get() / 100).max(1)).expect("at least 1");
         RateLimiter::direct(Quota::per_second(rps).allow_burst(burst))
     });
-    let summary = Arc::new(Mutex::new(Summary::new(profile.endpoints.len())));
+    let summary = Arc::new(Mutex::new(Summary::new(endpoints)));
     let t0 = Instant::now();
     let now_ns = move || t0.elapsed().as_nanos() as u64;
 
@@ -117,16 +159,16 @@ pub async fn run(
     let t0_std = t0.into_std();
     tokio::pin!(shutdown);
     let mut interrupted = false;
-    let mut schedule = schedule.peekable();
-    'schedule: while let Some(first) = schedule.peek().copied() {
+    let mut schedule = plan.peekable();
+    'schedule: while let Some(first_ns) = schedule.peek().map(|p| p.at_ns) {
         tokio::select! {
             biased;
             _ = &mut shutdown => { interrupted = true; break; }
-            woke = timer.sleep_until(t0_std + Duration::from_nanos(first.at_ns)) => woke.map_err(|e| format!("the timer failed: {e}"))?,
+            woke = timer.sleep_until(t0_std + Duration::from_nanos(first_ns)) => woke.map_err(|e| format!("the timer failed: {e}"))?,
         }
         let now = now_ns();
-        while let Some(due) = schedule.next_if(|d| d.at_ns <= now) {
-            summary.lock().expect("summary lock").intend(due.at_ns);
+        while let Some(Planned { at_ns, spec }) = schedule.next_if(|p| p.at_ns <= now) {
+            summary.lock().expect("summary lock").intend(at_ns);
             if let Some(limiter) = &limiter {
                 let mut held = false;
                 while let Err(not_until) = limiter.check() {
@@ -142,7 +184,6 @@ pub async fn run(
                     summary.lock().expect("summary lock").held_back += 1;
                 }
             }
-            let spec = maker.next(due.profile_s);
             let permit = match Arc::clone(&slots).try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) => tokio::select! {
@@ -153,7 +194,7 @@ pub async fn run(
             };
             let (client, summary) = (client.clone(), Arc::clone(&summary));
             tokio::spawn(async move {
-                let outcome = client.send(&spec, due.at_ns, now_ns).await;
+                let outcome = client.send(&spec, at_ns, now_ns).await;
                 summary.lock().expect("summary lock").add(&outcome);
                 drop(permit);
             });

@@ -218,3 +218,50 @@ fn plan_and_demo() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(demo.contains("POST /login") && demo.contains("GET /users/{id}") && demo.contains(", 0 failed"), "{demo}");
 }
+
+#[test]
+fn a_derived_trace_replays_request_by_request() {
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.csv");
+    let out = replay(
+        &["derive", "fixtures/demo/access.log", "--trace", trace.to_str().unwrap(), "-o", dir.path().join("p.json").to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().skip(1).map(str::to_owned).collect();
+    let out = replay(
+        &[
+            "run",
+            trace.to_str().unwrap(),
+            "--host",
+            &format!("http://{addr}"),
+            "--speed",
+            "300",
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+        b"",
+    );
+    let _ = stop.send(());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Every row was sent, to the endpoint it names.
+    let got = received.lock().unwrap().clone();
+    let mut want = std::collections::BTreeMap::new();
+    for row in &rows {
+        let cols: Vec<&str> = row.split(',').collect();
+        *want.entry(format!("{} {}", cols[1], cols[2])).or_insert(0u64) += 1;
+    }
+    assert_eq!(got, want);
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("r/results.json")).unwrap()).unwrap();
+    assert_eq!(results["totals"]["requests"].as_u64(), Some(rows.len() as u64));
+    // A trace with a placeholder needs its value.
+    let secret = dir.path().join("secret.csv");
+    std::fs::write(&secret, "offset_s,method,template,target,session\n0.0,GET,/s/{token}/view,/s/{token}/view,00\n").unwrap();
+    let out = replay(&["run", secret.to_str().unwrap(), "--host", "http://127.0.0.1:9"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("{token}"), "{}", text(&out.stderr));
+    let out = replay(&["run", trace.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--rate-scale", "2"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -7,8 +7,9 @@ use crate::client::ClientConfig;
 use crate::profile::{Profile, load};
 use crate::report::json::{Results, results};
 use crate::request::vars_from_csv;
-use crate::run::{Progress, RunConfig, run};
+use crate::run::{Progress, RunConfig, RunOutcome, run, run_plan};
 use crate::schedule::{Schedule, ScheduleConfig};
+use crate::trace_plan;
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -131,7 +132,12 @@ fn replay_profile(
         let task = tokio::spawn(async move { run(&owned, config, stop, print_progress).await });
         task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?.map_err(anyhow::Error::msg)
     })?;
-    let results = results(&outcome.summary, profile, target, &started, outcome.duration.as_secs_f64(), outcome.interrupted);
+    write_results(&outcome, profile, target, &started, out)
+}
+
+/// Writes `results.json` under `out` and the table to stdout; the exit says whether the run was interrupted.
+fn write_results(outcome: &RunOutcome, profile: &Profile, target: &str, started: &str, out: &Path) -> anyhow::Result<(Results, Exit)> {
+    let results = results(&outcome.summary, profile, target, started, outcome.duration.as_secs_f64(), outcome.interrupted);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let path = out.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
@@ -142,12 +148,43 @@ fn replay_profile(
 }
 
 pub fn run_command(spec: &RunSpec) -> anyhow::Result<Exit> {
+    if trace_plan::is_trace(&spec.profile) {
+        return run_trace(spec);
+    }
     let profile = load::load(&spec.profile)?;
     let config = run_config(spec, &profile)?;
     // Placeholders nothing can fill are bad input, found before any traffic.
     crate::request::RequestMaker::new(&profile, config.vars.clone(), spec.seed).map_err(anyhow::Error::msg)?;
     let out = out_dir(spec.out.as_deref());
     Ok(replay_profile(&runtime()?, &profile, config, &spec.host.to_string(), &out)?.1)
+}
+
+/// `replay run trace.csv`: the trace's requests at their offsets, divided by `--speed`.
+fn run_trace(spec: &RunSpec) -> anyhow::Result<Exit> {
+    if spec.rate_scale != 1.0 || spec.looped || spec.duration_s.is_some() {
+        anyhow::bail!(
+            "a trace is replayed request by request: --rate-scale, --loop and --duration do not apply to it; use --speed and --window"
+        );
+    }
+    let vars = spec.vars.clone();
+    let info = trace_plan::scan(&spec.profile, &vars).map_err(anyhow::Error::msg)?;
+    let speed = spec.speed.unwrap_or(1.0);
+    let mut config = run_config(spec, &info.profile)?;
+    config.vars = vars.clone();
+    let total_s = trace_plan::TracePlan::duration_s(&info, speed, spec.window);
+    let plan = trace_plan::TracePlan::new(&info, vars, speed, spec.window, spec.max_requests).map_err(anyhow::Error::msg)?;
+    let out = out_dir(spec.out.as_deref());
+    let target = spec.host.to_string();
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let endpoints = info.profile.endpoints.len();
+    eprintln!("replay: {} rows of {} over {total_s:.1} s", info.rows, spec.profile.display());
+    let outcome = runtime()?.block_on(async move {
+        let stop = interrupted()?;
+        eprintln!("replay: sending to {target} for {total_s:.1} s; Ctrl-C stops and writes the partial results");
+        let task = tokio::spawn(async move { run_plan(plan, endpoints, total_s, config, stop, print_progress).await });
+        task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?.map_err(anyhow::Error::msg)
+    })?;
+    Ok(write_results(&outcome, &info.profile, &spec.host.to_string(), &started, &out)?.1)
 }
 
 /// `replay plan`: the run's shape without sending anything.
