@@ -62,8 +62,7 @@ pub fn scan(path: &Path, vars: &Vars) -> Result<TraceInfo, String> {
             }
         }
         let key = format!("{} {}", row.method, row.template);
-        if !index.contains_key(&key) {
-            index.insert(key, endpoints.len());
+        let at = *index.entry(key).or_insert_with(|| {
             endpoints.push(Endpoint {
                 method: row.method.clone(),
                 path: row.template.clone(),
@@ -79,8 +78,9 @@ pub fn scan(path: &Path, vars: &Vars) -> Result<TraceInfo, String> {
                 tail: false,
                 examples: vec![],
             });
-        }
-        endpoints[index[&format!("{} {}", row.method, row.template)]].count += 1;
+            endpoints.len() - 1
+        });
+        endpoints[at].count += 1;
     }
     if !missing.is_empty() {
         let names: Vec<String> = missing.into_iter().map(|n| format!("{{{n}}}")).collect();
