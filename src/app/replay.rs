@@ -66,8 +66,47 @@ fn run_config(spec: &RunSpec, profile: &Profile) -> anyhow::Result<RunConfig> {
         max_rps: spec.max_rps,
         vars,
         grace: spec.timeout.max(Duration::from_secs(1)),
-        progress_every: Duration::from_secs(if std::io::stderr().is_terminal() { 1 } else { 5 }),
+        progress_every: if std::io::stderr().is_terminal() { Duration::from_millis(250) } else { Duration::from_secs(5) },
     })
+}
+
+/// How progress is shown: a live bar on a terminal, a plain line every few seconds otherwise.
+#[derive(Clone)]
+struct ProgressView {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressView {
+    fn new(total_s: f64) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return ProgressView { bar: None };
+        }
+        let bar = indicatif::ProgressBar::new((total_s * 1000.0).max(1.0) as u64);
+        let style = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}%\n  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        ProgressView { bar: Some(bar) }
+    }
+
+    fn show(&self, p: &Progress) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position((p.elapsed_s * 1000.0) as u64);
+                let behind = if p.falling_behind { "  FALLING BEHIND" } else { "" };
+                bar.set_message(format!(
+                    "intended {:.0} rps, achieved {:.0} rps  p50 {:.1} ms  p99 {:.1} ms  errors {}  lag p99 {:.2} ms{behind}",
+                    p.intended_rps, p.achieved_rps, p.p50_ms, p.p99_ms, p.failures, p.lag_p99_ms
+                ));
+            }
+            None => print_progress(p),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn print_progress(p: &Progress) {
@@ -129,8 +168,12 @@ fn replay_profile(
     let outcome = runtime.block_on(async move {
         let stop = interrupted()?;
         eprintln!("replay: sending to {target_name} for {pass_s:.1} s; Ctrl-C stops and writes the partial results");
-        let task = tokio::spawn(async move { run(&owned, config, stop, print_progress).await });
-        task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?.map_err(anyhow::Error::msg)
+        let view = ProgressView::new(pass_s);
+        let shown = view.clone();
+        let task = tokio::spawn(async move { run(&owned, config, stop, move |p| shown.show(p)).await });
+        let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
+        view.finish();
+        outcome?.map_err(anyhow::Error::msg)
     })?;
     write_results(&outcome, profile, target, &started, out)
 }
@@ -181,8 +224,12 @@ fn run_trace(spec: &RunSpec) -> anyhow::Result<Exit> {
     let outcome = runtime()?.block_on(async move {
         let stop = interrupted()?;
         eprintln!("replay: sending to {target} for {total_s:.1} s; Ctrl-C stops and writes the partial results");
-        let task = tokio::spawn(async move { run_plan(plan, endpoints, total_s, config, stop, print_progress).await });
-        task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"))?.map_err(anyhow::Error::msg)
+        let view = ProgressView::new(total_s);
+        let shown = view.clone();
+        let task = tokio::spawn(async move { run_plan(plan, endpoints, total_s, config, stop, move |p| shown.show(p)).await });
+        let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
+        view.finish();
+        outcome?.map_err(anyhow::Error::msg)
     })?;
     Ok(write_results(&outcome, &info.profile, &spec.host.to_string(), &started, &out)?.1)
 }
