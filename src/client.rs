@@ -103,16 +103,33 @@ impl Client {
 
     /// Sends `spec`; `intended_ns` and `now_ns` (nanoseconds after the run's start) time it.
     pub async fn send(&self, spec: &RequestSpec, intended_ns: u64, now_ns: impl Fn() -> u64) -> Outcome {
+        self.send_in_session(spec, intended_ns, now_ns, None).await
+    }
+
+    /// Like [`Client::send`], sending the cookies in `jar` and keeping those the response sets.
+    pub async fn send_in_session(
+        &self,
+        spec: &RequestSpec,
+        intended_ns: u64,
+        now_ns: impl Fn() -> u64,
+        jar: Option<&mut CookieJar>,
+    ) -> Outcome {
         let sent_ns = now_ns();
-        let (status, failure) = match tokio::time::timeout(self.config.timeout, self.exchange(spec)).await {
-            Ok(Ok(status)) => (Some(status), classify_status(status)),
+        let cookie = jar.as_ref().and_then(|j| j.header());
+        let (status, failure) = match tokio::time::timeout(self.config.timeout, self.exchange(spec, cookie)).await {
+            Ok(Ok((status, set_cookies))) => {
+                if let Some(jar) = jar {
+                    set_cookies.iter().for_each(|c| jar.keep(c));
+                }
+                (Some(status), classify_status(status))
+            }
             Ok(Err(failure)) => (None, Some(failure)),
             Err(_) => (None, Some(Failure::Timeout)),
         };
         Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure }
     }
 
-    async fn exchange(&self, spec: &RequestSpec) -> Result<u16, Failure> {
+    async fn exchange(&self, spec: &RequestSpec, cookie: Option<String>) -> Result<(u16, Vec<String>), Failure> {
         let base = &self.config.base;
         let uri = format!(
             "{}://{}{}{}",
@@ -131,6 +148,9 @@ impl Client {
                 .header("traceparent", format!("00-{run_id:016x}{:016x}-{:016x}-01", spec.seq, spec.seq.wrapping_add(1)))
                 .header("x-replay-id", format!("{run_id:016x}-{}", spec.seq));
         }
+        if let Some(cookie) = cookie {
+            request = request.header(hyper::header::COOKIE, cookie);
+        }
         let body = match &spec.body {
             Some((content_type, text)) => {
                 request = request.header(CONTENT_TYPE, content_type.as_str());
@@ -141,9 +161,36 @@ impl Client {
         let request = request.body(body).map_err(|_| Failure::Other)?;
         let response = self.inner.request(request).await.map_err(|e| classify_error(&e))?;
         let status = response.status().as_u16();
+        let set_cookies =
+            response.headers().get_all(hyper::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
         // Read the whole body: the response is not over until it is.
         response.into_body().collect().await.map_err(|e| classify_error(&e))?;
-        Ok(status)
+        Ok((status, set_cookies))
+    }
+}
+
+/// A virtual user's cookies: what responses set, sent back on the next requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookieJar {
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl CookieJar {
+    /// Keeps `name=value` from a `Set-Cookie` header (attributes are ignored; an empty value or Max-Age=0 removes it).
+    pub fn keep(&mut self, set_cookie: &str) {
+        let pair = set_cookie.split(';').next().unwrap_or("");
+        let Some((name, value)) = pair.split_once('=') else { return };
+        let expired = set_cookie.to_ascii_lowercase().contains("max-age=0");
+        if value.trim().is_empty() || expired {
+            self.cookies.remove(name.trim());
+        } else {
+            self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+        }
+    }
+
+    /// The `Cookie` header to send, if any.
+    pub fn header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
     }
 }
 
@@ -184,4 +231,20 @@ fn classify_error(error: &(dyn std::error::Error + 'static)) -> Failure {
         source = e.source();
     }
     if connect { Failure::Connect } else { Failure::Other }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jar_keeps_what_responses_set() {
+        let mut jar = CookieJar::default();
+        assert_eq!(jar.header(), None);
+        jar.keep("session=abc; Path=/; HttpOnly");
+        jar.keep("theme=dark");
+        assert_eq!(jar.header().as_deref(), Some("session=abc; theme=dark"));
+        jar.keep("theme=; Max-Age=0");
+        assert_eq!(jar.header().as_deref(), Some("session=abc"));
+    }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! GET /            Our example home page.
-//! POST /login      Login
+//! POST /login      Login (and a `session` cookie)
 //! GET /profile     Profile
 //! GET /users/{id}  {"id": "…"}
 //! ```
@@ -21,13 +21,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
-/// Requests received, by `METHOD /path` (ids folded to `{id}`), and under
-/// `traced` those that carried `traceparent` and `x-replay-id`.
+/// Requests received, by `METHOD /path` (ids folded to `{id}`); under
+/// `traced` those that carried `traceparent` and `x-replay-id`, and under
+/// `with the login cookie` those that sent back the cookie `POST /login` sets.
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
 async fn answer(request: Request<Incoming>, received: Received) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let logged_in = request.headers().get(hyper::header::COOKIE).is_some_and(|c| c.as_bytes().starts_with(b"session=demo"));
     let traced = request.headers().get("traceparent").is_some_and(|v| v.as_bytes().starts_with(b"00-"))
         && request.headers().contains_key("x-replay-id");
     let _ = request.into_body().collect().await?;
@@ -37,6 +39,9 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
         *received.entry(format!("{method} {key_path}")).or_default() += 1;
         if traced {
             *received.entry("traced".to_owned()).or_default() += 1;
+        }
+        if logged_in {
+            *received.entry("with the login cookie".to_owned()).or_default() += 1;
         }
     }
     let (status, body) = match (method.as_str(), path.as_str()) {
@@ -53,6 +58,9 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
+    if method == hyper::Method::POST && path == "/login" {
+        response.headers_mut().insert(hyper::header::SET_COOKIE, hyper::header::HeaderValue::from_static("session=demo; Path=/; HttpOnly"));
+    }
     Ok(response)
 }
 

@@ -28,6 +28,7 @@ pub mod scan;
 pub mod schedule;
 pub mod timer;
 pub mod trace_plan;
+pub mod users;
 
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

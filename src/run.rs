@@ -9,12 +9,13 @@
 //! schedule (an open model). A shutdown future (Ctrl-C, SIGTERM, a test)
 //! stops scheduling; requests in flight get a grace period to finish.
 
-use crate::client::{Client, ClientConfig};
+use crate::client::{Client, ClientConfig, CookieJar};
 use crate::profile::Profile;
 use crate::report::Summary;
 use crate::request::{RequestMaker, RequestSpec, Vars};
 use crate::schedule::{Schedule, ScheduleConfig};
 use crate::timer::PreciseTimer;
+use crate::users::SessionSpec;
 use governor::{Quota, RateLimiter};
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -57,11 +58,18 @@ pub struct RunOutcome {
     pub interrupted: bool,
 }
 
-/// One request of a run and when it is due (nanoseconds after the start).
+/// What is due: one request, or a virtual user's whole session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    Request(RequestSpec),
+    Session(SessionSpec),
+}
+
+/// Work of a run and when it is due (nanoseconds after the start).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
     pub at_ns: u64,
-    pub spec: RequestSpec,
+    pub work: Work,
 }
 
 /// A profile's requests: its schedule, each due time given a request.
@@ -84,7 +92,34 @@ impl Iterator for ProfilePlan {
     type Item = Planned;
     fn next(&mut self) -> Option<Planned> {
         let due = self.schedule.next()?;
-        Some(Planned { at_ns: due.at_ns, spec: self.maker.next(due.profile_s) })
+        Some(Planned { at_ns: due.at_ns, work: Work::Request(self.maker.next(due.profile_s)) })
+    }
+}
+
+/// One virtual user: each step waits for the previous response and a think
+/// time; its intended time is that moment, so latency stays honest.
+async fn walk(
+    session: SessionSpec,
+    start_ns: u64,
+    client: Client,
+    summary: Arc<Mutex<Summary>>,
+    slots: Arc<Semaphore>,
+    now_ns: impl Fn() -> u64 + Copy,
+) {
+    let mut jar = CookieJar::default();
+    let mut intended_ns = start_ns;
+    for (i, spec) in session.steps.iter().enumerate() {
+        if i > 0 {
+            summary.lock().expect("summary lock").intend(intended_ns);
+        }
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { return };
+        let outcome = client.send_in_session(spec, intended_ns, now_ns, Some(&mut jar)).await;
+        drop(permit);
+        summary.lock().expect("summary lock").add(&outcome);
+        if let Some(&think) = session.think_ns.get(i) {
+            tokio::time::sleep(Duration::from_nanos(think)).await;
+            intended_ns = outcome.done_ns + think;
+        }
     }
 }
 
@@ -160,6 +195,7 @@ pub async fn run_plan(
     tokio::pin!(shutdown);
     let mut interrupted = false;
     let mut schedule = plan.peekable();
+    let mut users = tokio::task::JoinSet::new();
     'schedule: while let Some(first_ns) = schedule.peek().map(|p| p.at_ns) {
         tokio::select! {
             biased;
@@ -167,7 +203,7 @@ pub async fn run_plan(
             woke = timer.sleep_until(t0_std + Duration::from_nanos(first_ns)) => woke.map_err(|e| format!("the timer failed: {e}"))?,
         }
         let now = now_ns();
-        while let Some(Planned { at_ns, spec }) = schedule.next_if(|p| p.at_ns <= now) {
+        while let Some(Planned { at_ns, work }) = schedule.next_if(|p| p.at_ns <= now) {
             summary.lock().expect("summary lock").intend(at_ns);
             if let Some(limiter) = &limiter {
                 let mut held = false;
@@ -192,14 +228,33 @@ pub async fn run_plan(
                     permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
                 },
             };
-            let (client, summary) = (client.clone(), Arc::clone(&summary));
-            tokio::spawn(async move {
-                let outcome = client.send(&spec, at_ns, now_ns).await;
-                summary.lock().expect("summary lock").add(&outcome);
-                drop(permit);
-            });
+            let (client, summary, slots) = (client.clone(), Arc::clone(&summary), Arc::clone(&slots));
+            match work {
+                Work::Request(spec) => {
+                    tokio::spawn(async move {
+                        let outcome = client.send(&spec, at_ns, now_ns).await;
+                        summary.lock().expect("summary lock").add(&outcome);
+                        drop(permit);
+                    });
+                }
+                Work::Session(session) => {
+                    drop(permit);
+                    users.spawn(walk(session, at_ns, client, summary, slots, now_ns));
+                }
+            }
         }
     }
+    // Virtual users finish their sessions; after a stop, within the grace period.
+    let all_users = async { while users.join_next().await.is_some() {} };
+    if interrupted {
+        let _ = tokio::time::timeout(config.grace, all_users).await;
+    } else {
+        tokio::select! {
+            _ = all_users => {}
+            _ = &mut shutdown => interrupted = true,
+        }
+    }
+    users.abort_all();
     // Let requests in flight finish, for the grace period at most.
     let _ = tokio::time::timeout(config.grace, slots.acquire_many(connections as u32)).await;
     progress.abort();

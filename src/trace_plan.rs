@@ -7,7 +7,7 @@
 
 use crate::profile::{Arrival, Endpoint, Profile, VERSION};
 use crate::request::{RequestSpec, Vars};
-use crate::run::Planned;
+use crate::run::{Planned, Work};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -154,7 +154,7 @@ impl Iterator for TracePlan {
             let at_ns = ((row.offset_s - from) / self.speed * 1e9) as u64;
             let spec = RequestSpec { seq: self.seq, endpoint, method: row.method, target, body: None };
             self.seq += 1;
-            return Some(Planned { at_ns, spec });
+            return Some(Planned { at_ns, work: Work::Request(spec) });
         }
     }
 }

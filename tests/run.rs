@@ -265,3 +265,24 @@ fn a_derived_trace_replays_request_by_request() {
     let out = replay(&["run", trace.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--rate-scale", "2"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn virtual_users_log_in_first_keep_their_cookie_and_walk_their_flow() {
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["run", "profiles/steady.json", "--host", &format!("http://{addr}"), "--sessions", "--speed", "150", "--rate-scale", "0.1"];
+    let out = replay(&[&args[..], &["--var", "username=u", "--var", "password=p", "--out", dir.path().to_str().unwrap()]].concat(), b"");
+    let _ = stop.send(());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got = received.lock().unwrap().clone();
+    let logins = got["POST /login"];
+    // 12,000 requests in 3-step sessions, a tenth of them: about 400 users.
+    assert!((330..470).contains(&logins), "{got:?}");
+    assert_eq!(got["GET /"], logins, "{got:?}");
+    assert_eq!(got["GET /profile"], logins, "{got:?}");
+    assert_eq!(got["with the login cookie"], 2 * logins, "every request after the login sends its cookie: {got:?}");
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["totals"]["requests"].as_u64(), Some(3 * logins));
+    assert_eq!(results["totals"]["intended"], results["totals"]["requests"]);
+}

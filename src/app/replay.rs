@@ -7,9 +7,10 @@ use crate::client::ClientConfig;
 use crate::profile::{Profile, load};
 use crate::report::json::{Results, results};
 use crate::request::vars_from_csv;
-use crate::run::{Progress, RunConfig, RunOutcome, run, run_plan};
+use crate::run::{Planned, ProfilePlan, Progress, RunConfig, RunOutcome, run_plan};
 use crate::schedule::{Schedule, ScheduleConfig};
 use crate::trace_plan;
+use crate::users::SessionPlan;
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -157,20 +158,32 @@ fn replay_profile(
     runtime: &tokio::runtime::Runtime,
     profile: &Profile,
     config: RunConfig,
+    sessions: bool,
     target: &str,
     out: &Path,
 ) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     // The loop runs as a task on the runtime's workers, beside the requests
     // it spawns: on one core, one thread, and no wake-ups across threads.
-    let (owned, pass_s) = (profile.clone(), Schedule::new(profile, config.schedule.clone()).pass_ns() as f64 / 1e9);
+    let (plan, pass_ns): (Box<dyn Iterator<Item = Planned> + Send>, u64) = if sessions {
+        let plan = SessionPlan::new(profile, &config.schedule, config.vars.clone()).map_err(anyhow::Error::msg)?;
+        let pass_ns = plan.pass_ns();
+        (Box::new(plan), pass_ns)
+    } else {
+        let plan = ProfilePlan::new(profile, &config).map_err(anyhow::Error::msg)?;
+        let pass_ns = plan.pass_ns();
+        (Box::new(plan), pass_ns)
+    };
+    let pass_s = pass_ns as f64 / 1e9;
+    let endpoints = profile.endpoints.len();
     let target_name = target.to_owned();
     let outcome = runtime.block_on(async move {
         let stop = interrupted()?;
-        eprintln!("replay: sending to {target_name} for {pass_s:.1} s; Ctrl-C stops and writes the partial results");
+        let what = if sessions { "virtual users" } else { "requests" };
+        eprintln!("replay: sending {what} to {target_name} for {pass_s:.1} s; Ctrl-C stops and writes the partial results");
         let view = ProgressView::new(pass_s);
         let shown = view.clone();
-        let task = tokio::spawn(async move { run(&owned, config, stop, move |p| shown.show(p)).await });
+        let task = tokio::spawn(async move { run_plan(plan, endpoints, pass_s, config, stop, move |p| shown.show(p)).await });
         let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
         view.finish();
         outcome?.map_err(anyhow::Error::msg)
@@ -199,7 +212,7 @@ pub fn run_command(spec: &RunSpec) -> anyhow::Result<Exit> {
     // Placeholders nothing can fill are bad input, found before any traffic.
     crate::request::RequestMaker::new(&profile, config.vars.clone(), spec.seed).map_err(anyhow::Error::msg)?;
     let out = out_dir(spec.out.as_deref());
-    Ok(replay_profile(&runtime()?, &profile, config, &spec.host.to_string(), &out)?.1)
+    Ok(replay_profile(&runtime()?, &profile, config, spec.sessions, &spec.host.to_string(), &out)?.1)
 }
 
 /// `replay run trace.csv`: the trace's requests at their offsets, divided by `--speed`.
@@ -314,7 +327,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
         grace: Duration::from_secs(2),
         progress_every: Duration::from_secs(2),
     };
-    let (results, exit) = replay_profile(&runtime, &profile, config, &host.to_string(), &dir.join("results"))?;
+    let (results, exit) = replay_profile(&runtime, &profile, config, false, &host.to_string(), &dir.join("results"))?;
     let _ = stop.send(());
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();
     println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));

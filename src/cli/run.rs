@@ -62,6 +62,9 @@ pub struct RunArgs {
     /// Arrivals within a bin: poisson (default) or uniform
     #[arg(long, value_enum, default_value_t = ArrivalsArg::Poisson)]
     pub arrivals: ArrivalsArg,
+    /// Virtual users: arrive at the profile's session rate, log in first, walk flows with think times, keep cookies
+    #[arg(long)]
+    pub sessions: bool,
     /// Start the window again when it ends (soak tests; stop with --max-requests or Ctrl-C)
     #[arg(long = "loop")]
     pub looped: bool,
@@ -104,6 +107,7 @@ pub struct RunSpec {
     pub seed: u64,
     pub arrivals: Arrivals,
     pub looped: bool,
+    pub sessions: bool,
     pub http2: bool,
     pub insecure: bool,
     pub trace_headers: bool,
@@ -136,6 +140,7 @@ impl RunArgs {
                 ArrivalsArg::Uniform => Arrivals::Uniform,
             },
             looped: self.looped,
+            sessions: self.sessions,
             http2: self.http2,
             insecure: self.insecure,
             trace_headers: self.trace_headers,
