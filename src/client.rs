@@ -215,11 +215,18 @@ fn classify_error(error: &(dyn std::error::Error + 'static)) -> Failure {
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
+            // An io::Error's source() skips the error it wraps: look inside by hand.
+            let mut wrapped = io.get_ref();
+            while let Some(inner) = wrapped {
+                if inner.is::<rustls::Error>() {
+                    return Failure::Tls;
+                }
+                wrapped = inner.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+            }
             match io.kind() {
                 ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable => return Failure::Connect,
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => return Failure::Reset,
                 TimedOut => return Failure::Timeout,
-                InvalidData if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => return Failure::Tls,
                 _ => {}
             }
         }

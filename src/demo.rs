@@ -84,6 +84,28 @@ pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Fut
     }
 }
 
+/// Like [`serve`], over TLS with `tls`: for testing `replay run` against HTTPS.
+pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, received: Received, shutdown: impl Future<Output = ()>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => continue,
+            },
+        };
+        let (received, acceptor) = (Arc::clone(&received), acceptor.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else { return };
+            let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received)));
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
 /// Binds 127.0.0.1 on a free port and serves there in the background.
 pub async fn start() -> std::io::Result<(SocketAddr, Received, tokio::sync::oneshot::Sender<()>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -286,3 +286,39 @@ fn virtual_users_log_in_first_keep_their_cookie_and_walk_their_flow() {
     assert_eq!(results["totals"]["requests"].as_u64(), Some(3 * logins));
     assert_eq!(results["totals"]["intended"], results["totals"]["requests"]);
 }
+
+#[test]
+fn https_targets_need_a_trusted_certificate_or_insecure() {
+    let rt = runtime();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let tls = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let mut tls = tls;
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let received = replay::demo::Received::default();
+    let (addr, stop) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(replay::demo::serve_tls(listener, std::sync::Arc::new(tls), std::sync::Arc::clone(&received), async move {
+            let _ = stopped.await;
+        }));
+        (addr, stop)
+    });
+    let profile = parse(PROFILE, "p.json").unwrap();
+    let base = format!("https://localhost:{}", addr.port());
+    let mut cfg = config(&base, 50.0);
+    cfg.schedule.max_requests = Some(100);
+    let untrusted = rt.block_on(run(&profile, cfg.clone(), std::future::pending(), |_| {})).unwrap();
+    assert_eq!(untrusted.summary.by_failure.get(&replay::report::Failure::Tls), Some(&100), "{:?}", untrusted.summary.by_failure);
+    cfg.client.insecure = true;
+    let trusted = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let _ = stop.send(());
+    assert_eq!((trusted.summary.requests, trusted.summary.failures), (100, 0), "{:?}", trusted.summary.by_failure);
+    assert_eq!(received.lock().unwrap().values().sum::<u64>(), 100);
+}
