@@ -33,7 +33,9 @@ impl PreciseTimer {
     /// Returns at `deadline` (at once if it has passed).
     pub async fn sleep_until(&self, deadline: Instant) -> std::io::Result<()> {
         use std::os::fd::AsRawFd;
-        let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+        // Closer than this, a timer costs more than the wait it would measure.
+        const NOT_WORTH_A_TIMER: std::time::Duration = std::time::Duration::from_micros(20);
+        let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| *d > NOT_WORTH_A_TIMER) else {
             return Ok(());
         };
         let fd = self.fd.get_ref().as_raw_fd();
@@ -54,7 +56,12 @@ impl PreciseTimer {
                 if n < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
             });
             match read {
-                Ok(result) => return result,
+                Ok(result) => {
+                    // The expiry is consumed: forget the readiness, so the next
+                    // wait does not wake at once only to find nothing to read.
+                    guard.clear_ready();
+                    return result;
+                }
                 Err(_would_block) => continue,
             }
         }
