@@ -36,6 +36,8 @@ impl PreciseTimer {
         // Closer than this, a timer costs more than the wait it would measure.
         const NOT_WORTH_A_TIMER: std::time::Duration = std::time::Duration::from_micros(20);
         let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| *d > NOT_WORTH_A_TIMER) else {
+            // Still let the tasks beside this one run: the caller loops on us.
+            tokio::task::yield_now().await;
             return Ok(());
         };
         let fd = self.fd.get_ref().as_raw_fd();
