@@ -66,44 +66,45 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
 
 /// Serves on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            _ = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(_) => continue,
-            },
-        };
-        let received = Arc::clone(&received);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received)));
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
-        });
-    }
+    accept(listener, shutdown, move |stream| serve_connection(stream, Arc::clone(&received))).await;
 }
 
 /// Like [`serve`], over TLS with `tls`: for testing `replay run` against HTTPS.
 pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, received: Received, shutdown: impl Future<Output = ()>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    accept(listener, shutdown, move |stream| {
+        let (acceptor, received) = (acceptor.clone(), Arc::clone(&received));
+        async move {
+            if let Ok(stream) = acceptor.accept(stream).await {
+                serve_connection(stream, received).await;
+            }
+        }
+    })
+    .await;
+}
+
+/// Accepts connections until `shutdown`, each handled on its own task.
+async fn accept<F: Future<Output = ()> + Send + 'static>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    handle: impl Fn(tokio::net::TcpStream) -> F,
+) {
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        tokio::select! {
             _ = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(_) => continue,
-            },
-        };
-        let (received, acceptor) = (Arc::clone(&received), acceptor.clone());
-        tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(stream).await else { return };
-            let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received)));
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
-        });
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    tokio::spawn(handle(stream));
+                }
+            }
+        }
     }
+}
+
+async fn serve_connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static>(stream: S, received: Received) {
+    let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received)));
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 
 /// Binds 127.0.0.1 on a free port and serves there in the background.

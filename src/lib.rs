@@ -3,13 +3,23 @@
 //!
 //! # Layout
 //! The modules follow the data:
-//! `input` bytes → `log` records → `scan` (parallel, streaming) → `derive` → `profile`.
+//! `input` bytes → `log` records → `scan` (parallel, streaming) → `derive` → `profile`
+//! → `schedule` + `request` (or `users`, `trace_plan`) → `run` → `client` → `report`.
 //!
 //! - [`input`]: opening files, stdin and gzip, with errors that name the path.
 //! - [`log`]: one line → [`log::LogRecord`]: the nom field parsers, one file per log family, format detection.
 //! - [`scan`]: the chunked, multi-core, bounded-memory pass over an input that feeds an accumulator.
 //! - [`derive`]: `replay derive`: inputs → format → scan → [`profile::Profile`], and its stderr summary.
-//! - [`profile`]: the versioned profile wire format.
+//! - [`profile`]: the versioned profile wire format, and everything that builds, synthesises and loads it.
+//! - [`schedule`]: when each request is due: pure, one clock, speed, rate scale and window.
+//! - [`request`]: which endpoint and what path, query and body each request gets.
+//! - [`users`]: `--sessions`: virtual users walking flows with think times and cookies.
+//! - [`trace_plan`]: replaying a derived trace row by row.
+//! - [`timer`]: a microsecond sleep on the runtime's own thread.
+//! - [`run`]: the one replay loop: plan → client → outcomes, with a shutdown future.
+//! - [`client`]: the hyper/rustls client; every request becomes an outcome, never an error.
+//! - [`report`]: the run's summary (HDR histograms), `results.json` and the end table.
+//! - [`demo`]: the example target server, for `replay demo` and the tests.
 //! - [`app`]: the commands behind the CLI, returning an [`Exit`] code.
 //! - [`cli`]: clap definitions and their translation into typed configs.
 
@@ -33,12 +43,12 @@ pub mod users;
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Done; a run met its thresholds.
+    /// Done; a run completed (and met its thresholds, once there are thresholds).
     Ok = 0,
     /// A run's thresholds failed.
     ThresholdsFailed = 1,
     /// Bad usage or bad input.
     BadInput = 2,
-    /// A run was aborted (Ctrl-C).
+    /// A run was aborted (Ctrl-C, SIGTERM); its partial results were written.
     Aborted = 3,
 }

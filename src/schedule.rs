@@ -181,21 +181,7 @@ mod tests {
     use crate::profile::{Arrival, Endpoint, Profile, VERSION};
 
     fn profile(counts: Vec<u64>, bin_s: u32) -> Profile {
-        let endpoint = Endpoint {
-            method: "GET".into(),
-            path: "/".into(),
-            weight: 1.0,
-            count: 0,
-            params: Default::default(),
-            query: vec![],
-            status: Default::default(),
-            bytes: None,
-            latency_ms: None,
-            body: None,
-            once_per_session: false,
-            tail: false,
-            examples: vec![],
-        };
+        let endpoint = Endpoint::new("GET", "/", 1.0);
         Profile {
             version: VERSION,
             source: None,

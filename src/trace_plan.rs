@@ -63,21 +63,7 @@ pub fn scan(path: &Path, vars: &Vars) -> Result<TraceInfo, String> {
         }
         let key = format!("{} {}", row.method, row.template);
         let at = *index.entry(key).or_insert_with(|| {
-            endpoints.push(Endpoint {
-                method: row.method.clone(),
-                path: row.template.clone(),
-                weight: 0.0,
-                count: 0,
-                params: Default::default(),
-                query: vec![],
-                status: Default::default(),
-                bytes: None,
-                latency_ms: None,
-                body: None,
-                once_per_session: false,
-                tail: false,
-                examples: vec![],
-            });
+            endpoints.push(Endpoint::new(&row.method, &row.template, 0.0));
             endpoints.len() - 1
         });
         endpoints[at].count += 1;

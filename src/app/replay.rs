@@ -163,8 +163,6 @@ fn replay_profile(
     out: &Path,
 ) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    // The loop runs as a task on the runtime's workers, beside the requests
-    // it spawns: on one core, one thread, and no wake-ups across threads.
     let (plan, pass_ns): (Box<dyn Iterator<Item = Planned> + Send>, u64) = if sessions {
         let plan = SessionPlan::new(profile, &config.schedule, config.vars.clone()).map_err(anyhow::Error::msg)?;
         let pass_ns = plan.pass_ns();
@@ -174,21 +172,33 @@ fn replay_profile(
         let pass_ns = plan.pass_ns();
         (Box::new(plan), pass_ns)
     };
-    let pass_s = pass_ns as f64 / 1e9;
-    let endpoints = profile.endpoints.len();
-    let target_name = target.to_owned();
-    let outcome = runtime.block_on(async move {
+    let what = if sessions { "virtual users" } else { "requests" };
+    let outcome = drive(runtime, plan, profile.endpoints.len(), pass_ns as f64 / 1e9, config, &format!("{what} to {target}"))?;
+    write_results(&outcome, profile, target, &started, out)
+}
+
+/// Runs a plan on `runtime` with Ctrl-C/SIGTERM handling and the progress view.
+fn drive(
+    runtime: &tokio::runtime::Runtime,
+    plan: Box<dyn Iterator<Item = Planned> + Send>,
+    endpoints: usize,
+    total_s: f64,
+    config: RunConfig,
+    what: &str,
+) -> anyhow::Result<RunOutcome> {
+    let what = what.to_owned();
+    runtime.block_on(async move {
         let stop = interrupted()?;
-        let what = if sessions { "virtual users" } else { "requests" };
-        eprintln!("replay: sending {what} to {target_name} for {pass_s:.1} s; Ctrl-C stops and writes the partial results");
-        let view = ProgressView::new(pass_s);
+        eprintln!("replay: sending {what} for {total_s:.1} s; Ctrl-C stops and writes the partial results");
+        let view = ProgressView::new(total_s);
         let shown = view.clone();
-        let task = tokio::spawn(async move { run_plan(plan, endpoints, pass_s, config, stop, move |p| shown.show(p)).await });
+        // The loop runs as a task on the runtime's workers, beside the requests
+        // it spawns: on one core, one thread, and no wake-ups across threads.
+        let task = tokio::spawn(async move { run_plan(plan, endpoints, total_s, config, stop, move |p| shown.show(p)).await });
         let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
         view.finish();
         outcome?.map_err(anyhow::Error::msg)
-    })?;
-    write_results(&outcome, profile, target, &started, out)
+    })
 }
 
 /// Writes `results.json` under `out` and the table to stdout; the exit says whether the run was interrupted.
@@ -232,18 +242,8 @@ fn run_trace(spec: &RunSpec) -> anyhow::Result<Exit> {
     let out = out_dir(spec.out.as_deref());
     let target = spec.host.to_string();
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let endpoints = info.profile.endpoints.len();
     eprintln!("replay: {} rows of {} over {total_s:.1} s", info.rows, spec.profile.display());
-    let outcome = runtime()?.block_on(async move {
-        let stop = interrupted()?;
-        eprintln!("replay: sending to {target} for {total_s:.1} s; Ctrl-C stops and writes the partial results");
-        let view = ProgressView::new(total_s);
-        let shown = view.clone();
-        let task = tokio::spawn(async move { run_plan(plan, endpoints, total_s, config, stop, move |p| shown.show(p)).await });
-        let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
-        view.finish();
-        outcome?.map_err(anyhow::Error::msg)
-    })?;
+    let outcome = drive(&runtime()?, Box::new(plan), info.profile.endpoints.len(), total_s, config, &format!("requests to {target}"))?;
     Ok(write_results(&outcome, &info.profile, &spec.host.to_string(), &started, &out)?.1)
 }
 

@@ -7,7 +7,6 @@
 
 use super::segments::segments;
 use super::wire::{Arrival, Body, Endpoint, Flow, Profile, Quantiles, Sessions, VERSION};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shape {
@@ -114,21 +113,7 @@ pub fn synthesize(spec: &SynthSpec) -> Result<Profile, String> {
 
 fn endpoint(name: &str, weight: f64, once_per_session: bool) -> Result<Endpoint, String> {
     let (method, path) = split_endpoint(name)?;
-    Ok(Endpoint {
-        method,
-        path,
-        weight,
-        count: 0,
-        params: BTreeMap::new(),
-        query: Vec::new(),
-        status: BTreeMap::new(),
-        bytes: None,
-        latency_ms: None,
-        body: None,
-        once_per_session,
-        tail: false,
-        examples: Vec::new(),
-    })
+    Ok(Endpoint { once_per_session, ..Endpoint::new(&method, &path, weight) })
 }
 
 #[cfg(test)]

@@ -88,6 +88,27 @@ pub struct Endpoint {
     pub examples: Vec<String>,
 }
 
+impl Endpoint {
+    /// An endpoint with only its method, path and weight.
+    pub fn new(method: &str, path: &str, weight: f64) -> Self {
+        Endpoint {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            weight,
+            count: 0,
+            params: BTreeMap::new(),
+            query: Vec::new(),
+            status: BTreeMap::new(),
+            bytes: None,
+            latency_ms: None,
+            body: None,
+            once_per_session: false,
+            tail: false,
+            examples: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueryKey {
