@@ -116,20 +116,25 @@ impl Client {
     ) -> Outcome {
         let sent_ns = now_ns();
         let cookie = jar.as_ref().and_then(|j| j.header());
-        let (status, failure) = match tokio::time::timeout(self.config.timeout, self.exchange(spec, cookie)).await {
+        let (status, failure, detail) = match tokio::time::timeout(self.config.timeout, self.exchange(spec, cookie)).await {
             Ok(Ok((status, set_cookies))) => {
                 if let Some(jar) = jar {
                     set_cookies.iter().for_each(|c| jar.keep(c));
                 }
-                (Some(status), classify_status(status))
+                let failure = classify_status(status);
+                (Some(status), failure, failure.map(|_| format!("HTTP {status} from {} {}", spec.method, spec.target)))
             }
-            Ok(Err(failure)) => (None, Some(failure)),
-            Err(_) => (None, Some(Failure::Timeout)),
+            Ok(Err((failure, detail))) => (None, Some(failure), Some(detail)),
+            Err(_) => (
+                None,
+                Some(Failure::Timeout),
+                Some(format!("no response within {:?} from {} {}", self.config.timeout, spec.method, spec.target)),
+            ),
         };
-        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure }
+        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail }
     }
 
-    async fn exchange(&self, spec: &RequestSpec, cookie: Option<String>) -> Result<(u16, Vec<String>), Failure> {
+    async fn exchange(&self, spec: &RequestSpec, cookie: Option<String>) -> Result<(u16, Vec<String>), (Failure, String)> {
         let base = &self.config.base;
         let uri = format!(
             "{}://{}{}{}",
@@ -158,13 +163,13 @@ impl Client {
             }
             None => Full::new(Bytes::new()),
         };
-        let request = request.body(body).map_err(|_| Failure::Other)?;
-        let response = self.inner.request(request).await.map_err(|e| classify_error(&e))?;
+        let request = request.body(body).map_err(|e| (Failure::Other, format!("cannot build {} {}: {e}", spec.method, spec.target)))?;
+        let response = self.inner.request(request).await.map_err(|e| (classify_error(&e), describe(&e)))?;
         let status = response.status().as_u16();
         let set_cookies =
             response.headers().get_all(hyper::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
         // Read the whole body: the response is not over until it is.
-        response.into_body().collect().await.map_err(|e| classify_error(&e))?;
+        response.into_body().collect().await.map_err(|e| (classify_error(&e), describe(&e)))?;
         Ok((status, set_cookies))
     }
 }
@@ -199,6 +204,21 @@ fn classify_status(status: u16) -> Option<Failure> {
         400..=499 => Some(Failure::Http4xx),
         500..=599 => Some(Failure::Http5xx),
         _ => None,
+    }
+}
+
+/// The innermost cause in words (`invalid peer certificate: UnknownIssuer`, `Connection refused`).
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    loop {
+        let next = match innermost.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)).or_else(|| innermost.source()),
+            None => innermost.source(),
+        };
+        match next {
+            Some(next) => innermost = next,
+            None => return innermost.to_string(),
+        }
     }
 }
 

@@ -85,6 +85,8 @@ fn refused_failing_and_slow_targets_are_counted_and_the_run_completes() {
     let s = &outcome.summary;
     assert_eq!((s.requests, s.failures), (1000, 1000));
     assert_eq!(s.by_failure.get(&replay::report::Failure::Connect), Some(&1000), "{:?}", s.by_failure);
+    let why = &s.failure_examples[&replay::report::Failure::Connect];
+    assert!(why.to_lowercase().contains("refused"), "{why}");
 
     let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
     let failing = parse(&PROFILE.replace("\"/profile\"", "\"/fail\"").replace("\"path\": \"/\"", "\"path\": \"/slow\""), "f.json").unwrap();
@@ -316,6 +318,8 @@ fn https_targets_need_a_trusted_certificate_or_insecure() {
     cfg.schedule.max_requests = Some(100);
     let untrusted = rt.block_on(run(&profile, cfg.clone(), std::future::pending(), |_| {})).unwrap();
     assert_eq!(untrusted.summary.by_failure.get(&replay::report::Failure::Tls), Some(&100), "{:?}", untrusted.summary.by_failure);
+    let why = &untrusted.summary.failure_examples[&replay::report::Failure::Tls];
+    assert!(why.contains("certificate"), "a clear word for a bad certificate: {why}");
     cfg.client.insecure = true;
     let trusted = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
     let _ = stop.send(());

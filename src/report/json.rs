@@ -77,6 +77,9 @@ pub struct Results {
     pub warnings: Vec<String>,
     pub totals: Totals,
     pub failures: BTreeMap<String, u64>,
+    /// The first failure of each class, in words.
+    #[serde(default)]
+    pub failure_examples: BTreeMap<String, String>,
     pub status: BTreeMap<String, u64>,
     pub latency_ms: Millis,
     pub service_ms: Millis,
@@ -138,6 +141,7 @@ pub fn results(summary: &Summary, profile: &Profile, target: &str, started: &str
         warnings,
         totals: Totals { intended: summary.intended, requests: summary.requests, failures: summary.failures, held_back: summary.held_back },
         failures: summary.by_failure.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect(),
+        failure_examples: summary.failure_examples.iter().map(|(f, d)| (f.name().to_owned(), d.clone())).collect(),
         status: summary.by_status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         latency_ms: Millis::of(&summary.latency),
         service_ms: Millis::of(&summary.service),

@@ -40,7 +40,7 @@ impl Failure {
 }
 
 /// What became of one request. Times are nanoseconds after the run's start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub endpoint: usize,
     pub intended_ns: u64,
@@ -48,6 +48,8 @@ pub struct Outcome {
     pub done_ns: u64,
     pub status: Option<u16>,
     pub failure: Option<Failure>,
+    /// What went wrong, in words, for a failure (`invalid peer certificate: UnknownIssuer`).
+    pub detail: Option<String>,
 }
 
 /// Microsecond histograms from 1 µs to an hour, 3 significant digits.
@@ -78,6 +80,8 @@ pub struct Summary {
     /// Requests the `--max-rps` cap held back (they went out late).
     pub held_back: u64,
     pub by_failure: BTreeMap<Failure, u64>,
+    /// The first failure of each class, in words.
+    pub failure_examples: BTreeMap<Failure, String>,
     pub by_status: BTreeMap<u16, u64>,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
@@ -96,6 +100,7 @@ impl Summary {
             failures: 0,
             held_back: 0,
             by_failure: BTreeMap::new(),
+            failure_examples: BTreeMap::new(),
             by_status: BTreeMap::new(),
             latency: new_histogram(),
             service: new_histogram(),
@@ -143,6 +148,9 @@ impl Summary {
         if let Some(f) = o.failure {
             self.failures += 1;
             *self.by_failure.entry(f).or_default() += 1;
+            if let Some(detail) = &o.detail {
+                self.failure_examples.entry(f).or_insert_with(|| detail.clone());
+            }
         }
         self.last_done_ns = self.last_done_ns.max(o.done_ns);
     }
@@ -172,7 +180,15 @@ mod tests {
 
     fn outcome(intended_ms: u64, sent_ms: u64, done_ms: u64, failure: Option<Failure>) -> Outcome {
         let ms = 1_000_000;
-        Outcome { endpoint: 0, intended_ns: intended_ms * ms, sent_ns: sent_ms * ms, done_ns: done_ms * ms, status: Some(200), failure }
+        Outcome {
+            endpoint: 0,
+            intended_ns: intended_ms * ms,
+            sent_ns: sent_ms * ms,
+            done_ns: done_ms * ms,
+            status: Some(200),
+            failure,
+            detail: failure.map(|f| f.name().to_owned()),
+        }
     }
 
     #[test]

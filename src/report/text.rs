@@ -40,6 +40,9 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     if !r.failures.is_empty() {
         let classes: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(out, "failures: {}", classes.join(", "))?;
+        for (class, example) in &r.failure_examples {
+            writeln!(out, "  {class}, e.g.: {example}")?;
+        }
     }
     for warning in &r.warnings {
         writeln!(out, "warning: {warning}")?;
