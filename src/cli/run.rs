@@ -17,7 +17,7 @@ Exit codes: 0 the run completed, 2 bad usage or input, 3 aborted (Ctrl-C).";
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The profile to replay
+    /// The profile to replay, or a trace from `replay derive --trace`
     #[arg(value_name = "PROFILE")]
     pub profile: PathBuf,
     /// The target: http:// or https:// URL
