@@ -151,7 +151,8 @@ pub async fn run_plan(
         let burst = NonZeroU32::new((rps.get() / 100).max(1)).expect("at least 1");
         RateLimiter::direct(Quota::per_second(rps).allow_burst(burst))
     });
-    let summary = Arc::new(Mutex::new(Summary::new(endpoints)));
+    let period_s = (total_s / 100.0).ceil().max(1.0) as u64;
+    let summary = Arc::new(Mutex::new(Summary::with_periods(endpoints, period_s)));
     let t0 = Instant::now();
     let now_ns = move || t0.elapsed().as_nanos() as u64;
 

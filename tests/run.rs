@@ -184,6 +184,11 @@ fn results_json_holds_totals_classes_endpoints_and_histograms() {
     let histogram = replay::report::json::decode(endpoints[0]["histogram"].as_str().unwrap()).unwrap();
     assert_eq!(histogram.len(), endpoints[0]["requests"].as_u64().unwrap());
     assert!(r["histograms"]["latency"].is_string() && r["schedule_lag_ms"]["p99"].is_number());
+    let periods = r["periods"].as_array().unwrap();
+    assert!(periods.len() >= 2, "{periods:?}");
+    assert_eq!(periods.iter().map(|p| p["requests"].as_u64().unwrap()).sum::<u64>(), totals["requests"].as_u64().unwrap());
+    // The ramp climbs: the last period is busier than the first.
+    assert!(periods.last().unwrap()["requests"].as_u64() > periods[0]["requests"].as_u64(), "{periods:?}");
     let table = text(&out.stdout);
     assert!(table.contains("GET /profile") && table.contains("p99 ms"), "{table}");
 }

@@ -65,6 +65,16 @@ pub struct EndpointResult {
     pub histogram: String,
 }
 
+/// Latency over one stretch of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodResult {
+    pub start_s: u64,
+    pub requests: u64,
+    pub failures: u64,
+    pub latency_ms: Millis,
+    pub histogram: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     pub version: u32,
@@ -85,6 +95,11 @@ pub struct Results {
     pub service_ms: Millis,
     pub schedule_lag_ms: Millis,
     pub endpoints: Vec<EndpointResult>,
+    /// Latency by period of the run (`period_s` wide), by when requests were due.
+    #[serde(default)]
+    pub period_s: u64,
+    #[serde(default)]
+    pub periods: Vec<PeriodResult>,
     /// Serialised histograms (µs): `latency`, `service`, `lag`.
     pub histograms: BTreeMap<String, String>,
 }
@@ -147,6 +162,19 @@ pub fn results(summary: &Summary, profile: &Profile, target: &str, started: &str
         service_ms: Millis::of(&summary.service),
         schedule_lag_ms: Millis::of(&summary.lag),
         endpoints,
+        period_s: summary.period_s,
+        periods: summary
+            .periods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PeriodResult {
+                start_s: i as u64 * summary.period_s,
+                requests: p.requests,
+                failures: p.failures,
+                latency_ms: Millis::of(&p.latency),
+                histogram: encode(&p.latency),
+            })
+            .collect(),
         histograms: [("latency", &summary.latency), ("service", &summary.service), ("lag", &summary.lag)]
             .into_iter()
             .map(|(name, h)| (name.to_owned(), encode(h)))

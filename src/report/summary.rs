@@ -52,6 +52,11 @@ pub struct Outcome {
     pub detail: Option<String>,
 }
 
+/// Per-period histograms: 2 significant digits, a few KiB each.
+fn period_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static bounds are valid")
+}
+
 /// Microsecond histograms from 1 µs to an hour, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static bounds are valid")
@@ -72,6 +77,17 @@ pub struct Window {
     pub lag_max_us: u64,
 }
 
+/// Latency over one stretch of the run, for the shape of the run over time.
+#[derive(Debug, Clone)]
+pub struct Period {
+    pub requests: u64,
+    pub failures: u64,
+    pub latency: Histogram<u64>,
+}
+
+/// At most this many periods; past it, neighbours merge and the width doubles.
+const MAX_PERIODS: usize = 720;
+
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub intended: u64,
@@ -89,11 +105,20 @@ pub struct Summary {
     pub endpoints: Vec<EndpointSummary>,
     /// By second of the run.
     pub windows: Vec<Window>,
+    /// Latency by period of `period_s` seconds, by when requests were due.
+    pub periods: Vec<Period>,
+    pub period_s: u64,
     pub last_done_ns: u64,
 }
 
 impl Summary {
     pub fn new(endpoints: usize) -> Self {
+        Self::with_periods(endpoints, 1)
+    }
+
+    /// A summary whose latency periods are `period_s` seconds wide (about
+    /// a hundredth of the planned run is a good width).
+    pub fn with_periods(endpoints: usize, period_s: u64) -> Self {
         Summary {
             intended: 0,
             requests: 0,
@@ -107,6 +132,8 @@ impl Summary {
             lag: new_histogram(),
             endpoints: (0..endpoints).map(|_| EndpointSummary { requests: 0, failures: 0, latency: new_histogram() }).collect(),
             windows: Vec::new(),
+            periods: Vec::new(),
+            period_s: period_s.max(1),
             last_done_ns: 0,
         }
     }
@@ -117,6 +144,32 @@ impl Summary {
             self.windows.resize(second + 1, Window::default());
         }
         &mut self.windows[second]
+    }
+
+    fn period(&mut self, ns: u64) -> &mut Period {
+        let mut index = (ns / 1_000_000_000 / self.period_s) as usize;
+        while index >= MAX_PERIODS {
+            self.coarsen_periods();
+            index = (ns / 1_000_000_000 / self.period_s) as usize;
+        }
+        if self.periods.len() <= index {
+            self.periods.resize_with(index + 1, || Period { requests: 0, failures: 0, latency: period_histogram() });
+        }
+        &mut self.periods[index]
+    }
+
+    fn coarsen_periods(&mut self) {
+        let old = std::mem::take(&mut self.periods);
+        for pair in old.chunks(2) {
+            let mut merged = pair[0].clone();
+            if let Some(second) = pair.get(1) {
+                merged.requests += second.requests;
+                merged.failures += second.failures;
+                let _ = merged.latency.add(&second.latency);
+            }
+            self.periods.push(merged);
+        }
+        self.period_s *= 2;
     }
 
     /// A request became due (whether or not it could be sent).
@@ -137,6 +190,10 @@ impl Summary {
         let window = self.window(o.intended_ns);
         window.sent += 1;
         window.lag_max_us = window.lag_max_us.max(lag);
+        let period = self.period(o.intended_ns);
+        period.requests += 1;
+        period.failures += u64::from(o.failure.is_some());
+        period.latency.saturating_record(latency);
         if let Some(status) = o.status {
             *self.by_status.entry(status).or_default() += 1;
         }
@@ -200,6 +257,20 @@ mod tests {
         assert_eq!(s.service.max() / 1000, 10);
         assert_eq!(s.lag.max() / 1000, 400);
         assert!(!s.trustworthy());
+    }
+
+    #[test]
+    fn periods_keep_latency_over_time_and_stay_bounded() {
+        let mut s = Summary::with_periods(1, 10);
+        s.add(&outcome(1_000, 1_000, 1_005, None));
+        s.add(&outcome(25_000, 25_000, 25_050, None));
+        assert_eq!(s.periods.len(), 3);
+        assert_eq!((s.periods[0].requests, s.periods[1].requests, s.periods[2].requests), (1, 0, 1));
+        assert!(s.periods[2].latency.max() >= 49_000);
+        // A soak ten times longer than planned doubles the width instead of growing without end.
+        s.add(&outcome(72_000_000, 72_000_000, 72_000_001, None));
+        assert!(s.periods.len() <= MAX_PERIODS && s.period_s >= 100, "{} periods of {} s", s.periods.len(), s.period_s);
+        assert_eq!(s.periods.iter().map(|p| p.requests).sum::<u64>(), 3);
     }
 
     #[test]
