@@ -30,6 +30,21 @@ pub struct ClientConfig {
     pub trace_headers: Option<u64>,
 }
 
+impl ClientConfig {
+    /// `base` with 32 connections, a 5 s timeout, HTTP/1.1 or negotiated HTTP/2, verified TLS, no extra headers.
+    pub fn new(base: hyper::Uri) -> Self {
+        ClientConfig {
+            base,
+            connections: 32,
+            timeout: Duration::from_secs(5),
+            http2: false,
+            insecure: false,
+            headers: vec![],
+            trace_headers: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     inner: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,

@@ -21,15 +21,7 @@ const PROFILE: &str = r#"{"version": 1,
 
 fn config(base: &str, speed: f64) -> RunConfig {
     RunConfig {
-        client: ClientConfig {
-            base: base.parse().unwrap(),
-            connections: 32,
-            timeout: Duration::from_secs(5),
-            http2: false,
-            insecure: false,
-            headers: vec![],
-            trace_headers: None,
-        },
+        client: ClientConfig::new(base.parse().unwrap()),
         schedule: ScheduleConfig { speed, arrivals: Arrivals::Uniform, ..ScheduleConfig::default() },
         max_rps: None,
         vars: Default::default(),

@@ -312,15 +312,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let host: hyper::Uri = format!("http://{addr}").parse()?;
     let span_s = profile.arrival.counts.len() as f64 * f64::from(profile.arrival.bin_s);
     let config = RunConfig {
-        client: ClientConfig {
-            base: host.clone(),
-            connections: 32,
-            timeout: Duration::from_secs(5),
-            http2: false,
-            insecure: false,
-            headers: vec![],
-            trace_headers: None,
-        },
+        client: ClientConfig::new(host.clone()),
         schedule: ScheduleConfig { speed: span_s / duration_s.max(1) as f64, ..ScheduleConfig::default() },
         max_rps: None,
         vars: Default::default(),
