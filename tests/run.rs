@@ -324,3 +324,30 @@ fn https_targets_need_a_trusted_certificate_or_insecure() {
     assert_eq!((trusted.summary.requests, trusted.summary.failures), (100, 0), "{:?}", trusted.summary.by_failure);
     assert_eq!(received.lock().unwrap().values().sum::<u64>(), 100);
 }
+
+#[test]
+fn a_target_that_hangs_up_is_counted_as_resets() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    // Accepts each connection, reads the request, and closes without answering.
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { return };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
+                });
+            }
+        });
+        addr
+    });
+    let mut cfg = config(&format!("http://{addr}"), 50.0);
+    cfg.schedule.max_requests = Some(100);
+    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let s = &outcome.summary;
+    assert_eq!((s.requests, s.failures), (100, 100));
+    assert_eq!(s.by_failure.get(&replay::report::Failure::Reset), Some(&100), "{:?} {:?}", s.by_failure, s.failure_examples);
+}
