@@ -119,12 +119,15 @@ fn print_progress(p: &Progress) {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .global_queue_interval(4)
-        .event_interval(8)
-        .build()
-        .context("cannot start the async runtime")
+    // On one core, one thread does everything: no wake-ups across threads.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = if cores == 1 { tokio::runtime::Builder::new_current_thread() } else { tokio::runtime::Builder::new_multi_thread() };
+    builder.enable_all();
+    if cores > 1 {
+        // Check the queue of tasks from other threads often: a request waiting there is schedule lag.
+        builder.global_queue_interval(4).event_interval(8);
+    }
+    builder.build().context("cannot start the async runtime")
 }
 
 /// A future that resolves on Ctrl-C or SIGTERM; the handlers are in place when it returns.
