@@ -44,9 +44,9 @@ pub struct RunArgs {
     /// Requests in flight at most (the keep-alive pool's size)
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Per-request timeout (e.g. 5s)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_s)]
-    pub timeout: u64,
+    /// Per-request timeout (e.g. 5s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+    pub timeout: Duration,
     /// A header for every request, 'Name: value'; ${ENV} is expanded (repeat for more)
     #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -130,7 +130,7 @@ impl RunArgs {
             max_rps: self.max_rps,
             max_requests: self.max_requests,
             connections: self.connections as usize,
-            timeout: Duration::from_secs(self.timeout),
+            timeout: self.timeout,
             headers: self.headers,
             vars,
             vars_file: self.vars_file,
@@ -146,6 +146,17 @@ impl RunArgs {
             trace_headers: self.trace_headers,
             out: self.out,
         }
+    }
+}
+
+/// `500ms`, or any duration `parse_duration_s` reads.
+fn parse_timeout(value: &str) -> Result<Duration, String> {
+    match value.trim().strip_suffix("ms") {
+        Some(ms) => match ms.parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+            _ => Err(format!("`{value}` is not a timeout; use e.g. 500ms or 5s")),
+        },
+        None => parse_duration_s(value).map(Duration::from_secs),
     }
 }
 
@@ -218,6 +229,9 @@ mod tests {
     #[test]
     fn flag_values() {
         assert_eq!(parse_window("2h..4h"), Ok((7200, 14400)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_timeout("0ms").is_err());
         assert_eq!(parse_window("0..30m"), Ok((0, 1800)));
         assert!(parse_window("4h..2h").unwrap_err().contains("is empty"));
         assert!(parse_host("ftp://x").unwrap_err().contains("e.g. --host http://127.0.0.1:8080"));
