@@ -49,7 +49,8 @@ impl ClientConfig {
 pub struct Client {
     inner: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     config: Arc<ClientConfig>,
-    base_path: Arc<str>,
+    /// `scheme://authority/base-path`, built once; each request appends its target.
+    prefix: Arc<str>,
 }
 
 /// Accepts any certificate: `--insecure`, for staging with self-signed certificates.
@@ -112,8 +113,15 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(90))
             .http2_only(config.http2)
             .build(connector);
-        let base_path: Arc<str> = config.base.path().trim_end_matches('/').into();
-        Client { inner, config: Arc::new(config), base_path }
+        let base = &config.base;
+        let prefix: Arc<str> = format!(
+            "{}://{}{}",
+            base.scheme_str().unwrap_or("http"),
+            base.authority().map_or("", |a| a.as_str()),
+            base.path().trim_end_matches('/')
+        )
+        .into();
+        Client { inner, config: Arc::new(config), prefix }
     }
 
     /// Sends `spec`; `intended_ns` and `now_ns` (nanoseconds after the run's start) time it.
@@ -150,14 +158,9 @@ impl Client {
     }
 
     async fn exchange(&self, spec: &RequestSpec, cookie: Option<String>) -> Result<(u16, Vec<String>), (Failure, String)> {
-        let base = &self.config.base;
-        let uri = format!(
-            "{}://{}{}{}",
-            base.scheme_str().unwrap_or("http"),
-            base.authority().map_or("", |a| a.as_str()),
-            self.base_path,
-            spec.target
-        );
+        let mut uri = String::with_capacity(self.prefix.len() + spec.target.len());
+        uri.push_str(&self.prefix);
+        uri.push_str(&spec.target);
         let mut request = Request::builder().method(spec.method.as_str()).uri(uri);
         for (name, value) in &self.config.headers {
             request = request.header(name, value);

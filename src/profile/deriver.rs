@@ -95,6 +95,7 @@ pub struct ChunkDigest {
     trace: Vec<(String, String)>,
     excluded: u64,
     key: String,
+    sampled: Vec<usize>,
 }
 
 impl ChunkDigest {
@@ -112,6 +113,7 @@ impl ChunkDigest {
             trace: Vec::new(),
             excluded: 0,
             key: String::new(),
+            sampled: Vec::new(),
         }
     }
 
@@ -155,7 +157,7 @@ impl Accumulator for ChunkDigest {
             self.excluded += 1;
             return;
         }
-        template_key(method, path, &mut self.key);
+        template_key(method, path, &mut self.key, &mut self.sampled);
         let id = match self.ids.get(self.key.as_str()) {
             Some(&id) => id,
             None => {
@@ -166,7 +168,7 @@ impl Accumulator for ChunkDigest {
             }
         };
         let seed = self.settings.seed;
-        self.templates[id as usize].1.add(record, seed);
+        self.templates[id as usize].1.add(record, &self.sampled, seed);
         self.events.push(Event { time_us, template: id, user: user_key(record, seed) });
         if self.settings.trace {
             let target = super::endpoints::redacted_target(path, record.query.as_deref());

@@ -48,8 +48,9 @@ pub struct EndpointStats {
 }
 
 impl EndpointStats {
-    /// Counts one request; `path` and `query` are the record's own.
-    pub fn add(&mut self, record: &LogRecord<'_>, seed: u64) {
+    /// Counts one request; `sampled` are the positions of its path segments
+    /// worth sampling, as [`template_key`] found them.
+    pub fn add(&mut self, record: &LogRecord<'_>, sampled: &[usize], seed: u64) {
         self.count += 1;
         if let Some(status) = record.status {
             match self.status.binary_search_by_key(&status, |&(s, _)| s) {
@@ -64,8 +65,9 @@ impl EndpointStats {
             self.latency_us.add(us as f64);
         }
         let path = record.path.as_deref().unwrap_or(b"/");
+        let mut next = sampled.iter().peekable();
         for (position, seg) in path.split(|&b| b == b'/').enumerate() {
-            if shape::classify(seg).sampled() {
+            if next.next_if(|&&p| p == position).is_some() {
                 self.param(position).offer(PARAM_SAMPLES, seed, seg);
             }
         }
@@ -145,9 +147,11 @@ impl EndpointStats {
     }
 }
 
-/// `METHOD /path/{id}`: the key a request is counted under, written into `key`.
-pub fn template_key(method: &[u8], path: &[u8], key: &mut String) {
+/// `METHOD /path/{id}`: the key a request is counted under, written into
+/// `key`; the positions of segments whose values are sampled go to `sampled`.
+pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut Vec<usize>) {
     key.clear();
+    sampled.clear();
     if method.iter().all(|b| b.is_ascii_alphabetic()) && !method.is_empty() && method.len() <= 16 {
         key.extend(method.iter().map(|&b| b.to_ascii_uppercase() as char));
     } else {
@@ -163,7 +167,12 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String) {
         }
         match shape::classify(seg) {
             Segment::Literal => key.push_str(&String::from_utf8_lossy(seg)),
-            other => key.push_str(other.placeholder()),
+            other => {
+                if other.sampled() {
+                    sampled.push(i);
+                }
+                key.push_str(other.placeholder());
+            }
         }
     }
 }
@@ -205,7 +214,7 @@ mod tests {
 
     #[test]
     fn keys_template_by_shape() {
-        let mut key = String::new();
+        let (mut key, mut sampled) = (String::new(), Vec::new());
         let table = [
             ("GET", "/users/123", "GET /users/{id}"),
             ("get", "/users/me", "GET /users/me"),
@@ -215,7 +224,7 @@ mod tests {
             ("GET", "", "GET /"),
         ];
         for (method, path, want) in table {
-            template_key(method.as_bytes(), path.as_bytes(), &mut key);
+            template_key(method.as_bytes(), path.as_bytes(), &mut key, &mut sampled);
             assert_eq!(key, want);
         }
     }
@@ -229,7 +238,10 @@ mod tests {
             status: Some(200),
             ..LogRecord::default()
         };
-        stats.add(&record, 7);
+        let (mut key, mut sampled) = (String::new(), Vec::new());
+        template_key(b"GET", record.path.as_deref().unwrap(), &mut key, &mut sampled);
+        assert_eq!(sampled, [2]);
+        stats.add(&record, &sampled, 7);
         let debug = format!("{stats:?}");
         for secret in ["eyJhbGci", "abc", "bob%40", "carol@"] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
