@@ -15,6 +15,7 @@
 //! - [`request`]: which endpoint and what path, query and body each request gets.
 //! - [`users`]: `--sessions`: virtual users walking flows with think times and cookies.
 //! - [`trace_plan`]: replaying a derived trace row by row.
+//! - [`batching`]: which due requests share one wake of the loop.
 //! - [`timer`]: a microsecond sleep on the runtime's own thread.
 //! - [`run`]: the one replay loop: plan → client → outcomes, with a shutdown future.
 //! - [`client`]: the hyper/rustls client; every request becomes an outcome, never an error.
@@ -24,6 +25,7 @@
 //! - [`cli`]: clap definitions and their translation into typed configs.
 
 pub mod app;
+pub mod batching;
 pub mod cli;
 pub mod client;
 pub mod demo;

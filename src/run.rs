@@ -9,6 +9,7 @@
 //! schedule (an open model). A shutdown future (Ctrl-C, SIGTERM, a test)
 //! stops scheduling; requests in flight get a grace period to finish.
 
+use crate::batching::Batches;
 use crate::client::{Client, ClientConfig, CookieJar};
 use crate::profile::Profile;
 use crate::report::Summary;
@@ -34,6 +35,8 @@ pub struct RunConfig {
     pub grace: Duration,
     /// How often progress is reported.
     pub progress_every: Duration,
+    /// Requests due within this long of the first waiting go out on one wake (see `batching.rs`).
+    pub batch_window: Duration,
 }
 
 /// A look at a run in progress.
@@ -195,16 +198,16 @@ pub async fn run_plan(
     let t0_std = t0.into_std();
     tokio::pin!(shutdown);
     let mut interrupted = false;
-    let mut schedule = plan.peekable();
+    let mut schedule = Batches::new(plan, config.batch_window.as_nanos() as u64);
     let mut users = tokio::task::JoinSet::new();
-    'schedule: while let Some(first_ns) = schedule.peek().map(|p| p.at_ns) {
+    'schedule: while let Some(wake_ns) = schedule.wake_ns() {
         tokio::select! {
             biased;
             _ = &mut shutdown => { interrupted = true; break; }
-            woke = timer.sleep_until(t0_std + Duration::from_nanos(first_ns)) => woke.map_err(|e| format!("the timer failed: {e}"))?,
+            woke = timer.sleep_until(t0_std + Duration::from_nanos(wake_ns)) => woke.map_err(|e| format!("the timer failed: {e}"))?,
         }
         let now = now_ns();
-        while let Some(Planned { at_ns, work }) = schedule.next_if(|p| p.at_ns <= now) {
+        while let Some(Planned { at_ns, work }) = schedule.next_due(now) {
             summary.lock().expect("summary lock").intend(at_ns);
             if let Some(limiter) = &limiter {
                 let mut held = false;

@@ -27,6 +27,7 @@ fn config(base: &str, speed: f64) -> RunConfig {
         vars: Default::default(),
         grace: Duration::from_secs(3),
         progress_every: Duration::from_secs(60),
+        batch_window: Duration::from_micros(500),
     }
 }
 

@@ -68,6 +68,7 @@ fn run_config(spec: &RunSpec, profile: &Profile) -> anyhow::Result<RunConfig> {
         vars,
         grace: spec.timeout.max(Duration::from_secs(1)),
         progress_every: if std::io::stderr().is_terminal() { Duration::from_millis(250) } else { Duration::from_secs(5) },
+        batch_window: spec.batch_window,
     })
 }
 
@@ -321,6 +322,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
         vars: Default::default(),
         grace: Duration::from_secs(2),
         progress_every: Duration::from_secs(2),
+        batch_window: Duration::from_micros(500),
     };
     let (results, exit) = replay_profile(&runtime, &profile, config, false, &host.to_string(), &dir.join("results"))?;
     let _ = stop.send(());

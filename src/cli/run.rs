@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// Per-request timeout (e.g. 5s, 500ms)
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
+    /// Requests due within this long of each other go out together, none early (e.g. 500us, 1ms; 0 wakes for each)
+    #[arg(long, value_name = "DURATION", default_value = "500us", value_parser = parse_batch_window)]
+    pub batch_window: Duration,
     /// A header for every request, 'Name: value'; ${ENV} is expanded (repeat for more)
     #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -101,6 +104,7 @@ pub struct RunSpec {
     pub max_requests: Option<u64>,
     pub connections: usize,
     pub timeout: Duration,
+    pub batch_window: Duration,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub vars: Vars,
     pub vars_file: Option<PathBuf>,
@@ -131,6 +135,7 @@ impl RunArgs {
             max_requests: self.max_requests,
             connections: self.connections as usize,
             timeout: self.timeout,
+            batch_window: self.batch_window,
             headers: self.headers,
             vars,
             vars_file: self.vars_file,
@@ -158,6 +163,22 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
         },
         None => parse_duration_s(value).map(Duration::from_secs),
     }
+}
+
+/// `0`, `250us` or `2ms`: at most 100 ms, beyond which batches would be bursts of their own.
+fn parse_batch_window(value: &str) -> Result<Duration, String> {
+    let bad = || format!("`{value}` is not a batch window; use e.g. 500us, 1ms or 0 (at most 100ms)");
+    let v = value.trim();
+    let window = if v == "0" {
+        Duration::ZERO
+    } else if let Some(us) = v.strip_suffix("us") {
+        Duration::from_micros(us.parse().map_err(|_| bad())?)
+    } else if let Some(ms) = v.strip_suffix("ms") {
+        Duration::from_millis(ms.parse().map_err(|_| bad())?)
+    } else {
+        return Err(bad());
+    };
+    if window > Duration::from_millis(100) { Err(bad()) } else { Ok(window) }
 }
 
 fn parse_host(value: &str) -> Result<hyper::Uri, String> {
@@ -230,6 +251,11 @@ mod tests {
     fn flag_values() {
         assert_eq!(parse_window("2h..4h"), Ok((7200, 14400)));
         assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_batch_window("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_batch_window("2ms"), Ok(Duration::from_millis(2)));
+        assert_eq!(parse_batch_window("0"), Ok(Duration::ZERO));
+        assert!(parse_batch_window("1s").unwrap_err().contains("e.g. 500us"));
+        assert!(parse_batch_window("200ms").is_err());
         assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
         assert!(parse_timeout("0ms").is_err());
         assert_eq!(parse_window("0..30m"), Ok((0, 1800)));

@@ -1,0 +1,111 @@
+//! When the replay loop wakes: requests due close together go out on one wake.
+//!
+//! Every wake of a sleeping process costs a context switch and a trip
+//! through the kernel, which at a few thousand requests a second is most of
+//! the generator's CPU. So the loop looks ahead: the requests due within the
+//! batch window of the first one waiting go out together, at the due time of
+//! the last of them. No request leaves before its intended time; the first
+//! of a batch leaves at most one window late (its latency, measured from the
+//! intended time, shows it, and so does the schedule lag). A request alone
+//! in its window leaves exactly on time, so a slow schedule pays nothing.
+
+use crate::run::Planned;
+use std::collections::VecDeque;
+
+/// A plan with the look-ahead the batch window needs.
+pub struct Batches<P: Iterator<Item = Planned>> {
+    plan: P,
+    ahead: VecDeque<Planned>,
+    window_ns: u64,
+}
+
+impl<P: Iterator<Item = Planned>> Batches<P> {
+    /// `window_ns` 0 wakes for every due time.
+    pub fn new(plan: P, window_ns: u64) -> Self {
+        Batches { plan, ahead: VecDeque::new(), window_ns }
+    }
+
+    /// When to wake next (nanoseconds after the start): the due time of the
+    /// last request within the window of the first waiting; `None` when the plan is done.
+    pub fn wake_ns(&mut self) -> Option<u64> {
+        if self.ahead.is_empty() {
+            self.ahead.push_back(self.plan.next()?);
+        }
+        let until = self.ahead[0].at_ns.saturating_add(self.window_ns);
+        loop {
+            let last = self.ahead.back().expect("not empty").at_ns;
+            if last > until {
+                break;
+            }
+            match self.plan.next() {
+                Some(next) => self.ahead.push_back(next),
+                None => break,
+            }
+        }
+        self.ahead.iter().rev().map(|p| p.at_ns).find(|&at| at <= until)
+    }
+
+    /// The next request due at or before `now_ns`, if any.
+    pub fn next_due(&mut self, now_ns: u64) -> Option<Planned> {
+        if self.ahead.front()?.at_ns <= now_ns { self.ahead.pop_front() } else { None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::RequestSpec;
+    use crate::run::Work;
+
+    fn plan(times: &[u64]) -> impl Iterator<Item = Planned> {
+        times.to_vec().into_iter().enumerate().map(|(i, at_ns)| Planned {
+            at_ns,
+            work: Work::Request(RequestSpec { endpoint: 0, seq: i as u64, method: "GET".into(), target: "/".into(), body: None }),
+        })
+    }
+
+    /// (wake time, due times sent on that wake) until the plan is done.
+    fn wakes(times: &[u64], window_ns: u64) -> Vec<(u64, Vec<u64>)> {
+        let mut batches = Batches::new(plan(times), window_ns);
+        let mut out = vec![];
+        while let Some(wake) = batches.wake_ns() {
+            let mut sent = vec![];
+            while let Some(p) = batches.next_due(wake) {
+                sent.push(p.at_ns);
+            }
+            out.push((wake, sent));
+        }
+        out
+    }
+
+    #[test]
+    fn a_window_groups_requests_at_the_last_due_time_and_never_sends_early() {
+        let cases: &[(&[u64], u64, Vec<(u64, Vec<u64>)>)] = &[
+            // No window: one wake per distinct due time.
+            (&[0, 100, 100, 250], 0, vec![(0, vec![0]), (100, vec![100, 100]), (250, vec![250])]),
+            // Window 200: 0, 100 and 200 go at 200; 500 alone, on time; 900 and 1000 at 1000.
+            (&[0, 100, 200, 500, 900, 1000], 200, vec![(200, vec![0, 100, 200]), (500, vec![500]), (1000, vec![900, 1000])]),
+            // The window counts from the first waiting request, not the last sent.
+            (&[0, 150, 300, 450], 200, vec![(150, vec![0, 150]), (450, vec![300, 450])]),
+            // A lone request is never delayed.
+            (&[1_000_000], 500_000, vec![(1_000_000, vec![1_000_000])]),
+            (&[], 500, vec![]),
+        ];
+        for (times, window, expected) in cases {
+            let got = wakes(times, *window);
+            assert_eq!(&got, expected, "times {times:?} window {window}");
+            for (wake, sent) in &got {
+                assert!(sent.iter().all(|at| at <= wake && wake - at <= *window), "{sent:?} at {wake}");
+            }
+            assert_eq!(got.iter().map(|(_, s)| s.len()).sum::<usize>(), times.len());
+        }
+    }
+
+    #[test]
+    fn at_five_thousand_a_second_a_half_millisecond_window_wakes_a_third_as_often() {
+        let times: Vec<u64> = (0..5000u64).map(|i| i * 200_000).collect();
+        assert_eq!(wakes(&times, 0).len(), 5000);
+        // 0.5 ms holds three requests 0.2 ms apart.
+        assert_eq!(wakes(&times, 500_000).len(), 1667);
+    }
+}
