@@ -22,8 +22,10 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
 /// Requests received, by `METHOD /path` (ids folded to `{id}`); under
-/// `traced` those that carried `traceparent` and `x-replay-id`, and under
-/// `with the login cookie` those that sent back the cookie `POST /login` sets.
+/// `traced` those that carried `traceparent` and `x-replay-id`, under
+/// `with the login cookie` those that sent back the cookie `POST /login` sets,
+/// under `over HTTP/2` those that came by HTTP/2, and under `without a host`
+/// those with neither a Host header nor an authority.
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
 async fn answer(request: Request<Incoming>, received: Received) -> Result<Response<Full<Bytes>>, hyper::Error> {
@@ -32,6 +34,8 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
     let logged_in = request.headers().get(hyper::header::COOKIE).is_some_and(|c| c.as_bytes().starts_with(b"session=demo"));
     let traced = request.headers().get("traceparent").is_some_and(|v| v.as_bytes().starts_with(b"00-"))
         && request.headers().contains_key("x-replay-id");
+    let http2 = request.version() == hyper::Version::HTTP_2;
+    let hostless = request.uri().authority().is_none() && !request.headers().contains_key(hyper::header::HOST);
     let _ = request.into_body().collect().await?;
     let key_path = if path.starts_with("/users/") { "/users/{id}".to_owned() } else { path.clone() };
     {
@@ -42,6 +46,12 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
         }
         if logged_in {
             *received.entry("with the login cookie".to_owned()).or_default() += 1;
+        }
+        if http2 {
+            *received.entry("over HTTP/2".to_owned()).or_default() += 1;
+        }
+        if hostless {
+            *received.entry("without a host".to_owned()).or_default() += 1;
         }
     }
     let (status, body) = match (method.as_str(), path.as_str()) {

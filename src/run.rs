@@ -147,7 +147,7 @@ pub async fn run_plan(
     shutdown: impl Future<Output = ()>,
     mut report: impl FnMut(&Progress) + Send + 'static,
 ) -> Result<RunOutcome, String> {
-    let client = Client::new(config.client.clone());
+    let client = Client::new(config.client.clone())?;
     let connections = config.client.connections.max(1);
     let slots = Arc::new(Semaphore::new(connections));
     let limiter = config.max_rps.and_then(NonZeroU32::new).map(|rps| {

@@ -323,7 +323,65 @@ fn https_targets_need_a_trusted_certificate_or_insecure() {
     let trusted = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
     let _ = stop.send(());
     assert_eq!((trusted.summary.requests, trusted.summary.failures), (100, 0), "{:?}", trusted.summary.by_failure);
-    assert_eq!(received.lock().unwrap().values().sum::<u64>(), 100);
+    let got = received.lock().unwrap().clone();
+    // The server offers h2 by ALPN: every request went over HTTP/2, each with its authority.
+    assert_eq!(got.get("over HTTP/2"), Some(&100), "{got:?}");
+    assert_eq!(got.get("without a host"), None, "{got:?}");
+    assert_eq!(got.iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, v)| v).sum::<u64>(), 100, "{got:?}");
+}
+
+#[test]
+fn http2_in_cleartext_when_asked_for() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let mut cfg = config(&format!("http://{addr}"), 50.0);
+    cfg.schedule.max_requests = Some(200);
+    cfg.client.http2 = true;
+    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let _ = stop.send(());
+    let got = received.lock().unwrap().clone();
+    assert_eq!((outcome.summary.requests, outcome.summary.failures), (200, 0), "{:?}", outcome.summary.failure_examples);
+    assert_eq!(got.get("over HTTP/2"), Some(&200), "{got:?}");
+    assert_eq!(got.get("without a host"), None, "{got:?}");
+}
+
+#[test]
+fn connections_the_target_closes_between_requests_are_replaced_not_failed() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    // Answers one request per connection, keep-alive implied, then hangs up.
+    let (addr, connections) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = std::sync::Arc::clone(&connections);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { return };
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buf = [0u8; 4096];
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                });
+            }
+        });
+        (addr, connections)
+    });
+    let mut cfg = config(&format!("http://{addr}"), 20.0);
+    cfg.schedule.max_requests = Some(100);
+    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let s = &outcome.summary;
+    assert_eq!((s.requests, s.failures), (100, 0), "{:?}", s.failure_examples);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::Relaxed), 100);
 }
 
 #[test]

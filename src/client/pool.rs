@@ -1,0 +1,172 @@
+//! Connections to the target: a stack of idle HTTP/1.1 connections (the
+//! keep-alive pool) and, when the target speaks HTTP/2 (ALPN over TLS, or
+//! `--http2` in cleartext), one shared multiplexed connection.
+//!
+//! Each connection's I/O runs on its own task (hyper's `Connection`); a
+//! request borrows the connection's sender and, for HTTP/1.1, gives it back
+//! when its response has been read in full. A connection the target closed
+//! while idle is noticed on checkout and dropped. The number of connections
+//! is bounded by the caller: one per request in flight at most.
+
+use super::failure::{classify_error, describe};
+use crate::report::Failure;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
+
+pub type Body = Full<Bytes>;
+
+/// A connection's sender, for one request.
+pub enum Conn {
+    Http1(http1::SendRequest<Body>),
+    Http2(http2::SendRequest<Body>),
+}
+
+/// Where the target is: parsed once from `--host`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub https: bool,
+    /// The host name or address to connect to (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+    /// `host[:port]` as given, for the Host header and messages.
+    pub authority: String,
+}
+
+impl Target {
+    pub fn new(base: &hyper::Uri) -> Self {
+        let https = base.scheme_str() == Some("https");
+        let host = base.host().unwrap_or("localhost").trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = base.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let authority = base.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
+        Target { https, host, port, authority }
+    }
+}
+
+pub struct Pool {
+    target: Target,
+    tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
+    /// Cleartext HTTP/2 with prior knowledge (`--http2` on an http:// target).
+    h2c: bool,
+    idle: Mutex<Vec<http1::SendRequest<Body>>>,
+    shared_h2: Mutex<Option<http2::SendRequest<Body>>>,
+}
+
+/// A failure to reach the target: its class and what happened, in words.
+pub type ConnectError = (Failure, String);
+
+impl Pool {
+    pub fn new(target: Target, tls: Option<rustls::ClientConfig>, http2: bool) -> Result<Self, String> {
+        let tls = match tls.filter(|_| target.https) {
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+                    .map_err(|e| format!("`{}` is not a name TLS can verify: {e}", target.host))?;
+                Some((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
+            }
+            None => None,
+        };
+        let h2c = http2 && !target.https;
+        Ok(Pool { target, tls, h2c, idle: Mutex::new(Vec::new()), shared_h2: Mutex::new(None) })
+    }
+
+    /// A connection that is open and free, if there is one.
+    pub fn checkout(&self) -> Option<Conn> {
+        if self.tls.is_some() || self.h2c {
+            let shared = self.shared_h2.lock().expect("pool lock");
+            if let Some(sender) = shared.as_ref().filter(|s| !s.is_closed()) {
+                return Some(Conn::Http2(sender.clone()));
+            }
+        }
+        let mut idle = self.idle.lock().expect("pool lock");
+        while let Some(sender) = idle.pop() {
+            if !sender.is_closed() {
+                return Some(Conn::Http1(sender));
+            }
+        }
+        None
+    }
+
+    /// Gives an HTTP/1.1 connection back once its response has been read.
+    pub fn put_back(&self, sender: http1::SendRequest<Body>) {
+        self.idle.lock().expect("pool lock").push(sender);
+    }
+
+    /// Opens a new connection (TCP, then TLS where https, then the HTTP handshake).
+    pub async fn connect(&self) -> Result<Conn, ConnectError> {
+        let target = &self.target;
+        let failed = |e: &(dyn std::error::Error + 'static)| {
+            (classify_error(e, Failure::Connect), format!("cannot connect to {}: {}", target.authority, describe(e)))
+        };
+        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| failed(&e))?;
+        tcp.set_nodelay(true).map_err(|e| failed(&e))?;
+        match &self.tls {
+            Some((connector, name)) => {
+                let stream = connector.connect(name.clone(), tcp).await.map_err(|e| failed(&e))?;
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                self.handshake(TokioIo::new(stream), h2).await.map_err(|e| failed(&e))
+            }
+            None => self.handshake(TokioIo::new(tcp), self.h2c).await.map_err(|e| failed(&e)),
+        }
+    }
+
+    async fn handshake<Io>(&self, io: Io, h2: bool) -> Result<Conn, hyper::Error>
+    where
+        Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        if h2 {
+            let (sender, connection) = http2::Builder::new(TokioExecutor::new()).handshake(io).await?;
+            tokio::spawn(connection);
+            let mut shared = self.shared_h2.lock().expect("pool lock");
+            if shared.as_ref().is_none_or(|s| s.is_closed()) {
+                *shared = Some(sender.clone());
+            }
+            Ok(Conn::Http2(sender))
+        } else {
+            let (sender, connection) = http1::Builder::new().handshake(io).await?;
+            tokio::spawn(connection);
+            Ok(Conn::Http1(sender))
+        }
+    }
+}
+
+impl Conn {
+    pub fn is_http2(&self) -> bool {
+        matches!(self, Conn::Http2(_))
+    }
+
+    /// Sends `request`; if the connection closed before it went out, the error gives it back.
+    pub async fn send(
+        &mut self,
+        request: hyper::Request<Body>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::client::conn::TrySendError<hyper::Request<Body>>> {
+        // A closed connection shows in the send's error, which returns the request.
+        match self {
+            Conn::Http1(sender) => {
+                let _ = sender.ready().await;
+                sender.try_send_request(request).await
+            }
+            Conn::Http2(sender) => {
+                let _ = sender.ready().await;
+                sender.try_send_request(request).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_keep_their_authority_and_default_ports() {
+        let t = Target::new(&"http://127.0.0.1:8080/base".parse().unwrap());
+        assert_eq!((t.https, t.host.as_str(), t.port, t.authority.as_str()), (false, "127.0.0.1", 8080, "127.0.0.1:8080"));
+        let t = Target::new(&"https://staging.example.com".parse().unwrap());
+        assert_eq!((t.https, t.host.as_str(), t.port, t.authority.as_str()), (true, "staging.example.com", 443, "staging.example.com"));
+        let t = Target::new(&"http://[::1]:9000".parse().unwrap());
+        assert_eq!((t.host.as_str(), t.port, t.authority.as_str()), ("::1", 9000, "[::1]:9000"));
+    }
+}
