@@ -25,7 +25,8 @@ use tokio::net::TcpListener;
 /// `traced` those that carried `traceparent` and `x-replay-id`, under
 /// `with the login cookie` those that sent back the cookie `POST /login` sets,
 /// under `over HTTP/2` those that came by HTTP/2, and under `without a host`
-/// those with neither a Host header nor an authority.
+/// those with neither a Host header nor an authority, and under
+/// `connections` the connections accepted.
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
 async fn answer(request: Request<Incoming>, received: Received) -> Result<Response<Full<Bytes>>, hyper::Error> {
@@ -76,13 +77,18 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
 
 /// Serves on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Future<Output = ()>) {
-    accept(listener, shutdown, move |stream| serve_connection(stream, Arc::clone(&received))).await;
+    accept(listener, shutdown, move |stream| {
+        *received.lock().expect("received lock").entry("connections".to_owned()).or_default() += 1;
+        serve_connection(stream, Arc::clone(&received))
+    })
+    .await;
 }
 
 /// Like [`serve`], over TLS with `tls`: for testing `replay run` against HTTPS.
 pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, received: Received, shutdown: impl Future<Output = ()>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     accept(listener, shutdown, move |stream| {
+        *received.lock().expect("received lock").entry("connections".to_owned()).or_default() += 1;
         let (acceptor, received) = (acceptor.clone(), Arc::clone(&received));
         async move {
             if let Ok(stream) = acceptor.accept(stream).await {

@@ -31,6 +31,14 @@ fn config(base: &str, speed: f64) -> RunConfig {
     }
 }
 
+/// The requests the example server counted (its `METHOD /path` keys).
+fn requests(got: &std::collections::BTreeMap<String, u64>) -> u64 {
+    got.iter()
+        .filter(|(k, _)| k.split_once(' ').is_some_and(|(m, p)| m.bytes().all(|b| b.is_ascii_uppercase()) && p.starts_with('/')))
+        .map(|(_, v)| v)
+        .sum()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
@@ -45,7 +53,7 @@ fn the_server_sees_the_profiles_count_and_mix() {
     let got = received.lock().unwrap().clone();
     let s = &outcome.summary;
     assert_eq!((s.intended, s.requests, s.failures), (1000, 1000, 0));
-    assert_eq!(got.values().sum::<u64>(), 1000);
+    assert_eq!(requests(&got), 1000);
     let share = |k: &str| got.get(k).copied().unwrap_or(0) as f64 / 1000.0;
     assert!((share("GET /") - 0.5).abs() < 0.05 && (share("GET /profile") - 0.25).abs() < 0.05, "{got:?}");
     assert!((share("GET /users/{id}") - 0.25).abs() < 0.05, "{got:?}");
@@ -107,7 +115,7 @@ fn the_max_rps_cap_holds_requests_back() {
     // 1,000 rps asked for, 300 allowed: 300 requests take about a second instead of 0.3.
     let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
     let _ = stop.send(());
-    assert_eq!(received.lock().unwrap().values().sum::<u64>(), 300);
+    assert_eq!(requests(&received.lock().unwrap()), 300);
     assert!(outcome.summary.held_back > 200, "{}", outcome.summary.held_back);
     assert!(outcome.duration >= Duration::from_millis(900), "{:?}", outcome.duration);
 }
@@ -248,7 +256,8 @@ fn a_derived_trace_replays_request_by_request() {
     let _ = stop.send(());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // Every row was sent, to the endpoint it names.
-    let got = received.lock().unwrap().clone();
+    let mut got = received.lock().unwrap().clone();
+    got.remove("connections");
     let mut want = std::collections::BTreeMap::new();
     for row in &rows {
         let cols: Vec<&str> = row.split(',').collect();
@@ -319,6 +328,8 @@ fn https_targets_need_a_trusted_certificate_or_insecure() {
     assert_eq!(untrusted.summary.by_failure.get(&replay::report::Failure::Tls), Some(&100), "{:?}", untrusted.summary.by_failure);
     let why = &untrusted.summary.failure_examples[&replay::report::Failure::Tls];
     assert!(why.contains("certificate"), "a clear word for a bad certificate: {why}");
+    let refused_connections = received.lock().unwrap().get("connections").copied().unwrap_or(0);
+    assert!(refused_connections >= 1);
     cfg.client.insecure = true;
     let trusted = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
     let _ = stop.send(());
@@ -327,7 +338,9 @@ fn https_targets_need_a_trusted_certificate_or_insecure() {
     // The server offers h2 by ALPN: every request went over HTTP/2, each with its authority.
     assert_eq!(got.get("over HTTP/2"), Some(&100), "{got:?}");
     assert_eq!(got.get("without a host"), None, "{got:?}");
-    assert_eq!(got.iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, v)| v).sum::<u64>(), 100, "{got:?}");
+    assert_eq!(requests(&got), 100, "{got:?}");
+    // One multiplexed connection, not one per request in flight.
+    assert_eq!(got["connections"] - refused_connections, 1, "{got:?}");
 }
 
 #[test]
@@ -338,12 +351,16 @@ fn http2_in_cleartext_when_asked_for() {
     let mut cfg = config(&format!("http://{addr}"), 50.0);
     cfg.schedule.max_requests = Some(200);
     cfg.client.http2 = true;
+    cfg.client.connections = 64;
+    // All at once: the first requests race to open the connection.
+    cfg.schedule.speed = 1e6;
     let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
     let _ = stop.send(());
     let got = received.lock().unwrap().clone();
     assert_eq!((outcome.summary.requests, outcome.summary.failures), (200, 0), "{:?}", outcome.summary.failure_examples);
     assert_eq!(got.get("over HTTP/2"), Some(&200), "{got:?}");
     assert_eq!(got.get("without a host"), None, "{got:?}");
+    assert_eq!(got.get("connections"), Some(&1), "a burst of first requests opens one connection: {got:?}");
 }
 
 #[test]

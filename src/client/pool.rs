@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::net::TcpStream;
 
 pub type Body = Full<Bytes>;
@@ -53,6 +53,11 @@ pub struct Pool {
     h2c: bool,
     idle: Mutex<Vec<http1::SendRequest<Body>>>,
     shared_h2: Mutex<Option<http2::SendRequest<Body>>>,
+    /// Whether the target speaks HTTP/2, once a connection has told.
+    speaks_h2: OnceLock<bool>,
+    /// Held while opening a connection that may turn out to be the shared
+    /// HTTP/2 one, so a burst of first requests opens one connection, not hundreds.
+    opening_h2: tokio::sync::Mutex<()>,
 }
 
 /// A failure to reach the target: its class and what happened, in words.
@@ -69,12 +74,25 @@ impl Pool {
             None => None,
         };
         let h2c = http2 && !target.https;
-        Ok(Pool { target, tls, h2c, idle: Mutex::new(Vec::new()), shared_h2: Mutex::new(None) })
+        Ok(Pool {
+            target,
+            tls,
+            h2c,
+            idle: Mutex::new(Vec::new()),
+            shared_h2: Mutex::new(None),
+            speaks_h2: OnceLock::new(),
+            opening_h2: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Whether a new connection may be HTTP/2 (over TLS until ALPN has told, or h2c).
+    fn may_be_h2(&self) -> bool {
+        self.h2c || (self.tls.is_some() && self.speaks_h2.get() != Some(&false))
     }
 
     /// A connection that is open and free, if there is one.
     pub fn checkout(&self) -> Option<Conn> {
-        if self.tls.is_some() || self.h2c {
+        if self.may_be_h2() {
             let shared = self.shared_h2.lock().expect("pool lock");
             if let Some(sender) = shared.as_ref().filter(|s| !s.is_closed()) {
                 return Some(Conn::Http2(sender.clone()));
@@ -94,8 +112,24 @@ impl Pool {
         self.idle.lock().expect("pool lock").push(sender);
     }
 
-    /// Opens a new connection (TCP, then TLS where https, then the HTTP handshake).
+    /// A new connection, or the shared HTTP/2 one if another request opened it meanwhile.
     pub async fn connect(&self) -> Result<Conn, ConnectError> {
+        if !self.may_be_h2() {
+            return self.open().await;
+        }
+        let opening = self.opening_h2.lock().await;
+        if let Some(conn) = self.checkout() {
+            return Ok(conn);
+        }
+        if !self.may_be_h2() {
+            // The first connection said HTTP/1.1: the rest open side by side.
+            drop(opening);
+        }
+        self.open().await
+    }
+
+    /// Opens a connection (TCP, then TLS where https, then the HTTP handshake).
+    async fn open(&self) -> Result<Conn, ConnectError> {
         let target = &self.target;
         let failed = |e: &(dyn std::error::Error + 'static)| {
             (classify_error(e, Failure::Connect), format!("cannot connect to {}: {}", target.authority, describe(e)))
@@ -116,6 +150,7 @@ impl Pool {
     where
         Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
+        let _ = self.speaks_h2.set(h2);
         if h2 {
             let (sender, connection) = http2::Builder::new(TokioExecutor::new()).handshake(io).await?;
             tokio::spawn(connection);
