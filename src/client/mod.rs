@@ -126,14 +126,16 @@ impl Client {
             let request = self.request(spec, cookie, conn.is_http2())?;
             match conn.send(request).await {
                 Ok(response) => break response,
-                // An idle connection the target had closed: the request never went out; once more on a new one.
-                Err(e) if reused && e.message().is_some() => {
-                    conn = pool.connect().await?;
-                    reused = false;
-                }
                 Err(e) => {
-                    let e = e.into_error();
-                    return Err((classify_error(&e, Failure::Other), describe(&e)));
+                    let class = classify_error(e.error(), Failure::Other);
+                    // A kept-alive connection the target had closed: the request never went out, or
+                    // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2). Once more, on a new connection.
+                    if reused && (e.message().is_some() || (class == Failure::Reset && idempotent(&spec.method))) {
+                        conn = pool.connect().await?;
+                        reused = false;
+                        continue;
+                    }
+                    return Err((class, describe(e.error())));
                 }
             }
         };
@@ -203,4 +205,9 @@ impl Client {
         }
         Ok(request)
     }
+}
+
+/// Methods a client may send again after a connection failed before any response (RFC 9110, 9.2.2).
+fn idempotent(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE")
 }
