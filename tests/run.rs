@@ -427,3 +427,32 @@ fn a_target_that_hangs_up_is_counted_as_resets() {
     assert_eq!((s.requests, s.failures), (100, 100));
     assert_eq!(s.by_failure.get(&replay::report::Failure::Reset), Some(&100), "{:?} {:?}", s.by_failure, s.failure_examples);
 }
+
+#[test]
+fn a_slow_tls_failure_fails_each_request_on_its_own_time() {
+    let rt = runtime();
+    let profile = parse(PROFILE, "p.json").unwrap();
+    // Accepts, waits 300 ms, answers the TLS hello with plain text.
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { return };
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                });
+            }
+        });
+        addr
+    });
+    let mut cfg = config(&format!("https://127.0.0.1:{}", addr.port()), 1e6);
+    cfg.schedule.max_requests = Some(20);
+    cfg.client.connections = 20;
+    cfg.client.timeout = Duration::from_secs(2);
+    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let s = &outcome.summary;
+    // One at a time, 20 handshakes would take 6 s and most would time out.
+    assert_eq!(s.by_failure.get(&replay::report::Failure::Tls), Some(&20), "{:?} {:?}", s.by_failure, s.failure_examples);
+}

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::net::TcpStream;
 
@@ -58,6 +59,9 @@ pub struct Pool {
     /// Held while opening a connection that may turn out to be the shared
     /// HTTP/2 one, so a burst of first requests opens one connection, not hundreds.
     opening_h2: tokio::sync::Mutex<()>,
+    /// The last open failed: while the target refuses or fails TLS, opens go
+    /// side by side, so each request fails on its own time, not queued behind the others.
+    opens_failing: AtomicBool,
 }
 
 /// A failure to reach the target: its class and what happened, in words.
@@ -82,6 +86,7 @@ impl Pool {
             shared_h2: Mutex::new(None),
             speaks_h2: OnceLock::new(),
             opening_h2: tokio::sync::Mutex::new(()),
+            opens_failing: AtomicBool::new(false),
         })
     }
 
@@ -114,22 +119,30 @@ impl Pool {
 
     /// A new connection, or the shared HTTP/2 one if another request opened it meanwhile.
     pub async fn connect(&self) -> Result<Conn, ConnectError> {
-        if !self.may_be_h2() {
+        let one_at_a_time = || self.may_be_h2() && !self.opens_failing.load(Ordering::Relaxed);
+        if !one_at_a_time() {
             return self.open().await;
         }
         let opening = self.opening_h2.lock().await;
         if let Some(conn) = self.checkout() {
             return Ok(conn);
         }
-        if !self.may_be_h2() {
-            // The first connection said HTTP/1.1: the rest open side by side.
+        if !one_at_a_time() {
+            // The first connection said HTTP/1.1, or opens fail: the rest open side by side.
             drop(opening);
         }
         self.open().await
     }
 
-    /// Opens a connection (TCP, then TLS where https, then the HTTP handshake).
+    /// Opens a connection, noting whether it failed.
     async fn open(&self) -> Result<Conn, ConnectError> {
+        let opened = self.open_new().await;
+        self.opens_failing.store(opened.is_err(), Ordering::Relaxed);
+        opened
+    }
+
+    /// Opens a connection (TCP, then TLS where https, then the HTTP handshake).
+    async fn open_new(&self) -> Result<Conn, ConnectError> {
         let target = &self.target;
         let failed = |e: &(dyn std::error::Error + 'static)| {
             (classify_error(e, Failure::Connect), format!("cannot connect to {}: {}", target.authority, describe(e)))
