@@ -16,12 +16,11 @@ mod pool;
 mod tls;
 
 pub use cookies::CookieJar;
-pub use failure::describe;
 
 use crate::report::{Failure, Outcome};
 use crate::request::RequestSpec;
 use bytes::Bytes;
-use failure::{classify_error, classify_status};
+use failure::{classify_error, classify_status, describe};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
