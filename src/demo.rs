@@ -77,18 +77,14 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
 
 /// Serves on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Future<Output = ()>) {
-    accept(listener, shutdown, move |stream| {
-        *received.lock().expect("received lock").entry("connections".to_owned()).or_default() += 1;
-        serve_connection(stream, Arc::clone(&received))
-    })
-    .await;
+    let counted = Arc::clone(&received);
+    accept(listener, counted, shutdown, move |stream| serve_connection(stream, Arc::clone(&received))).await;
 }
 
 /// Like [`serve`], over TLS with `tls`: for testing `replay run` against HTTPS.
 pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, received: Received, shutdown: impl Future<Output = ()>) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    accept(listener, shutdown, move |stream| {
-        *received.lock().expect("received lock").entry("connections".to_owned()).or_default() += 1;
+    accept(listener, Arc::clone(&received), shutdown, move |stream| {
         let (acceptor, received) = (acceptor.clone(), Arc::clone(&received));
         async move {
             if let Ok(stream) = acceptor.accept(stream).await {
@@ -99,9 +95,10 @@ pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, re
     .await;
 }
 
-/// Accepts connections until `shutdown`, each handled on its own task.
+/// Accepts connections until `shutdown`, each counted under `connections` and handled on its own task.
 async fn accept<F: Future<Output = ()> + Send + 'static>(
     listener: TcpListener,
+    received: Received,
     shutdown: impl Future<Output = ()>,
     handle: impl Fn(tokio::net::TcpStream) -> F,
 ) {
@@ -111,6 +108,7 @@ async fn accept<F: Future<Output = ()> + Send + 'static>(
             _ = &mut shutdown => return,
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
+                    *received.lock().expect("received lock").entry("connections".to_owned()).or_default() += 1;
                     tokio::spawn(handle(stream));
                 }
             }

@@ -39,6 +39,24 @@ fn requests(got: &std::collections::BTreeMap<String, u64>) -> u64 {
         .sum()
 }
 
+/// A bare TCP target on 127.0.0.1, port 0: each connection goes to `handle` on its own task.
+fn raw_target<F, Fut>(rt: &tokio::runtime::Runtime, handle: F) -> std::net::SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(handle(stream));
+            }
+        });
+        addr
+    })
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
@@ -368,30 +386,22 @@ fn connections_the_target_closes_between_requests_are_replaced_not_failed() {
     let rt = runtime();
     let profile = parse(PROFILE, "p.json").unwrap();
     // Answers one request per connection, keep-alive implied, then hangs up.
-    let (addr, connections) = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let counted = std::sync::Arc::clone(&connections);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else { return };
-                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tokio::spawn(async move {
-                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                    let mut buf = [0u8; 4096];
-                    let mut got = Vec::new();
-                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => got.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
-                });
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    let addr = raw_target(&rt, move |mut stream| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
             }
-        });
-        (addr, connections)
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+        }
     });
     let mut cfg = config(&format!("http://{addr}"), 20.0);
     cfg.schedule.max_requests = Some(100);
@@ -406,19 +416,9 @@ fn a_target_that_hangs_up_is_counted_as_resets() {
     let rt = runtime();
     let profile = parse(PROFILE, "p.json").unwrap();
     // Accepts each connection, reads the request, and closes without answering.
-    let addr = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else { return };
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 1024];
-                    let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
-                });
-            }
-        });
-        addr
+    let addr = raw_target(&rt, |mut stream| async move {
+        let mut buf = [0u8; 1024];
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
     });
     let mut cfg = config(&format!("http://{addr}"), 50.0);
     cfg.schedule.max_requests = Some(100);
@@ -433,19 +433,9 @@ fn a_slow_tls_failure_fails_each_request_on_its_own_time() {
     let rt = runtime();
     let profile = parse(PROFILE, "p.json").unwrap();
     // Accepts, waits 300 ms, answers the TLS hello with plain text.
-    let addr = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else { return };
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
-                });
-            }
-        });
-        addr
+    let addr = raw_target(&rt, |mut stream| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
     });
     let mut cfg = config(&format!("https://127.0.0.1:{}", addr.port()), 1e6);
     cfg.schedule.max_requests = Some(20);

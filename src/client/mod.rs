@@ -64,7 +64,11 @@ pub struct Client {
 struct Shared {
     config: ClientConfig,
     pool: Pool,
+    /// A `--header 'Host: …'` if given (sent over HTTP/2 too), else the authority of `--host`.
     host_header: HeaderValue,
+    host_given: bool,
+    /// The `--header`s but Host, sent as they are.
+    extra_headers: Vec<(HeaderName, HeaderValue)>,
     /// The base path of `--host` without its trailing slash; each target is appended.
     base_path: String,
     /// `scheme://authority` + base path: HTTP/2 requests carry the absolute form.
@@ -77,12 +81,17 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, String> {
         let target = Target::new(&config.base);
         let tls = target.https.then(|| tls::client_config(config.insecure, config.http2));
-        let host_header =
-            HeaderValue::from_str(&target.authority).map_err(|e| format!("`{}` cannot be a Host header: {e}", target.authority))?;
+        let given_host = config.headers.iter().rev().find(|(name, _)| name == HOST).map(|(_, value)| value.clone());
+        let host_given = given_host.is_some();
+        let host_header = match given_host {
+            Some(host) => host,
+            None => HeaderValue::from_str(&target.authority).map_err(|e| format!("`{}` cannot be a Host header: {e}", target.authority))?,
+        };
+        let extra_headers = config.headers.iter().filter(|(name, _)| name != HOST).cloned().collect();
         let base_path = config.base.path().trim_end_matches('/').to_owned();
         let absolute_prefix = format!("{}://{}{base_path}", if target.https { "https" } else { "http" }, target.authority);
         let pool = Pool::new(target, tls, config.http2)?;
-        Ok(Client { shared: Arc::new(Shared { config, pool, host_header, base_path, absolute_prefix }) })
+        Ok(Client { shared: Arc::new(Shared { config, pool, host_header, host_given, extra_headers, base_path, absolute_prefix }) })
     }
 
     /// Sends `spec`; `intended_ns` and `now_ns` (nanoseconds after the run's start) time it.
@@ -179,16 +188,11 @@ impl Client {
             *request.version_mut() = hyper::Version::HTTP_2;
         }
         let headers = request.headers_mut();
-        if !http2 {
+        if !http2 || shared.host_given {
             headers.insert(HOST, shared.host_header.clone());
         }
-        for (name, value) in &shared.config.headers {
-            // A Host given by --header replaces ours; other names may repeat.
-            if name == HOST {
-                headers.insert(HOST, value.clone());
-            } else {
-                headers.append(name.clone(), value.clone());
-            }
+        for (name, value) in &shared.extra_headers {
+            headers.append(name.clone(), value.clone());
         }
         if let Some(run_id) = shared.config.trace_headers {
             // W3C trace context: the run is the trace, each request a span.
