@@ -4,7 +4,8 @@
 //! # Layout
 //! The modules follow the data:
 //! `input` bytes → `log` records → `scan` (parallel, streaming) → `derive` → `profile`
-//! → `schedule` + `request` (or `users`, `trace_plan`) → `run` → `client` → `report`.
+//! → `schedule` → `plan` (profile, sessions or trace; limits) → `run` → `client` → `report`.
+//! Arrows point downstream: `cli → app → {log, profile, plan} → run → client → report`.
 //!
 //! - [`input`]: opening files, stdin and gzip, with errors that name the path.
 //! - [`log`]: one line → [`log::LogRecord`]: the nom field parsers, one file per log family, format detection.
@@ -12,35 +13,31 @@
 //! - [`derive`]: `replay derive`: inputs → format → scan → [`profile::Profile`], and its stderr summary.
 //! - [`profile`]: the versioned profile wire format, and everything that builds, synthesises and loads it.
 //! - [`schedule`]: when each request is due: pure, one clock, speed, rate scale and window.
-//! - [`request`]: which endpoint and what path, query and body each request gets.
-//! - [`users`]: `--sessions`: virtual users walking flows with think times and cookies.
-//! - [`trace_plan`]: replaying a derived trace row by row.
-//! - [`batching`]: which due requests share one wake of the loop.
-//! - [`timer`]: a microsecond sleep on the runtime's own thread.
-//! - [`run`]: the one replay loop: plan → client → outcomes, with a shutdown future.
-//! - [`client`]: the hyper/rustls client; every request becomes an outcome, never an error.
+//! - [`plan`]: what a run sends and when: the due-request vocabulary, the sources (profile,
+//!   `--sessions`, trace), the settings and limits every source shares, and `replay plan`'s estimates.
+//! - [`run`]: the one replay loop: plan → gate → client → outcomes, with a shutdown future;
+//!   every intended request is sent or counted as not sent.
+//! - [`client`]: the hyper/rustls client; every request becomes an [`client::Outcome`], never an error.
 //! - [`report`]: the run's summary (HDR histograms), `results.json` and the end table.
 //! - [`demo`]: the example target server, for `replay demo` and the tests.
 //! - [`app`]: the commands behind the CLI, returning an [`Exit`] code.
 //! - [`cli`]: clap definitions and their translation into typed configs.
+//! - [`units`]: durations, rates and counts in words people read.
 
 pub mod app;
-pub mod batching;
 pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod derive;
 pub mod input;
 pub mod log;
+pub mod plan;
 pub mod profile;
 pub mod report;
-pub mod request;
 pub mod run;
 pub mod scan;
 pub mod schedule;
-pub mod timer;
-pub mod trace_plan;
-pub mod users;
+pub mod units;
 
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 //! arrivals are Poisson (the bin's requests at uniformly random instants,
 //! sorted) or evenly spaced. A burst stays inside its bin at every scale.
 
-use crate::profile::Profile;
+use crate::profile::Arrival;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
@@ -33,9 +33,8 @@ pub struct ScheduleConfig {
     pub window: Option<(u64, u64)>,
     pub arrivals: Arrivals,
     pub seed: u64,
-    /// Start again at the window's start when it ends (soak tests); bounded by `max_requests` or the caller.
+    /// Start again at the window's start when it ends (soak tests); bounded by the caller.
     pub looped: bool,
-    pub max_requests: Option<u64>,
 }
 
 impl Default for ScheduleConfig {
@@ -47,7 +46,6 @@ impl Default for ScheduleConfig {
             arrivals: Arrivals::Poisson,
             seed: 7,
             looped: false,
-            max_requests: None,
         }
     }
 }
@@ -71,10 +69,13 @@ pub struct Schedule {
     rng: ChaCha8Rng,
     bin: usize,
     lap: u64,
-    pending: Vec<u64>,
-    next: usize,
+    /// The current bin: its start and width (ns), requests left, and the last arrival's place in it (0..1).
+    bin_start_ns: f64,
+    bin_ns: f64,
+    left: u64,
+    total: u64,
+    place: f64,
     current_bin: usize,
-    sent: u64,
 }
 
 /// Bins `[first, end)` that a window covers.
@@ -86,12 +87,12 @@ fn window_bins(counts_len: usize, bin_s: u64, window: Option<(u64, u64)>) -> (us
 }
 
 impl Schedule {
-    pub fn new(profile: &Profile, config: ScheduleConfig) -> Self {
-        let bin_s = u64::from(profile.arrival.bin_s.max(1));
-        let (first_bin, end_bin) = window_bins(profile.arrival.counts.len(), bin_s, config.window);
+    pub fn new(curve: &Arrival, config: ScheduleConfig) -> Self {
+        let bin_s = u64::from(curve.bin_s.max(1));
+        let (first_bin, end_bin) = window_bins(curve.counts.len(), bin_s, config.window);
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Schedule {
-            counts: profile.arrival.counts.clone(),
+            counts: curve.counts.clone(),
             bin_s,
             first_bin,
             end_bin,
@@ -99,10 +100,12 @@ impl Schedule {
             rng,
             bin: first_bin,
             lap: 0,
-            pending: Vec::new(),
-            next: 0,
+            bin_start_ns: 0.0,
+            bin_ns: 0.0,
+            left: 0,
+            total: 0,
+            place: 0.0,
             current_bin: first_bin,
-            sent: 0,
         }
     }
 
@@ -120,7 +123,7 @@ impl Schedule {
         (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Fills `pending` with the next non-empty bin's offsets; false when done.
+    /// Moves to the next non-empty bin; false when done.
     fn fill(&mut self) -> bool {
         loop {
             if self.bin >= self.end_bin {
@@ -140,21 +143,31 @@ impl Schedule {
             if n == 0 {
                 continue;
             }
-            let bin_ns = self.bin_s as f64 * 1e9 / self.config.speed;
-            let start_ns = self.lap as f64 * self.pass_ns() as f64 + (bin - self.first_bin) as f64 * bin_ns;
-            self.pending.clear();
-            for i in 0..n {
-                let place = match self.config.arrivals {
-                    Arrivals::Poisson => self.uniform(),
-                    Arrivals::Uniform => (i as f64 + 0.5) / n as f64,
-                };
-                self.pending.push((start_ns + place * bin_ns) as u64);
-            }
-            self.pending.sort_unstable();
-            self.next = 0;
+            self.bin_ns = self.bin_s as f64 * 1e9 / self.config.speed;
+            self.bin_start_ns = self.lap as f64 * self.pass_ns() as f64 + (bin - self.first_bin) as f64 * self.bin_ns;
+            (self.left, self.total, self.place) = (n, n, 0.0);
             self.current_bin = bin;
             return true;
         }
+    }
+
+    /// The next arrival's place in the bin (0..1), in order, in constant memory.
+    ///
+    /// Poisson: the bin's `n` arrivals are `n` uniform instants, sorted; the
+    /// next of the `k` still to come is the minimum of `k` uniforms on
+    /// `(place, 1)`, which is `1 - (1 - place) * V^(1/k)` for a uniform `V`
+    /// (the order statistics of uniforms, drawn one at a time).
+    fn next_place(&mut self) -> f64 {
+        let k = self.left;
+        match self.config.arrivals {
+            Arrivals::Poisson => {
+                let v = self.uniform();
+                self.place = 1.0 - (1.0 - self.place) * v.powf(1.0 / k as f64);
+            }
+            Arrivals::Uniform => self.place = ((self.total - k) as f64 + 0.5) / self.total as f64,
+        }
+        self.left -= 1;
+        self.place
     }
 }
 
@@ -162,15 +175,11 @@ impl Iterator for Schedule {
     type Item = Due;
 
     fn next(&mut self) -> Option<Due> {
-        if self.config.max_requests.is_some_and(|max| self.sent >= max) {
+        if self.left == 0 && !self.fill() {
             return None;
         }
-        if self.next >= self.pending.len() && !self.fill() {
-            return None;
-        }
-        let at_ns = self.pending[self.next];
-        self.next += 1;
-        self.sent += 1;
+        let place = self.next_place();
+        let at_ns = (self.bin_start_ns + place * self.bin_ns) as u64;
         Some(Due { at_ns, profile_s: self.current_bin as u64 * self.bin_s })
     }
 }
@@ -178,22 +187,9 @@ impl Iterator for Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Arrival, Endpoint, Profile, VERSION};
-
-    fn profile(counts: Vec<u64>, bin_s: u32) -> Profile {
-        let endpoint = Endpoint::new("GET", "/", 1.0);
-        Profile {
-            version: VERSION,
-            source: None,
-            endpoints: vec![endpoint],
-            arrival: Arrival { bin_s, counts },
-            segments: vec![],
-            sessions: None,
-        }
-    }
 
     fn run(counts: Vec<u64>, bin_s: u32, config: ScheduleConfig) -> Vec<Due> {
-        Schedule::new(&profile(counts, bin_s), config).collect()
+        Schedule::new(&Arrival { bin_s, counts }, config).collect()
     }
 
     #[test]
@@ -241,6 +237,23 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_bin_is_drawn_in_constant_memory_in_order() {
+        // Ten billion requests in one bin: the first thousand come at once, in order, inside the bin.
+        let dues: Vec<Due> = Schedule::new(&Arrival { bin_s: 3600, counts: vec![10_000_000_000] }, ScheduleConfig::default()).take(1000).collect();
+        assert!(dues.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
+        assert!(dues[999].at_ns < 1_000_000_000, "a thousand of ten billion over an hour come in the first second: {:?}", dues[999]);
+    }
+
+    #[test]
+    fn poisson_arrivals_spread_evenly_over_the_bin() {
+        let dues = run(vec![100_000], 10, ScheduleConfig::default());
+        for decile in 0..10u64 {
+            let inside = dues.iter().filter(|d| d.at_ns / 1_000_000_000 == decile).count();
+            assert!((9_500..10_500).contains(&inside), "second {decile}: {inside}");
+        }
+    }
+
+    #[test]
     fn fractional_scales_keep_the_total_on_average() {
         let dues = run(vec![3; 10_000], 1, ScheduleConfig { rate_scale: 0.1, ..ScheduleConfig::default() });
         assert!((2850..3150).contains(&dues.len()), "{}", dues.len());
@@ -256,9 +269,9 @@ mod tests {
     }
 
     #[test]
-    fn loops_repeat_the_window_until_the_cap() {
-        let config = ScheduleConfig { looped: true, max_requests: Some(25), window: Some((1, 3)), ..ScheduleConfig::default() };
-        let dues = run(vec![100, 5, 5, 100], 1, config);
+    fn loops_repeat_the_window() {
+        let config = ScheduleConfig { looped: true, window: Some((1, 3)), ..ScheduleConfig::default() };
+        let dues: Vec<Due> = Schedule::new(&Arrival { bin_s: 1, counts: vec![100, 5, 5, 100] }, config).take(25).collect();
         assert_eq!(dues.len(), 25);
         assert_eq!(dues[10].profile_s, 1, "the second lap starts at the window's start");
         assert!(dues[10].at_ns >= 2_000_000_000 && dues[10].at_ns < 3_000_000_000);

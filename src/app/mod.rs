@@ -1,14 +1,20 @@
 //! The commands behind the CLI: each takes its typed config, does the work
 //! through the library, writes its output and says how the process exits.
-//! `replay.rs` holds the ones that send traffic: run, plan and demo.
+//! `run.rs`, `plan.rs` and `demo.rs` hold the ones that send traffic (or
+//! say what traffic they would send); `source.rs` loads what they replay.
 
-mod replay;
+mod demo;
+mod plan;
+mod progress;
+mod run;
+mod source;
 
 use crate::Exit;
 use crate::cli::Command;
 use crate::derive::{self, DeriveConfig, OpenedInput};
 use crate::log::Parsed;
 use crate::profile::{Profile, load};
+use crate::units::{count, human_duration};
 use anyhow::Context;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -22,9 +28,9 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
-        Command::Run { spec } => replay::run_command(&spec),
-        Command::Plan { spec } => replay::plan_command(&spec, &mut io::stdout().lock()),
-        Command::Demo { duration_s } => replay::demo_command(duration_s),
+        Command::Run { request } => run::run_command(request),
+        Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
+        Command::Demo { duration_s } => demo::demo_command(duration_s),
         Command::Parse { config, limit } => parse_records(&config, limit, &mut io::stdout().lock()),
     }
 }
@@ -48,14 +54,16 @@ fn write_profile(profile: &Profile, output: Option<PathBuf>) -> anyhow::Result<(
 fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit> {
     for file in files {
         let profile = load::load(file)?;
-        let span_s = profile.arrival.counts.len() as u64 * u64::from(profile.arrival.bin_s);
+        let span_s = profile.arrival.counts.len() as f64 * f64::from(profile.arrival.bin_s);
         let requests: u64 = profile.arrival.counts.iter().sum();
         writeln!(
             out,
-            "{}: ok: {} endpoints, {requests} requests over {span_s} s, {} segments{}",
+            "{}: ok: {}, {} over {}, {}{}",
             file.display(),
-            profile.endpoints.len(),
-            profile.segments.len(),
+            count(profile.endpoints.len() as u64, "endpoint"),
+            count(requests, "request"),
+            human_duration(span_s),
+            count(profile.segments.len() as u64, "segment"),
             if profile.sessions.is_some() { ", sessions" } else { "" }
         )?;
     }

@@ -1,9 +1,11 @@
 //! The command line: clap definitions only, and one step that turns them
 //! into the typed configs the library takes. Nothing below this module sees clap.
 
+mod duration;
 mod run;
 
-pub use run::RunSpec;
+pub use duration::{parse_duration, parse_duration_s};
+pub use run::RunRequest;
 
 use crate::derive::DeriveConfig;
 use crate::log::{FORMAT_HELP, Format};
@@ -196,7 +198,7 @@ struct ProfileArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
     bin: Option<u64>,
     /// Seed for sampling parameter values
-    #[arg(long, value_name = "N", default_value_t = 7)]
+    #[arg(long, value_name = "N", default_value_t = crate::plan::settings::DEFAULT_SEED)]
     seed: u64,
     /// Also write every request's time, template and redacted path here (CSV)
     #[arg(long, value_name = "FILE")]
@@ -212,24 +214,6 @@ fn parse_regex(value: &str) -> Result<regex::bytes::Regex, String> {
     regex::bytes::Regex::new(value).map_err(|e| format!("`{value}` is not a regex: {e}"))
 }
 
-/// `90`, `90s`, `30m`, `2h`, `1d` as seconds.
-pub fn parse_duration_s(value: &str) -> Result<u64, String> {
-    let bad = || format!("`{value}` is not a duration; use e.g. 90s, 30m, 2h or 1d");
-    let (digits, unit) = value.trim().split_at(value.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(value.trim().len()));
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return Err(bad()),
-    };
-    if n == 0 {
-        return Err(format!("`{value}` must be more than zero"));
-    }
-    Ok(n * scale)
-}
-
 fn parse_format(value: &str) -> Result<Format, String> {
     value.parse::<Format>().map_err(|e| format!("{}\n  {FORMAT_HELP}", e.reason))
 }
@@ -238,8 +222,8 @@ fn parse_format(value: &str) -> Result<Format, String> {
 #[derive(Debug)]
 pub enum Command {
     Profile { spec: SynthSpec, output: Option<PathBuf> },
-    Run { spec: RunSpec },
-    Plan { spec: RunSpec },
+    Run { request: RunRequest },
+    Plan { request: RunRequest },
     Demo { duration_s: u64 },
     Check { files: Vec<PathBuf> },
     Derive { config: DeriveConfig, output: Option<PathBuf> },
@@ -298,8 +282,8 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
-        CliCommand::Run { run } => Command::Run { spec: run.into_spec() },
-        CliCommand::Plan { run } => Command::Plan { spec: run.into_spec() },
+        CliCommand::Run { run } => Command::Run { request: run.into_request() },
+        CliCommand::Plan { run } => Command::Plan { request: run.into_request() },
         CliCommand::Demo { duration } => Command::Demo { duration_s: duration },
         CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }

@@ -1,9 +1,13 @@
-//! `replay run` and `replay plan` flags, and their translation into a [`RunSpec`].
+//! `replay run` and `replay plan` flags, and their translation into a [`RunRequest`].
 
-use super::parse_duration_s;
-use crate::request::Vars;
+use super::duration::parse_duration;
+use crate::client::{ClientConfig, DEFAULT_CONNECTIONS};
+use crate::plan::settings::DEFAULT_SEED;
+use crate::plan::{Pace, PlanSettings, Vars};
+use crate::run::RunConfig;
 use crate::schedule::Arrivals;
 use hyper::header::{HeaderName, HeaderValue};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +17,9 @@ Examples:
   replay run profile.json --host https://staging.example.com --duration 10m --window 2h..4h --rate-scale 2 --max-rps 5000
   replay run profile.json --host http://127.0.0.1:8080 --header 'Authorization: Bearer ${STAGING_TOKEN}' --var token=abc
 
+A run ends at its schedule's end (or --duration), plus one second for late requests and --timeout for
+requests in flight; every intended request is counted as sent or not sent, with the reason.
+
 Exit codes: 0 the run completed, 2 bad usage or input, 3 aborted (Ctrl-C).";
 
 #[derive(Debug, clap::Args)]
@@ -20,15 +27,15 @@ pub struct RunArgs {
     /// The profile to replay, or a trace from `replay derive --trace`
     #[arg(value_name = "PROFILE")]
     pub profile: PathBuf,
-    /// The target: http:// or https:// URL
+    /// The target: http:// or https:// URL (user:password@ in it is sent as HTTP Basic authentication)
     #[arg(long, value_name = "URL", value_parser = parse_host)]
-    pub host: hyper::Uri,
+    pub host: (hyper::Uri, Option<HeaderValue>),
     /// Play the timeline this many times faster (60 plays an hour in a minute)
     #[arg(long, value_name = "F", value_parser = parse_speed, conflicts_with = "duration")]
     pub speed: Option<f64>,
-    /// Fit the window into this much time instead of --speed (e.g. 10m)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]
-    pub duration: Option<u64>,
+    /// Fit the window into this much time instead of --speed, and end the run then (e.g. 10m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_duration)]
+    pub duration: Option<Duration>,
     /// The part of the profile to play, from..to in profile time (e.g. 2h..4h)
     #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
     pub window: Option<(u64, u64)>,
@@ -42,9 +49,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_requests: Option<u64>,
     /// Requests in flight at most (the keep-alive pool's size)
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
-    /// Per-request timeout (e.g. 5s, 500ms)
+    /// Per-request timeout (e.g. 5s, 500ms); requests in flight when sending ends get this long to finish
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Requests due within this long of each other go out together, none early (e.g. 500us, 1ms; 0 wakes for each)
@@ -59,8 +66,11 @@ pub struct RunArgs {
     /// A CSV of placeholder values: the header names them, each row gives values to draw from
     #[arg(long = "vars", value_name = "FILE")]
     pub vars_file: Option<PathBuf>,
+    /// Refuse to run while any placeholder has no value, instead of leaving out the rare endpoints that need one
+    #[arg(long)]
+    pub strict_vars: bool,
     /// Seed for arrival times, endpoint draws and parameter values
-    #[arg(long, value_name = "N", default_value_t = 7)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
     /// Arrivals within a bin: poisson (default) or uniform
     #[arg(long, value_enum, default_value_t = ArrivalsArg::Poisson)]
@@ -80,9 +90,12 @@ pub struct RunArgs {
     /// Add traceparent and x-replay-id headers, so staging's traces can be matched to the run
     #[arg(long)]
     pub trace_headers: bool,
-    /// Where results go [default: replay-results/<UTC timestamp>/]
+    /// Where results go [default: replay-results/<UTC timestamp>/]; checked before any traffic
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace the results already in --out
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -91,103 +104,139 @@ pub enum ArrivalsArg {
     Uniform,
 }
 
-/// Everything `run` needs besides the profile, checked.
+/// `replay run` or `replay plan`, typed: what to replay, how, and where results go.
 #[derive(Debug, Clone)]
-pub struct RunSpec {
-    pub profile: PathBuf,
-    pub host: hyper::Uri,
-    pub speed: Option<f64>,
-    pub duration_s: Option<u64>,
-    pub window: Option<(u64, u64)>,
-    pub rate_scale: f64,
-    pub max_rps: Option<u32>,
-    pub max_requests: Option<u64>,
-    pub connections: usize,
-    pub timeout: Duration,
-    pub batch_window: Duration,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub vars: Vars,
-    pub vars_file: Option<PathBuf>,
-    pub seed: u64,
-    pub arrivals: Arrivals,
-    pub looped: bool,
+pub struct RunRequest {
+    /// A profile (JSON) or a trace (CSV).
+    pub source: PathBuf,
     pub sessions: bool,
-    pub http2: bool,
-    pub insecure: bool,
-    pub trace_headers: bool,
+    pub plan: PlanSettings,
+    /// `--vars FILE`, read (and merged under `--var`) before planning.
+    pub vars_file: Option<PathBuf>,
+    pub run: RunConfig,
     pub out: Option<PathBuf>,
+    pub overwrite: bool,
 }
 
 impl RunArgs {
-    pub fn into_spec(self) -> RunSpec {
+    pub fn into_request(self) -> RunRequest {
         let mut vars = Vars::new();
         for (name, value) in self.vars {
             vars.entry(name).or_default().push(value);
         }
-        RunSpec {
-            profile: self.profile,
-            host: self.host,
-            speed: self.speed,
-            duration_s: self.duration,
+        let pace = match (self.speed, self.duration) {
+            (Some(speed), _) => Pace::Speed(speed),
+            (None, Some(duration)) => Pace::Duration(duration),
+            (None, None) => Pace::Unset,
+        };
+        let plan = PlanSettings {
+            pace,
             window: self.window,
             rate_scale: self.rate_scale,
-            max_rps: self.max_rps,
-            max_requests: self.max_requests,
-            connections: self.connections as usize,
-            timeout: self.timeout,
-            batch_window: self.batch_window,
-            headers: self.headers,
-            vars,
-            vars_file: self.vars_file,
-            seed: self.seed,
             arrivals: match self.arrivals {
                 ArrivalsArg::Poisson => Arrivals::Poisson,
                 ArrivalsArg::Uniform => Arrivals::Uniform,
             },
+            seed: self.seed,
             looped: self.looped,
-            sessions: self.sessions,
+            vars,
+            strict_vars: self.strict_vars,
+        };
+        let (base, credentials) = self.host;
+        let mut headers = self.headers;
+        if let Some(value) = credentials
+            && !headers.iter().any(|(name, _)| name == hyper::header::AUTHORIZATION)
+        {
+            headers.push((hyper::header::AUTHORIZATION, value));
+        }
+        let client = ClientConfig {
+            base,
+            connections: self.connections as usize,
+            timeout: self.timeout,
             http2: self.http2,
             insecure: self.insecure,
-            trace_headers: self.trace_headers,
+            headers,
+            trace_headers: self.trace_headers.then(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64 ^ self.seed),
+        };
+        let run = RunConfig {
+            max_rps: self.max_rps,
+            max_requests: self.max_requests,
+            batch_window: self.batch_window,
+            progress_every: if std::io::stderr().is_terminal() { Duration::from_millis(250) } else { Duration::from_secs(5) },
+            ..RunConfig::new(client)
+        };
+        RunRequest {
+            source: self.profile,
+            sessions: self.sessions,
+            plan,
+            vars_file: self.vars_file,
+            run,
             out: self.out,
+            overwrite: self.overwrite,
         }
     }
 }
 
-/// `500ms`, or any duration `parse_duration_s` reads.
+/// `500ms`, `5s`, `1m`: a timeout above zero.
 fn parse_timeout(value: &str) -> Result<Duration, String> {
-    match value.trim().strip_suffix("ms") {
-        Some(ms) => match ms.parse::<u64>() {
-            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-            _ => Err(format!("`{value}` is not a timeout; use e.g. 500ms or 5s")),
-        },
-        None => parse_duration_s(value).map(Duration::from_secs),
+    match parse_duration(value) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("`{value}` is not a timeout; use e.g. 500ms or 5s")),
     }
 }
 
 /// `0`, `250us` or `2ms`: at most 100 ms, beyond which batches would be bursts of their own.
 fn parse_batch_window(value: &str) -> Result<Duration, String> {
-    let bad = || format!("`{value}` is not a batch window; use e.g. 500us, 1ms or 0 (at most 100ms)");
-    let v = value.trim();
-    let window = if v == "0" {
-        Duration::ZERO
-    } else if let Some(us) = v.strip_suffix("us") {
-        Duration::from_micros(us.parse().map_err(|_| bad())?)
-    } else if let Some(ms) = v.strip_suffix("ms") {
-        Duration::from_millis(ms.parse().map_err(|_| bad())?)
-    } else {
-        return Err(bad());
-    };
-    if window > Duration::from_millis(100) { Err(bad()) } else { Ok(window) }
+    match parse_duration(value) {
+        Ok(window) if window <= Duration::from_millis(100) => Ok(window),
+        _ => Err(format!("`{value}` is not a batch window; use e.g. 500us, 1ms or 0 (at most 100ms)")),
+    }
 }
 
-fn parse_host(value: &str) -> Result<hyper::Uri, String> {
-    let bad = || format!("`{value}` is not an http(s) URL; use e.g. --host http://127.0.0.1:8080 or --host https://staging.example.com");
-    let uri: hyper::Uri = value.parse().map_err(|_| bad())?;
-    match (uri.scheme_str(), uri.authority()) {
-        (Some("http" | "https"), Some(_)) => Ok(uri),
-        _ => Err(bad()),
+/// `--duration`: above zero.
+fn parse_run_duration(value: &str) -> Result<Duration, String> {
+    match parse_duration(value) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!("`{value}` must be more than zero")),
+        Err(e) => Err(e),
     }
+}
+
+/// The target, and HTTP Basic credentials from a `user:password@` in it.
+/// Messages never repeat the URL: it may hold a password.
+fn parse_host(value: &str) -> Result<(hyper::Uri, Option<HeaderValue>), String> {
+    let bad = || "--host takes an http(s) URL; use e.g. --host http://127.0.0.1:8080 or --host https://staging.example.com".to_owned();
+    let uri: hyper::Uri = value.parse().map_err(|_| bad())?;
+    let (Some(scheme @ ("http" | "https")), Some(authority)) = (uri.scheme_str(), uri.authority()) else { return Err(bad()) };
+    let Some((userinfo, host)) = authority.as_str().rsplit_once('@') else { return Ok((uri, None)) };
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let bare: hyper::Uri = format!("{scheme}://{host}{path}").parse().map_err(|_| bad())?;
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(percent_decode(userinfo));
+    let mut header = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| bad())?;
+    header.set_sensitive(true);
+    Ok((bare, Some(header)))
+}
+
+/// `p%40ss` as `p@ss`, for credentials in a URL.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn parse_speed(value: &str) -> Result<f64, String> {
@@ -208,7 +257,7 @@ fn parse_scale(value: &str) -> Result<f64, String> {
 fn parse_window(value: &str) -> Result<(u64, u64), String> {
     let bad = |why: &str| format!("`{value}` {why}; use FROM..TO in profile time, e.g. --window 2h..4h or --window 0..30m");
     let (from, to) = value.split_once("..").ok_or_else(|| bad("is not a window"))?;
-    let time = |t: &str| if t.trim() == "0" { Ok(0) } else { parse_duration_s(t) };
+    let time = |t: &str| parse_duration(t).map(|d| d.as_secs());
     let (from, to) = (time(from).map_err(|_| bad("has a bad start"))?, time(to).map_err(|_| bad("has a bad end"))?);
     if to <= from {
         return Err(bad("is empty"));
@@ -216,30 +265,34 @@ fn parse_window(value: &str) -> Result<(u64, u64), String> {
     Ok((from, to))
 }
 
+/// `name=value`; messages never repeat the value.
 fn parse_var(value: &str) -> Result<(String, String), String> {
     match value.split_once('=') {
         Some((name, v)) if !name.trim().is_empty() => Ok((name.trim().trim_matches(['{', '}']).to_owned(), v.to_owned())),
-        _ => Err(format!("`{value}` is not name=value; e.g. --var token=abc123")),
+        _ => Err("--var takes name=value (with an equals sign); e.g. --var token=abc123".to_owned()),
     }
 }
 
 /// `Authorization: Bearer ${STAGING_TOKEN}`, with environment variables expanded.
+/// Messages name the header, never its value: it may be a secret.
 fn parse_header(value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, raw) = value.split_once(':').ok_or_else(|| format!("`{value}` is not 'Name: value'; e.g. --header 'X-Env: staging'"))?;
+    let (name, raw) = value.split_once(':').ok_or_else(|| "--header takes 'Name: value' (with a colon); e.g. --header 'X-Env: staging'".to_owned())?;
+    let shown = name.trim().chars().take(40).filter(|c| c.is_ascii_graphic()).collect::<String>();
     let mut expanded = String::new();
     let mut rest = raw.trim();
     while let Some(open) = rest.find("${") {
-        let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| format!("`{value}`: unclosed ${{"))?;
+        let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| format!("--header {shown}: its value has an unclosed ${{"))?;
         let var = &rest[open + 2..close];
         let v = std::env::var(var)
-            .map_err(|_| format!("`{value}`: the environment variable {var} is not set; export it or write the value"))?;
+            .map_err(|_| format!("--header {shown}: the environment variable {var} is not set; export it or write the value"))?;
         expanded.push_str(&rest[..open]);
         expanded.push_str(&v);
         rest = &rest[close + 1..];
     }
     expanded.push_str(rest);
-    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| format!("`{}` is not a header name", name.trim()))?;
-    let value = HeaderValue::from_str(&expanded).map_err(|_| format!("the value of {name} has bytes a header cannot hold"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| format!("--header: `{shown}` is not a header name"))?;
+    let mut value = HeaderValue::from_str(&expanded).map_err(|_| format!("--header {name}: the value has bytes a header cannot hold"))?;
+    value.set_sensitive(true);
     Ok((name, value))
 }
 
@@ -255,6 +308,8 @@ mod tests {
         assert_eq!(parse_batch_window("2ms"), Ok(Duration::from_millis(2)));
         assert_eq!(parse_batch_window("0"), Ok(Duration::ZERO));
         assert!(parse_batch_window("1s").unwrap_err().contains("e.g. 500us"));
+        assert_eq!(parse_run_duration("8s"), Ok(Duration::from_secs(8)));
+        assert_eq!(parse_run_duration("1.5m"), Ok(Duration::from_secs(90)));
         assert!(parse_batch_window("200ms").is_err());
         assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
         assert!(parse_timeout("0ms").is_err());
@@ -262,6 +317,11 @@ mod tests {
         assert!(parse_window("4h..2h").unwrap_err().contains("is empty"));
         assert!(parse_host("ftp://x").unwrap_err().contains("e.g. --host http://127.0.0.1:8080"));
         assert!(parse_host("localhost:8080").is_err());
+        assert_eq!(percent_decode("ops:p%40ss"), b"ops:p@ss");
+        let (bare, auth) = parse_host("https://ops:hunter2@staging.example.com/api").unwrap();
+        assert_eq!(bare.to_string(), "https://staging.example.com/api");
+        assert_eq!(auth.unwrap().to_str().unwrap(), "Basic b3BzOmh1bnRlcjI=");
+        assert!(!parse_host("ftp://ops:hunter2@x").unwrap_err().contains("hunter2"));
         assert!(parse_speed("0").unwrap_err().contains("--speed 60"));
         assert_eq!(parse_var("{token}=a=b"), Ok(("token".into(), "a=b".into())));
         // SAFETY: tests in this binary do not read this variable concurrently.
@@ -269,5 +329,9 @@ mod tests {
         let (name, value) = parse_header("Authorization: Bearer ${REPLAY_TEST_TOKEN}").unwrap();
         assert_eq!((name.as_str(), value.to_str().unwrap()), ("authorization", "Bearer s3cr3t"));
         assert!(parse_header("X: ${REPLAY_NOT_SET_ANYWHERE}").unwrap_err().contains("not set"));
+        let malformed = parse_header("Authorization Bearer hunter2").unwrap_err();
+        assert!(!malformed.contains("hunter2") && malformed.contains("--header"), "{malformed}");
+        assert!(!parse_header("X-Bad Name: hunter2").unwrap_err().contains("hunter2"));
+        assert!(!parse_var("hunter2").unwrap_err().contains("hunter2"));
     }
 }

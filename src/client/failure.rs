@@ -1,6 +1,6 @@
 //! What went wrong with a request: its failure class and the cause in words.
 
-use crate::report::Failure;
+use super::Failure;
 
 /// An HTTP status that counts as a failure.
 pub fn classify_status(status: u16) -> Option<Failure> {
@@ -24,6 +24,24 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
             None => return innermost.to_string(),
         }
     }
+}
+
+/// Whether an HTTP/2 stream failed before the target processed it, so it may
+/// go out again: streams above a GOAWAY's last-stream-id, or new streams on
+/// a connection going away, when the GOAWAY was graceful (NO_ERROR), and
+/// streams refused with REFUSED_STREAM (RFC 9113, 6.8 and 8.7). After a
+/// GOAWAY for an error, only idempotent requests go again.
+pub fn unprocessed(error: &(dyn std::error::Error + 'static), idempotent: bool) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            let reason = h2.reason();
+            return reason == Some(h2::Reason::REFUSED_STREAM)
+                || (h2.is_go_away() && h2.is_remote() && (reason == Some(h2::Reason::NO_ERROR) || idempotent));
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Walks an error's sources for what went wrong on the wire; `otherwise` when nothing says.

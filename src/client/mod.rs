@@ -4,6 +4,11 @@
 //!
 //! A request never fails the run: whatever happens becomes an [`Outcome`]
 //! with its failure class. Redirects are counted as statuses, not followed.
+//! A request goes out once more, on a new connection, when the protocol
+//! says it was never processed: a kept-alive connection the target had
+//! closed, an idempotent request reset before any response (RFC 9110
+//! 9.2.2), or streams an HTTP/2 GOAWAY or REFUSED_STREAM left unprocessed
+//! (RFC 9113 6.8, 8.7); its outcome says it was retried.
 //!
 //! The per-request path is kept short: the pool (`pool.rs`) is a stack of
 //! idle connections behind one uncontended lock, the request is built once
@@ -12,13 +17,14 @@
 
 mod cookies;
 mod failure;
+mod outcome;
 mod pool;
 mod tls;
 
 pub use cookies::CookieJar;
+pub use outcome::{Failure, Outcome};
 
-use crate::report::{Failure, Outcome};
-use crate::request::RequestSpec;
+use crate::plan::RequestSpec;
 use bytes::Bytes;
 use failure::{classify_error, classify_status, describe};
 use http_body_util::{BodyExt, Full};
@@ -41,13 +47,19 @@ pub struct ClientConfig {
     pub trace_headers: Option<u64>,
 }
 
+/// Requests in flight at most, when not given (`--connections`).
+pub const DEFAULT_CONNECTIONS: usize = 64;
+
+/// The per-request timeout, when not given (`--timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl ClientConfig {
-    /// `base` with 32 connections, a 5 s timeout, HTTP/1.1 or negotiated HTTP/2, verified TLS, no extra headers.
+    /// `base` with 64 connections, a 5 s timeout, HTTP/1.1 or negotiated HTTP/2, verified TLS, no extra headers.
     pub fn new(base: hyper::Uri) -> Self {
         ClientConfig {
             base,
-            connections: 32,
-            timeout: Duration::from_secs(5),
+            connections: DEFAULT_CONNECTIONS,
+            timeout: DEFAULT_TIMEOUT,
             http2: false,
             insecure: false,
             headers: vec![],
@@ -75,7 +87,33 @@ struct Shared {
     absolute_prefix: String,
 }
 
-type Exchange = Result<(u16, Vec<String>), (Failure, String)>;
+/// The status, the cookies set, and whether the request went out again; or what went wrong.
+type Exchange = Result<(u16, Vec<String>, bool), (Failure, String)>;
+
+/// What sends a request and says what became of it: the [`Client`], or a test's stand-in.
+pub trait Transport: Clone + Send + Sync + 'static {
+    /// Sends `spec`; `intended_ns` and `now_ns` (nanoseconds after the run's start) time it.
+    /// With a `jar`, sends its cookies and keeps those the response sets.
+    fn send(
+        &self,
+        spec: &RequestSpec,
+        intended_ns: u64,
+        now_ns: impl Fn() -> u64 + Send,
+        jar: Option<&mut CookieJar>,
+    ) -> impl std::future::Future<Output = Outcome> + Send;
+}
+
+impl Transport for Client {
+    fn send(
+        &self,
+        spec: &RequestSpec,
+        intended_ns: u64,
+        now_ns: impl Fn() -> u64 + Send,
+        jar: Option<&mut CookieJar>,
+    ) -> impl std::future::Future<Output = Outcome> + Send {
+        self.send_in_session(spec, intended_ns, now_ns, jar)
+    }
+}
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, String> {
@@ -87,19 +125,14 @@ impl Client {
             Some(host) => host,
             None => HeaderValue::from_str(&target.authority).map_err(|e| format!("`{}` cannot be a Host header: {e}", target.authority))?,
         };
-        let extra_headers = config.headers.iter().filter(|(name, _)| name != HOST).cloned().collect();
+        let extra_headers: Vec<(HeaderName, HeaderValue)> = config.headers.iter().filter(|(name, _)| name != HOST).cloned().collect();
         let base_path = config.base.path().trim_end_matches('/').to_owned();
         let absolute_prefix = format!("{}://{}{base_path}", if target.https { "https" } else { "http" }, target.authority);
         let pool = Pool::new(target, tls, config.http2)?;
         Ok(Client { shared: Arc::new(Shared { config, pool, host_header, host_given, extra_headers, base_path, absolute_prefix }) })
     }
 
-    /// Sends `spec`; `intended_ns` and `now_ns` (nanoseconds after the run's start) time it.
-    pub async fn send(&self, spec: &RequestSpec, intended_ns: u64, now_ns: impl Fn() -> u64) -> Outcome {
-        self.send_in_session(spec, intended_ns, now_ns, None).await
-    }
-
-    /// Like [`Client::send`], sending the cookies in `jar` and keeping those the response sets.
+    /// Sends `spec`, with the cookies in `jar` if given, keeping those the response sets.
     pub async fn send_in_session(
         &self,
         spec: &RequestSpec,
@@ -110,18 +143,24 @@ impl Client {
         let sent_ns = now_ns();
         let timeout = self.shared.config.timeout;
         let cookie = jar.as_ref().and_then(|j| j.header());
-        let (status, failure, detail) = match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
-            Ok(Ok((status, set_cookies))) => {
-                if let Some(jar) = jar {
-                    set_cookies.iter().for_each(|c| jar.keep(c));
+        let (status, failure, detail, retried) =
+            match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
+                Ok(Ok((status, set_cookies, retried))) => {
+                    if let Some(jar) = jar {
+                        set_cookies.iter().for_each(|c| jar.keep(c));
+                    }
+                    let failure = classify_status(status);
+                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), retried)
                 }
-                let failure = classify_status(status);
-                (Some(status), failure, failure.map(|_| format!("HTTP {status} from {} {}", spec.method, spec.target)))
-            }
-            Ok(Err((failure, detail))) => (None, Some(failure), Some(detail)),
-            Err(_) => (None, Some(Failure::Timeout), Some(format!("no response within {timeout:?} from {} {}", spec.method, spec.target))),
-        };
-        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail }
+                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), false),
+                Err(_) => (
+                    None,
+                    Some(Failure::Timeout),
+                    Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
+                    false,
+                ),
+            };
+        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail, retried }
     }
 
     async fn exchange(&self, spec: &RequestSpec, cookie: Option<&str>, keep_cookies: bool) -> Exchange {
@@ -130,17 +169,25 @@ impl Client {
             Some(conn) => (conn, true),
             None => (pool.connect().await?, false),
         };
+        let mut retried = false;
         let response = loop {
             let request = self.request(spec, cookie, conn.is_http2())?;
             match conn.send(request).await {
                 Ok(response) => break response,
                 Err(e) => {
                     let class = classify_error(e.error(), Failure::Other);
+                    let idempotent = idempotent(&spec.method);
                     // A kept-alive connection the target had closed: the request never went out, or
-                    // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2). Once more, on a new connection.
-                    if reused && (e.message().is_some() || (class == Failure::Reset && idempotent(&spec.method))) {
+                    // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2).
+                    let stale = reused && (e.message().is_some() || (class == Failure::Reset && idempotent));
+                    // HTTP/2: the target said it did not process this stream (RFC 9113, 6.8 and 8.7).
+                    let unprocessed = conn.is_http2() && !retried && failure::unprocessed(e.error(), idempotent);
+                    if stale || unprocessed {
+                        if conn.is_http2() {
+                            pool.forget_h2();
+                        }
                         conn = pool.connect().await?;
-                        reused = false;
+                        (reused, retried) = (false, true);
                         continue;
                     }
                     return Err((class, describe(e.error())));
@@ -161,13 +208,14 @@ impl Client {
         if let Conn::Http1(sender) = conn {
             pool.put_back(sender);
         }
-        Ok((status, set_cookies))
+        Ok((status, set_cookies, retried))
     }
 
     /// The request for `spec`: origin form and a Host header over HTTP/1.1, absolute form over HTTP/2.
     fn request(&self, spec: &RequestSpec, cookie: Option<&str>, http2: bool) -> Result<Request<Body>, (Failure, String)> {
         let shared = &*self.shared;
-        let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build {} {}: {e}", spec.method, spec.target));
+        // The target may hold `--var` values: the message names neither it nor them.
+        let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build the request: {e}"));
         let uri = if http2 {
             hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, spec.target))
         } else if shared.base_path.is_empty() {
@@ -176,13 +224,12 @@ impl Client {
             hyper::Uri::try_from(format!("{}{}", shared.base_path, spec.target))
         }
         .map_err(|e| bad(&e))?;
-        let method = hyper::Method::from_bytes(spec.method.as_bytes()).map_err(|e| bad(&e))?;
         let body = match &spec.body {
             Some((_, text)) => Full::new(Bytes::from(text.clone())),
             None => Full::new(Bytes::new()),
         };
         let mut request = Request::new(body);
-        *request.method_mut() = method;
+        *request.method_mut() = spec.method.clone();
         *request.uri_mut() = uri;
         if http2 {
             *request.version_mut() = hyper::Version::HTTP_2;
@@ -210,7 +257,31 @@ impl Client {
     }
 }
 
+/// `--host` as it may be shown: without any `user:password@`.
+pub fn display_url(uri: &hyper::Uri) -> String {
+    match (uri.authority(), uri.scheme_str()) {
+        (Some(authority), Some(scheme)) if authority.as_str().contains('@') => {
+            let host = authority.as_str().rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}{}", uri.path_and_query().map_or("/", |p| p.as_str()))
+        }
+        _ => uri.to_string(),
+    }
+}
+
 /// Methods a client may send again after a connection failed before any response (RFC 9110, 9.2.2).
-fn idempotent(method: &str) -> bool {
-    matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE")
+fn idempotent(method: &hyper::Method) -> bool {
+    use hyper::Method;
+    [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE, Method::PUT, Method::DELETE].contains(method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_are_never_shown() {
+        let uri: hyper::Uri = "https://ops:p%40ss@staging.example.com:8443/api".parse().unwrap();
+        assert_eq!(display_url(&uri), "https://staging.example.com:8443/api");
+        assert_eq!(display_url(&"http://127.0.0.1:8080".parse().unwrap()), "http://127.0.0.1:8080/");
+    }
 }

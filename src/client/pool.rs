@@ -9,7 +9,7 @@
 //! is bounded by the caller: one per request in flight at most.
 
 use super::failure::{classify_error, describe};
-use crate::report::Failure;
+use super::Failure;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
@@ -42,7 +42,8 @@ impl Target {
         let https = base.scheme_str() == Some("https");
         let host = base.host().unwrap_or("localhost").trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = base.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let authority = base.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
+        // Without any user:password@, which goes into an Authorization header, never into the Host header or a message.
+        let authority = base.authority().map_or_else(|| host.clone(), |a| a.as_str().rsplit('@').next().unwrap_or_default().to_owned());
         Target { https, host, port, authority }
     }
 }
@@ -110,6 +111,11 @@ impl Pool {
             }
         }
         None
+    }
+
+    /// Drops the shared HTTP/2 connection (it is going away); the next request opens another.
+    pub fn forget_h2(&self) {
+        self.shared_h2.lock().expect("pool lock").take();
     }
 
     /// Gives an HTTP/1.1 connection back once its response has been read.
@@ -214,6 +220,8 @@ mod tests {
         assert_eq!((t.https, t.host.as_str(), t.port, t.authority.as_str()), (false, "127.0.0.1", 8080, "127.0.0.1:8080"));
         let t = Target::new(&"https://staging.example.com".parse().unwrap());
         assert_eq!((t.https, t.host.as_str(), t.port, t.authority.as_str()), (true, "staging.example.com", 443, "staging.example.com"));
+        let t = Target::new(&"http://user:s3cret@127.0.0.1:8080".parse().unwrap());
+        assert_eq!(t.authority, "127.0.0.1:8080");
         let t = Target::new(&"http://[::1]:9000".parse().unwrap());
         assert_eq!((t.host.as_str(), t.port, t.authority.as_str()), ("::1", 9000, "[::1]:9000"));
     }

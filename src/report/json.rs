@@ -2,28 +2,35 @@
 //! serialised (HDR V2, deflated, base64) so two runs or shards merge exactly.
 //!
 //! ```json
-//! {"version": 1, "target": "http://127.0.0.1:8080", "started": "2026-11-28T10:00:00Z", "duration_s": 10.0,
-//!  "trustworthy": true, "totals": {"intended": 5000, "requests": 5000, "failures": 3, "held_back": 0},
+//! {"version": 2, "target": "http://127.0.0.1:8080", "started": "2026-11-28T10:00:00Z", "duration_s": 10.0,
+//!  "trustworthy": true, "totals": {"intended": 5000, "requests": 4990, "not_sent": 10, "failures": 3, "held_back": 0, "retried": 0},
+//!  "not_sent": {"no_free_connection": 10},
 //!  "failures": {"http_5xx": 3}, "status": {"200": 4997, "503": 3},
 //!  "latency_ms": {"p50": 1.2, "p90": 2.0, "p99": 4.1, "max": 12.0, "mean": 1.3}, ...}
 //! ```
 
 use super::summary::Summary;
-use crate::profile::Profile;
+use crate::plan::Catalog;
 use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const RESULTS_VERSION: u32 = 1;
+/// 2: totals gained `not_sent` (with reasons in `not_sent`) and `retried`; failure examples name the endpoint template.
+pub const RESULTS_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
+    /// Requests whose time came (or that belong to a started session): `requests + not_sent`.
     pub intended: u64,
     pub requests: u64,
+    #[serde(default)]
+    pub not_sent: u64,
     pub failures: u64,
     pub held_back: u64,
+    #[serde(default)]
+    pub retried: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -86,6 +93,12 @@ pub struct Results {
     pub interrupted: bool,
     pub warnings: Vec<String>,
     pub totals: Totals,
+    /// Intended requests not sent, by reason (`interrupted`, `duration_bound`, `max_requests`, `no_free_connection`, `max_rps_cap`).
+    #[serde(default)]
+    pub not_sent: BTreeMap<String, u64>,
+    /// Endpoints left out of the mix for want of a placeholder value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     pub failures: BTreeMap<String, u64>,
     /// The first failure of each class, in words.
     #[serde(default)]
@@ -116,16 +129,33 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("not an HDR histogram: {e:?}"))
 }
 
-pub fn results(summary: &Summary, profile: &Profile, target: &str, started: &str, duration_s: f64, interrupted: bool) -> Results {
+/// What the run was, besides its summary.
+#[derive(Debug, Clone)]
+pub struct RunFacts<'a> {
+    /// The target as it may be shown (no credentials).
+    pub target: &'a str,
+    /// RFC 3339 UTC.
+    pub started: &'a str,
+    pub duration_s: f64,
+    pub interrupted: bool,
+    pub catalog: &'a Catalog,
+    pub left_out: &'a [String],
+}
+
+pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
+    let RunFacts { target, started, duration_s, interrupted, catalog, left_out } = *facts;
     let mut warnings = Vec::new();
     let behind = summary.behind_windows();
     if !behind.is_empty() {
         warnings.push(format!(
-            "the generator fell behind in {} of {} seconds (first at {} s): results understate the load asked for",
+            "the generator fell behind in {} of {} seconds (first at {}): results understate the load asked for",
             behind.len(),
             summary.windows.len(),
-            behind[0]
+            crate::units::human_duration(behind[0] as f64)
         ));
+    }
+    if !left_out.is_empty() {
+        warnings.push(format!("{} left out for want of a placeholder value", crate::units::count(left_out.len() as u64, "endpoint")));
     }
     if summary.lag.value_at_quantile(0.99) > 10_000 {
         warnings.push(format!("schedule lag p99 is {:.1} ms (over 10 ms)", summary.lag.value_at_quantile(0.99) as f64 / 1000.0));
@@ -133,16 +163,16 @@ pub fn results(summary: &Summary, profile: &Profile, target: &str, started: &str
     let endpoints = summary
         .endpoints
         .iter()
-        .zip(&profile.endpoints)
+        .zip(&catalog.endpoints)
         .filter(|(s, _)| s.requests > 0)
         .map(|(s, e)| EndpointResult {
-            method: e.method.clone(),
-            path: e.path.clone(),
+            method: e.key.method.clone(),
+            path: e.key.path.clone(),
             requests: s.requests,
             failures: s.failures,
             rps: if duration_s > 0.0 { (s.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 },
             latency_ms: Millis::of(&s.latency),
-            production_latency_ms: e.latency_ms,
+            production_latency_ms: e.production_latency_ms,
             histogram: encode(&s.latency),
         })
         .collect();
@@ -154,9 +184,25 @@ pub fn results(summary: &Summary, profile: &Profile, target: &str, started: &str
         trustworthy: summary.trustworthy(),
         interrupted,
         warnings,
-        totals: Totals { intended: summary.intended, requests: summary.requests, failures: summary.failures, held_back: summary.held_back },
+        totals: Totals {
+            intended: summary.intended,
+            requests: summary.requests,
+            not_sent: summary.not_sent_total(),
+            failures: summary.failures,
+            held_back: summary.held_back,
+            retried: summary.retried,
+        },
+        not_sent: summary.not_sent.iter().map(|(r, n)| (r.name().to_owned(), *n)).collect(),
+        left_out: left_out.to_vec(),
         failures: summary.by_failure.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect(),
-        failure_examples: summary.failure_examples.iter().map(|(f, d)| (f.name().to_owned(), d.clone())).collect(),
+        failure_examples: summary
+            .failure_examples
+            .iter()
+            .map(|(f, (endpoint, detail))| {
+                let example = if *endpoint == usize::MAX { detail.clone() } else { format!("{detail} from {}", catalog.name(*endpoint)) };
+                (f.name().to_owned(), example)
+            })
+            .collect(),
         status: summary.by_status.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         latency_ms: Millis::of(&summary.latency),
         service_ms: Millis::of(&summary.service),

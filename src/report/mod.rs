@@ -6,4 +6,4 @@ pub mod json;
 pub mod summary;
 pub mod text;
 
-pub use summary::{Failure, Outcome, Summary};
+pub use summary::Summary;

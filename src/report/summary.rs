@@ -8,49 +8,10 @@
 //! per endpoint, and serialise losslessly so results of several runs or
 //! shards merge exactly.
 
+use crate::client::{Failure, Outcome};
+use crate::plan::NotSent;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
-
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Failure {
-    /// Refused, unreachable, or no route.
-    Connect,
-    Timeout,
-    /// Reset or closed mid-request.
-    Reset,
-    Tls,
-    Http4xx,
-    Http5xx,
-    Other,
-}
-
-impl Failure {
-    pub fn name(self) -> &'static str {
-        match self {
-            Failure::Connect => "connect",
-            Failure::Timeout => "timeout",
-            Failure::Reset => "reset",
-            Failure::Tls => "tls",
-            Failure::Http4xx => "http_4xx",
-            Failure::Http5xx => "http_5xx",
-            Failure::Other => "other",
-        }
-    }
-}
-
-/// What became of one request. Times are nanoseconds after the run's start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub endpoint: usize,
-    pub intended_ns: u64,
-    pub sent_ns: u64,
-    pub done_ns: u64,
-    pub status: Option<u16>,
-    pub failure: Option<Failure>,
-    /// What went wrong, in words, for a failure (`invalid peer certificate: UnknownIssuer`).
-    pub detail: Option<String>,
-}
 
 /// Per-period histograms: 2 significant digits, a few KiB each.
 fn period_histogram() -> Histogram<u64> {
@@ -95,9 +56,13 @@ pub struct Summary {
     pub failures: u64,
     /// Requests the `--max-rps` cap held back (they went out late).
     pub held_back: u64,
+    /// Intended requests that were not sent, by reason: `intended == requests + not_sent`.
+    pub not_sent: BTreeMap<NotSent, u64>,
+    /// Requests that went out a second time on a new connection (see the client).
+    pub retried: u64,
     pub by_failure: BTreeMap<Failure, u64>,
-    /// The first failure of each class, in words.
-    pub failure_examples: BTreeMap<Failure, String>,
+    /// The first failure of each class: its endpoint and what went wrong, in words.
+    pub failure_examples: BTreeMap<Failure, (usize, String)>,
     pub by_status: BTreeMap<u16, u64>,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
@@ -124,6 +89,8 @@ impl Summary {
             requests: 0,
             failures: 0,
             held_back: 0,
+            not_sent: BTreeMap::new(),
+            retried: 0,
             by_failure: BTreeMap::new(),
             failure_examples: BTreeMap::new(),
             by_status: BTreeMap::new(),
@@ -178,6 +145,39 @@ impl Summary {
         self.window(at_ns).intended += 1;
     }
 
+    /// Requests that will come due later without a time of their own yet (a session's later steps).
+    pub fn intend_later(&mut self, n: u64) {
+        self.intended += n;
+    }
+
+    /// A request counted by [`Summary::intend_later`] came due at `at_ns`.
+    pub fn came_due(&mut self, at_ns: u64) {
+        self.window(at_ns).intended += 1;
+    }
+
+    /// `n` intended requests were not sent, for `reason`.
+    pub fn not_sent(&mut self, reason: NotSent, n: u64) {
+        if n > 0 {
+            *self.not_sent.entry(reason).or_default() += n;
+        }
+    }
+
+    /// All requests not sent, whatever the reason.
+    pub fn not_sent_total(&self) -> u64 {
+        self.not_sent.values().sum()
+    }
+
+    /// `n` requests went out but had no response when the run ended: failed as timeouts.
+    pub fn unfinished(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.requests += n;
+        self.failures += n;
+        *self.by_failure.entry(Failure::Timeout).or_default() += n;
+        self.failure_examples.entry(Failure::Timeout).or_insert((usize::MAX, "no response before the run ended".into()));
+    }
+
     pub fn add(&mut self, o: &Outcome) {
         let us = |ns: u64| (ns / 1000).max(1);
         self.requests += 1;
@@ -206,9 +206,10 @@ impl Summary {
             self.failures += 1;
             *self.by_failure.entry(f).or_default() += 1;
             if let Some(detail) = &o.detail {
-                self.failure_examples.entry(f).or_insert_with(|| detail.clone());
+                self.failure_examples.entry(f).or_insert_with(|| (o.endpoint, detail.clone()));
             }
         }
+        self.retried += u64::from(o.retried);
         self.last_done_ns = self.last_done_ns.max(o.done_ns);
     }
 
@@ -245,6 +246,7 @@ mod tests {
             status: Some(200),
             failure,
             detail: failure.map(|f| f.name().to_owned()),
+            retried: false,
         }
     }
 
@@ -257,6 +259,20 @@ mod tests {
         assert_eq!(s.service.max() / 1000, 10);
         assert_eq!(s.lag.max() / 1000, 400);
         assert!(!s.trustworthy());
+    }
+
+    #[test]
+    fn not_sent_and_unfinished_requests_keep_the_identity() {
+        let mut s = Summary::new(1);
+        s.intend(0);
+        s.intend(0);
+        s.intend_later(3);
+        s.add(&outcome(0, 0, 1, None));
+        s.unfinished(1);
+        s.not_sent(NotSent::Interrupted, 2);
+        s.not_sent(NotSent::RateCap, 1);
+        assert_eq!(s.intended, s.requests + s.not_sent_total());
+        assert_eq!((s.requests, s.failures, s.by_failure[&Failure::Timeout]), (2, 1, 1));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! whether the generator kept up.
 
 use super::json::Results;
+use crate::units::{count, human_duration};
 use std::io::{self, Write};
 
 pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
@@ -32,11 +33,29 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         "{:<44} {:>9} {:>8} {:>9.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
         "all", t.requests, t.failures, rps, l.p50, l.p90, l.p99, l.max
     )?;
+    let not_sent = if t.not_sent == 0 {
+        String::new()
+    } else {
+        let reasons: Vec<String> = r.not_sent.iter().map(|(k, v)| format!("{} {v}", k.replace('_', " "))).collect();
+        format!(", not sent {} ({})", t.not_sent, reasons.join(", "))
+    };
     writeln!(
         out,
-        "intended {} requests, sent {} in {:.1} s; held back by --max-rps: {}; schedule lag p99 {:.2} ms",
-        t.intended, t.requests, r.duration_s, t.held_back, r.schedule_lag_ms.p99
+        "intended {}: sent {}{not_sent} in {}; schedule lag p99 {:.2} ms",
+        count(t.intended, "request"),
+        t.requests,
+        human_duration(r.duration_s),
+        r.schedule_lag_ms.p99
     )?;
+    if t.held_back > 0 {
+        writeln!(out, "held back by --max-rps: {} (sent late, which their latency shows)", count(t.held_back, "request"))?;
+    }
+    if t.retried > 0 {
+        writeln!(out, "retried on a new connection: {} (the target closed or refused the stream before processing it)", count(t.retried, "request"))?;
+    }
+    for endpoint in &r.left_out {
+        writeln!(out, "left out: {endpoint}")?;
+    }
     if !r.failures.is_empty() {
         let classes: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(out, "failures: {}", classes.join(", "))?;

@@ -10,7 +10,7 @@
 //! in its window leaves exactly on time, so a slow schedule pays nothing.
 //! A batch holds [`MAX_BATCH`] requests at most.
 
-use crate::run::Planned;
+use super::Planned;
 use std::collections::VecDeque;
 
 /// A batch ends at this many requests even inside the window: at high rates
@@ -51,6 +51,11 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
         self.ahead.iter().rev().map(|p| p.at_ns).find(|&at| at <= until)
     }
 
+    /// Everything not yet handed out, in time order.
+    pub fn drain(self) -> impl Iterator<Item = Planned> {
+        self.ahead.into_iter().chain(self.plan)
+    }
+
     /// The next request due at or before `now_ns`, if any.
     pub fn next_due(&mut self, now_ns: u64) -> Option<Planned> {
         if self.ahead.front()?.at_ns <= now_ns { self.ahead.pop_front() } else { None }
@@ -60,13 +65,12 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::RequestSpec;
-    use crate::run::Work;
+    use crate::plan::{RequestSpec, Work};
 
     fn plan(times: &[u64]) -> impl Iterator<Item = Planned> + '_ {
         times.iter().copied().enumerate().map(|(i, at_ns)| Planned {
             at_ns,
-            work: Work::Request(RequestSpec { endpoint: 0, seq: i as u64, method: "GET".into(), target: "/".into(), body: None }),
+            work: Work::Request(RequestSpec { endpoint: 0, seq: i as u64, method: hyper::Method::GET, target: "/".into(), body: None }),
         })
     }
 

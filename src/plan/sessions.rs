@@ -11,21 +11,18 @@
 //! response before thinking (a closed loop per user), so each step's
 //! intended time is the previous response plus the think time.
 
+use super::estimate::{Estimate, peak_rps};
+use super::request::RequestMaker;
+use super::settings::check_rate;
+use super::{Catalog, PlanError, PlanSettings, Planned, PlannedRun, RequestSpec, SessionSpec, Work, until};
 use crate::profile::{Arrival, Profile, Quantiles};
-use crate::request::{RequestMaker, RequestSpec, Vars};
-use crate::run::{Planned, Work};
 use crate::schedule::{Schedule, ScheduleConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::HashMap;
 
-/// One virtual user's requests and the waits between them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionSpec {
-    pub steps: Vec<RequestSpec>,
-    /// Think time after each step but the last, nanoseconds of run time.
-    pub think_ns: Vec<u64>,
-}
+/// A session holds this many requests at most, whatever its profile says.
+pub const MAX_SESSION_STEPS: usize = 10_000;
 
 pub struct SessionPlan {
     starts: Schedule,
@@ -50,38 +47,53 @@ fn draw(q: &Quantiles, u: f64, v: f64) -> f64 {
 }
 
 impl SessionPlan {
-    pub fn new(profile: &Profile, config: &ScheduleConfig, vars: Vars) -> Result<Self, String> {
+    /// The session curve: the profile's, or its request curve divided by the mean session length.
+    fn starts(profile: &Profile) -> Arrival {
         let sessions = profile.sessions.as_ref();
-        let names: HashMap<String, usize> =
-            profile.endpoints.iter().enumerate().map(|(i, e)| (format!("{} {}", e.method, e.path), i)).collect();
-        let login = profile.endpoints.iter().position(|e| e.once_per_session);
-        let flows: Vec<(Vec<usize>, f64)> = sessions
-            .map(|s| {
-                s.flows
-                    .iter()
-                    .filter_map(|f| Some((f.steps.iter().map(|step| names.get(step).copied()).collect::<Option<Vec<_>>>()?, f.share)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mean_length = sessions
-            .and_then(|s| s.length.map(|l| l.p50))
-            .or_else(|| (!flows.is_empty()).then(|| flows.iter().map(|(f, _)| f.len() as f64).sum::<f64>() / flows.len() as f64))
-            .unwrap_or(1.0)
-            .max(1.0);
-        let starts = match sessions.and_then(|s| s.arrival.clone()) {
+        let mean_length = Self::mean_length(profile);
+        match sessions.and_then(|s| s.arrival.clone()) {
             Some(arrival) => arrival,
             None => Arrival {
                 bin_s: profile.arrival.bin_s,
                 counts: profile.arrival.counts.iter().map(|&c| (c as f64 / mean_length).round() as u64).collect(),
             },
-        };
+        }
+    }
+
+    /// Requests per session on average, as the profile tells it.
+    fn mean_length(profile: &Profile) -> f64 {
+        let sessions = profile.sessions.as_ref();
+        let flows = sessions.map_or(0, |s| s.flows.len());
+        sessions
+            .and_then(|s| s.length.map(|l| l.p50))
+            .or_else(|| (flows > 0).then(|| sessions.map_or(1.0, |s| s.flows.iter().map(|f| f.steps.len() as f64).sum::<f64>()) / flows as f64))
+            .unwrap_or(1.0)
+            .clamp(1.0, MAX_SESSION_STEPS as f64)
+    }
+
+    pub fn new(profile: &Profile, config: &ScheduleConfig, settings: &PlanSettings) -> Result<Self, String> {
+        let sessions = profile.sessions.as_ref();
+        let names: HashMap<(&str, &str), usize> =
+            profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
+        let login = profile.endpoints.iter().position(|e| e.once_per_session);
+        let flows: Vec<(Vec<usize>, f64)> = sessions
+            .map(|s| {
+                s.flows
+                    .iter()
+                    .filter_map(|f| {
+                        let steps = f.steps.iter().map(|step| step.split_once(' ').and_then(|(m, p)| names.get(&(m, p)).copied()));
+                        Some((steps.collect::<Option<Vec<_>>>()?, f.share))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let starts = Self::starts(profile);
         if starts.counts.iter().all(|&c| c == 0) {
             return Err("the profile's session curve is empty: no user would arrive; run without --sessions".into());
         }
-        let session_profile = Profile { arrival: starts, ..profile.clone() };
         Ok(SessionPlan {
-            starts: Schedule::new(&session_profile, config.clone()),
-            maker: RequestMaker::new(profile, vars, config.seed)?,
+            starts: Schedule::new(&starts, config.clone()),
+            maker: RequestMaker::new(profile, &settings.vars, config.seed, settings.strict_vars)?,
             flows,
             login,
             think_s: sessions.and_then(|s| s.think_time_s),
@@ -89,10 +101,6 @@ impl SessionPlan {
             speed: config.speed,
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x05e5),
         })
-    }
-
-    pub fn pass_ns(&self) -> u64 {
-        self.starts.pass_ns()
     }
 
     fn uniform(&mut self) -> f64 {
@@ -119,7 +127,8 @@ impl SessionPlan {
             }
         }
         let (u, v) = (self.uniform(), self.uniform());
-        let length = self.length.map_or(steps.len().max(1), |q| draw(&q, u, v).round().max(1.0) as usize);
+        let length = self.length.map_or(steps.len().max(1), |q| draw(&q, u, v).round().clamp(1.0, MAX_SESSION_STEPS as f64) as usize);
+        steps.truncate(MAX_SESSION_STEPS);
         while steps.len() < length {
             steps.push(self.maker.next(profile_s));
         }
@@ -134,6 +143,38 @@ impl SessionPlan {
     }
 }
 
+/// The users of a profile (`--sessions`).
+pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, PlanError> {
+    let (config, timeline) = schedule(profile, settings)?;
+    let plan = SessionPlan::new(profile, &config, settings).map_err(PlanError)?;
+    let left_out = plan.maker.left_out().to_vec();
+    Ok(PlannedRun {
+        plan: until(plan, timeline.end_ns),
+        catalog: Catalog::of_profile(profile),
+        end_ns: timeline.end_ns,
+        unit: "virtual users",
+        left_out,
+    })
+}
+
+fn schedule(profile: &Profile, settings: &PlanSettings) -> Result<(ScheduleConfig, super::settings::Timeline), PlanError> {
+    let timeline = settings.timeline(super::profile::window_s(profile, settings.window)? as f64)?;
+    let config = settings.schedule(timeline.speed);
+    let starts = SessionPlan::starts(profile);
+    check_rate(peak_rps(&starts, &config) * SessionPlan::mean_length(profile), "requests a second")?;
+    Ok((config, timeline))
+}
+
+/// `replay plan --sessions`: users from the session curve, requests from the mean session length.
+pub fn estimate(profile: &Profile, settings: &PlanSettings) -> Result<Estimate, PlanError> {
+    let (config, timeline) = schedule(profile, settings)?;
+    let starts = SessionPlan::starts(profile);
+    let per_user = SessionPlan::mean_length(profile);
+    let mut estimate = Estimate::of_curve(&starts, &config, timeline.end_ns.map(|ns| ns as f64 / 1e9), per_user);
+    estimate.users = Some(estimate.requests / per_user);
+    Ok(estimate)
+}
+
 impl Iterator for SessionPlan {
     type Item = Planned;
     fn next(&mut self) -> Option<Planned> {
@@ -145,6 +186,7 @@ impl Iterator for SessionPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Vars;
     use crate::profile::load::parse;
 
     #[test]
@@ -153,7 +195,8 @@ mod tests {
         let profile = parse(&text, "steady.json").unwrap();
         let vars: Vars = [("username", "u"), ("password", "p")].iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
         let config = ScheduleConfig { speed: 10.0, ..ScheduleConfig::default() };
-        let sessions: Vec<SessionSpec> = SessionPlan::new(&profile, &config, vars)
+        let settings = PlanSettings { vars, ..PlanSettings::default() };
+        let sessions: Vec<SessionSpec> = SessionPlan::new(&profile, &config, &settings)
             .unwrap()
             .map(|p| match p.work {
                 Work::Session(s) => s,

@@ -5,8 +5,35 @@
 //! switches per wake. On Linux this is a `timerfd` registered with the
 //! runtime's reactor: one wake per deadline, on the runtime's own thread.
 //! Elsewhere it falls back to tokio's timer.
+//!
+//! The loop takes its sleeper as a [`Sleeper`]: this timer in a real run,
+//! tokio's own sleep ([`TokioSleeper`]) in tests under paused time.
 
 use std::time::Instant;
+
+/// Waits until an instant of the run's clock.
+pub trait Sleeper: Send + Sync + 'static {
+    fn sleep_until(&self, deadline: tokio::time::Instant) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// tokio's timer: millisecond ticks, and paused time in tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep_until(&self, deadline: tokio::time::Instant) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep_until(deadline)
+    }
+}
+
+impl Sleeper for PreciseTimer {
+    async fn sleep_until(&self, deadline: tokio::time::Instant) {
+        // A timer that fails (it does not, short of the descriptor vanishing) falls back to tokio's.
+        if PreciseTimer::sleep_until(self, deadline.into_std()).await.is_err() {
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
 
 #[cfg(target_os = "linux")]
 pub struct PreciseTimer {
@@ -95,13 +122,13 @@ mod tests {
         let mut worst = Duration::ZERO;
         for _ in 0..20 {
             let deadline = Instant::now() + Duration::from_micros(300);
-            timer.sleep_until(deadline).await.unwrap();
+            PreciseTimer::sleep_until(&timer, deadline).await.unwrap();
             let late = Instant::now().saturating_duration_since(deadline);
             assert!(Instant::now() >= deadline);
             worst = worst.max(late);
         }
         // Far finer than tokio's millisecond ticks, with room for a busy machine.
         assert!(worst < Duration::from_millis(20), "{worst:?}");
-        timer.sleep_until(Instant::now() - Duration::from_millis(1)).await.unwrap();
+        PreciseTimer::sleep_until(&timer, Instant::now() - Duration::from_millis(1)).await.unwrap();
     }
 }

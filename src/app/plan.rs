@@ -1,0 +1,77 @@
+//! `replay plan`: what a run with the same flags would do, computed from
+//! the bins (or one pass over a trace), without sending anything.
+
+use super::source::{self, Loaded};
+use crate::Exit;
+use crate::cli::RunRequest;
+use crate::client::display_url;
+use crate::plan::estimate::Estimate;
+use crate::plan::{Catalog, Pace, profile, sessions, trace};
+use crate::units::{count, human_duration, human_rate, thousands};
+use std::io::Write;
+
+pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let loaded = source::load(&mut request)?;
+    let settings = &request.plan;
+    let (estimate, catalog): (Estimate, Catalog) = match &loaded {
+        Loaded::Profile(p) if request.sessions => (sessions::estimate(p, settings)?, Catalog::of_profile(p)),
+        Loaded::Profile(p) => (profile::estimate(p, settings)?, Catalog::of_profile(p)),
+        Loaded::Trace(info) => (trace::estimate(info, settings)?, info.catalog.clone()),
+    };
+    // Planning checks every placeholder and names the endpoints left out, as the run would.
+    let planned = source::plan(&loaded, &request)?;
+    let mut requests = estimate.requests;
+    if let Some(max) = request.run.max_requests {
+        requests = requests.min(max as f64);
+    }
+    writeln!(out, "plan: {} against {}", request.source.display(), display_url(&request.run.client.base))?;
+    let pace = match settings.pace {
+        Pace::Speed(s) => format!("speed x{}", trim(s)),
+        Pace::Duration(d) => format!("fitted into {} (speed x{})", human_duration(d.as_secs_f64()), trim(estimate.speed)),
+        Pace::Unset => "real time".to_owned(),
+    };
+    let window = settings.window.map_or("the whole timeline".to_owned(), |(from, to)| {
+        format!("window {} to {}", human_duration(from as f64), human_duration(to as f64))
+    });
+    writeln!(out, "  {pace}, rate scale x{}, {window}", trim(settings.rate_scale))?;
+    let length = match estimate.duration_s {
+        Some(d) => human_duration(d),
+        None => "no end (--loop): stop it with --max-requests, --duration or Ctrl-C".to_owned(),
+    };
+    let per_pass = if estimate.duration_s.is_none() { " per pass" } else { "" };
+    writeln!(out, "  duration {length}, about {}{per_pass} over {}", count(requests.round() as u64, "request"), count(catalog.endpoints.len() as u64, "endpoint"))?;
+    if let Some(users) = estimate.users {
+        writeln!(out, "  about {} virtual users", thousands(users.round() as u64))?;
+    }
+    let mean = estimate.duration_s.filter(|d| *d > 0.0).map(|d| requests / d);
+    let capped = request.run.max_rps.is_some_and(|cap| estimate.peak_rps > f64::from(cap));
+    writeln!(
+        out,
+        "  {}peak {}{}",
+        mean.map_or(String::new(), |m| format!("mean {}, ", human_rate(m))),
+        human_rate(estimate.peak_rps),
+        if capped { " (over --max-rps: the cap will hold requests back, and those it holds past the end are not sent)" } else { "" }
+    )?;
+    let latency_s: f64 = match &loaded {
+        Loaded::Profile(p) => p.endpoints.iter().filter_map(|e| e.latency_ms.map(|l| e.weight * l.p50 / 1000.0)).sum(),
+        Loaded::Trace(_) => 0.0,
+    };
+    if latency_s > 0.0 {
+        writeln!(
+            out,
+            "  expected concurrency at peak: {:.1} requests in flight at production's median latency (--connections {})",
+            estimate.peak_rps * latency_s,
+            request.run.client.connections
+        )?;
+    }
+    for endpoint in &planned.left_out {
+        writeln!(out, "  left out: {endpoint}")?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `60`, `0.5`, `1.333`: a factor without trailing zeros.
+fn trim(x: f64) -> String {
+    let text = format!("{x:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}

@@ -1,0 +1,124 @@
+//! `replay run`: load, plan, check where results go, send, write the
+//! results, and say how the process exits.
+
+use super::progress::ProgressView;
+use super::source;
+use crate::Exit;
+use crate::cli::RunRequest;
+use crate::client::{Client, display_url};
+use crate::plan::PlannedRun;
+use crate::report::json::{Results, RunFacts, results};
+use crate::run::{PreciseTimer, RunConfig, RunOutcome, run_plan};
+use crate::units::human_duration;
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
+    let loaded = source::load(&mut request)?;
+    let planned = source::plan(&loaded, &request)?;
+    let out = prepare_out(request.out.as_deref(), request.overwrite)?;
+    let target = display_url(&request.run.client.base);
+    let runtime = runtime()?;
+    Ok(replay(&runtime, planned, request.run, &target, &out)?.1)
+}
+
+/// The results folder, made and checked writable before any traffic; results already there are kept unless `overwrite`.
+pub fn prepare_out(out: Option<&Path>, overwrite: bool) -> anyhow::Result<PathBuf> {
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("replay-results").join(chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string()));
+    let existing = dir.join("results.json");
+    if existing.exists() && !overwrite {
+        anyhow::bail!("{} already holds the results of a run; choose another --out, or pass --overwrite to replace them", dir.display());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the results folder {}; choose another --out", dir.display()))?;
+    let probe = dir.join(".replay-write-check");
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write into the results folder {}; choose another --out", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir)
+}
+
+/// Sends a planned run and writes its results into `out`; the exit says whether it was interrupted.
+pub fn replay(runtime: &tokio::runtime::Runtime, planned: PlannedRun, config: RunConfig, target: &str, out: &Path) -> anyhow::Result<(Results, Exit)> {
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let catalog = planned.catalog.clone();
+    let left_out = planned.left_out.clone();
+    for endpoint in &left_out {
+        eprintln!("replay: left out: {endpoint}");
+    }
+    let outcome = drive(runtime, planned, config, target)?;
+    let facts = RunFacts {
+        target,
+        started: &started,
+        duration_s: outcome.duration.as_secs_f64(),
+        interrupted: outcome.interrupted,
+        catalog: &catalog,
+        left_out: &left_out,
+    };
+    write_results(&outcome, &facts, out)
+}
+
+/// Runs a plan on `runtime` with Ctrl-C/SIGTERM handling and the progress view.
+fn drive(runtime: &tokio::runtime::Runtime, planned: PlannedRun, config: RunConfig, target: &str) -> anyhow::Result<RunOutcome> {
+    let total_s = planned.end_ns.map(|ns| ns as f64 / 1e9);
+    let length = total_s.map_or("until stopped".to_owned(), |s| format!("for {}", human_duration(s)));
+    let what = format!("{} to {target} {length}", planned.unit);
+    runtime.block_on(async move {
+        let stop = interrupted()?;
+        let client = Client::new(config.client.clone()).map_err(anyhow::Error::msg)?;
+        let timer = PreciseTimer::new().context("cannot create a timer")?;
+        eprintln!("replay: sending {what}; Ctrl-C stops and writes the partial results");
+        let view = ProgressView::new(total_s);
+        let shown = view.clone();
+        // The loop runs as a task on the runtime's workers, beside the requests
+        // it spawns: on one core, one thread, and no wake-ups across threads.
+        let task = tokio::spawn(run_plan(planned, config, client, timer, stop, move |p| shown.show(p)));
+        let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
+        view.finish();
+        outcome
+    })
+}
+
+/// Writes `results.json` under `out` and the table to stdout.
+fn write_results(outcome: &RunOutcome, facts: &RunFacts<'_>, out: &Path) -> anyhow::Result<(Results, Exit)> {
+    let results = results(&outcome.summary, facts);
+    let path = out.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    crate::report::text::write_table(&results, &mut stdout)?;
+    writeln!(stdout, "results: {}", path.display())?;
+    Ok((results, if outcome.interrupted { Exit::Aborted } else { Exit::Ok }))
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // On one core, one thread does everything: no wake-ups across threads.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut builder = if cores == 1 { tokio::runtime::Builder::new_current_thread() } else { tokio::runtime::Builder::new_multi_thread() };
+    builder.enable_all();
+    if cores > 1 {
+        // Check the queue of tasks from other threads often: a request waiting there is schedule lag.
+        builder.global_queue_interval(4).event_interval(8);
+    }
+    builder.build().context("cannot start the async runtime")
+}
+
+/// A future that resolves on Ctrl-C or SIGTERM; the handlers are in place when it returns.
+fn interrupted() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot watch for Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}

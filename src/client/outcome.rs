@@ -1,0 +1,48 @@
+//! What became of one request: an [`Outcome`], with its [`Failure`] class
+//! when it failed. Produced by the client for every request it is given.
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Failure {
+    /// Refused, unreachable, or no route.
+    Connect,
+    Timeout,
+    /// Reset or closed mid-request.
+    Reset,
+    Tls,
+    Http4xx,
+    Http5xx,
+    Other,
+}
+
+impl Failure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Connect => "connect",
+            Failure::Timeout => "timeout",
+            Failure::Reset => "reset",
+            Failure::Tls => "tls",
+            Failure::Http4xx => "http_4xx",
+            Failure::Http5xx => "http_5xx",
+            Failure::Other => "other",
+        }
+    }
+}
+
+/// What became of one request. Times are nanoseconds after the run's start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub endpoint: usize,
+    pub intended_ns: u64,
+    pub sent_ns: u64,
+    pub done_ns: u64,
+    pub status: Option<u16>,
+    pub failure: Option<Failure>,
+    /// What went wrong, in words, for a failure (`invalid peer certificate: UnknownIssuer`, `HTTP 503`).
+    /// It never holds the request's path or headers, which may carry `--var` values.
+    pub detail: Option<String>,
+    /// The request went out again on a new connection (a kept-alive connection the target
+    /// had closed, or streams an HTTP/2 GOAWAY left unprocessed).
+    pub retried: bool,
+}
+

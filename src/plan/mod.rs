@@ -1,0 +1,165 @@
+//! What a run will send and when: the vocabulary every source of work shares,
+//! the sources themselves, and the limits that hold for all of them.
+//!
+//! A source turns a profile or a trace into [`Planned`] work in time order:
+//! - `profile.rs`: independent requests on the profile's arrival curve (`schedule.rs` + `request.rs`);
+//! - `sessions.rs`: virtual users (`--sessions`), each a [`SessionSpec`];
+//! - `trace.rs`: a derived trace, row by row.
+//!
+//! Every source is built through [`build`] from one [`PlanSettings`], so the
+//! window, speed, duration, rate scale and the end of the run are applied in one
+//! place; `limits.rs` holds what the loop enforces at send time for every
+//! source alike (`--max-rps`, `--max-requests`, the end of sending), and
+//! `estimate.rs` answers `replay plan` from the bins without materialising a request.
+//! `batching.rs` groups due work into the loop's wakes.
+
+pub mod batching;
+pub mod estimate;
+pub mod limits;
+pub mod profile;
+pub mod request;
+pub mod sessions;
+pub mod settings;
+pub mod trace;
+
+pub use limits::{Limits, NotSent};
+pub use request::{RequestMaker, Vars};
+pub use settings::{MAX_UNSCALED_TIMELINE_S, Pace, PlanError, PlanSettings};
+
+use crate::profile::{Profile, Quantiles};
+use std::fmt;
+
+/// An endpoint as the run names it: method and path template (`GET /users/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EndpointKey {
+    pub method: String,
+    pub path: String,
+}
+
+impl EndpointKey {
+    pub fn new(method: &str, path: &str) -> Self {
+        EndpointKey { method: method.to_owned(), path: path.to_owned() }
+    }
+}
+
+impl fmt::Display for EndpointKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// One endpoint of a run: its name and, where the profile holds it, production's latency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogEntry {
+    pub key: EndpointKey,
+    pub production_latency_ms: Option<Quantiles>,
+}
+
+/// The endpoints a run's requests point into (by index), for reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub endpoints: Vec<CatalogEntry>,
+}
+
+impl Catalog {
+    pub fn of_profile(profile: &Profile) -> Self {
+        Catalog {
+            endpoints: profile
+                .endpoints
+                .iter()
+                .map(|e| CatalogEntry { key: EndpointKey::new(&e.method, &e.path), production_latency_ms: e.latency_ms })
+                .collect(),
+        }
+    }
+
+    /// `GET /users/{id}` for endpoint `index` (`endpoint #N` past the end).
+    pub fn name(&self, index: usize) -> String {
+        self.endpoints.get(index).map_or_else(|| format!("endpoint #{index}"), |e| e.key.to_string())
+    }
+}
+
+/// One request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// The request's number in the run, from 0.
+    pub seq: u64,
+    /// Index into the run's [`Catalog`].
+    pub endpoint: usize,
+    pub method: hyper::Method,
+    /// Path and query, ready for the request line. It may hold values from
+    /// `--var`: never print it; name the endpoint instead.
+    pub target: String,
+    /// (content type, body)
+    pub body: Option<(String, String)>,
+}
+
+/// One virtual user's requests and the waits between them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSpec {
+    pub steps: Vec<RequestSpec>,
+    /// Think time after each step but the last, nanoseconds of run time.
+    pub think_ns: Vec<u64>,
+}
+
+/// What is due: one request, or a virtual user's whole session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    Request(RequestSpec),
+    Session(SessionSpec),
+}
+
+impl Work {
+    /// How many requests this work stands for.
+    pub fn requests(&self) -> u64 {
+        match self {
+            Work::Request(_) => 1,
+            Work::Session(s) => s.steps.len() as u64,
+        }
+    }
+}
+
+/// Work and when it is due (nanoseconds after the run's start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub at_ns: u64,
+    pub work: Work,
+}
+
+/// A source's work in time order.
+pub type Plan = Box<dyn Iterator<Item = Planned> + Send>;
+
+/// A run, planned: its work, its endpoints, and how long it is meant to take.
+pub struct PlannedRun {
+    pub plan: Plan,
+    pub catalog: Catalog,
+    /// When the schedule ends, nanoseconds after the start; `None` for a `--loop` without `--duration`.
+    pub end_ns: Option<u64>,
+    /// `requests` or `virtual users`, for messages.
+    pub unit: &'static str,
+    /// Endpoints left out of the mix because a placeholder on them has no value (see `request.rs`).
+    pub left_out: Vec<String>,
+}
+
+/// Where a run's work comes from.
+pub enum Source<'a> {
+    Profile(&'a Profile),
+    Sessions(&'a Profile),
+    Trace(&'a trace::TraceInfo),
+}
+
+/// Plans a run of `source` with `settings`.
+pub fn build(source: Source<'_>, settings: &PlanSettings) -> Result<PlannedRun, PlanError> {
+    match source {
+        Source::Profile(profile) => profile::plan(profile, settings),
+        Source::Sessions(profile) => sessions::plan(profile, settings),
+        Source::Trace(info) => trace::plan(info, settings),
+    }
+}
+
+/// Stops a plan at `end_ns`: work due then or later never comes due.
+pub fn until(plan: impl Iterator<Item = Planned> + Send + 'static, end_ns: Option<u64>) -> Plan {
+    match end_ns {
+        Some(end) => Box::new(plan.take_while(move |p| p.at_ns < end)),
+        None => Box::new(plan),
+    }
+}

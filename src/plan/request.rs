@@ -1,0 +1,425 @@
+//! From a due time to a concrete request: which endpoint (by weight, the
+//! segment's own mix where it has one), and its path, query and body with
+//! every `{name}` filled from `--var` values or the profile's samples.
+//!
+//! All draws come from one seeded generator, so `--seed` reproduces the
+//! sequence of requests exactly. Each template is split and each
+//! placeholder bound to its values once, when the maker is built, so making
+//! a request allocates only the request's own strings.
+//!
+//! Placeholders that neither `--var` nor the profile can fill are found
+//! before the run. An endpoint that needs one is left out of the mix and
+//! named, as long as all such endpoints together carry less than
+//! [`MATERIAL_SHARE`] of the traffic (a scanner's `/x/{IFS}` in a real log);
+//! past that share, or with `--strict-vars`, the run is refused and the
+//! error names every value to pass.
+
+use super::RequestSpec;
+use crate::profile::{Endpoint, Profile};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Endpoints whose placeholders have no value are left out while together
+/// they carry less than this share of requests; at or past it the run is refused.
+pub const MATERIAL_SHARE: f64 = 0.01;
+
+/// Values for placeholders: each name has one or more values, one drawn per request.
+pub type Vars = HashMap<String, Vec<String>>;
+
+/// A template's pieces: literal text, or a placeholder bound to its values.
+#[derive(Debug, Clone)]
+enum Part {
+    Literal(String),
+    Param(Arc<[String]>),
+}
+
+/// The `{name}`s in a template, in order.
+pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    let mut rest = template;
+    std::iter::from_fn(move || {
+        let open = rest.find('{')?;
+        let close = rest[open..].find('}')? + open;
+        let name = &rest[open + 1..close];
+        rest = &rest[close + 1..];
+        Some(name)
+    })
+}
+
+/// Splits `/users/{id}` into literals and placeholders bound by `bind`; `None` if one has no values.
+fn parts(template: &str, bind: &impl Fn(&str) -> Option<Arc<[String]>>) -> Option<Vec<Part>> {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
+        if open > 0 {
+            parts.push(Part::Literal(rest[..open].to_owned()));
+        }
+        parts.push(Part::Param(bind(&rest[open + 1..close])?));
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Literal(rest.to_owned()));
+    }
+    Some(parts)
+}
+
+/// Draws an index by weight.
+#[derive(Debug, Clone)]
+struct Picker {
+    cumulative: Vec<f64>,
+}
+
+impl Picker {
+    fn new(weights: impl Iterator<Item = f64>) -> Self {
+        let mut total = 0.0;
+        Picker {
+            cumulative: weights
+                .map(|w| {
+                    total += w.max(0.0);
+                    total
+                })
+                .collect(),
+        }
+    }
+    fn pick(&self, uniform: f64) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let at = self.cumulative.partition_point(|&c| c <= uniform * total);
+        at.min(self.cumulative.len().saturating_sub(1))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Query {
+    key: String,
+    share: f64,
+    /// `None`: the key goes without a value.
+    values: Option<Arc<[String]>>,
+}
+
+/// An endpoint ready to make requests from.
+#[derive(Debug, Clone)]
+struct Prepared {
+    method: hyper::Method,
+    /// The path template's parts; for the tail entry, each example's.
+    paths: Vec<Vec<Part>>,
+    query: Vec<Query>,
+    body: Option<(String, Vec<Part>)>,
+}
+
+pub struct RequestMaker {
+    endpoints: Vec<Prepared>,
+    overall: Picker,
+    /// (start_s, end_s, picker) for segments with their own mix.
+    segments: Vec<(u64, u64, Picker)>,
+    rng: ChaCha8Rng,
+    made: u64,
+    left_out: Vec<String>,
+}
+
+/// Values for `name` on endpoint `e`: `--var` first, then the profile's samples.
+fn values(e: &Endpoint, vars: &Vars, name: &str) -> Option<Arc<[String]>> {
+    let given = vars.get(name).filter(|v| !v.is_empty()).or_else(|| e.params.get(name).filter(|v| !v.is_empty()))?;
+    Some(given.clone().into())
+}
+
+/// `e` made ready, or the placeholders it needs and nothing fills.
+fn prepare(e: &Endpoint, vars: &Vars) -> Result<Prepared, BTreeSet<String>> {
+    let bind = |name: &str| values(e, vars, name);
+    let needs = |text: &str| placeholders(text).filter(|n| bind(n).is_none()).map(|n| format!("{{{n}}}")).collect::<BTreeSet<_>>();
+    let mut missing = BTreeSet::new();
+    let paths: Vec<Vec<Part>> = if e.tail && !e.examples.is_empty() {
+        // The tail keeps the examples it can fill.
+        let filled: Vec<Vec<Part>> = e.examples.iter().filter_map(|x| parts(x, &bind)).collect();
+        if filled.is_empty() {
+            e.examples.iter().for_each(|x| missing.extend(needs(x)));
+        }
+        filled
+    } else {
+        missing.extend(needs(&e.path));
+        parts(&e.path, &bind).into_iter().collect()
+    };
+    let mut query = Vec::new();
+    if !e.tail {
+        for q in &e.query {
+            let values = match &q.placeholder {
+                Some(p) => {
+                    let name = p.trim_matches(['{', '}']);
+                    let bound = bind(name);
+                    if bound.is_none() {
+                        missing.insert(format!("{{{name}}}"));
+                    }
+                    bound
+                }
+                None if q.samples.is_empty() => None,
+                None => Some(q.samples.clone().into()),
+            };
+            query.push(Query { key: q.key.clone(), share: q.share, values });
+        }
+    }
+    let body = match &e.body {
+        Some(b) => {
+            missing.extend(needs(&b.text));
+            parts(&b.text, &bind).map(|p| (b.content_type.clone(), p))
+        }
+        None => None,
+    };
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let method = match e.method.as_str() {
+        "*" | "OTHER" => hyper::Method::GET,
+        m => hyper::Method::from_bytes(m.as_bytes()).unwrap_or(hyper::Method::GET),
+    };
+    Ok(Prepared { method, paths, query, body })
+}
+
+impl RequestMaker {
+    /// Binds every placeholder; see the module doc for endpoints whose values are missing.
+    pub fn new(profile: &Profile, vars: &Vars, seed: u64, strict: bool) -> Result<Self, String> {
+        let mut endpoints = Vec::with_capacity(profile.endpoints.len());
+        let mut usable = Vec::with_capacity(profile.endpoints.len());
+        let mut unfilled: Vec<(usize, BTreeSet<String>)> = Vec::new();
+        for (i, e) in profile.endpoints.iter().enumerate() {
+            let drawn = e.weight > 0.0 || e.once_per_session;
+            match prepare(e, vars) {
+                Ok(prepared) => {
+                    endpoints.push(prepared);
+                    usable.push(true);
+                }
+                Err(missing) => {
+                    if drawn {
+                        unfilled.push((i, missing));
+                    }
+                    endpoints.push(Prepared { method: hyper::Method::GET, paths: vec![], query: vec![], body: None });
+                    usable.push(false);
+                }
+            }
+        }
+        let unfilled_share: f64 = unfilled.iter().map(|(i, _)| profile.endpoints[*i].weight).sum();
+        let login_unfilled = unfilled.iter().any(|(i, _)| profile.endpoints[*i].once_per_session);
+        if !unfilled.is_empty() && (strict || login_unfilled || unfilled_share >= MATERIAL_SHARE) {
+            let names: BTreeSet<String> = unfilled
+                .iter()
+                .flat_map(|(i, missing)| {
+                    let e = &profile.endpoints[*i];
+                    missing.iter().map(move |m| format!("{m} (in {} {})", e.method, e.path))
+                })
+                .collect();
+            let why = if strict {
+                "(--strict-vars)".to_owned()
+            } else {
+                format!("on {:.1}% of requests", unfilled_share * 100.0)
+            };
+            return Err(format!(
+                "the profile needs values it does not hold {why}: {}; pass them with --var name=value or --vars staging-values.csv",
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let left_out = unfilled
+            .iter()
+            .map(|(i, missing)| {
+                let e = &profile.endpoints[*i];
+                let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+                format!("{} {} ({:.2}% of requests; no value for {})", e.method, e.path, e.weight * 100.0, names.join(", "))
+            })
+            .collect();
+        let name_index: HashMap<(&str, &str), usize> =
+            profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
+        let drawn = |i: usize, w: f64| if usable[i] && !profile.endpoints[i].once_per_session { w } else { 0.0 };
+        let overall = Picker::new(profile.endpoints.iter().enumerate().map(|(i, e)| drawn(i, e.weight)));
+        let segments = profile
+            .segments
+            .iter()
+            .filter_map(|s| {
+                let weights = s.weights.as_ref()?;
+                let mut by_index = vec![0.0; profile.endpoints.len()];
+                for (name, w) in weights {
+                    let (method, path) = name.split_once(' ')?;
+                    let i = *name_index.get(&(method, path))?;
+                    by_index[i] = drawn(i, *w);
+                }
+                by_index.iter().any(|&w| w > 0.0).then(|| (s.start_s, s.end_s, Picker::new(by_index.into_iter())))
+            })
+            .collect();
+        Ok(RequestMaker { endpoints, overall, segments, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), made: 0, left_out })
+    }
+
+    /// The endpoints left out for want of a value, each with its share and the values it needs.
+    pub fn left_out(&self) -> &[String] {
+        &self.left_out
+    }
+
+    /// The request for an endpoint drawn for profile time `profile_s`.
+    pub fn next(&mut self, profile_s: u64) -> RequestSpec {
+        let u = uniform(&mut self.rng);
+        let picker =
+            self.segments.iter().find(|(start, end, _)| (*start..*end).contains(&profile_s)).map(|(_, _, p)| p).unwrap_or(&self.overall);
+        let index = picker.pick(u);
+        self.request(index)
+    }
+
+    /// The request for endpoint `index` (a session's login, say).
+    pub fn request(&mut self, index: usize) -> RequestSpec {
+        let rng = &mut self.rng;
+        let e = &self.endpoints[index];
+        let mut target = String::with_capacity(64);
+        let path = match e.paths.len() {
+            0 => None,
+            1 => Some(&e.paths[0]),
+            n => Some(&e.paths[((uniform(rng) * n as f64) as usize).min(n - 1)]),
+        };
+        match path {
+            Some(path) => fill(rng, path, &mut target),
+            None => target.push('/'),
+        }
+        let mut first = true;
+        for q in &e.query {
+            if uniform(rng) >= q.share {
+                continue;
+            }
+            target.push(if first { '?' } else { '&' });
+            first = false;
+            target.push_str(&q.key);
+            if let Some(values) = &q.values {
+                let value = choose(rng, values);
+                if !value.is_empty() {
+                    target.push('=');
+                    target.push_str(value);
+                }
+            }
+        }
+        let body = e.body.as_ref().map(|(content_type, parts)| {
+            let mut text = String::new();
+            fill(rng, parts, &mut text);
+            (content_type.clone(), text)
+        });
+        let seq = self.made;
+        self.made += 1;
+        RequestSpec { seq, endpoint: index, method: e.method.clone(), target, body }
+    }
+}
+
+fn uniform(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn choose<'a>(rng: &mut ChaCha8Rng, values: &'a [String]) -> &'a str {
+    let i = ((uniform(rng) * values.len() as f64) as usize).min(values.len().saturating_sub(1));
+    values.get(i).map_or("", String::as_str)
+}
+
+fn fill(rng: &mut ChaCha8Rng, parts: &[Part], out: &mut String) {
+    for part in parts {
+        match part {
+            Part::Literal(text) => out.push_str(text),
+            Part::Param(values) => out.push_str(choose(rng, values)),
+        }
+    }
+}
+
+/// Reads `--vars`: a CSV whose header names placeholders; each column's values are drawn from.
+/// Errors name the file and row, never a value.
+pub fn vars_from_csv(path: &std::path::Path) -> Result<Vars, String> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("--vars {}: {e}", path.display()))?;
+    let headers: Vec<String> =
+        reader.headers().map_err(|e| format!("--vars {}: the header row: {e}", path.display()))?.iter().map(str::to_owned).collect();
+    let mut vars: Vars = HashMap::new();
+    for (line, row) in reader.records().enumerate() {
+        let row = row.map_err(|_| {
+            format!("--vars {}: row {} does not have the header's {} columns, or is not UTF-8", path.display(), line + 2, headers.len())
+        })?;
+        for (name, value) in headers.iter().zip(row.iter()) {
+            if !value.is_empty() {
+                vars.entry(name.clone()).or_default().push(value.to_owned());
+            }
+        }
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::load::parse;
+
+    const PROFILE: &str = r#"{"version": 1,
+        "endpoints": [
+            {"method": "GET", "path": "/users/{id}", "weight": 3, "params": {"id": ["7", "8"]},
+             "query": [{"key": "tab", "share": 1.0, "samples": ["posts"]}, {"key": "token", "share": 1.0, "placeholder": "{token}"}]},
+            {"method": "GET", "path": "/", "weight": 1},
+            {"method": "POST", "path": "/login", "weight": 0, "once_per_session": true,
+             "body": {"content_type": "application/x-www-form-urlencoded", "text": "username={username}&password={password}"}}
+        ],
+        "arrival": {"bin_s": 60, "counts": [10, 10]},
+        "segments": [{"kind": "steady", "start_s": 60, "end_s": 120, "rps": 1, "weights": {"GET /": 1.0}}]}"#;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        pairs.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect()
+    }
+
+    #[test]
+    fn fills_paths_queries_and_bodies() {
+        let profile = parse(PROFILE, "p.json").unwrap();
+        let mut maker = RequestMaker::new(&profile, &vars(&[("token", "T"), ("username", "u"), ("password", "p")]), 7, false).unwrap();
+        let mut seen = HashMap::new();
+        for _ in 0..4000 {
+            let r = maker.next(0);
+            *seen.entry(r.target.clone()).or_insert(0) += 1;
+            assert_ne!(r.endpoint, 2, "a once-per-session endpoint is not drawn by weight");
+        }
+        let users = seen.iter().filter(|(t, _)| t.starts_with("/users/")).map(|(_, n)| n).sum::<i32>();
+        assert!((2850..3150).contains(&users), "weight 3 of 4: {users}");
+        assert!(seen.contains_key("/users/7?tab=posts&token=T") && seen.contains_key("/users/8?tab=posts&token=T"), "{seen:?}");
+        // The second segment has its own mix: only GET /.
+        assert!((0..100).all(|_| maker.next(90).target == "/"));
+        let login = maker.request(2);
+        assert_eq!((login.method.as_str(), login.body.unwrap().1.as_str()), ("POST", "username=u&password=p"));
+        assert_eq!(placeholders("/a/{x}/b/{y}").collect::<Vec<_>>(), ["x", "y"]);
+    }
+
+    #[test]
+    fn missing_values_are_named_before_the_run() {
+        let profile = parse(PROFILE, "p.json").unwrap();
+        let err = RequestMaker::new(&profile, &vars(&[]), 7, false).err().unwrap();
+        for name in ["{token} (in GET /users/{id})", "{username}", "--var"] {
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn rare_unfilled_placeholders_leave_their_endpoint_out_and_strict_refuses() {
+        let rare = r#"{"version": 1,
+            "endpoints": [{"method": "GET", "path": "/", "weight": 995},
+                          {"method": "GET", "path": "/cgi-bin/{IFS}", "weight": 5},
+                          {"method": "GET", "path": "/x/{junk}", "weight": 0}],
+            "arrival": {"bin_s": 1, "counts": [10]}}"#;
+        let profile = parse(rare, "r.json").unwrap();
+        let mut maker = RequestMaker::new(&profile, &Vars::new(), 7, false).unwrap();
+        assert_eq!(maker.left_out().len(), 1, "{:?}", maker.left_out());
+        assert!(maker.left_out()[0].contains("GET /cgi-bin/{IFS} (0.50% of requests; no value for {IFS})"), "{:?}", maker.left_out());
+        assert!((0..2000).all(|_| maker.next(0).target == "/"));
+        let err = RequestMaker::new(&profile, &Vars::new(), 7, true).err().unwrap();
+        assert!(err.contains("{IFS} (in GET /cgi-bin/{IFS})") && err.contains("--strict-vars"), "{err}");
+        // Past the material share, the run is refused.
+        let material = parse(&rare.replace("995", "95"), "m.json").unwrap();
+        let err = RequestMaker::new(&material, &Vars::new(), 7, false).err().unwrap();
+        assert!(err.contains("on 5.0% of requests"), "{err}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_requests() {
+        let profile = parse(PROFILE, "p.json").unwrap();
+        let v = vars(&[("token", "T"), ("username", "u"), ("password", "p")]);
+        let a: Vec<_> = {
+            let mut m = RequestMaker::new(&profile, &v, 1, false).unwrap();
+            (0..50).map(|_| m.next(0)).collect()
+        };
+        let b: Vec<_> = {
+            let mut m = RequestMaker::new(&profile, &v, 1, false).unwrap();
+            (0..50).map(|_| m.next(0)).collect()
+        };
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,56 @@
+//! What a run is configured with, and what it reports while and after it runs.
+
+use crate::client::ClientConfig;
+use crate::report::Summary;
+use std::time::Duration;
+
+/// Requests due within this long of the first waiting go out on one wake, when not given.
+pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_micros(500);
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub client: ClientConfig,
+    /// `--max-rps`: a hard ceiling for every request of the run.
+    pub max_rps: Option<u32>,
+    /// `--max-requests`: the run sends this many at most.
+    pub max_requests: Option<u64>,
+    /// How often progress is reported.
+    pub progress_every: Duration,
+    /// Requests due within this long of the first waiting go out on one wake (see `plan/batching.rs`).
+    pub batch_window: Duration,
+}
+
+impl RunConfig {
+    pub fn new(client: ClientConfig) -> Self {
+        RunConfig { client, max_rps: None, max_requests: None, progress_every: Duration::from_secs(5), batch_window: DEFAULT_BATCH_WINDOW }
+    }
+
+    /// How long requests in flight may take to finish once sending has stopped: their timeout, and a little.
+    pub fn grace(&self) -> Duration {
+        self.client.timeout + Duration::from_millis(100)
+    }
+}
+
+/// A look at a run in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub elapsed_s: f64,
+    /// The planned length; `None` for an endless loop.
+    pub total_s: Option<f64>,
+    pub intended: u64,
+    pub requests: u64,
+    pub not_sent: u64,
+    pub failures: u64,
+    pub intended_rps: f64,
+    pub achieved_rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub lag_p99_ms: f64,
+    pub falling_behind: bool,
+}
+
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub duration: Duration,
+    pub interrupted: bool,
+}

@@ -1,0 +1,79 @@
+//! The one way out for every request, whatever its source: past the
+//! `--max-rps` cap, then into one of `--connections` slots, each wait
+//! bounded by the end of sending and by a stop. A request that cannot pass
+//! says why ([`NotSent`]); the caller counts it.
+
+use super::timer::Sleeper;
+use crate::plan::{Limits, NotSent};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Instant;
+
+/// Resolves once the run is told to stop (never, if the signal is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+pub struct Gate {
+    pub limits: Limits,
+    slots: Arc<Semaphore>,
+    t0: Instant,
+}
+
+/// A request that passed: it holds its connection slot until dropped.
+pub struct Passed {
+    _slot: OwnedSemaphorePermit,
+    /// The cap made it wait.
+    pub held_back: bool,
+}
+
+impl Gate {
+    pub fn new(limits: Limits, connections: usize, t0: Instant) -> Self {
+        Gate { limits, slots: Arc::new(Semaphore::new(connections.max(1))), t0 }
+    }
+
+    fn at(&self, ns: u64) -> Instant {
+        self.t0 + Duration::from_nanos(ns)
+    }
+
+    /// Waits for the cap and a free connection; `Err` when sending ends or the run stops first.
+    pub async fn pass(&self, sleeper: &impl Sleeper, stop: &mut watch::Receiver<bool>) -> Result<Passed, NotSent> {
+        let until = self.limits.send_until_ns().map(|ns| self.at(ns));
+        let mut held_back = false;
+        while let Some(wait) = self.limits.cap_wait() {
+            held_back = true;
+            let ready = Instant::now() + wait;
+            if until.is_some_and(|until| ready > until) {
+                return Err(NotSent::RateCap);
+            }
+            tokio::select! {
+                biased;
+                _ = stopped(stop) => return Err(NotSent::Interrupted),
+                _ = sleeper.sleep_until(ready) => {}
+            }
+        }
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(Passed { _slot: permit, held_back });
+        }
+        let end = async {
+            match until {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = stopped(stop) => Err(NotSent::Interrupted),
+            permit = Arc::clone(&self.slots).acquire_owned() => Ok(Passed { _slot: permit.expect("the semaphore is never closed"), held_back }),
+            _ = end => Err(NotSent::NoConnection),
+        }
+    }
+
+    /// Waits until every slot is free again (all requests done), for `within` at most.
+    pub async fn drained(&self, connections: usize, within: Duration) {
+        let _ = tokio::time::timeout(within, self.slots.acquire_many(connections.max(1) as u32)).await;
+    }
+}

@@ -1,0 +1,199 @@
+//! The replay loop: plan → gate → client → outcome, on one clock.
+//!
+//! The loop wakes when work is due (on the sleeper it is given: a
+//! microsecond timer in a real run, see `timer.rs`), counts it as intended,
+//! passes it through the [`gate::Gate`] (`--max-rps`, a free connection,
+//! the end of sending) and sends it on its own task; a session goes to its
+//! own walker (`walk.rs`), whose later steps pass the same gate. The loop
+//! never waits for a response, so a slow target cannot slow the schedule
+//! (an open model); a stalled one leaves due requests waiting, with their
+//! lag showing, until sending ends, and they are counted as not sent.
+//!
+//! The run ends when the plan is done, at the end of sending (the
+//! schedule's end plus [`crate::plan::limits::LATE_ALLOWANCE`]), at
+//! `--max-requests`, or when `shutdown` resolves; requests in flight then
+//! get their timeout to finish. Whatever happens, the tally closes with
+//! `intended == requests + not_sent` (`state.rs`).
+
+mod config;
+mod gate;
+mod state;
+pub mod timer;
+mod walk;
+
+pub use config::{DEFAULT_BATCH_WINDOW, Progress, RunConfig, RunOutcome};
+pub use timer::{PreciseTimer, Sleeper, TokioSleeper};
+
+use crate::client::Transport;
+use crate::plan::batching::Batches;
+use crate::plan::{Limits, NotSent, Planned, PlannedRun, Work};
+use crate::report::Summary;
+use gate::{Gate, stopped};
+use state::RunState;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Runs `planned` with `transport` until it is done or `shutdown` resolves.
+pub async fn run_plan<T: Transport>(
+    planned: PlannedRun,
+    config: RunConfig,
+    transport: T,
+    sleeper: impl Sleeper,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    report: impl FnMut(&Progress) + Send + 'static,
+) -> RunOutcome {
+    let PlannedRun { plan, catalog, end_ns, .. } = planned;
+    let t0 = Instant::now();
+    let now_ns = move || t0.elapsed().as_nanos() as u64;
+    let total_s = end_ns.map(|ns| ns as f64 / 1e9);
+    let period_s = (total_s.unwrap_or(3600.0) / 100.0).ceil().max(1.0) as u64;
+    let state = Arc::new(RunState::new(Summary::with_periods(catalog.endpoints.len(), period_s)));
+    let connections = config.client.connections.max(1);
+    let gate = Arc::new(Gate::new(Limits::new(config.max_requests, config.max_rps, end_ns, t0), connections, t0));
+    let send_until_ns = gate.limits.send_until_ns();
+    let (stop_tx, mut stop) = watch::channel(false);
+    let signal = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let progress = tokio::spawn(show_progress(Arc::clone(&state), t0, total_s, config.progress_every, report));
+
+    let mut batches = Batches::new(plan, config.batch_window.as_nanos() as u64);
+    let mut walkers = tokio::task::JoinSet::new();
+    // Why the loop stopped early, if it did.
+    let mut cut: Option<NotSent> = None;
+    'schedule: while !gate.limits.exhausted() {
+        let Some(wake_ns) = batches.wake_ns() else { break };
+        tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => { cut = Some(NotSent::Interrupted); break; }
+            _ = sleeper.sleep_until(t0 + Duration::from_nanos(wake_ns)) => {}
+        }
+        let now = now_ns();
+        if send_until_ns.is_some_and(|until| now > until) {
+            cut = Some(NotSent::DurationBound);
+            break;
+        }
+        while let Some(Planned { at_ns, work }) = batches.next_due(now) {
+            if !gate.limits.admit() {
+                break 'schedule;
+            }
+            let steps = intend(&state, at_ns, &work);
+            let passed = match gate.pass(&sleeper, &mut stop).await {
+                Ok(passed) => passed,
+                Err(reason) => {
+                    state.not_sent(reason, 1);
+                    state.abandon_planned(reason, steps - 1);
+                    cut = Some(reason);
+                    break 'schedule;
+                }
+            };
+            if passed.held_back {
+                state.held_back();
+            }
+            match work {
+                Work::Request(spec) => {
+                    state.launch();
+                    let (transport, state) = (transport.clone(), Arc::clone(&state));
+                    tokio::spawn(async move {
+                        let outcome = transport.send(&spec, at_ns, now_ns, None).await;
+                        drop(passed);
+                        state.record(&outcome);
+                    });
+                }
+                Work::Session(session) => {
+                    let walker = walk::Walker { transport: transport.clone(), state: Arc::clone(&state), gate: Arc::clone(&gate), t0, end_ns };
+                    walkers.spawn(walker.walk(session, at_ns, passed, stop.clone()));
+                }
+            }
+        }
+    }
+    // Sending ended before the plan did: work whose time had come is counted as not sent.
+    if let Some(reason) = cut.filter(|r| *r != NotSent::Interrupted) {
+        for Planned { at_ns, work } in batches.drain() {
+            if !gate.limits.admit() {
+                break;
+            }
+            let steps = intend(&state, at_ns, &work);
+            state.not_sent(reason, 1);
+            state.abandon_planned(reason, steps - 1);
+        }
+    }
+    let interrupted = cut == Some(NotSent::Interrupted) || *stop.borrow();
+    // Users finish their sessions (each step bounded by the end of sending and its timeout), or stop when told.
+    let mut interrupted = interrupted;
+    let mut bound = match (interrupted, send_until_ns) {
+        (false, Some(until)) => (t0 + Duration::from_nanos(until)).max(Instant::now()) + config.grace(),
+        (false, None) => Instant::now() + Duration::from_secs(100 * 365 * 86_400),
+        (true, _) => Instant::now() + config.grace(),
+    };
+    loop {
+        tokio::select! {
+            biased;
+            joined = walkers.join_next() => if joined.is_none() { break },
+            _ = tokio::time::sleep_until(bound) => break,
+            _ = stopped(&mut stop), if !interrupted => {
+                interrupted = true;
+                bound = bound.min(Instant::now() + config.grace());
+            }
+        }
+    }
+    walkers.abort_all();
+    // Requests in flight finish within their timeout.
+    if state.in_flight() > 0 {
+        gate.drained(connections, config.grace()).await;
+    }
+    signal.abort();
+    progress.abort();
+    let duration = t0.elapsed();
+    let summary = state.close(if interrupted { NotSent::Interrupted } else { NotSent::DurationBound });
+    RunOutcome { summary, duration, interrupted }
+}
+
+/// Counts `work` as intended at `at_ns`; returns how many requests it stands for.
+fn intend(state: &RunState, at_ns: u64, work: &Work) -> u64 {
+    match work {
+        Work::Request(_) => {
+            state.intend(at_ns);
+            1
+        }
+        Work::Session(session) => {
+            let steps = session.steps.len() as u64;
+            state.intend_session(at_ns, steps);
+            steps
+        }
+    }
+}
+
+/// Reports progress every `every` until aborted.
+async fn show_progress(state: Arc<RunState>, t0: Instant, total_s: Option<f64>, every: Duration, mut report: impl FnMut(&Progress)) {
+    let mut ticker = tokio::time::interval_at(t0 + every, every);
+    let mut last = (0u64, 0u64, 0.0f64);
+    loop {
+        ticker.tick().await;
+        let elapsed = t0.elapsed().as_secs_f64();
+        let snapshot = state.peek(|s| {
+            let window = (elapsed - last.2).max(1e-9);
+            let p = Progress {
+                elapsed_s: elapsed,
+                total_s,
+                intended: s.intended,
+                requests: s.requests,
+                not_sent: s.not_sent_total(),
+                failures: s.failures,
+                intended_rps: (s.intended - last.0) as f64 / window,
+                achieved_rps: (s.requests - last.1) as f64 / window,
+                p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,
+                p99_ms: s.latency.value_at_quantile(0.99) as f64 / 1000.0,
+                lag_p99_ms: s.lag.value_at_quantile(0.99) as f64 / 1000.0,
+                falling_behind: !s.behind_windows().is_empty(),
+            };
+            last = (s.intended, s.requests, elapsed);
+            p
+        });
+        report(&snapshot);
+    }
+}

@@ -1,0 +1,115 @@
+//! The run's shared tally: the [`Summary`], and the requests that are in
+//! flight or planned but not yet due, so that when the run closes every
+//! intended request is either sent or counted as not sent with a reason:
+//! `intended == requests + not_sent`, exactly, however the run ends.
+
+use crate::client::Outcome;
+use crate::plan::NotSent;
+use crate::report::Summary;
+use std::sync::Mutex;
+
+struct Tally {
+    summary: Summary,
+    /// Sent, no outcome yet.
+    in_flight: u64,
+    /// Intended steps of started sessions that have not come due yet.
+    open_steps: u64,
+    closed: bool,
+}
+
+pub struct RunState {
+    tally: Mutex<Tally>,
+}
+
+impl RunState {
+    pub fn new(summary: Summary) -> Self {
+        RunState { tally: Mutex::new(Tally { summary, in_flight: 0, open_steps: 0, closed: false }) }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Tally) -> R) -> R {
+        f(&mut self.tally.lock().expect("the tally lock is never poisoned: nothing panics under it"))
+    }
+
+    /// A request came due at `at_ns`.
+    pub fn intend(&self, at_ns: u64) {
+        self.with(|t| t.summary.intend(at_ns));
+    }
+
+    /// A session of `steps` requests started at `at_ns`: its first is due, the rest will be.
+    pub fn intend_session(&self, at_ns: u64, steps: u64) {
+        self.with(|t| {
+            t.summary.intend(at_ns);
+            t.summary.intend_later(steps.saturating_sub(1));
+            t.open_steps += steps.saturating_sub(1);
+        });
+    }
+
+    /// A session's later step came due at `at_ns`.
+    pub fn step_due(&self, at_ns: u64) {
+        self.with(|t| {
+            t.summary.came_due(at_ns);
+            t.open_steps -= 1;
+        });
+    }
+
+    /// `n` due requests will not be sent.
+    pub fn not_sent(&self, reason: NotSent, n: u64) {
+        self.with(|t| t.summary.not_sent(reason, n));
+    }
+
+    /// `n` steps of a session that had not come due will not be sent.
+    pub fn abandon(&self, reason: NotSent, n: u64) {
+        self.with(|t| {
+            t.open_steps -= n;
+            t.summary.not_sent(reason, n);
+        });
+    }
+
+    /// `n` later steps of a session that just started will not be sent (its first is counted apart).
+    pub fn abandon_planned(&self, reason: NotSent, n: u64) {
+        if n > 0 {
+            self.abandon(reason, n);
+        }
+    }
+
+    /// A request the cap held back before it went out.
+    pub fn held_back(&self) {
+        self.with(|t| t.summary.held_back += 1);
+    }
+
+    /// A request is going out.
+    pub fn launch(&self) {
+        self.with(|t| t.in_flight += 1);
+    }
+
+    /// What became of a request; ignored once the run has closed (it was counted as unfinished).
+    pub fn record(&self, outcome: &Outcome) {
+        self.with(|t| {
+            if !t.closed {
+                t.in_flight -= 1;
+                t.summary.add(outcome);
+            }
+        });
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> u64 {
+        self.with(|t| t.in_flight)
+    }
+
+    /// A copy for a progress report.
+    pub fn peek<R>(&self, f: impl FnOnce(&Summary) -> R) -> R {
+        self.with(|t| f(&t.summary))
+    }
+
+    /// Ends the tally: requests still in flight fail as unfinished, steps not yet due are not sent for `reason`.
+    pub fn close(&self, reason: NotSent) -> Summary {
+        self.with(|t| {
+            t.closed = true;
+            let (in_flight, open) = (std::mem::take(&mut t.in_flight), std::mem::take(&mut t.open_steps));
+            t.summary.unfinished(in_flight);
+            t.summary.not_sent(reason, open);
+            t.summary.clone()
+        })
+    }
+}

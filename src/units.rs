@@ -1,0 +1,96 @@
+//! Numbers for people: durations in human units (`2 h 15 m`, `8 s`,
+//! `350 ms`), rates, and counted nouns (`1 request`, `2 requests`).
+
+/// `350 ms`, `8.5 s`, `2 m 5 s`, `2 h 15 m`, `3 d 11 h`: the two largest units.
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "forever".into();
+    }
+    let s = seconds.max(0.0);
+    if s < 1.0 {
+        let ms = s * 1000.0;
+        return if ms < 10.0 && ms.fract() != 0.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") };
+    }
+    if s < 60.0 {
+        return if s.fract() == 0.0 || s >= 10.0 { format!("{s:.0} s") } else { format!("{s:.1} s") };
+    }
+    let total = s.round() as u64;
+    let (d, h, m, sec) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    let parts = [(d, "d"), (h, "h"), (m, "m"), (sec, "s")];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    let mut out = format!("{} {}", parts[first].0, parts[first].1);
+    if let Some((n, unit)) = parts.get(first + 1).filter(|(n, _)| *n > 0) {
+        out.push_str(&format!(" {n} {unit}"));
+    }
+    out
+}
+
+/// Seconds as a flag value: `90s`, `30m`, `2h`, `3d`, in the largest unit that divides them.
+pub fn duration_flag(seconds: u64) -> String {
+    match seconds {
+        0 => "0".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// `1,250 rps`, `0.5 rps`.
+pub fn human_rate(rps: f64) -> String {
+    if !rps.is_finite() {
+        return "an unbounded rate".into();
+    }
+    if rps < 10.0 && rps.fract() != 0.0 {
+        return format!("{rps:.1} rps");
+    }
+    format!("{} rps", thousands(rps.round() as u64))
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 request`, `2 requests`, `1,000 requests`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", thousands(n)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_rates_and_counts_read_as_people_write_them() {
+        let table = [
+            (0.35, "350 ms"),
+            (0.0025, "2.5 ms"),
+            (8.0, "8 s"),
+            (8.5, "8.5 s"),
+            (42.4, "42 s"),
+            (125.0, "2 m 5 s"),
+            (8100.0, "2 h 15 m"),
+            (7200.0, "2 h"),
+            (298_920.0, "3 d 11 h"),
+            (86_400.0, "1 d"),
+        ];
+        for (seconds, want) in table {
+            assert_eq!(human_duration(seconds), want, "{seconds}");
+        }
+        assert_eq!((duration_flag(7200), duration_flag(90), duration_flag(1800)), ("2h".into(), "90s".into(), "30m".into()));
+        assert_eq!(human_rate(1250.0), "1,250 rps");
+        assert_eq!(human_rate(0.5), "0.5 rps");
+        assert_eq!(count(1, "request"), "1 request");
+        assert_eq!(count(2, "request"), "2 requests");
+        assert_eq!(count(1_000_000, "request"), "1,000,000 requests");
+    }
+}
