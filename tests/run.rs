@@ -3,10 +3,12 @@
 //! slow endpoints; the CLI's exit codes, `plan` and `demo`.
 
 use crate::util::{replay, root, text};
-use replay::client::ClientConfig;
+use replay::client::{Client, ClientConfig, Failure};
+use replay::plan::{Pace, PlanSettings, Source, build};
+use replay::profile::Profile;
 use replay::profile::load::parse;
-use replay::run::{RunConfig, run};
-use replay::schedule::{Arrivals, ScheduleConfig};
+use replay::run::{PreciseTimer, RunConfig, RunOutcome, run_plan};
+use replay::schedule::Arrivals;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -19,20 +21,30 @@ const PROFILE: &str = r#"{"version": 1,
     ],
     "arrival": {"bin_s": 1, "counts": [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]}}"#;
 
-fn config(base: &str, speed: f64) -> RunConfig {
-    RunConfig {
-        client: ClientConfig::new(base.parse().unwrap()),
-        schedule: ScheduleConfig { speed, arrivals: Arrivals::Uniform, ..ScheduleConfig::default() },
-        max_rps: None,
-        vars: Default::default(),
-        grace: Duration::from_secs(3),
-        progress_every: Duration::from_secs(60),
-        batch_window: Duration::from_micros(500),
+/// How a test runs: the plan's settings and the run's.
+#[derive(Clone)]
+pub struct Cfg {
+    pub plan: PlanSettings,
+    pub run: RunConfig,
+}
+
+pub fn config(base: &str, speed: f64) -> Cfg {
+    Cfg {
+        plan: PlanSettings { pace: Pace::Speed(speed), arrivals: Arrivals::Uniform, ..PlanSettings::default() },
+        run: RunConfig { progress_every: Duration::from_secs(60), ..RunConfig::new(ClientConfig::new(base.parse().unwrap())) },
     }
 }
 
+/// Runs `profile` with `cfg` to its end, with the real client and timer.
+pub fn run(rt: &tokio::runtime::Runtime, profile: &Profile, cfg: &Cfg) -> RunOutcome {
+    let planned = build(Source::Profile(profile), &cfg.plan).unwrap();
+    let client = Client::new(cfg.run.client.clone()).unwrap();
+    let config = cfg.run.clone();
+    rt.block_on(async move { run_plan(planned, config, client, PreciseTimer::new().unwrap(), std::future::pending(), |_| {}).await })
+}
+
 /// The requests the example server counted (its `METHOD /path` keys).
-fn requests(got: &std::collections::BTreeMap<String, u64>) -> u64 {
+pub fn requests(got: &std::collections::BTreeMap<String, u64>) -> u64 {
     got.iter()
         .filter(|(k, _)| k.split_once(' ').is_some_and(|(m, p)| m.bytes().all(|b| b.is_ascii_uppercase()) && p.starts_with('/')))
         .map(|(_, v)| v)
@@ -40,7 +52,7 @@ fn requests(got: &std::collections::BTreeMap<String, u64>) -> u64 {
 }
 
 /// A bare TCP target on 127.0.0.1, port 0: each connection goes to `handle` on its own task.
-fn raw_target<F, Fut>(rt: &tokio::runtime::Runtime, handle: F) -> std::net::SocketAddr
+pub fn raw_target<F, Fut>(rt: &tokio::runtime::Runtime, handle: F) -> std::net::SocketAddr
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -57,7 +69,7 @@ where
     })
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
@@ -66,7 +78,7 @@ fn the_server_sees_the_profiles_count_and_mix() {
     let rt = runtime();
     let profile = parse(PROFILE, "p.json").unwrap();
     let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
-    let outcome = rt.block_on(run(&profile, config(&format!("http://{addr}"), 5.0), std::future::pending(), |_| {})).unwrap();
+    let outcome = run(&rt, &profile, &config(&format!("http://{addr}"), 5.0));
     let _ = stop.send(());
     let got = received.lock().unwrap().clone();
     let s = &outcome.summary;
@@ -86,11 +98,11 @@ fn trace_headers_reach_the_target_when_asked_for() {
     let profile = parse(PROFILE, "p.json").unwrap();
     let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
     let mut cfg = config(&format!("http://{addr}"), 20.0);
-    cfg.schedule.max_requests = Some(50);
-    rt.block_on(run(&profile, cfg.clone(), std::future::pending(), |_| {})).unwrap();
+    cfg.run.max_requests = Some(50);
+    run(&rt, &profile, &cfg);
     assert_eq!(received.lock().unwrap().get("traced"), None);
-    cfg.client.trace_headers = Some(0xabc);
-    rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    cfg.run.client.trace_headers = Some(0xabc);
+    run(&rt, &profile, &cfg);
     let _ = stop.send(());
     assert_eq!(received.lock().unwrap().get("traced"), Some(&50));
 }
@@ -100,22 +112,22 @@ fn refused_failing_and_slow_targets_are_counted_and_the_run_completes() {
     let rt = runtime();
     let profile = parse(PROFILE, "p.json").unwrap();
     // Nothing listens on port 1.
-    let outcome = rt.block_on(run(&profile, config("http://127.0.0.1:1", 20.0), std::future::pending(), |_| {})).unwrap();
+    let outcome = run(&rt, &profile, &config("http://127.0.0.1:1", 20.0));
     let s = &outcome.summary;
     assert_eq!((s.requests, s.failures), (1000, 1000));
-    assert_eq!(s.by_failure.get(&replay::report::Failure::Connect), Some(&1000), "{:?}", s.by_failure);
-    let why = &s.failure_examples[&replay::report::Failure::Connect];
+    assert_eq!(s.by_failure.get(&Failure::Connect), Some(&1000), "{:?}", s.by_failure);
+    let why = &s.failure_examples[&Failure::Connect].1;
     assert!(why.to_lowercase().contains("refused"), "{why}");
 
     let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
     let failing = parse(&PROFILE.replace("\"/profile\"", "\"/fail\"").replace("\"path\": \"/\"", "\"path\": \"/slow\""), "f.json").unwrap();
     let mut cfg = config(&format!("http://{addr}"), 20.0);
-    cfg.client.timeout = Duration::from_millis(300);
-    cfg.client.connections = 2000;
-    let outcome = rt.block_on(run(&failing, cfg, std::future::pending(), |_| {})).unwrap();
+    cfg.run.client.timeout = Duration::from_millis(300);
+    cfg.run.client.connections = 2000;
+    let outcome = run(&rt, &failing, &cfg);
     let _ = stop.send(());
     let s = &outcome.summary;
-    use replay::report::Failure::*;
+    use Failure::*;
     assert_eq!(s.requests, 1000);
     let class = |f| s.by_failure.get(&f).copied().unwrap_or(0);
     assert!(class(Timeout) > 400 && class(Http5xx) > 150, "{:?}", s.by_failure);
@@ -128,10 +140,10 @@ fn the_max_rps_cap_holds_requests_back() {
     let profile = parse(PROFILE, "p.json").unwrap();
     let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
     let mut cfg = config(&format!("http://{addr}"), 10.0);
-    cfg.schedule.max_requests = Some(300);
-    cfg.max_rps = Some(300);
+    cfg.run.max_requests = Some(300);
+    cfg.run.max_rps = Some(300);
     // 1,000 rps asked for, 300 allowed: 300 requests take about a second instead of 0.3.
-    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let outcome = run(&rt, &profile, &cfg);
     let _ = stop.send(());
     assert_eq!(requests(&received.lock().unwrap()), 300);
     assert!(outcome.summary.held_back > 200, "{}", outcome.summary.held_back);
@@ -144,7 +156,7 @@ fn sigterm_writes_partial_results_and_exits_3() {
     let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_replay"))
-        .args(["run", "profiles/steady.json", "--host", &format!("http://{addr}"), "--var", "username=u", "--var", "password=p"])
+        .args(["run", "profiles/steady.json", "--host", &format!("http://{addr}")])
         .args(["--out", dir.path().to_str().unwrap()])
         .current_dir(root())
         .stdout(Stdio::piped())
@@ -164,8 +176,10 @@ fn sigterm_writes_partial_results_and_exits_3() {
     assert_eq!(status.code(), Some(3));
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["interrupted"], true);
-    assert_eq!(results["version"], 1);
-    assert!(results["totals"]["intended"].as_u64().unwrap() < 12_000);
+    assert_eq!(results["version"], 2);
+    let totals = &results["totals"];
+    assert!(totals["intended"].as_u64().unwrap() < 12_000);
+    assert_eq!(totals["intended"].as_u64(), Some(totals["requests"].as_u64().unwrap() + totals["not_sent"].as_u64().unwrap()), "{totals}");
 }
 
 #[test]
@@ -183,10 +197,6 @@ fn results_json_holds_totals_classes_endpoints_and_histograms() {
             "300",
             "--rate-scale",
             "0.02",
-            "--var",
-            "username=u",
-            "--var",
-            "password=p",
             "--out",
             dir.path().to_str().unwrap(),
         ],
@@ -215,13 +225,19 @@ fn results_json_holds_totals_classes_endpoints_and_histograms() {
 
 #[test]
 fn bad_run_flags_exit_2_with_an_example() {
-    let table: [(&[&str], &str); 6] = [
+    let table: [(&[&str], &str); 9] = [
         (&["run", "profiles/steady.json", "--host", "localhost:8080"], "--host http://127.0.0.1:8080"),
         (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "0"], "--speed 60"),
         (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--window", "4h..2h"], "--window 2h..4h"),
-        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--window", "1h..2h"], "starts after the profile ends"),
+        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--window", "1h..2h"], "but the profile ends at 10 m"),
         (&["run", "no-such.json", "--host", "http://127.0.0.1:9"], "no-such.json"),
-        (&["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--max-requests", "1"], "--var"),
+        // A day's profile with neither --speed nor --duration: refused up front, in human units.
+        (&["run", "profiles/daily.json", "--host", "http://127.0.0.1:9"], "the timeline is 1 d long"),
+        (&["plan", "profiles/daily.json", "--host", "http://127.0.0.1:9"], "--speed 1 to replay it in real time"),
+        // Past the rate ceiling.
+        (&["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "1", "--rate-scale", "1e12"], "past the ceiling"),
+        // An access log is not a profile.
+        (&["run", "fixtures/demo/access.log", "--host", "http://127.0.0.1:9", "--speed", "10"], "run `replay derive LOG > profile.json` first"),
     ];
     for (args, needle) in table {
         let out = replay(args, b"");
@@ -234,12 +250,18 @@ fn bad_run_flags_exit_2_with_an_example() {
 #[test]
 fn plan_and_demo() {
     let out = replay(
-        &["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10", "--var", "username=u", "--var", "password=p"],
+        &["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10"],
         b"",
     );
     let plan = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(plan.contains("duration 60.0 s") && plan.contains("12000 requests") && plan.contains("peak 200 rps"), "{plan}");
+    assert!(plan.contains("duration 1 m,") && plan.contains("about 12,000 requests") && plan.contains("peak 200 rps"), "{plan}");
+    assert!(!plan.contains("None") && !plan.contains("Some("), "no debug forms: {plan}");
+    // Sessions and traces plan too.
+    let out = replay(&["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10", "--sessions"], b"");
+    let plan = text(&out.stdout);
+    // 200 requests per 10 s bin in 3-step sessions: 67 users a bin, 60 bins.
+    assert!(plan.contains("about 4,020 virtual users") && plan.contains("about 12,060 requests"), "{plan}");
     let out = replay(&["demo", "--duration", "2s"], b"");
     let demo = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -300,19 +322,22 @@ fn virtual_users_log_in_first_keep_their_cookie_and_walk_their_flow() {
     let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let args = ["run", "profiles/steady.json", "--host", &format!("http://{addr}"), "--sessions", "--speed", "150", "--rate-scale", "0.1"];
-    let out = replay(&[&args[..], &["--var", "username=u", "--var", "password=p", "--out", dir.path().to_str().unwrap()]].concat(), b"");
+    let out = replay(&[&args[..], &["--out", dir.path().to_str().unwrap()]].concat(), b"");
     let _ = stop.send(());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let got = received.lock().unwrap().clone();
     let logins = got["POST /login"];
     // 12,000 requests in 3-step sessions, a tenth of them: about 400 users.
     assert!((330..470).contains(&logins), "{got:?}");
-    assert_eq!(got["GET /"], logins, "{got:?}");
-    assert_eq!(got["GET /profile"], logins, "{got:?}");
-    assert_eq!(got["with the login cookie"], 2 * logins, "every request after the login sends its cookie: {got:?}");
+    // Users who arrive at the very end have steps due after it: those are not sent (duration bound).
+    let (home, profile) = (got["GET /"], got["GET /profile"]);
+    assert!(home <= logins && profile <= home && profile + 10 >= logins, "{got:?}");
+    assert_eq!(got["with the login cookie"], home + profile, "every request after the login sends its cookie: {got:?}");
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
-    assert_eq!(results["totals"]["requests"].as_u64(), Some(3 * logins));
-    assert_eq!(results["totals"]["intended"], results["totals"]["requests"]);
+    let totals = &results["totals"];
+    assert_eq!(totals["requests"].as_u64(), Some(logins + home + profile));
+    assert_eq!(totals["intended"].as_u64(), Some(3 * logins), "every step of a started session is intended: {totals}");
+    assert_eq!(results["not_sent"]["duration_bound"].as_u64().unwrap_or(0), 3 * logins - (logins + home + profile), "{results}");
 }
 
 #[test]
@@ -341,15 +366,15 @@ fn https_targets_need_a_trusted_certificate_or_insecure() {
     let profile = parse(PROFILE, "p.json").unwrap();
     let base = format!("https://localhost:{}", addr.port());
     let mut cfg = config(&base, 50.0);
-    cfg.schedule.max_requests = Some(100);
-    let untrusted = rt.block_on(run(&profile, cfg.clone(), std::future::pending(), |_| {})).unwrap();
-    assert_eq!(untrusted.summary.by_failure.get(&replay::report::Failure::Tls), Some(&100), "{:?}", untrusted.summary.by_failure);
-    let why = &untrusted.summary.failure_examples[&replay::report::Failure::Tls];
+    cfg.run.max_requests = Some(100);
+    let untrusted = run(&rt, &profile, &cfg);
+    assert_eq!(untrusted.summary.by_failure.get(&Failure::Tls), Some(&100), "{:?}", untrusted.summary.by_failure);
+    let why = &untrusted.summary.failure_examples[&Failure::Tls].1;
     assert!(why.contains("certificate"), "a clear word for a bad certificate: {why}");
     let refused_connections = received.lock().unwrap().get("connections").copied().unwrap_or(0);
     assert!(refused_connections >= 1);
-    cfg.client.insecure = true;
-    let trusted = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    cfg.run.client.insecure = true;
+    let trusted = run(&rt, &profile, &cfg);
     let _ = stop.send(());
     assert_eq!((trusted.summary.requests, trusted.summary.failures), (100, 0), "{:?}", trusted.summary.by_failure);
     let got = received.lock().unwrap().clone();
@@ -367,12 +392,12 @@ fn http2_in_cleartext_when_asked_for() {
     let profile = parse(PROFILE, "p.json").unwrap();
     let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
     let mut cfg = config(&format!("http://{addr}"), 50.0);
-    cfg.schedule.max_requests = Some(200);
-    cfg.client.http2 = true;
-    cfg.client.connections = 64;
+    cfg.run.max_requests = Some(200);
+    cfg.run.client.http2 = true;
+    cfg.run.client.connections = 64;
     // All at once: the first requests race to open the connection.
-    cfg.schedule.speed = 1e6;
-    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    cfg.plan.pace = Pace::Speed(1e4);
+    let outcome = run(&rt, &profile, &cfg);
     let _ = stop.send(());
     let got = received.lock().unwrap().clone();
     assert_eq!((outcome.summary.requests, outcome.summary.failures), (200, 0), "{:?}", outcome.summary.failure_examples);
@@ -404,8 +429,8 @@ fn connections_the_target_closes_between_requests_are_replaced_not_failed() {
         }
     });
     let mut cfg = config(&format!("http://{addr}"), 20.0);
-    cfg.schedule.max_requests = Some(100);
-    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    cfg.run.max_requests = Some(100);
+    let outcome = run(&rt, &profile, &cfg);
     let s = &outcome.summary;
     assert_eq!((s.requests, s.failures), (100, 0), "{:?}", s.failure_examples);
     assert_eq!(connections.load(std::sync::atomic::Ordering::Relaxed), 100);
@@ -421,11 +446,11 @@ fn a_target_that_hangs_up_is_counted_as_resets() {
         let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await;
     });
     let mut cfg = config(&format!("http://{addr}"), 50.0);
-    cfg.schedule.max_requests = Some(100);
-    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    cfg.run.max_requests = Some(100);
+    let outcome = run(&rt, &profile, &cfg);
     let s = &outcome.summary;
     assert_eq!((s.requests, s.failures), (100, 100));
-    assert_eq!(s.by_failure.get(&replay::report::Failure::Reset), Some(&100), "{:?} {:?}", s.by_failure, s.failure_examples);
+    assert_eq!(s.by_failure.get(&Failure::Reset), Some(&100), "{:?} {:?}", s.by_failure, s.failure_examples);
 }
 
 #[test]
@@ -437,12 +462,12 @@ fn a_slow_tls_failure_fails_each_request_on_its_own_time() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
     });
-    let mut cfg = config(&format!("https://127.0.0.1:{}", addr.port()), 1e6);
-    cfg.schedule.max_requests = Some(20);
-    cfg.client.connections = 20;
-    cfg.client.timeout = Duration::from_secs(2);
-    let outcome = rt.block_on(run(&profile, cfg, std::future::pending(), |_| {})).unwrap();
+    let mut cfg = config(&format!("https://127.0.0.1:{}", addr.port()), 1e4);
+    cfg.run.max_requests = Some(20);
+    cfg.run.client.connections = 20;
+    cfg.run.client.timeout = Duration::from_secs(2);
+    let outcome = run(&rt, &profile, &cfg);
     let s = &outcome.summary;
     // One at a time, 20 handshakes would take 6 s and most would time out.
-    assert_eq!(s.by_failure.get(&replay::report::Failure::Tls), Some(&20), "{:?} {:?}", s.by_failure, s.failure_examples);
+    assert_eq!(s.by_failure.get(&Failure::Tls), Some(&20), "{:?} {:?}", s.by_failure, s.failure_examples);
 }

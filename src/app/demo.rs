@@ -1,7 +1,7 @@
 //! `replay demo`: an example server on loopback, a profile derived from the
 //! demo log, replayed for a few seconds.
 
-use super::run::{replay, runtime};
+use super::run::{prepare_out, replay, runtime};
 use crate::Exit;
 use crate::client::ClientConfig;
 use crate::plan::{Pace, PlanSettings, Source, build};
@@ -32,7 +32,8 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let settings = PlanSettings { pace: Pace::Duration(Duration::from_secs(duration_s.max(1))), ..PlanSettings::default() };
     let planned = build(Source::Profile(&profile), &settings)?;
     let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
-    let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &dir.join("results"))?;
+    let out = prepare_out(Some(&dir.join("results")), true)?;
+    let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out)?;
     let _ = stop.send(());
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();
     println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));

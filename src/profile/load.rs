@@ -6,10 +6,29 @@
 //! ```
 //! Weights are read as relative shares and normalised to sum to 1, so a
 //! hand-written profile may say `2` and `1`.
+//!
+//! Whatever passes here runs in bounded memory: the file is at most
+//! [`MAX_PROFILE_BYTES`], a bin at most [`MAX_BIN_S`] wide, counts sum
+//! without overflow to at most [`MAX_TOTAL_REQUESTS`], weights are finite
+//! and at most [`MAX_WEIGHT`], and sessions at most
+//! [`crate::plan::sessions::MAX_SESSION_STEPS`] requests long. Rates are checked
+//! when a run is planned, after `--speed` and `--rate-scale`.
 
 use super::wire::{Profile, SegmentKind, VERSION};
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::Path;
+
+/// A profile file is at most this large (derived profiles are a few hundred KiB).
+pub const MAX_PROFILE_BYTES: u64 = 64 << 20;
+/// An arrival bin is at most a day wide.
+pub const MAX_BIN_S: u32 = 86_400;
+/// The counts of a profile sum to at most this many requests.
+pub const MAX_TOTAL_REQUESTS: u64 = 1 << 50;
+/// A weight is a relative share: at most this.
+pub const MAX_WEIGHT: f64 = 1e12;
+/// Think times and session durations are at most a day.
+const MAX_SESSION_S: f64 = 86_400.0;
 
 /// A profile that cannot be used, and where.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -24,23 +43,73 @@ pub struct ProfileError {
 /// Reads and validates the profile at `path`.
 pub fn load(path: &Path) -> Result<Profile, ProfileError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
-        file: file.clone(),
-        field: "file".into(),
-        message: format!("cannot read: {e}"),
-    })?;
+    let error = |field: &str, message: String| ProfileError { file: file.clone(), field: field.into(), message };
+    let reader = std::fs::File::open(path).map_err(|e| error("file", format!("cannot read: {e}")))?;
+    if reader.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(error("file", "is a folder; give a profile's JSON file".into()));
+    }
+    let mut bytes = Vec::new();
+    reader.take(MAX_PROFILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| error("file", format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(error("file", format!("is over {} MiB; a profile is far smaller (is this the right file?)", MAX_PROFILE_BYTES >> 20)));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| error("file", not_a_profile("is not UTF-8 text")))?;
     parse(&text, &file)
+}
+
+/// The message for a file that is not a profile at all, with what to do.
+fn not_a_profile(what: &str) -> String {
+    format!(
+        "{what}: not a profile (JSON) nor a trace (CSV starting `offset_s,method,template,target`); \
+         for an access log, run `replay derive LOG > profile.json` first"
+    )
 }
 
 /// Parses and validates profile JSON; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
     let error = |field: &str, message: String| ProfileError { file: file.to_owned(), field: field.to_owned(), message };
-    let mut profile: Profile = serde_json::from_str(text).map_err(|e| error("json", e.to_string()))?;
+    let start = text.trim_start();
+    if !start.starts_with('{') {
+        let what = if start.is_empty() { "is empty" } else { "does not start with `{`" };
+        return Err(error("file", not_a_profile(what)));
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut profile: Profile = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() { format!("{inner}") } else { strip_position(&inner.to_string()) };
+        error(if path == "." || inner.is_syntax() || inner.is_eof() { "json" } else { &path }, message)
+    })?;
     validate(&mut profile).map_err(|(field, message)| error(&field, message))?;
     Ok(profile)
 }
 
+/// serde_json's `… at line 3 column 14` is redundant once the field is named.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
 type Invalid = (String, String);
+
+/// Counts whose sum fits: no overflow, at most [`MAX_TOTAL_REQUESTS`].
+fn check_counts(counts: &[u64], field: &str) -> Result<(), Invalid> {
+    let mut total: u64 = 0;
+    for (i, &c) in counts.iter().enumerate() {
+        total = match total.checked_add(c) {
+            Some(t) if t <= MAX_TOTAL_REQUESTS => t,
+            _ => {
+                return Err((
+                    format!("{field}[{i}]"),
+                    format!("{c} brings the total past {MAX_TOTAL_REQUESTS} requests; counts are requests per bin"),
+                ));
+            }
+        };
+    }
+    Ok(())
+}
 
 fn validate(profile: &mut Profile) -> Result<(), Invalid> {
     let bad = |field: String, message: String| Err((field, message));
@@ -52,10 +121,10 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
     }
     let mut names = HashSet::new();
     for (i, e) in profile.endpoints.iter().enumerate() {
-        if !e.weight.is_finite() || e.weight < 0.0 {
+        if !e.weight.is_finite() || !(0.0..=MAX_WEIGHT).contains(&e.weight) {
             return bad(
                 format!("endpoints[{i}].weight"),
-                format!("{} is negative or not a number; weights are shares of requests, 0 or more", e.weight),
+                format!("{} is not a share of requests; weights are relative shares from 0 to {MAX_WEIGHT:e}, e.g. 2 and 1", e.weight),
             );
         }
         if e.method.is_empty() || !(e.path.starts_with('/') || e.tail && e.path == "*") {
@@ -71,11 +140,37 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
         e.weight /= total;
     }
     let arrival = &profile.arrival;
-    if arrival.bin_s == 0 {
-        return bad("arrival.bin_s".into(), "0; bins must be at least 1 second wide".into());
+    if arrival.bin_s == 0 || arrival.bin_s > MAX_BIN_S {
+        return bad("arrival.bin_s".into(), format!("{}; bins must be from 1 second to a day ({MAX_BIN_S} s) wide", arrival.bin_s));
     }
     if arrival.counts.is_empty() {
         return bad("arrival.counts".into(), "empty; the curve needs at least one bin".into());
+    }
+    check_counts(&arrival.counts, "arrival.counts")?;
+    if let Some(sessions) = &profile.sessions {
+        if let Some(curve) = &sessions.arrival {
+            if curve.bin_s != arrival.bin_s || curve.counts.len() != arrival.counts.len() {
+                return bad("sessions.arrival".into(), "must have the same bins as arrival (bin_s and number of counts)".into());
+            }
+            check_counts(&curve.counts, "sessions.arrival.counts")?;
+        }
+        let quantiles = [("length", sessions.length, crate::plan::sessions::MAX_SESSION_STEPS as f64), ("duration_s", sessions.duration_s, MAX_SESSION_S), ("think_time_s", sessions.think_time_s, MAX_SESSION_S)];
+        for (name, q, most) in quantiles {
+            let Some(q) = q else { continue };
+            for (which, v) in [("p50", q.p50), ("p90", q.p90), ("p99", q.p99)] {
+                if !v.is_finite() || v < 0.0 || v > most {
+                    return bad(format!("sessions.{name}.{which}"), format!("{v} is not from 0 to {most}"));
+                }
+            }
+        }
+        for (i, flow) in sessions.flows.iter().enumerate() {
+            if !flow.share.is_finite() || !(0.0..=MAX_WEIGHT).contains(&flow.share) {
+                return bad(format!("sessions.flows[{i}].share"), format!("{} is not a share from 0 to {MAX_WEIGHT:e}", flow.share));
+            }
+            if flow.steps.len() > crate::plan::sessions::MAX_SESSION_STEPS {
+                return bad(format!("sessions.flows[{i}].steps"), format!("{} steps; a flow has at most {}", flow.steps.len(), crate::plan::sessions::MAX_SESSION_STEPS));
+            }
+        }
     }
     let span_s = arrival.counts.len() as u64 * u64::from(arrival.bin_s);
     if let Some(source) = &profile.source
@@ -121,9 +216,12 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
                 Some(_) => {}
             }
         }
-        for name in s.weights.iter().flat_map(|w| w.keys()) {
+        for (name, w) in s.weights.iter().flat_map(|w| w.iter()) {
             if !names.contains(name) {
                 return bad(field("weights"), format!("`{name}` is not one of the profile's endpoints"));
+            }
+            if !w.is_finite() || !(0.0..=MAX_WEIGHT).contains(w) {
+                return bad(format!("segments[{i}].weights.{name}"), format!("{w} is not a share from 0 to {MAX_WEIGHT:e}"));
             }
         }
     }
@@ -160,15 +258,19 @@ mod tests {
     fn each_fault_names_its_field() {
         let table = [
             ("\"version\": 1", "\"version\": 2", "version", "not supported"),
-            ("\"weight\": 2", "\"weigth\": 2", "json", "unknown field `weigth`"),
-            ("\"weight\": 2", "\"weight\": -2", "endpoints[0].weight", "negative"),
+            ("\"weight\": 2", "\"weigth\": 2", "endpoints[0].weigth", "unknown field `weigth`"),
+            ("\"weight\": 2", "\"weight\": -2", "endpoints[0].weight", "not a share"),
             (
                 "\"weight\": 2}, {\"method\": \"GET\", \"path\": \"/profile\", \"weight\": 1}",
                 "\"weight\": 0}",
                 "endpoints",
                 "all weights are zero",
             ),
-            ("\"bin_s\": 60", "\"bin_s\": 0", "arrival.bin_s", "at least 1 second"),
+            ("\"bin_s\": 60", "\"bin_s\": 0", "arrival.bin_s", "from 1 second to a day"),
+            ("\"bin_s\": 60", "\"bin_s\": 4294967295", "arrival.bin_s", "from 1 second to a day"),
+            ("[600, 600]", "[18446744073709551615, 600]", "arrival.counts[0]", "past"),
+            ("[600, 600]", "[600, 18446744073709551000]", "arrival.counts[1]", "past"),
+            ("\"weight\": 2", "\"weight\": 1e308", "endpoints[0].weight", "not a share"),
             ("\"end_s\": 120", "\"end_s\": 180", "segments[0].end_s", "past the curve's end (120 s)"),
             ("\"rps\": 10", "\"rps_from\": 10", "segments[0].rps", "missing"),
             ("\"path\": \"/profile\"", "\"path\": \"profile\"", "endpoints[1].path", "starting with /"),
@@ -180,6 +282,11 @@ mod tests {
             assert!(err.to_string().starts_with("p.json: "), "{err}");
         }
         let empty = parse(r#"{"version": 1, "endpoints": [], "arrival": {"bin_s": 1, "counts": [1]}}"#, "e.json").unwrap_err();
+        let typed = error_of("\"weight\": 2", "\"weight\": \"heavy\"");
+        assert_eq!(typed.field, "endpoints[0].weight", "{typed}");
+        assert!(typed.message.contains("invalid type") && !typed.message.contains("line"), "{typed}");
+        let log = parse("127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 2326", "access.log").unwrap_err();
+        assert!(log.message.contains("replay derive"), "{log}");
         assert_eq!(empty.field, "endpoints");
         let span = parse(
             r#"{"version": 1, "source": {"files": [], "format": "combined", "lines": 1, "records": 1, "skipped": 0, "rejected": 0,

@@ -114,14 +114,21 @@ fn is_random(s: &[u8]) -> bool {
 }
 
 /// Query keys whose values are secrets or personal data whatever they look like.
+///
+/// Names are matched by their words, never by substrings: `access_token`,
+/// `apiKey`, `X-Amz-Signature` and `SESSIONID` are secrets; `insignia`,
+/// `design` and `monkey` are not. A key's words are split at `_`, `-`,
+/// `.`, brackets and lower-to-upper case changes; a whole key in one word
+/// counts when it ends with a secret word (`accesstoken`, `sessionid`).
 pub fn is_secret_key(key: &[u8]) -> bool {
-    let mut lower = [0u8; 64];
-    let Some(buf) = lower.get_mut(..key.len()) else {
+    if key.len() > 64 {
         return true; // a 64-byte key name is no ordinary parameter
-    };
+    }
+    let mut lower = [0u8; 64];
+    let buf = &mut lower[..key.len()];
     buf.copy_from_slice(key);
     buf.make_ascii_lowercase();
-    let key: &[u8] = buf;
+    let whole: &[u8] = buf;
     const EXACT: [&[u8]; 19] = [
         b"key",
         b"code",
@@ -143,21 +150,56 @@ pub fn is_secret_key(key: &[u8]) -> bool {
         b"login",
         b"account",
     ];
-    const PARTS: [&[u8]; 12] = [
+    /// Words that make a key secret wherever they stand in it.
+    const WORDS: [&[u8]; 20] = [
         b"token",
+        b"tokens",
         b"password",
         b"passwd",
+        b"pwd",
         b"secret",
         b"session",
+        b"sessionid",
         b"sig",
+        b"signature",
         b"auth",
+        b"authorization",
         b"apikey",
-        b"api_key",
         b"credential",
+        b"credentials",
         b"private",
         b"cookie",
+        b"jwt",
+        b"otp",
+        b"sid",
     ];
-    EXACT.contains(&key) || key.ends_with(b"_key") || key.ends_with(b"-key") || PARTS.iter().any(|p| key.windows(p.len()).any(|w| w == *p))
+    /// Endings that make a one-word key secret (`accesstoken`, `xsrftoken`, `sessionid`).
+    const ENDINGS: [&[u8]; 7] = [b"token", b"password", b"passwd", b"secret", b"signature", b"apikey", b"sessionid"];
+    if EXACT.contains(&whole) || ENDINGS.iter().any(|e| whole.len() > e.len() && whole.ends_with(e)) {
+        return true;
+    }
+    let mut words = 0;
+    let mut last: &[u8] = &[];
+    let mut start = 0;
+    for i in 0..=key.len() {
+        let boundary = i == key.len()
+            || !key[i].is_ascii_alphanumeric()
+            || (i > start && key[i].is_ascii_uppercase() && key[i - 1].is_ascii_lowercase());
+        if !boundary {
+            continue;
+        }
+        if i > start {
+            let word = &whole[start..i];
+            if WORDS.contains(&word) {
+                return true;
+            }
+            words += 1;
+            last = word;
+        }
+        start = if i < key.len() && !key[i].is_ascii_alphanumeric() { i + 1 } else { i };
+    }
+    // `api_key`, `userKey`, `X-Api-Key`: a key of several words whose last is `key`.
+    words > 1 && last == b"key"
 }
 
 /// Query values that look like secrets or personal data whatever their key.
@@ -203,11 +245,11 @@ mod tests {
     #[test]
     fn secrets_in_queries() {
         for key in
-            ["token", "access_token", "api_key", "apiKey", "password", "SESSIONID", "sig", "X-Amz-Signature", "code", "auth", "email"]
+            ["token", "access_token", "api_key", "apiKey", "password", "SESSIONID", "sig", "X-Amz-Signature", "code", "auth", "email", "accesstoken", "X-Api-Key", "user[password]", "csrfToken"]
         {
             assert!(is_secret_key(key.as_bytes()), "{key}");
         }
-        for key in ["page", "q", "sort", "id", "ref", "format"] {
+        for key in ["page", "q", "sort", "id", "ref", "format", "insignia", "design", "monkey", "keyword", "assignment", "authors_page"] {
             assert!(!is_secret_key(key.as_bytes()), "{key}");
         }
         for value in [

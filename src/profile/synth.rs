@@ -92,6 +92,9 @@ pub fn synthesize(spec: &SynthSpec) -> Result<Profile, String> {
         let mut login_endpoint = endpoint(login, 0.0, true)?;
         login_endpoint.body =
             Some(Body { content_type: "application/x-www-form-urlencoded".into(), text: "username={username}&password={password}".into() });
+        // Sample values, so the profile runs as made; `--var username=… --var password=…` gives staging's own.
+        login_endpoint.params.insert("username".into(), (1..=5).map(|i| format!("replay-user-{i}")).collect());
+        login_endpoint.params.insert("password".into(), vec!["replay-password".into()]);
         let mut steps = vec![format!("{} {}", login_endpoint.method, login_endpoint.path)];
         steps.extend(spec.endpoints.iter().map(|(name, _)| name.clone()));
         endpoints.push(login_endpoint);
@@ -151,6 +154,7 @@ mod tests {
         let profile = synthesize(&s).unwrap();
         let login = profile.endpoints.iter().find(|e| e.path == "/login").unwrap();
         assert!(login.once_per_session && login.body.is_some() && login.weight == 0.0);
+        assert!(login.params["username"].len() == 5 && login.params["password"] == ["replay-password"], "the form runs without --var");
         assert_eq!(profile.sessions.unwrap().flows[0].steps, ["POST /login", "GET /", "GET /profile"]);
     }
 

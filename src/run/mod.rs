@@ -100,8 +100,9 @@ pub async fn run_plan<T: Transport>(
                     let (transport, state) = (transport.clone(), Arc::clone(&state));
                     tokio::spawn(async move {
                         let outcome = transport.send(&spec, at_ns, now_ns, None).await;
-                        drop(passed);
+                        // Recorded before the slot is freed: a run that waits for free slots has every outcome.
                         state.record(&outcome);
+                        drop(passed);
                     });
                 }
                 Work::Session(session) => {

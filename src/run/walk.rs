@@ -61,8 +61,8 @@ impl<T: Transport> Walker<T> {
             }
             self.state.launch();
             let outcome = self.transport.send(spec, intended_ns, now_ns, Some(&mut jar)).await;
-            drop(passed.take());
             self.state.record(&outcome);
+            drop(passed.take());
             if let Some(&think) = session.think_ns.get(i) {
                 intended_ns = outcome.done_ns.saturating_add(think);
             }
