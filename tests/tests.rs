@@ -6,10 +6,12 @@
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
 //! - `run`: replays against loopback targets: counts, mix, failures, the cap, signals, plan, demo.
+//! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
 
 mod cli;
 mod derive;
 mod profile;
 mod real_logs;
 mod run;
+mod run_loop;
 mod util;
