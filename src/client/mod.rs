@@ -179,9 +179,11 @@ impl Client {
                     let idempotent = idempotent(&spec.method);
                     // A kept-alive connection the target had closed: the request never went out, or
                     // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2).
-                    let stale = reused && (e.message().is_some() || (class == Failure::Reset && idempotent));
-                    // HTTP/2: the target said it did not process this stream (RFC 9113, 6.8 and 8.7).
-                    let unprocessed = conn.is_http2() && !retried && failure::unprocessed(e.error(), idempotent);
+                    let resend_idempotent = class == Failure::Reset && idempotent && !retried;
+                    let stale = reused && (e.message().is_some() || resend_idempotent);
+                    // HTTP/2: the target said it did not process this stream (RFC 9113, 6.8 and 8.7), or the
+                    // shared connection broke under an idempotent request before any response.
+                    let unprocessed = conn.is_http2() && !retried && (failure::unprocessed(e.error(), idempotent) || resend_idempotent);
                     if stale || unprocessed {
                         if conn.is_http2() {
                             pool.forget_h2();
