@@ -7,6 +7,7 @@
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
 //! - `run`: replays against loopback targets: counts, mix, failures, the cap, signals, plan, demo.
+//! - `safety`: planted secrets in every output, the results folder, hostile profiles under a memory limit, traces with --vars.
 //! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
 
 mod cli;
@@ -16,4 +17,5 @@ mod profile;
 mod real_logs;
 mod run;
 mod run_loop;
+mod safety;
 mod util;

@@ -232,7 +232,28 @@ pub enum Command {
 
 /// Parses the process arguments; exits with code 2 and a usage message on bad usage.
 pub fn parse() -> Command {
-    translate(Cli::parse())
+    match Cli::try_parse() {
+        Ok(cli) => translate(cli),
+        Err(e) => match redacted(&e) {
+            Some(message) => {
+                eprintln!("{message}");
+                std::process::exit(2);
+            }
+            None => e.exit(),
+        },
+    }
+}
+
+/// Flags whose values may be secrets: their errors never repeat the value.
+const SECRET_FLAGS: [&str; 3] = ["--header", "--var", "--host"];
+
+/// clap repeats a bad value in its message; for a flag that may hold a secret, the message without it.
+fn redacted(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else { return None };
+    let flag = SECRET_FLAGS.iter().find(|f| arg.starts_with(*f))?;
+    let why = std::error::Error::source(e).map_or_else(|| "a bad value".to_owned(), |s| s.to_string());
+    Some(format!("error: invalid value for {flag}: {why}\n\nFor more information, try '--help'."))
 }
 
 /// Parses `args` (the first is the program name), for tests.
@@ -241,7 +262,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args).map(translate).map_err(|e| e.to_string())
+    Cli::try_parse_from(args).map(translate).map_err(|e| redacted(&e).unwrap_or_else(|| e.to_string()))
 }
 
 fn translate(cli: Cli) -> Command {

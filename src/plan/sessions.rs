@@ -21,8 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::HashMap;
 
-/// A session holds this many requests at most, whatever its profile says.
-pub const MAX_SESSION_STEPS: usize = 10_000;
+pub use crate::profile::load::MAX_SESSION_STEPS;
 
 pub struct SessionPlan {
     starts: Schedule,

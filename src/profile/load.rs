@@ -11,7 +11,7 @@
 //! [`MAX_PROFILE_BYTES`], a bin at most [`MAX_BIN_S`] wide, counts sum
 //! without overflow to at most [`MAX_TOTAL_REQUESTS`], weights are finite
 //! and at most [`MAX_WEIGHT`], and sessions at most
-//! [`crate::plan::sessions::MAX_SESSION_STEPS`] requests long. Rates are checked
+//! [`MAX_SESSION_STEPS`] requests long. Rates are checked
 //! when a run is planned, after `--speed` and `--rate-scale`.
 
 use super::wire::{Profile, SegmentKind, VERSION};
@@ -27,6 +27,8 @@ pub const MAX_BIN_S: u32 = 86_400;
 pub const MAX_TOTAL_REQUESTS: u64 = 1 << 50;
 /// A weight is a relative share: at most this.
 pub const MAX_WEIGHT: f64 = 1e12;
+/// A session holds at most this many requests (a flow, or the drawn length).
+pub const MAX_SESSION_STEPS: usize = 10_000;
 /// Think times and session durations are at most a day.
 const MAX_SESSION_S: f64 = 86_400.0;
 
@@ -154,7 +156,7 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
             }
             check_counts(&curve.counts, "sessions.arrival.counts")?;
         }
-        let quantiles = [("length", sessions.length, crate::plan::sessions::MAX_SESSION_STEPS as f64), ("duration_s", sessions.duration_s, MAX_SESSION_S), ("think_time_s", sessions.think_time_s, MAX_SESSION_S)];
+        let quantiles = [("length", sessions.length, MAX_SESSION_STEPS as f64), ("duration_s", sessions.duration_s, MAX_SESSION_S), ("think_time_s", sessions.think_time_s, MAX_SESSION_S)];
         for (name, q, most) in quantiles {
             let Some(q) = q else { continue };
             for (which, v) in [("p50", q.p50), ("p90", q.p90), ("p99", q.p99)] {
@@ -167,8 +169,8 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
             if !flow.share.is_finite() || !(0.0..=MAX_WEIGHT).contains(&flow.share) {
                 return bad(format!("sessions.flows[{i}].share"), format!("{} is not a share from 0 to {MAX_WEIGHT:e}", flow.share));
             }
-            if flow.steps.len() > crate::plan::sessions::MAX_SESSION_STEPS {
-                return bad(format!("sessions.flows[{i}].steps"), format!("{} steps; a flow has at most {}", flow.steps.len(), crate::plan::sessions::MAX_SESSION_STEPS));
+            if flow.steps.len() > MAX_SESSION_STEPS {
+                return bad(format!("sessions.flows[{i}].steps"), format!("{} steps; a flow has at most {}", flow.steps.len(), MAX_SESSION_STEPS));
             }
         }
     }
