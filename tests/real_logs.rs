@@ -5,6 +5,8 @@
 
 use crate::util::real_logs;
 use replay::derive::{DeriveConfig, derive};
+use replay::plan::{Pace, PlanSettings, Source, build};
+use replay::profile::shape::is_secret_key;
 
 /// The format name replay reports for a manifest family.
 fn reported_name(family: &str) -> &str {
@@ -37,6 +39,24 @@ fn every_manifest_log_yields_its_requests() {
             source.format
         );
         assert!(source.first <= source.last && source.first.is_some(), "{path}");
+        // A derived profile runs as derived: values are asked for only for secrets the log held on a
+        // material share of its traffic, never for junk (rare placeholders are left out and named).
+        let mut settings = PlanSettings { pace: Pace::Duration(std::time::Duration::from_secs(60)), ..PlanSettings::default() };
+        if let Err(e) = build(Source::Profile(&derived.profile), &settings) {
+            // `…: {a} (in GET /x), {b} (in GET /y?b=); pass them …`: the names before each ` (in `.
+            let list = e.0.split_once(": ").and_then(|(_, l)| l.split_once("; pass")).map_or("", |(l, _)| l);
+            let names: Vec<&str> =
+                list.split("), ").filter_map(|item| item.split_once(" (in ").map(|(n, _)| n.trim_matches(['{', '}']))).collect();
+            assert!(!names.is_empty(), "{path}: {e}");
+            // Placeholders derive makes for secrets: {token} and {email} in paths, and secret query keys or values.
+            let secrets: Vec<String> = derived.profile.endpoints.iter().flat_map(|e| e.query.iter().filter_map(|q| q.placeholder.clone())).collect();
+            for name in &names {
+                let made = ["token", "email"].contains(name) || secrets.contains(&format!("{{{name}}}")) || is_secret_key(name.as_bytes());
+                assert!(made, "{path}: asks for `{name}`, which is no secret the log held: {e}");
+                settings.vars.insert(name.to_string(), vec!["x".into()]);
+            }
+            build(Source::Profile(&derived.profile), &settings).unwrap_or_else(|e| panic!("{path}: with its secrets given: {e}"));
+        }
         checked += 1;
     }
     assert!(checked >= 20, "the manifest lists the logs ({checked})");

@@ -47,6 +47,9 @@ pub struct ClientConfig {
     pub trace_headers: Option<u64>,
 }
 
+/// A request goes out at most this many times more, and only when the protocol says it was never processed.
+const MAX_RESENDS: u32 = 3;
+
 /// Requests in flight at most, when not given (`--connections`).
 pub const DEFAULT_CONNECTIONS: usize = 64;
 
@@ -170,6 +173,8 @@ impl Client {
             None => (pool.connect().await?, false),
         };
         let mut retried = false;
+        // Sends after the first: streams a GOAWAY left unprocessed may meet another GOAWAY on the next connection.
+        let mut resends = 0;
         let response = loop {
             let request = self.request(spec, cookie, conn.is_http2())?;
             match conn.send(request).await {
@@ -179,17 +184,19 @@ impl Client {
                     let idempotent = idempotent(&spec.method);
                     // A kept-alive connection the target had closed: the request never went out, or
                     // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2).
-                    let resend_idempotent = class == Failure::Reset && idempotent && !retried;
-                    let stale = reused && (e.message().is_some() || resend_idempotent);
+                    let resend_idempotent = class == Failure::Reset && idempotent && resends < MAX_RESENDS;
+                    let stale = reused && !retried && (e.message().is_some() || resend_idempotent);
                     // HTTP/2: the target said it did not process this stream (RFC 9113, 6.8 and 8.7), or the
                     // shared connection broke under an idempotent request before any response.
-                    let unprocessed = conn.is_http2() && !retried && (failure::unprocessed(e.error(), idempotent) || resend_idempotent);
+                    let unprocessed =
+                        conn.is_http2() && resends < MAX_RESENDS && (failure::unprocessed(e.error(), idempotent) || resend_idempotent);
                     if stale || unprocessed {
                         if conn.is_http2() {
                             pool.forget_h2();
                         }
                         conn = pool.connect().await?;
                         (reused, retried) = (false, true);
+                        resends += 1;
                         continue;
                     }
                     return Err((class, describe(e.error())));
@@ -218,14 +225,17 @@ impl Client {
         let shared = &*self.shared;
         // The target may hold `--var` values: the message names neither it nor them.
         let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build the request: {e}"));
-        let uri = if http2 {
-            hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, spec.target))
-        } else if shared.base_path.is_empty() {
-            hyper::Uri::try_from(spec.target.clone())
-        } else {
-            hyper::Uri::try_from(format!("{}{}", shared.base_path, spec.target))
-        }
-        .map_err(|e| bad(&e))?;
+        let build = |target: &str| {
+            if http2 {
+                hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, target))
+            } else if shared.base_path.is_empty() {
+                hyper::Uri::try_from(target)
+            } else {
+                hyper::Uri::try_from(format!("{}{}", shared.base_path, target))
+            }
+        };
+        // A logged target may hold bytes a URI cannot (`{`, a space): they go percent-encoded.
+        let uri = build(&spec.target).or_else(|_| build(&percent_encode_target(&spec.target))).map_err(|e| bad(&e))?;
         let body = match &spec.body {
             Some((_, text)) => Full::new(Bytes::from(text.clone())),
             None => Full::new(Bytes::new()),
@@ -270,6 +280,20 @@ pub fn display_url(uri: &hyper::Uri) -> String {
     }
 }
 
+/// `target` with every byte a request-target cannot hold percent-encoded
+/// (controls, space, `"<>\^`{|}#`, non-ASCII); `%` escapes already there stay.
+pub fn percent_encode_target(target: &str) -> String {
+    let mut out = String::with_capacity(target.len() + 16);
+    for &b in target.as_bytes() {
+        if b.is_ascii_graphic() && !b"\"<>\\^`{|}#".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Methods a client may send again after a connection failed before any response (RFC 9110, 9.2.2).
 fn idempotent(method: &hyper::Method) -> bool {
     use hyper::Method;
@@ -285,5 +309,15 @@ mod tests {
         let uri: hyper::Uri = "https://ops:p%40ss@staging.example.com:8443/api".parse().unwrap();
         assert_eq!(display_url(&uri), "https://staging.example.com:8443/api");
         assert_eq!(display_url(&"http://127.0.0.1:8080".parse().unwrap()), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn targets_a_uri_cannot_hold_go_percent_encoded() {
+        assert_eq!(percent_encode_target("/sra_{BA19}/x?a=${IFS}"), "/sra_%7BBA19%7D/x?a=$%7BIFS%7D");
+        assert_eq!(percent_encode_target("/libs/owl.js type="), "/libs/owl.js%20type=");
+        assert_eq!(percent_encode_target("/caf\u{e9}?q=%20"), "/caf%C3%A9?q=%20");
+        for target in ["/sra_{BA19}/x", "/a b", "/\"quoted\"", "/caf\u{e9}"] {
+            assert!(hyper::Uri::try_from(percent_encode_target(target)).is_ok(), "{target}");
+        }
     }
 }

@@ -8,11 +8,12 @@
 //! a request allocates only the request's own strings.
 //!
 //! Placeholders that neither `--var` nor the profile can fill are found
-//! before the run. An endpoint that needs one is left out of the mix and
-//! named, as long as all such endpoints together carry less than
-//! [`MATERIAL_SHARE`] of the traffic (a scanner's `/x/{IFS}` in a real log);
-//! past that share, or with `--strict-vars`, the run is refused and the
-//! error names every value to pass.
+//! before the run. An endpoint whose path or body needs one is left out of
+//! the mix, and a query key that needs one is left off the requests that
+//! carry it; both are named, as long as all of them together stand on less
+//! than [`MATERIAL_SHARE`] of the traffic (a scanner's `?sig=…` in a real
+//! log). Past that share, for a session's login, or with `--strict-vars`,
+//! the run is refused and the error names every value to pass.
 
 use super::RequestSpec;
 use crate::profile::{Endpoint, Profile};
@@ -35,32 +36,59 @@ enum Part {
     Param(Arc<[String]>),
 }
 
-/// The `{name}`s in a template, in order.
-pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+/// A piece of a template: literal text, or a placeholder's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Literal(&'a str),
+    Param(&'a str),
+}
+
+/// Whether `name` can be a placeholder's name: letters, digits, `_` and `-`.
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Splits a template into pieces. `{name}` is a placeholder; `{{` and `}}`
+/// are a literal brace (as a log's own braces are written); any other
+/// brace stands for itself.
+pub fn pieces(template: &str) -> impl Iterator<Item = Piece<'_>> {
     let mut rest = template;
     std::iter::from_fn(move || {
-        let open = rest.find('{')?;
-        let close = rest[open..].find('}')? + open;
-        let name = &rest[open + 1..close];
-        rest = &rest[close + 1..];
-        Some(name)
+        if rest.is_empty() {
+            return None;
+        }
+        let (piece, used) = if rest.starts_with("{{") {
+            (Piece::Literal("{"), 2)
+        } else if rest.starts_with("}}") {
+            (Piece::Literal("}"), 2)
+        } else if let Some(name) = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(n, _)| n).filter(|n| is_name(n)) {
+            (Piece::Param(name), name.len() + 2)
+        } else {
+            // Literal text up to the next brace (a lone brace is text too).
+            let end = rest[1..].find(['{', '}']).map_or(rest.len(), |i| i + 1);
+            (Piece::Literal(&rest[..end]), end)
+        };
+        rest = &rest[used..];
+        Some(piece)
     })
+}
+
+/// The `{name}`s in a template, in order.
+pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    pieces(template).filter_map(|p| if let Piece::Param(name) = p { Some(name) } else { None })
 }
 
 /// Splits `/users/{id}` into literals and placeholders bound by `bind`; `None` if one has no values.
 fn parts(template: &str, bind: &impl Fn(&str) -> Option<Arc<[String]>>) -> Option<Vec<Part>> {
-    let mut parts = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
-        if open > 0 {
-            parts.push(Part::Literal(rest[..open].to_owned()));
+    let mut parts: Vec<Part> = Vec::new();
+    for piece in pieces(template) {
+        match piece {
+            Piece::Literal(text) => match parts.last_mut() {
+                Some(Part::Literal(last)) => last.push_str(text),
+                _ => parts.push(Part::Literal(text.to_owned())),
+            },
+            Piece::Param(name) => parts.push(Part::Param(bind(name)?)),
         }
-        parts.push(Part::Param(bind(&rest[open + 1..close])?));
-        rest = &rest[close + 1..];
-    }
-    if !rest.is_empty() {
-        parts.push(Part::Literal(rest.to_owned()));
     }
     Some(parts)
 }
@@ -124,8 +152,17 @@ fn values(e: &Endpoint, vars: &Vars, name: &str) -> Option<Arc<[String]>> {
     Some(given.clone().into())
 }
 
-/// `e` made ready, or the placeholders it needs and nothing fills.
-fn prepare(e: &Endpoint, vars: &Vars) -> Result<Prepared, BTreeSet<String>> {
+/// A query key sent without its value's placeholder filled is dropped from the requests that carry it.
+struct DroppedKey {
+    key: String,
+    /// Its share of the endpoint's requests.
+    share: f64,
+    placeholder: String,
+}
+
+/// `e` made ready (with the query keys dropped for want of a value), or the
+/// placeholders its path, body or examples need and nothing fills.
+fn prepare(e: &Endpoint, vars: &Vars) -> Result<(Prepared, Vec<DroppedKey>), BTreeSet<String>> {
     let bind = |name: &str| values(e, vars, name);
     let needs = |text: &str| placeholders(text).filter(|n| bind(n).is_none()).map(|n| format!("{{{n}}}")).collect::<BTreeSet<_>>();
     let mut missing = BTreeSet::new();
@@ -141,16 +178,19 @@ fn prepare(e: &Endpoint, vars: &Vars) -> Result<Prepared, BTreeSet<String>> {
         parts(&e.path, &bind).into_iter().collect()
     };
     let mut query = Vec::new();
+    let mut dropped = Vec::new();
     if !e.tail {
         for q in &e.query {
             let values = match &q.placeholder {
                 Some(p) => {
                     let name = p.trim_matches(['{', '}']);
-                    let bound = bind(name);
-                    if bound.is_none() {
-                        missing.insert(format!("{{{name}}}"));
+                    match bind(name) {
+                        Some(values) => Some(values),
+                        None => {
+                            dropped.push(DroppedKey { key: q.key.clone(), share: q.share, placeholder: format!("{{{name}}}") });
+                            continue;
+                        }
                     }
-                    bound
                 }
                 None if q.samples.is_empty() => None,
                 None => Some(q.samples.clone().into()),
@@ -172,7 +212,16 @@ fn prepare(e: &Endpoint, vars: &Vars) -> Result<Prepared, BTreeSet<String>> {
         "*" | "OTHER" => hyper::Method::GET,
         m => hyper::Method::from_bytes(m.as_bytes()).unwrap_or(hyper::Method::GET),
     };
-    Ok(Prepared { method, paths, query, body })
+    Ok((Prepared { method, paths, query, body }, dropped))
+}
+
+/// What a placeholder without a value costs: the requests it is on, and what is left out for it.
+struct Unfilled {
+    share: f64,
+    /// `{token} (in GET /a/{token})`, for the refusal.
+    needs: Vec<String>,
+    /// What is left out, for the run's output.
+    left_out: String,
 }
 
 impl RequestMaker {
@@ -180,51 +229,54 @@ impl RequestMaker {
     pub fn new(profile: &Profile, vars: &Vars, seed: u64, strict: bool) -> Result<Self, String> {
         let mut endpoints = Vec::with_capacity(profile.endpoints.len());
         let mut usable = Vec::with_capacity(profile.endpoints.len());
-        let mut unfilled: Vec<(usize, BTreeSet<String>)> = Vec::new();
-        for (i, e) in profile.endpoints.iter().enumerate() {
+        let mut unfilled: Vec<Unfilled> = Vec::new();
+        let mut login_unfilled = false;
+        for e in &profile.endpoints {
             let drawn = e.weight > 0.0 || e.once_per_session;
+            let name = format!("{} {}", e.method, e.path);
             match prepare(e, vars) {
-                Ok(prepared) => {
+                Ok((prepared, dropped)) => {
+                    for d in dropped.into_iter().filter(|_| drawn) {
+                        login_unfilled |= e.once_per_session;
+                        unfilled.push(Unfilled {
+                            share: e.weight * d.share,
+                            needs: vec![format!("{} (in {name}?{}=)", d.placeholder, d.key)],
+                            left_out: format!(
+                                "the query key `{}` of {name} ({:.2}% of requests; no value for {})",
+                                d.key,
+                                e.weight * d.share * 100.0,
+                                d.placeholder
+                            ),
+                        });
+                    }
                     endpoints.push(prepared);
                     usable.push(true);
                 }
                 Err(missing) => {
                     if drawn {
-                        unfilled.push((i, missing));
+                        login_unfilled |= e.once_per_session;
+                        let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+                        unfilled.push(Unfilled {
+                            share: e.weight,
+                            needs: missing.iter().map(|m| format!("{m} (in {name})")).collect(),
+                            left_out: format!("{name} ({:.2}% of requests; no value for {})", e.weight * 100.0, names.join(", ")),
+                        });
                     }
                     endpoints.push(Prepared { method: hyper::Method::GET, paths: vec![], query: vec![], body: None });
                     usable.push(false);
                 }
             }
         }
-        let unfilled_share: f64 = unfilled.iter().map(|(i, _)| profile.endpoints[*i].weight).sum();
-        let login_unfilled = unfilled.iter().any(|(i, _)| profile.endpoints[*i].once_per_session);
+        let unfilled_share: f64 = unfilled.iter().map(|u| u.share).sum();
         if !unfilled.is_empty() && (strict || login_unfilled || unfilled_share >= MATERIAL_SHARE) {
-            let names: BTreeSet<String> = unfilled
-                .iter()
-                .flat_map(|(i, missing)| {
-                    let e = &profile.endpoints[*i];
-                    missing.iter().map(move |m| format!("{m} (in {} {})", e.method, e.path))
-                })
-                .collect();
-            let why = if strict {
-                "(--strict-vars)".to_owned()
-            } else {
-                format!("on {:.1}% of requests", unfilled_share * 100.0)
-            };
+            let needs: BTreeSet<&String> = unfilled.iter().flat_map(|u| &u.needs).collect();
+            let why = if strict { "(--strict-vars)".to_owned() } else { format!("on {:.1}% of requests", unfilled_share * 100.0) };
             return Err(format!(
                 "the profile needs values it does not hold {why}: {}; pass them with --var name=value or --vars staging-values.csv",
-                names.into_iter().collect::<Vec<_>>().join(", ")
+                needs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
             ));
         }
-        let left_out = unfilled
-            .iter()
-            .map(|(i, missing)| {
-                let e = &profile.endpoints[*i];
-                let names: Vec<&str> = missing.iter().map(String::as_str).collect();
-                format!("{} {} ({:.2}% of requests; no value for {})", e.method, e.path, e.weight * 100.0, names.join(", "))
-            })
-            .collect();
+        let left_out = unfilled.into_iter().map(|u| u.left_out).collect();
         let name_index: HashMap<(&str, &str), usize> =
             profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
         let drawn = |i: usize, w: f64| if usable[i] && !profile.endpoints[i].once_per_session { w } else { 0.0 };
@@ -377,13 +429,20 @@ mod tests {
         let login = maker.request(2);
         assert_eq!((login.method.as_str(), login.body.unwrap().1.as_str()), ("POST", "username=u&password=p"));
         assert_eq!(placeholders("/a/{x}/b/{y}").collect::<Vec<_>>(), ["x", "y"]);
+        // A log's own braces are written doubled and come back as braces; junk in braces is text.
+        let literal = |t: &str| pieces(t).map(|p| if let Piece::Literal(l) = p { l.to_owned() } else { format!("<{p:?}>") }).collect::<String>();
+        assert_eq!(literal("/sra_{{BA19-CD49}}/x"), "/sra_{BA19-CD49}/x");
+        assert_eq!(literal("/cgi?x=${{IFS}}"), "/cgi?x=${IFS}");
+        assert_eq!(literal("/%24{%40print(md5(x))}"), "/%24{%40print(md5(x))}");
+        assert_eq!(literal("/a/{id"), "/a/{id");
+        assert_eq!(placeholders("/{{id}}/{id}").collect::<Vec<_>>(), ["id"]);
     }
 
     #[test]
     fn missing_values_are_named_before_the_run() {
         let profile = parse(PROFILE, "p.json").unwrap();
         let err = RequestMaker::new(&profile, &vars(&[]), 7, false).err().unwrap();
-        for name in ["{token} (in GET /users/{id})", "{username}", "--var"] {
+        for name in ["{token} (in GET /users/{id}?token=)", "{username}", "--var"] {
             assert!(err.contains(name), "{err}");
         }
     }
@@ -406,6 +465,14 @@ mod tests {
         let material = parse(&rare.replace("995", "95"), "m.json").unwrap();
         let err = RequestMaker::new(&material, &Vars::new(), 7, false).err().unwrap();
         assert!(err.contains("on 5.0% of requests"), "{err}");
+        // A query key without a value goes without the key, on the share of requests that carry it.
+        let query = r#"{"version": 1,
+            "endpoints": [{"method": "GET", "path": "/search", "weight": 1,
+                           "query": [{"key": "q", "share": 1.0, "samples": ["x"]}, {"key": "sig", "share": 0.005, "placeholder": "{sig}"}]}],
+            "arrival": {"bin_s": 1, "counts": [10]}}"#;
+        let mut maker = RequestMaker::new(&parse(query, "q.json").unwrap(), &Vars::new(), 7, false).unwrap();
+        assert!(maker.left_out()[0].contains("the query key `sig` of GET /search (0.50% of requests; no value for {sig})"), "{:?}", maker.left_out());
+        assert!((0..1000).all(|_| maker.next(0).target == "/search?q=x"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! ```
 
 use super::estimate::Estimate;
-use super::request::placeholders;
+use super::request::{Piece, pieces, placeholders};
 use super::settings::check_rate;
 use super::{Catalog, CatalogEntry, EndpointKey, PlanError, PlanSettings, Planned, PlannedRun, RequestSpec, Vars, Work, until};
 use std::collections::{BTreeSet, HashMap};
@@ -147,13 +147,12 @@ impl Iterator for TracePlan {
                 None => 0.0,
             };
             let mut target = String::with_capacity(row.target.len());
-            let mut rest = row.target.as_str();
-            while let Some((open, close)) = rest.find('{').and_then(|open| Some((open, open + rest[open..].find('}')?))) {
-                target.push_str(&rest[..open]);
-                target.push_str(self.vars.get(&rest[open + 1..close]).and_then(|v| v.first()).map_or("", String::as_str));
-                rest = &rest[close + 1..];
+            for piece in pieces(&row.target) {
+                match piece {
+                    Piece::Literal(text) => target.push_str(text),
+                    Piece::Param(name) => target.push_str(self.vars.get(name).and_then(|v| v.first()).map_or("", String::as_str)),
+                }
             }
-            target.push_str(rest);
             let key = EndpointKey { method: row.method, path: row.template };
             let endpoint = self.index.get(&key).copied().unwrap_or(0);
             let method = hyper::Method::from_bytes(key.method.as_bytes()).unwrap_or(hyper::Method::GET);

@@ -76,8 +76,9 @@ fn key_of(e: &Entry) -> String {
     format!("{} {}", e.method, e.segments.join("/"))
 }
 
+/// `{id}`, but not a log's own braces, which the template holds doubled (`{{x}}`).
 fn is_placeholder(segment: &str) -> bool {
-    segment.starts_with('{') && segment.ends_with('}')
+    segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}') && !segment[1..segment.len() - 1].contains(['{', '}'])
 }
 
 fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {

@@ -166,7 +166,7 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut 
             key.push('/');
         }
         match shape::classify(seg) {
-            Segment::Literal => key.push_str(&String::from_utf8_lossy(seg)),
+            Segment::Literal => shape::push_literal(key, &String::from_utf8_lossy(seg)),
             other => {
                 if other.sampled() {
                     sampled.push(i);
@@ -186,7 +186,7 @@ pub fn redacted_target(path: &[u8], query: Option<&[u8]>) -> Vec<u8> {
         }
         match shape::classify(seg) {
             s @ (Segment::Email | Segment::Token) => out.extend_from_slice(s.placeholder().as_bytes()),
-            _ => out.extend_from_slice(seg),
+            _ => shape::extend_literal(&mut out, seg),
         }
     }
     if let Some(query) = query.filter(|q| !q.is_empty()) {
@@ -197,10 +197,10 @@ pub fn redacted_target(path: &[u8], query: Option<&[u8]>) -> Vec<u8> {
             }
             match memchr::memchr(b'=', pair) {
                 Some(eq) if shape::is_secret_key(&pair[..eq]) || shape::is_secret_value(&pair[eq + 1..]) => {
-                    out.extend_from_slice(&pair[..=eq]);
+                    shape::extend_literal(&mut out, &pair[..=eq]);
                     out.extend_from_slice(shape::placeholder_for(&pair[..eq]).as_bytes());
                 }
-                _ => out.extend_from_slice(pair),
+                _ => shape::extend_literal(&mut out, pair),
             }
         }
     }

@@ -207,6 +207,35 @@ pub fn is_secret_value(value: &[u8]) -> bool {
     looks_like_email(value) || is_jwt(value) || is_random(value) || value.len() >= 32 && value.iter().all(u8::is_ascii_hexdigit)
 }
 
+/// Appends a log's literal text to a template, its braces doubled (`{` as
+/// `{{`), so they are never read back as placeholders.
+pub fn push_literal(out: &mut String, text: &str) {
+    if !text.contains(['{', '}']) {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        out.push(c);
+        if c == '{' || c == '}' {
+            out.push(c);
+        }
+    }
+}
+
+/// [`push_literal`] for bytes.
+pub fn extend_literal(out: &mut Vec<u8>, text: &[u8]) {
+    if memchr::memchr2(b'{', b'}', text).is_none() {
+        out.extend_from_slice(text);
+        return;
+    }
+    for &b in text {
+        out.push(b);
+        if b == b'{' || b == b'}' {
+            out.push(b);
+        }
+    }
+}
+
 /// A placeholder name for a secret query key: `{access_token}`.
 pub fn placeholder_for(key: &[u8]) -> String {
     let name: String = String::from_utf8_lossy(key).chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
