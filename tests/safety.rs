@@ -51,7 +51,7 @@ fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
         ("fast", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 60, "counts": [600]}}}}"#), &["plan", "--host", "http://127.0.0.1:9", "--rate-scale", "1e12"], "past the ceiling"),
         ("fast-run", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 60, "counts": [600]}}}}"#), &["run", "--host", "http://127.0.0.1:9", "--rate-scale", "1e12"], "past the ceiling"),
         ("one-bin", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 86400, "counts": [1000000000000000]}}}}"#), &["plan", "--host", "http://127.0.0.1:9", "--speed", "1"], "past the ceiling"),
-        ("long-sessions", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [1]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "length": {{"p50": 1e18, "p90": 1e18, "p99": 1e18}}, "flows": []}}}}"#), &["check"], "sessions.length.p50"),
+        ("long-sessions", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [1]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "length": {{"p50": -1, "p90": 1e18, "p99": 1e18}}, "flows": []}}}}"#), &["check"], "sessions.length.p50"),
         ("typed", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": "sixty", "counts": [1]}}}}"#), &["check"], "arrival.bin_s"),
     ];
     for (name, json, args, needle) in table {
@@ -65,6 +65,12 @@ fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(needle), "{name}: {stderr}");
     }
+    // Sessions a quintillion requests long are cut when drawn: the run stays small.
+    let long = dir.path().join("long.json");
+    std::fs::write(&long, format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [500000]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "length": {{"p50": 1e18, "p90": 1e18, "p99": 1e18}}, "think_time_s": {{"p50": 0, "p90": 0, "p99": 0}}, "flows": []}}}}"#)).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = replay_limited(&["run", long.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--sessions", "--max-requests", "20", "--out", out_dir.to_str().unwrap()], 1024, 20);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // An endless file that is not a profile.
     let out = replay_limited(&["run", "/dev/zero", "--host", "http://127.0.0.1:9"], 1024, 20);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
