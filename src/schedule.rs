@@ -44,7 +44,7 @@ impl Default for ScheduleConfig {
             rate_scale: 1.0,
             window: None,
             arrivals: Arrivals::Poisson,
-            seed: 7,
+            seed: crate::profile::DEFAULT_SEED,
             looped: false,
         }
     }

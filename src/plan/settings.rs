@@ -7,8 +7,7 @@ use crate::schedule::{Arrivals, ScheduleConfig};
 use crate::units::{human_duration, human_rate};
 use std::time::Duration;
 
-/// The seed used when none is given, for arrivals, draws and samples alike.
-pub const DEFAULT_SEED: u64 = 7;
+pub use crate::profile::DEFAULT_SEED;
 
 /// A timeline longer than this (seconds) needs `--speed` or `--duration`:
 /// nobody means to replay three days in real time by accident.

@@ -66,7 +66,7 @@ impl Default for DeriveSettings {
             max_endpoints: 200,
             session_gap_s: 1800,
             bin_s: None,
-            seed: 7,
+            seed: super::DEFAULT_SEED,
             trace: false,
         }
     }

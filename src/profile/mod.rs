@@ -26,5 +26,8 @@ pub mod synth;
 pub mod trace;
 pub mod wire;
 
+/// The seed used when none is given: for sampling in derive, and for arrivals, draws and samples in a run.
+pub const DEFAULT_SEED: u64 = 7;
+
 pub use source::TimeSpan;
 pub use wire::*;
