@@ -3,6 +3,8 @@
 wrk, generator pinned to core 0 and nginx to core 1. Prints one table.
 
 usage: run_bench.py [SECONDS=30]   (bench/run.sh installs what it needs, then calls this)
+With REPLAY_BEFORE=path/to/an/older/replay, the same replay figures for that
+binary go beside (before and after a change, in one run on one machine).
 
 Figures:
 - CPU time per request at a fixed 5,000 rps (replay vs `oha -q 5000`);
@@ -13,6 +15,7 @@ Figures:
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +24,7 @@ SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 URL = "http://127.0.0.1:18080/"
 OUT = "bench/out"
 REPLAY = "target/release/replay"
+BEFORE = os.environ.get("REPLAY_BEFORE")
 
 
 def timed(cmd, core="0"):
@@ -34,11 +38,12 @@ def timed(cmd, core="0"):
     return proc.stdout, float(user) + float(system), int(rss) / 1024
 
 
-def replay_at(rps, seconds, *flags):
+def replay_at(rps, seconds, *flags, binary=REPLAY):
     profile = f"{OUT}/steady-{rps}.json"
     subprocess.run([REPLAY, "profile", "--shape", "steady", "--rps", str(rps), "--over", f"{seconds}s", "--endpoint", "GET /", "-o", profile], check=True)
     out_dir = f"{OUT}/replay-{rps}"
-    _, cpu, rss = timed([REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir, *flags])
+    shutil.rmtree(out_dir, ignore_errors=True)
+    _, cpu, rss = timed([binary, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir, *flags])
     with open(f"{out_dir}/results.json") as f:
         r = json.load(f)
     achieved = r["totals"]["requests"] / r["duration_s"]
@@ -65,25 +70,15 @@ def main():
     exact = replay_at(5000, SECONDS, "--batch-window", "0")
     oha = oha_at(5000, SECONDS)
     wrk = wrk_max(10)
-    # The highest rate replay sustains on one core: step up by 1.25x until it
-    # falls behind, then bisect between the last rate kept and the first lost.
-    def keeps_up(rate):
-        r = replay_at(rate, 5)
-        ok = r["requests"] >= 0.99 * r["intended"] and r["achieved"] >= 0.99 * rate and r["lag_p99"] <= 1.0
-        print(f"  replay at {rate} rps: achieved {r['achieved']:.0f}, lag p99 {r['lag_p99']:.3f} ms, "
-              f"CPU {r['cpu'] / max(r['requests'], 1) * 1e6:.1f} us/request -> {'kept up' if ok else 'fell behind'}", flush=True)
-        return ok
-    best, rate = 0, 10000
-    while rate <= 400000 and keeps_up(rate):
-        best, rate = rate, int(rate * 1.25)
-    lost = rate
-    for _ in range(3):
-        mid = (best + lost) // 2
-        if keeps_up(mid):
-            best = mid
-        else:
-            lost = mid
+    best = ceiling(REPLAY)
     us = lambda x: x["cpu"] / max(x["requests"], 1) * 1e6
+    if BEFORE:
+        old = replay_at(5000, SECONDS, binary=BEFORE)
+        old_best = ceiling(BEFORE)
+        print(f"{'before and after':<34} {'before':>22} {'after':>24} {'after/before':>16}")
+        for name, a, b in [("CPU per request at 5k rps (µs)", us(old), us(rep)), ("peak RSS at 5k rps (MB)", old["rss"], rep["rss"]),
+                           ("schedule lag p99 at 5k rps (ms)", old["lag_p99"], rep["lag_p99"]), ("max rate on one core (rps)", old_best, best)]:
+            print(f"{name:<34} {a:>22.3f} {b:>24.3f} {b / a if a else 0:>16.3f}")
     rows = [
         ("CPU per request at 5k rps (µs)", f"{us(rep):.1f}", f"{us(oha):.1f} (oha)", f"{us(rep) / us(oha):.3f}"),
         ("  the same, --batch-window 0 (µs)", f"{us(exact):.1f}", f"{us(oha):.1f} (oha)", f"{us(exact) / us(oha):.3f}"),
@@ -97,6 +92,28 @@ def main():
     print(f"{'figure':<34} {'replay':>22} {'peer':>24} {'ratio':>16}")
     for name, a, b, ratio in rows:
         print(f"{name:<34} {a:>22} {b:>24} {ratio:>16}")
+
+
+def ceiling(binary):
+    """The highest rate `binary` sustains on one core: step up by 1.25x until
+    it falls behind, then bisect between the last rate kept and the first lost."""
+    def keeps_up(rate):
+        r = replay_at(rate, 5, binary=binary)
+        ok = r["requests"] >= 0.99 * r["intended"] and r["achieved"] >= 0.99 * rate and r["lag_p99"] <= 1.0
+        print(f"  {binary} at {rate} rps: achieved {r['achieved']:.0f}, lag p99 {r['lag_p99']:.3f} ms, "
+              f"CPU {r['cpu'] / max(r['requests'], 1) * 1e6:.1f} us/request -> {'kept up' if ok else 'fell behind'}", flush=True)
+        return ok
+    best, rate = 0, 10000
+    while rate <= 400000 and keeps_up(rate):
+        best, rate = rate, int(rate * 1.25)
+    lost = rate
+    for _ in range(3):
+        mid = (best + lost) // 2
+        if keeps_up(mid):
+            best = mid
+        else:
+            lost = mid
+    return best
 
 
 if __name__ == "__main__":

@@ -106,18 +106,6 @@ pub trait Transport: Clone + Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Outcome> + Send;
 }
 
-impl Transport for Client {
-    fn send(
-        &self,
-        spec: &RequestSpec,
-        intended_ns: u64,
-        now_ns: impl Fn() -> u64 + Send,
-        jar: Option<&mut CookieJar>,
-    ) -> impl std::future::Future<Output = Outcome> + Send {
-        self.send_in_session(spec, intended_ns, now_ns, jar)
-    }
-}
-
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, String> {
         let target = Target::new(&config.base);
@@ -133,37 +121,6 @@ impl Client {
         let absolute_prefix = format!("{}://{}{base_path}", if target.https { "https" } else { "http" }, target.authority);
         let pool = Pool::new(target, tls, config.http2)?;
         Ok(Client { shared: Arc::new(Shared { config, pool, host_header, host_given, extra_headers, base_path, absolute_prefix }) })
-    }
-
-    /// Sends `spec`, with the cookies in `jar` if given, keeping those the response sets.
-    pub async fn send_in_session(
-        &self,
-        spec: &RequestSpec,
-        intended_ns: u64,
-        now_ns: impl Fn() -> u64,
-        jar: Option<&mut CookieJar>,
-    ) -> Outcome {
-        let sent_ns = now_ns();
-        let timeout = self.shared.config.timeout;
-        let cookie = jar.as_ref().and_then(|j| j.header());
-        let (status, failure, detail, retried) =
-            match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
-                Ok(Ok((status, set_cookies, retried))) => {
-                    if let Some(jar) = jar {
-                        set_cookies.iter().for_each(|c| jar.keep(c));
-                    }
-                    let failure = classify_status(status);
-                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), retried)
-                }
-                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), false),
-                Err(_) => (
-                    None,
-                    Some(Failure::Timeout),
-                    Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
-                    false,
-                ),
-            };
-        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail, retried }
     }
 
     async fn exchange(&self, spec: &RequestSpec, cookie: Option<&str>, keep_cookies: bool) -> Exchange {
@@ -277,6 +234,38 @@ pub fn display_url(uri: &hyper::Uri) -> String {
             format!("{scheme}://{host}{}", uri.path_and_query().map_or("/", |p| p.as_str()))
         }
         _ => uri.to_string(),
+    }
+}
+
+impl Transport for Client {
+    async fn send(
+        &self,
+        spec: &RequestSpec,
+        intended_ns: u64,
+        now_ns: impl Fn() -> u64 + Send,
+        jar: Option<&mut CookieJar>,
+    ) -> Outcome {
+        let sent_ns = now_ns();
+        let timeout = self.shared.config.timeout;
+        let cookie = jar.as_ref().and_then(|j| j.header());
+        let (status, failure, detail, retried) =
+            match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
+                Ok(Ok((status, set_cookies, retried))) => {
+                    if let Some(jar) = jar {
+                        set_cookies.iter().for_each(|c| jar.keep(c));
+                    }
+                    let failure = classify_status(status);
+                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), retried)
+                }
+                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), false),
+                Err(_) => (
+                    None,
+                    Some(Failure::Timeout),
+                    Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
+                    false,
+                ),
+            };
+        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail, retried }
     }
 }
 

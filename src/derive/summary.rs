@@ -65,7 +65,8 @@ fn write_profile_summary(profile: &Profile, out: &mut dyn Write) -> io::Result<(
             SegmentKind::Bursty => format!("{} rps, peaks of {} rps", s.baseline_rps.unwrap_or(0.0), s.peak_rps.unwrap_or(0.0)),
         };
         let own_mix = if s.weights.is_some() { ", own endpoint mix" } else { "" };
-        writeln!(out, "  {:?} {}s..{}s: {rates}{own_mix}", s.kind, s.start_s, s.end_s)?;
+        let (from, to) = (crate::units::human_duration(s.start_s as f64), crate::units::human_duration(s.end_s as f64));
+        writeln!(out, "  {} {from} to {to}: {rates}{own_mix}", s.kind.name())?;
     }
     if let Some(sessions) = &profile.sessions {
         let median = |q: &Option<crate::profile::Quantiles>| q.map_or(0.0, |q| q.p50);

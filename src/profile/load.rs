@@ -212,7 +212,7 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
         };
         for (name, value) in needed {
             match value {
-                None => return bad(field(name), format!("missing; a {:?} segment needs it", s.kind).to_lowercase()),
+                None => return bad(field(name), format!("missing; a {} segment needs it", s.kind.name())),
                 Some(v) if !v.is_finite() || *v < 0.0 => return bad(field(name), format!("{v} is not a rate of 0 or more")),
                 Some(_) => {}
             }

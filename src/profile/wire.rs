@@ -154,6 +154,17 @@ pub enum SegmentKind {
     Ramp,
 }
 
+impl SegmentKind {
+    /// `steady`, `bursty` or `ramp`, as the profile writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SegmentKind::Steady => "steady",
+            SegmentKind::Bursty => "bursty",
+            SegmentKind::Ramp => "ramp",
+        }
+    }
+}
+
 /// A stretch of the arrival curve and its shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -126,7 +126,7 @@ pub fn encode(h: &Histogram<u64>) -> String {
 
 pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("not an HDR histogram: {e:?}"))
+    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|_| "not an HDR histogram (V2, deflated, base64)".to_owned())
 }
 
 /// What the run was, besides its summary.

@@ -7,11 +7,10 @@ use crate::client::Outcome;
 use crate::plan::NotSent;
 use crate::report::Summary;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Tally {
     summary: Summary,
-    /// Sent, no outcome yet.
-    in_flight: u64,
     /// Intended steps of started sessions that have not come due yet.
     open_steps: u64,
     closed: bool,
@@ -19,11 +18,14 @@ struct Tally {
 
 pub struct RunState {
     tally: Mutex<Tally>,
+    /// Sent, no outcome yet: raised without the lock (once per request on the hot path),
+    /// lowered under it by `record`, and taken whole under it by `close`.
+    in_flight: AtomicU64,
 }
 
 impl RunState {
     pub fn new(summary: Summary) -> Self {
-        RunState { tally: Mutex::new(Tally { summary, in_flight: 0, open_steps: 0, closed: false }) }
+        RunState { tally: Mutex::new(Tally { summary, open_steps: 0, closed: false }), in_flight: AtomicU64::new(0) }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Tally) -> R) -> R {
@@ -79,14 +81,14 @@ impl RunState {
 
     /// A request is going out.
     pub fn launch(&self) {
-        self.with(|t| t.in_flight += 1);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
     /// What became of a request; ignored once the run has closed (it was counted as unfinished).
     pub fn record(&self, outcome: &Outcome) {
         self.with(|t| {
             if !t.closed {
-                t.in_flight -= 1;
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
                 t.summary.add(outcome);
             }
         });
@@ -94,7 +96,7 @@ impl RunState {
 
     /// Requests in flight.
     pub fn in_flight(&self) -> u64 {
-        self.with(|t| t.in_flight)
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// A copy for a progress report.
@@ -106,7 +108,7 @@ impl RunState {
     pub fn close(&self, reason: NotSent) -> Summary {
         self.with(|t| {
             t.closed = true;
-            let (in_flight, open) = (std::mem::take(&mut t.in_flight), std::mem::take(&mut t.open_steps));
+            let (in_flight, open) = (self.in_flight.swap(0, Ordering::Relaxed), std::mem::take(&mut t.open_steps));
             t.summary.unfinished(in_flight);
             t.summary.not_sent(reason, open);
             t.summary.clone()
