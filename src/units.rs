@@ -7,6 +7,9 @@ pub fn human_duration(seconds: f64) -> String {
         return "forever".into();
     }
     let s = seconds.max(0.0);
+    if s == 0.0 {
+        return "0 s".into();
+    }
     if s < 1.0 {
         let ms = s * 1000.0;
         return if ms < 10.0 && ms.fract() != 0.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") };

@@ -3,7 +3,7 @@
 //! whether the generator kept up.
 
 use super::json::Results;
-use crate::units::{count, human_duration};
+use crate::units::{count, human_duration, thousands};
 use std::io::{self, Write};
 
 pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
@@ -36,14 +36,14 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     let not_sent = if t.not_sent == 0 {
         String::new()
     } else {
-        let reasons: Vec<String> = r.not_sent.iter().map(|(k, v)| format!("{} {v}", k.replace('_', " "))).collect();
-        format!(", not sent {} ({})", t.not_sent, reasons.join(", "))
+        let reasons: Vec<String> = r.not_sent.iter().map(|(k, v)| format!("{} {}", k.replace('_', " "), thousands(*v))).collect();
+        format!(", not sent {} ({})", thousands(t.not_sent), reasons.join(", "))
     };
     writeln!(
         out,
         "intended {}: sent {}{not_sent} in {}; schedule lag p99 {:.2} ms",
         count(t.intended, "request"),
-        t.requests,
+        thousands(t.requests),
         human_duration(r.duration_s),
         r.schedule_lag_ms.p99
     )?;

@@ -91,11 +91,11 @@ pub async fn run_plan<T: Transport>(
                     break 'schedule;
                 }
             };
-            if passed.held_back {
-                state.held_back();
-            }
             match work {
                 Work::Request(spec) => {
+                    if passed.held_back {
+                        state.held_back();
+                    }
                     state.launch();
                     let (transport, state) = (transport.clone(), Arc::clone(&state));
                     tokio::spawn(async move {

@@ -56,6 +56,7 @@ impl<T: Transport> Walker<T> {
                     }
                 }
             }
+            // Counted here for every step, the first (which passed the gate in the loop) included.
             if passed.as_ref().is_some_and(|p| p.held_back) {
                 self.state.held_back();
             }
