@@ -239,7 +239,8 @@ mod tests {
     #[test]
     fn a_huge_bin_is_drawn_in_constant_memory_in_order() {
         // Ten billion requests in one bin: the first thousand come at once, in order, inside the bin.
-        let dues: Vec<Due> = Schedule::new(&Arrival { bin_s: 3600, counts: vec![10_000_000_000] }, ScheduleConfig::default()).take(1000).collect();
+        let dues: Vec<Due> =
+            Schedule::new(&Arrival { bin_s: 3600, counts: vec![10_000_000_000] }, ScheduleConfig::default()).take(1000).collect();
         assert!(dues.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
         assert!(dues[999].at_ns < 1_000_000_000, "a thousand of ten billion over an hour come in the first second: {:?}", dues[999]);
     }

@@ -113,7 +113,16 @@ fn run_against(rt: &tokio::runtime::Runtime, base: &str, cfg: Cfg, what: &str) -
 fn every_fault_is_counted_and_the_run_ends_on_time() {
     let rt = runtime();
     let class = |s: &replay::report::Summary, f| s.by_failure.get(&f).copied().unwrap_or(0);
-    for fault in [Fault::Refuse, Fault::Reset, Fault::Stall, Fault::Trickle, Fault::ServerError, Fault::CloseEarly, Fault::SlowHeaders, Fault::Garbage] {
+    for fault in [
+        Fault::Refuse,
+        Fault::Reset,
+        Fault::Stall,
+        Fault::Trickle,
+        Fault::ServerError,
+        Fault::CloseEarly,
+        Fault::SlowHeaders,
+        Fault::Garbage,
+    ] {
         let base = if fault == Fault::Refuse {
             // A port nothing listens on any more.
             let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();

@@ -49,7 +49,8 @@ fn every_manifest_log_yields_its_requests() {
                 list.split("), ").filter_map(|item| item.split_once(" (in ").map(|(n, _)| n.trim_matches(['{', '}']))).collect();
             assert!(!names.is_empty(), "{path}: {e}");
             // Placeholders derive makes for secrets: {token} and {email} in paths, and secret query keys or values.
-            let secrets: Vec<String> = derived.profile.endpoints.iter().flat_map(|e| e.query.iter().filter_map(|q| q.placeholder.clone())).collect();
+            let secrets: Vec<String> =
+                derived.profile.endpoints.iter().flat_map(|e| e.query.iter().filter_map(|q| q.placeholder.clone())).collect();
             for name in &names {
                 let made = ["token", "email"].contains(name) || secrets.contains(&format!("{{{name}}}")) || is_secret_key(name.as_bytes());
                 assert!(made, "{path}: asks for `{name}`, which is no secret the log held: {e}");

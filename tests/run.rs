@@ -237,7 +237,10 @@ fn bad_run_flags_exit_2_with_an_example() {
         // Past the rate ceiling.
         (&["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "1", "--rate-scale", "1e12"], "past the ceiling"),
         // An access log is not a profile.
-        (&["run", "fixtures/demo/access.log", "--host", "http://127.0.0.1:9", "--speed", "10"], "run `replay derive LOG > profile.json` first"),
+        (
+            &["run", "fixtures/demo/access.log", "--host", "http://127.0.0.1:9", "--speed", "10"],
+            "run `replay derive LOG > profile.json` first",
+        ),
     ];
     for (args, needle) in table {
         let out = replay(args, b"");
@@ -249,10 +252,7 @@ fn bad_run_flags_exit_2_with_an_example() {
 
 #[test]
 fn plan_and_demo() {
-    let out = replay(
-        &["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10"],
-        b"",
-    );
+    let out = replay(&["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10"], b"");
     let plan = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(plan.contains("duration 1 m,") && plan.contains("about 12,000 requests") && plan.contains("peak 200 rps"), "{plan}");

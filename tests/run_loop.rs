@@ -108,7 +108,14 @@ async fn run(planned: PlannedRun, config: RunConfig, stand: &Stand, stop_after: 
 }
 
 fn assert_accounted(s: &Summary, what: &str) {
-    assert_eq!(s.intended, s.requests + s.not_sent_total(), "{what}: intended {} requests {} not sent {:?}", s.intended, s.requests, s.not_sent);
+    assert_eq!(
+        s.intended,
+        s.requests + s.not_sent_total(),
+        "{what}: intended {} requests {} not sent {:?}",
+        s.intended,
+        s.requests,
+        s.not_sent
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -127,7 +134,11 @@ async fn the_cap_holds_for_every_source() {
         assert!(busiest <= 51, "{source}: {busiest} requests in one second under --max-rps 50");
         assert!(busiest >= 45, "{source}: the cap is a ceiling, not a stop: {busiest}");
         assert_accounted(&outcome.summary, source);
-        assert!(outcome.summary.not_sent.contains_key(&replay::plan::NotSent::RateCap) || source == "sessions", "{source}: {:?}", outcome.summary.not_sent);
+        assert!(
+            outcome.summary.not_sent.contains_key(&replay::plan::NotSent::RateCap) || source == "sessions",
+            "{source}: {:?}",
+            outcome.summary.not_sent
+        );
     }
 }
 
@@ -169,7 +180,9 @@ async fn interrupted_runs_account_for_every_request() {
     for (source, connections) in [("profile", 64), ("profile", 2), ("sessions", 64), ("sessions", 1)] {
         let settings = PlanSettings { pace: Pace::Speed(1.0), ..PlanSettings::default() };
         let stand = Stand::new(700, 5000);
-        let outcome = run(planned(source, &settings, std::path::Path::new("")), config(connections, 5000), &stand, Some(Duration::from_millis(2500))).await;
+        let outcome =
+            run(planned(source, &settings, std::path::Path::new("")), config(connections, 5000), &stand, Some(Duration::from_millis(2500)))
+                .await;
         assert!(outcome.interrupted, "{source}");
         let s = &outcome.summary;
         assert_accounted(s, source);

@@ -44,14 +44,58 @@ fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = r#""endpoints": [{"method": "GET", "path": "/", "weight": 1}]"#;
     let table: [(&str, String, &[&str], &str); 9] = [
-        ("wide-bin", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 4294967295, "counts": [1]}}}}"#), &["check"], "arrival.bin_s"),
-        ("wrap", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [18446744073709551615, 1]}}}}"#), &["check"], "arrival.counts[0]"),
-        ("wrap-plan", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [9223372036854775807, 9223372036854775807]}}}}"#), &["plan", "--host", "http://127.0.0.1:9", "--speed", "1"], "arrival.counts[0]"),
-        ("huge-weight", format!(r#"{{"version": 1, "endpoints": [{{"method": "GET", "path": "/", "weight": 1e308}}, {{"method": "GET", "path": "/b", "weight": 1e308}}], "arrival": {{"bin_s": 1, "counts": [1]}}}}"#), &["check"], "endpoints[0].weight"),
-        ("fast", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 60, "counts": [600]}}}}"#), &["plan", "--host", "http://127.0.0.1:9", "--rate-scale", "1e12"], "past the ceiling"),
-        ("fast-run", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 60, "counts": [600]}}}}"#), &["run", "--host", "http://127.0.0.1:9", "--rate-scale", "1e12"], "past the ceiling"),
-        ("one-bin", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 86400, "counts": [1000000000000000]}}}}"#), &["plan", "--host", "http://127.0.0.1:9", "--speed", "1"], "past the ceiling"),
-        ("long-sessions", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [1]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "length": {{"p50": -1, "p90": 1e18, "p99": 1e18}}, "flows": []}}}}"#), &["check"], "sessions.length.p50"),
+        (
+            "wide-bin",
+            format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 4294967295, "counts": [1]}}}}"#),
+            &["check"],
+            "arrival.bin_s",
+        ),
+        (
+            "wrap",
+            format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [18446744073709551615, 1]}}}}"#),
+            &["check"],
+            "arrival.counts[0]",
+        ),
+        (
+            "wrap-plan",
+            format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [9223372036854775807, 9223372036854775807]}}}}"#),
+            &["plan", "--host", "http://127.0.0.1:9", "--speed", "1"],
+            "arrival.counts[0]",
+        ),
+        (
+            "huge-weight",
+            format!(
+                r#"{{"version": 1, "endpoints": [{{"method": "GET", "path": "/", "weight": 1e308}}, {{"method": "GET", "path": "/b", "weight": 1e308}}], "arrival": {{"bin_s": 1, "counts": [1]}}}}"#
+            ),
+            &["check"],
+            "endpoints[0].weight",
+        ),
+        (
+            "fast",
+            format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 60, "counts": [600]}}}}"#),
+            &["plan", "--host", "http://127.0.0.1:9", "--rate-scale", "1e12"],
+            "past the ceiling",
+        ),
+        (
+            "fast-run",
+            format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 60, "counts": [600]}}}}"#),
+            &["run", "--host", "http://127.0.0.1:9", "--rate-scale", "1e12"],
+            "past the ceiling",
+        ),
+        (
+            "one-bin",
+            format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 86400, "counts": [1000000000000000]}}}}"#),
+            &["plan", "--host", "http://127.0.0.1:9", "--speed", "1"],
+            "past the ceiling",
+        ),
+        (
+            "long-sessions",
+            format!(
+                r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [1]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "length": {{"p50": -1, "p90": 1e18, "p99": 1e18}}, "flows": []}}}}"#
+            ),
+            &["check"],
+            "sessions.length.p50",
+        ),
         ("typed", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": "sixty", "counts": [1]}}}}"#), &["check"], "arrival.bin_s"),
     ];
     for (name, json, args, needle) in table {
@@ -69,7 +113,21 @@ fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
     let long = dir.path().join("long.json");
     std::fs::write(&long, format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [500000]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "length": {{"p50": 1e18, "p90": 1e18, "p99": 1e18}}, "think_time_s": {{"p50": 0, "p90": 0, "p99": 0}}, "flows": []}}}}"#)).unwrap();
     let out_dir = dir.path().join("out");
-    let out = replay_limited(&["run", long.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--sessions", "--max-requests", "20", "--out", out_dir.to_str().unwrap()], 1024, 20);
+    let out = replay_limited(
+        &[
+            "run",
+            long.to_str().unwrap(),
+            "--host",
+            "http://127.0.0.1:9",
+            "--sessions",
+            "--max-requests",
+            "20",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        1024,
+        20,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // An endless file that is not a profile.
     let out = replay_limited(&["run", "/dev/zero", "--host", "http://127.0.0.1:9"], 1024, 20);
@@ -146,7 +204,8 @@ fn planted_secrets_reach_no_output() {
     }
     assert!(got.contains("authorization: Basic b3BzOlNFQ1JFVC1VUkwtNA=="), "the URL's credentials go as Basic authentication: {got}");
     // No output holds any of them.
-    let mut outputs = vec![("run stdout", text(&run.stdout)), ("run stderr", text(&run.stderr)), ("plan", text(&plan.stdout) + &text(&plan.stderr))];
+    let mut outputs =
+        vec![("run stdout", text(&run.stdout)), ("run stderr", text(&run.stderr)), ("plan", text(&plan.stdout) + &text(&plan.stderr))];
     for entry in std::fs::read_dir(&out_dir).unwrap() {
         let path = entry.unwrap().path();
         let mut content = String::new();
@@ -177,7 +236,10 @@ fn the_results_folder_is_checked_before_any_traffic_and_never_overwritten_silent
     // A folder that cannot be made: a file stands in its way.
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "").unwrap();
-    let out = crate::util::replay(&["run", "profiles/steady.json", "--host", &host, "--speed", "60", "--out", blocker.join("results").to_str().unwrap()], b"");
+    let out = crate::util::replay(
+        &["run", "profiles/steady.json", "--host", &host, "--speed", "60", "--out", blocker.join("results").to_str().unwrap()],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("choose another --out"), "{}", text(&out.stderr));
     assert!(heads.lock().unwrap().is_empty(), "no traffic before the results folder is known to work");
@@ -191,7 +253,19 @@ fn the_results_folder_is_checked_before_any_traffic_and_never_overwritten_silent
     assert_eq!(std::fs::read_to_string(used.join("results.json")).unwrap(), "{\"kept\": true}");
     assert!(heads.lock().unwrap().is_empty());
     let out = crate::util::replay(
-        &["run", "profiles/steady.json", "--host", &host, "--speed", "600", "--max-requests", "5", "--out", used.to_str().unwrap(), "--overwrite"],
+        &[
+            "run",
+            "profiles/steady.json",
+            "--host",
+            &host,
+            "--speed",
+            "600",
+            "--max-requests",
+            "5",
+            "--out",
+            used.to_str().unwrap(),
+            "--overwrite",
+        ],
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -204,11 +278,21 @@ fn a_trace_takes_its_values_from_a_vars_file() {
     let (addr, heads) = failing_target(&rt);
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("trace.csv");
-    std::fs::write(&trace, "offset_s,method,template,target,session\n0.0,GET,/s/{token},/s/{token},a\n0.1,GET,/s/{token},/s/{token},a\n").unwrap();
+    std::fs::write(&trace, "offset_s,method,template,target,session\n0.0,GET,/s/{token},/s/{token},a\n0.1,GET,/s/{token},/s/{token},a\n")
+        .unwrap();
     let vars = dir.path().join("vars.csv");
     std::fs::write(&vars, "token\nfrom-the-file\n").unwrap();
     let out = crate::util::replay(
-        &["run", trace.to_str().unwrap(), "--host", &format!("http://{addr}"), "--vars", vars.to_str().unwrap(), "--out", dir.path().join("r").to_str().unwrap()],
+        &[
+            "run",
+            trace.to_str().unwrap(),
+            "--host",
+            &format!("http://{addr}"),
+            "--vars",
+            vars.to_str().unwrap(),
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+        ],
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -216,7 +300,8 @@ fn a_trace_takes_its_values_from_a_vars_file() {
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|h| h.starts_with("GET /s/from-the-file HTTP/1.1")), "{got:?}");
     // plan reads traces too.
-    let out = crate::util::replay(&["plan", trace.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--vars", vars.to_str().unwrap()], b"");
+    let out =
+        crate::util::replay(&["plan", trace.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--vars", vars.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("about 2 requests"), "{}", text(&out.stdout));
     // A bad trace row names its row and column.

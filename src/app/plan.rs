@@ -39,7 +39,12 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         None => "no end (--loop): stop it with --max-requests, --duration or Ctrl-C".to_owned(),
     };
     let per_pass = if estimate.duration_s.is_none() { " per pass" } else { "" };
-    writeln!(out, "  duration {length}, about {}{per_pass} over {}", count(requests.round() as u64, "request"), count(catalog.endpoints.len() as u64, "endpoint"))?;
+    writeln!(
+        out,
+        "  duration {length}, about {}{per_pass} over {}",
+        count(requests.round() as u64, "request"),
+        count(catalog.endpoints.len() as u64, "endpoint")
+    )?;
     if let Some(users) = estimate.users {
         writeln!(out, "  about {} virtual users", thousands(users.round() as u64))?;
     }

@@ -28,7 +28,9 @@ impl ProgressView {
                 bar.set_position((p.elapsed_s * 1000.0) as u64);
                 bar.set_message(line(p));
             }
-            None => eprintln!("replay: {} of {}  {}", human_duration(p.elapsed_s), p.total_s.map_or("no end".into(), human_duration), line(p)),
+            None => {
+                eprintln!("replay: {} of {}  {}", human_duration(p.elapsed_s), p.total_s.map_or("no end".into(), human_duration), line(p))
+            }
         }
     }
 

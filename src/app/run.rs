@@ -40,7 +40,13 @@ pub fn prepare_out(out: Option<&Path>, overwrite: bool) -> anyhow::Result<PathBu
 }
 
 /// Sends a planned run and writes its results into `out`; the exit says whether it was interrupted.
-pub fn replay(runtime: &tokio::runtime::Runtime, planned: PlannedRun, config: RunConfig, target: &str, out: &Path) -> anyhow::Result<(Results, Exit)> {
+pub fn replay(
+    runtime: &tokio::runtime::Runtime,
+    planned: PlannedRun,
+    config: RunConfig,
+    target: &str,
+    out: &Path,
+) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let catalog = planned.catalog.clone();
     let left_out = planned.left_out.clone();

@@ -276,7 +276,8 @@ fn parse_var(value: &str) -> Result<(String, String), String> {
 /// `Authorization: Bearer ${STAGING_TOKEN}`, with environment variables expanded.
 /// Messages name the header, never its value: it may be a secret.
 fn parse_header(value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, raw) = value.split_once(':').ok_or_else(|| "--header takes 'Name: value' (with a colon); e.g. --header 'X-Env: staging'".to_owned())?;
+    let (name, raw) =
+        value.split_once(':').ok_or_else(|| "--header takes 'Name: value' (with a colon); e.g. --header 'X-Env: staging'".to_owned())?;
     let shown = name.trim().chars().take(40).filter(|c| c.is_ascii_graphic()).collect::<String>();
     let mut expanded = String::new();
     let mut rest = raw.trim();

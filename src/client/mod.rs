@@ -238,13 +238,7 @@ pub fn display_url(uri: &hyper::Uri) -> String {
 }
 
 impl Transport for Client {
-    async fn send(
-        &self,
-        spec: &RequestSpec,
-        intended_ns: u64,
-        now_ns: impl Fn() -> u64 + Send,
-        jar: Option<&mut CookieJar>,
-    ) -> Outcome {
+    async fn send(&self, spec: &RequestSpec, intended_ns: u64, now_ns: impl Fn() -> u64 + Send, jar: Option<&mut CookieJar>) -> Outcome {
         let sent_ns = now_ns();
         let timeout = self.shared.config.timeout;
         let cookie = jar.as_ref().and_then(|j| j.header());

@@ -45,4 +45,3 @@ pub struct Outcome {
     /// had closed, or streams an HTTP/2 GOAWAY left unprocessed).
     pub retried: bool,
 }
-

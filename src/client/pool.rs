@@ -8,8 +8,8 @@
 //! while idle is noticed on checkout and dropped. The number of connections
 //! is bounded by the caller: one per request in flight at most.
 
-use super::failure::{classify_error, describe};
 use super::Failure;
+use super::failure::{classify_error, describe};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};

@@ -32,7 +32,8 @@ pub enum NotSent {
 }
 
 impl NotSent {
-    pub const ALL: [NotSent; 5] = [NotSent::Interrupted, NotSent::DurationBound, NotSent::MaxRequests, NotSent::NoConnection, NotSent::RateCap];
+    pub const ALL: [NotSent; 5] =
+        [NotSent::Interrupted, NotSent::DurationBound, NotSent::MaxRequests, NotSent::NoConnection, NotSent::RateCap];
 
     /// The name in results.json.
     pub fn name(self) -> &'static str {

@@ -44,7 +44,13 @@ pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, Pl
     let maker = RequestMaker::new(profile, &settings.vars, settings.seed, settings.strict_vars).map_err(PlanError)?;
     let left_out = maker.left_out().to_vec();
     let plan = ProfilePlan { schedule: Schedule::new(&profile.arrival, config), maker };
-    Ok(PlannedRun { plan: until(plan, timeline.end_ns), catalog: Catalog::of_profile(profile), end_ns: timeline.end_ns, unit: "requests", left_out })
+    Ok(PlannedRun {
+        plan: until(plan, timeline.end_ns),
+        catalog: Catalog::of_profile(profile),
+        end_ns: timeline.end_ns,
+        unit: "requests",
+        left_out,
+    })
 }
 
 /// `replay plan`'s figures for a profile's requests.

@@ -430,7 +430,8 @@ mod tests {
         assert_eq!((login.method.as_str(), login.body.unwrap().1.as_str()), ("POST", "username=u&password=p"));
         assert_eq!(placeholders("/a/{x}/b/{y}").collect::<Vec<_>>(), ["x", "y"]);
         // A log's own braces are written doubled and come back as braces; junk in braces is text.
-        let literal = |t: &str| pieces(t).map(|p| if let Piece::Literal(l) = p { l.to_owned() } else { format!("<{p:?}>") }).collect::<String>();
+        let literal =
+            |t: &str| pieces(t).map(|p| if let Piece::Literal(l) = p { l.to_owned() } else { format!("<{p:?}>") }).collect::<String>();
         assert_eq!(literal("/sra_{{BA19-CD49}}/x"), "/sra_{BA19-CD49}/x");
         assert_eq!(literal("/cgi?x=${{IFS}}"), "/cgi?x=${IFS}");
         assert_eq!(literal("/%24{%40print(md5(x))}"), "/%24{%40print(md5(x))}");
@@ -471,7 +472,11 @@ mod tests {
                            "query": [{"key": "q", "share": 1.0, "samples": ["x"]}, {"key": "sig", "share": 0.005, "placeholder": "{sig}"}]}],
             "arrival": {"bin_s": 1, "counts": [10]}}"#;
         let mut maker = RequestMaker::new(&parse(query, "q.json").unwrap(), &Vars::new(), 7, false).unwrap();
-        assert!(maker.left_out()[0].contains("the query key `sig` of GET /search (0.50% of requests; no value for {sig})"), "{:?}", maker.left_out());
+        assert!(
+            maker.left_out()[0].contains("the query key `sig` of GET /search (0.50% of requests; no value for {sig})"),
+            "{:?}",
+            maker.left_out()
+        );
         assert!((0..1000).all(|_| maker.next(0).target == "/search?q=x"));
     }
 

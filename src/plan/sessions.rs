@@ -65,7 +65,9 @@ impl SessionPlan {
         let flows = sessions.map_or(0, |s| s.flows.len());
         sessions
             .and_then(|s| s.length.map(|l| l.p50))
-            .or_else(|| (flows > 0).then(|| sessions.map_or(1.0, |s| s.flows.iter().map(|f| f.steps.len() as f64).sum::<f64>()) / flows as f64))
+            .or_else(|| {
+                (flows > 0).then(|| sessions.map_or(1.0, |s| s.flows.iter().map(|f| f.steps.len() as f64).sum::<f64>()) / flows as f64)
+            })
             .unwrap_or(1.0)
             .clamp(1.0, MAX_SESSION_STEPS as f64)
     }

@@ -52,7 +52,12 @@ fn csv_error(path: &Path, e: &csv::Error) -> String {
     let at = e.position().map_or(String::new(), |p| format!(" row {}", p.line()));
     let what = match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-            Some(i) => format!("column {} ({}): {}", i + 1, ["offset_s", "method", "template", "target", "session"].get(i as usize).unwrap_or(&"?"), err.kind()),
+            Some(i) => format!(
+                "column {} ({}): {}",
+                i + 1,
+                ["offset_s", "method", "template", "target", "session"].get(i as usize).unwrap_or(&"?"),
+                err.kind()
+            ),
             None => err.kind().to_string(),
         },
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("{len} columns where the header has {expected_len}"),
@@ -166,12 +171,18 @@ impl Iterator for TracePlan {
 
 fn timeline(info: &TraceInfo, settings: &PlanSettings) -> Result<super::settings::Timeline, PlanError> {
     if settings.rate_scale != 1.0 || settings.looped {
-        return Err(PlanError("a trace is replayed request by request: --rate-scale and --loop do not apply to it; use --speed, --duration and --window".into()));
+        return Err(PlanError(
+            "a trace is replayed request by request: --rate-scale and --loop do not apply to it; use --speed, --duration and --window"
+                .into(),
+        ));
     }
     if let Some((from, _)) = settings.window
         && from as f64 > info.last_offset_s
     {
-        return Err(PlanError(format!("--window starts after the trace's last row ({})", crate::units::human_duration(info.last_offset_s))));
+        return Err(PlanError(format!(
+            "--window starts after the trace's last row ({})",
+            crate::units::human_duration(info.last_offset_s)
+        )));
     }
     let timeline = settings.timeline(info.window_s(settings.window))?;
     check_rate(info.peak_per_s as f64 * timeline.speed, "requests a second")?;
@@ -190,7 +201,13 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         window: settings.window,
         seq: 0,
     };
-    Ok(PlannedRun { plan: until(plan, timeline.end_ns), catalog: info.catalog.clone(), end_ns: timeline.end_ns, unit: "requests", left_out: vec![] })
+    Ok(PlannedRun {
+        plan: until(plan, timeline.end_ns),
+        catalog: info.catalog.clone(),
+        end_ns: timeline.end_ns,
+        unit: "requests",
+        left_out: vec![],
+    })
 }
 
 /// `replay plan` for a trace: its rows in the window and its busiest second at the speed.

@@ -169,7 +169,10 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
                 return bad(format!("sessions.flows[{i}].share"), format!("{} is not a share from 0 to {MAX_WEIGHT:e}", flow.share));
             }
             if flow.steps.len() > MAX_SESSION_STEPS {
-                return bad(format!("sessions.flows[{i}].steps"), format!("{} steps; a flow has at most {}", flow.steps.len(), MAX_SESSION_STEPS));
+                return bad(
+                    format!("sessions.flows[{i}].steps"),
+                    format!("{} steps; a flow has at most {}", flow.steps.len(), MAX_SESSION_STEPS),
+                );
             }
         }
     }

@@ -273,9 +273,23 @@ mod tests {
 
     #[test]
     fn secrets_in_queries() {
-        for key in
-            ["token", "access_token", "api_key", "apiKey", "password", "SESSIONID", "sig", "X-Amz-Signature", "code", "auth", "email", "accesstoken", "X-Api-Key", "user[password]", "csrfToken"]
-        {
+        for key in [
+            "token",
+            "access_token",
+            "api_key",
+            "apiKey",
+            "password",
+            "SESSIONID",
+            "sig",
+            "X-Amz-Signature",
+            "code",
+            "auth",
+            "email",
+            "accesstoken",
+            "X-Api-Key",
+            "user[password]",
+            "csrfToken",
+        ] {
             assert!(is_secret_key(key.as_bytes()), "{key}");
         }
         for key in ["page", "q", "sort", "id", "ref", "format", "insignia", "design", "monkey", "keyword", "assignment", "authors_page"] {

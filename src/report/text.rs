@@ -51,7 +51,11 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "held back by --max-rps: {} (sent late, which their latency shows)", count(t.held_back, "request"))?;
     }
     if t.retried > 0 {
-        writeln!(out, "retried on a new connection: {} (the target closed or refused the stream before processing it)", count(t.retried, "request"))?;
+        writeln!(
+            out,
+            "retried on a new connection: {} (the target closed or refused the stream before processing it)",
+            count(t.retried, "request")
+        )?;
     }
     for endpoint in &r.left_out {
         writeln!(out, "left out: {endpoint}")?;

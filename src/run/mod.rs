@@ -106,7 +106,8 @@ pub async fn run_plan<T: Transport>(
                     });
                 }
                 Work::Session(session) => {
-                    let walker = walk::Walker { transport: transport.clone(), state: Arc::clone(&state), gate: Arc::clone(&gate), t0, end_ns };
+                    let walker =
+                        walk::Walker { transport: transport.clone(), state: Arc::clone(&state), gate: Arc::clone(&gate), t0, end_ns };
                     walkers.spawn(walker.walk(session, at_ns, passed, stop.clone()));
                 }
             }
