@@ -65,11 +65,15 @@ pub async fn run_plan<T: Transport>(
     let mut walkers = tokio::task::JoinSet::new();
     // Why the loop stopped early, if it did.
     let mut cut: Option<NotSent> = None;
+    // One stop future for the loop's life: a wake costs no new one.
+    let mut loop_stop = stop.clone();
+    let stopping = stopped(&mut loop_stop);
+    tokio::pin!(stopping);
     'schedule: while !gate.limits.exhausted() {
         let Some(wake_ns) = batches.wake_ns() else { break };
         tokio::select! {
             biased;
-            _ = stopped(&mut stop) => { cut = Some(NotSent::Interrupted); break; }
+            _ = &mut stopping => { cut = Some(NotSent::Interrupted); break; }
             _ = sleeper.sleep_until(t0 + Duration::from_nanos(wake_ns)) => {}
         }
         let now = now_ns();
