@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: `replay run` beside oha and wrk against nginx on loopback, in one run.
-# Usage: bench/run.sh [SECONDS=30]. Installs nginx, wrk and GNU time (Debian) and oha (crates.io) when missing.
+# Usage: [REPLAY_BEFORE=older/replay] bench/run.sh [SECONDS=30]. Installs nginx, wrk and GNU time (Debian) and oha (crates.io) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ]; then

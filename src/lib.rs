@@ -38,6 +38,7 @@ pub mod run;
 pub mod scan;
 pub mod schedule;
 pub mod units;
+pub mod verdict;
 
 /// The process exit codes, as documented in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

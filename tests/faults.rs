@@ -50,6 +50,8 @@ async fn misbehave(mut stream: TcpStream, fault: Fault) {
             match fault {
                 Fault::Refuse => return,
                 Fault::Reset => {
+                    // Linger 0 makes the close a reset at once (no blocking on drop, which is what tokio warns of).
+                    #[allow(deprecated)]
                     let _ = stream.set_linger(Some(Duration::ZERO));
                     return;
                 }

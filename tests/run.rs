@@ -7,7 +7,7 @@ use replay::client::{Client, ClientConfig, Failure};
 use replay::plan::{Pace, PlanSettings, Source, build};
 use replay::profile::Profile;
 use replay::profile::load::parse;
-use replay::run::{PreciseTimer, RunConfig, RunOutcome, run_plan};
+use replay::run::{PreciseTimer, RunConfig, RunOutcome, run_plan, unobserved};
 use replay::schedule::Arrivals;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -40,7 +40,7 @@ pub fn run(rt: &tokio::runtime::Runtime, profile: &Profile, cfg: &Cfg) -> RunOut
     let planned = build(Source::Profile(profile), &cfg.plan).unwrap();
     let client = Client::new(cfg.run.client.clone()).unwrap();
     let config = cfg.run.clone();
-    rt.block_on(async move { run_plan(planned, config, client, PreciseTimer::new().unwrap(), std::future::pending(), |_| {}).await })
+    rt.block_on(async move { run_plan(planned, config, client, PreciseTimer::new().unwrap(), std::future::pending(), unobserved()).await })
 }
 
 /// The requests the example server counted (its `METHOD /path` keys).
@@ -176,7 +176,7 @@ fn sigterm_writes_partial_results_and_exits_3() {
     assert_eq!(status.code(), Some(3));
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["interrupted"], true);
-    assert_eq!(results["version"], 2);
+    assert_eq!(results["version"], 3);
     let totals = &results["totals"];
     assert!(totals["intended"].as_u64().unwrap() < 12_000);
     assert_eq!(totals["intended"].as_u64(), Some(totals["requests"].as_u64().unwrap() + totals["not_sent"].as_u64().unwrap()), "{totals}");

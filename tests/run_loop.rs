@@ -6,7 +6,7 @@ use replay::client::{CookieJar, Failure, Outcome, Transport};
 use replay::plan::{Pace, PlanSettings, PlannedRun, RequestSpec, Source, build, trace};
 use replay::profile::load::parse;
 use replay::report::Summary;
-use replay::run::{RunConfig, RunOutcome, TokioSleeper, run_plan};
+use replay::run::{RunConfig, RunOutcome, TokioSleeper, run_plan, unobserved};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -104,7 +104,7 @@ async fn run(planned: PlannedRun, config: RunConfig, stand: &Stand, stop_after: 
             None => std::future::pending().await,
         }
     };
-    run_plan(planned, config, stand.clone(), TokioSleeper, shutdown, |_| {}).await
+    run_plan(planned, config, stand.clone(), TokioSleeper, shutdown, unobserved()).await
 }
 
 fn assert_accounted(s: &Summary, what: &str) {

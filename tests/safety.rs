@@ -128,7 +128,9 @@ fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
         1024,
         20,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // It ran, and failed its default verdict: nothing listens there.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("every request failed"), "{}", text(&out.stdout));
     // An endless file that is not a profile.
     let out = replay_limited(&["run", "/dev/zero", "--host", "http://127.0.0.1:9"], 1024, 20);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
@@ -195,7 +197,8 @@ fn planted_secrets_reach_no_output() {
     ];
     let run = crate::util::replay(&[&["run", profile.to_str().unwrap()][..], &flags, &["--out", out_dir.to_str().unwrap()]].concat(), b"");
     let plan = crate::util::replay(&[&["plan", profile.to_str().unwrap()][..], &flags].concat(), b"");
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    // Every answer is a 500: the default verdict fails the run (exit 1).
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
     // The target got them all: they were used.
     let got = heads.lock().unwrap().join("\n");
@@ -268,7 +271,7 @@ fn the_results_folder_is_checked_before_any_traffic_and_never_overwritten_silent
         ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "500s fail the default verdict: {}", text(&out.stderr));
     assert!(std::fs::read_to_string(used.join("results.json")).unwrap().contains("\"intended\": 5"));
 }
 
@@ -295,7 +298,7 @@ fn a_trace_takes_its_values_from_a_vars_file() {
         ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "the target answers 500 to all: {}", text(&out.stderr));
     let got = heads.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|h| h.starts_with("GET /s/from-the-file HTTP/1.1")), "{got:?}");

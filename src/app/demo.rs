@@ -33,7 +33,26 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let planned = build(Source::Profile(&profile), &settings)?;
     let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
     let out = prepare_out(Some(&dir.join("results")), true)?;
-    let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out)?;
+    let facts = crate::report::json::PlanFacts {
+        source: log.display().to_string(),
+        unit: planned.unit.to_owned(),
+        speed: planned.speed,
+        rate_scale: 1.0,
+        window: None,
+        seed: settings.seed,
+        length_s: planned.end_ns.map(|ns| ns as f64 / 1e9),
+        max_rps: None,
+        max_requests: None,
+        connections: config.client.connections,
+        timeout_ms: config.client.timeout.as_millis() as u64,
+        segments: planned
+            .segments
+            .iter()
+            .map(|s| crate::report::json::SegmentFacts { kind: s.kind.to_owned(), start_s: s.start_s, end_s: s.end_s })
+            .collect(),
+    };
+    let gate = super::run::Gate { thresholds: vec![], abort_on_fail: false };
+    let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out, facts, gate)?;
     let _ = stop.send(());
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();
     println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));

@@ -4,6 +4,7 @@
 //! say what traffic they would send); `source.rs` loads what they replay.
 
 mod demo;
+mod outputs;
 mod plan;
 mod progress;
 mod run;

@@ -18,8 +18,9 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         Loaded::Profile(p) => (profile::estimate(p, settings)?, Catalog::of_profile(p)),
         Loaded::Trace(info) => (trace::estimate(info, settings)?, info.catalog.clone()),
     };
-    // Planning checks every placeholder and names the endpoints left out, as the run would.
+    // Planning checks every placeholder and names the endpoints left out, as the run would; and the thresholds.
     let planned = source::plan(&loaded, &request)?;
+    let thresholds = source::thresholds(&loaded, &request, &catalog)?;
     let mut requests = estimate.requests;
     if let Some(max) = request.run.max_requests {
         requests = requests.min(max as f64);
@@ -71,6 +72,12 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
     }
     for endpoint in &planned.left_out {
         writeln!(out, "  left out: {endpoint}")?;
+    }
+    for t in &thresholds {
+        writeln!(out, "  threshold: {t}")?;
+    }
+    if thresholds.is_empty() {
+        writeln!(out, "  no thresholds: the run fails only if nothing is sent, every request fails, or the generator under-delivers")?;
     }
     Ok(Exit::Ok)
 }

@@ -7,20 +7,50 @@ use crate::Exit;
 use crate::cli::RunRequest;
 use crate::client::{Client, display_url};
 use crate::plan::PlannedRun;
-use crate::report::json::{Results, RunFacts, results};
-use crate::run::{PreciseTimer, RunConfig, RunOutcome, run_plan};
+use crate::report::Summary;
+use crate::report::json::{PlanFacts, Results, RunFacts, SegmentFacts, results};
+use crate::run::{Observers, PreciseTimer, RunConfig, RunOutcome, run_plan};
 use crate::units::human_duration;
+use crate::verdict::watch::Watch;
+use crate::verdict::{Threshold, judge};
 use anyhow::Context;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     let loaded = source::load(&mut request)?;
     let planned = source::plan(&loaded, &request)?;
+    let thresholds = source::thresholds(&loaded, &request, &planned.catalog)?;
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
     let target = display_url(&request.run.client.base);
+    let facts = plan_facts(&request, &planned);
+    let gate = Gate { thresholds, abort_on_fail: request.abort_on_fail };
     let runtime = runtime()?;
-    Ok(replay(&runtime, planned, request.run, &target, &out)?.1)
+    Ok(replay(&runtime, planned, request.run, &target, &out, facts, gate)?.1)
+}
+
+/// What judges a run: its thresholds, and whether one lost stops it.
+pub struct Gate {
+    pub thresholds: Vec<Threshold>,
+    pub abort_on_fail: bool,
+}
+
+/// The plan as results.json records it.
+fn plan_facts(request: &RunRequest, planned: &PlannedRun) -> PlanFacts {
+    let p = &request.plan;
+    PlanFacts {
+        source: request.source.display().to_string(),
+        unit: planned.unit.to_owned(),
+        speed: planned.speed,
+        rate_scale: p.rate_scale,
+        window: p.window,
+        seed: p.seed,
+        length_s: planned.end_ns.map(|ns| ns as f64 / 1e9),
+        max_rps: request.run.max_rps,
+        max_requests: request.run.max_requests,
+        connections: request.run.client.connections,
+        timeout_ms: request.run.client.timeout.as_millis() as u64,
+        segments: planned.segments.iter().map(|s| SegmentFacts { kind: s.kind.to_owned(), start_s: s.start_s, end_s: s.end_s }).collect(),
+    }
 }
 
 /// The results folder, made and checked writable before any traffic; results already there are kept unless `overwrite`.
@@ -39,13 +69,15 @@ pub fn prepare_out(out: Option<&Path>, overwrite: bool) -> anyhow::Result<PathBu
     Ok(dir)
 }
 
-/// Sends a planned run and writes its results into `out`; the exit says whether it was interrupted.
+/// Sends a planned run, judges it and writes its outputs into `out`; the exit says how it went.
 pub fn replay(
     runtime: &tokio::runtime::Runtime,
     planned: PlannedRun,
     config: RunConfig,
     target: &str,
     out: &Path,
+    plan: PlanFacts,
+    gate: Gate,
 ) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let catalog = planned.catalog.clone();
@@ -53,7 +85,11 @@ pub fn replay(
     for endpoint in &left_out {
         eprintln!("replay: left out: {endpoint}");
     }
-    let outcome = drive(runtime, planned, config, target)?;
+    let watch = Watch::new(gate.thresholds.clone(), gate.abort_on_fail, planned.expected_requests, target);
+    let outcome = drive(runtime, planned, config, target, watch)?;
+    if let Some(why) = &outcome.aborted {
+        eprintln!("replay: stopped early: {why}");
+    }
     let facts = RunFacts {
         target,
         started: &started,
@@ -61,12 +97,27 @@ pub fn replay(
         interrupted: outcome.interrupted,
         catalog: &catalog,
         left_out: &left_out,
+        plan: Some(plan),
     };
-    write_results(&outcome, &facts, out)
+    let mut results = results(&outcome.summary, &facts);
+    let mut verdict = judge(&results, &gate.thresholds).map_err(anyhow::Error::msg)?;
+    if let Some(why) = outcome.aborted {
+        verdict.reasons.insert(0, format!("stopped early: {why}"));
+        verdict.passed = false;
+    }
+    results.verdict = Some(verdict);
+    let exit = super::outputs::write_all(&results, out)?;
+    Ok((results, exit))
 }
 
 /// Runs a plan on `runtime` with Ctrl-C/SIGTERM handling and the progress view.
-fn drive(runtime: &tokio::runtime::Runtime, planned: PlannedRun, config: RunConfig, target: &str) -> anyhow::Result<RunOutcome> {
+fn drive(
+    runtime: &tokio::runtime::Runtime,
+    planned: PlannedRun,
+    config: RunConfig,
+    target: &str,
+    watch: Watch,
+) -> anyhow::Result<RunOutcome> {
     let total_s = planned.end_ns.map(|ns| ns as f64 / 1e9);
     let length = total_s.map_or("until stopped".to_owned(), |s| format!("for {}", human_duration(s)));
     let what = format!("{} to {target} {length}", planned.unit);
@@ -79,22 +130,15 @@ fn drive(runtime: &tokio::runtime::Runtime, planned: PlannedRun, config: RunConf
         let shown = view.clone();
         // The loop runs as a task on the runtime's workers, beside the requests
         // it spawns: on one core, one thread, and no wake-ups across threads.
-        let task = tokio::spawn(run_plan(planned, config, client, timer, stop, move |p| shown.show(p)));
+        let observers = Observers {
+            report: move |p: &crate::run::Progress| shown.show(p),
+            watch: move |s: &Summary, elapsed: f64| watch.check(s, elapsed),
+        };
+        let task = tokio::spawn(run_plan(planned, config, client, timer, stop, observers));
         let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));
         view.finish();
         outcome
     })
-}
-
-/// Writes `results.json` under `out` and the table to stdout.
-fn write_results(outcome: &RunOutcome, facts: &RunFacts<'_>, out: &Path) -> anyhow::Result<(Results, Exit)> {
-    let results = results(&outcome.summary, facts);
-    let path = out.join("results.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
-    let mut stdout = std::io::stdout().lock();
-    crate::report::text::write_table(&results, &mut stdout)?;
-    writeln!(stdout, "results: {}", path.display())?;
-    Ok((results, if outcome.interrupted { Exit::Aborted } else { Exit::Ok }))
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -45,3 +45,16 @@ pub fn plan(loaded: &Loaded, request: &RunRequest) -> anyhow::Result<PlannedRun>
     };
     Ok(build(source, &request.plan)?)
 }
+
+/// The thresholds of a run: `--threshold`s and the profile's own, each parsed and checked
+/// against the run's endpoints before any traffic.
+pub fn thresholds(loaded: &Loaded, request: &RunRequest, catalog: &crate::plan::Catalog) -> anyhow::Result<Vec<crate::verdict::Threshold>> {
+    let from_profile = match loaded {
+        Loaded::Profile(p) => p.thresholds.clone(),
+        Loaded::Trace(_) => Vec::new(),
+    };
+    let thresholds = crate::verdict::parse_all(from_profile.iter().chain(&request.thresholds)).map_err(anyhow::Error::msg)?;
+    let names: Vec<String> = catalog.endpoints.iter().map(|e| e.key.to_string()).collect();
+    crate::verdict::check_endpoints(&thresholds, &names).map_err(anyhow::Error::msg)?;
+    Ok(thresholds)
+}

@@ -17,10 +17,15 @@ Examples:
   replay run profile.json --host https://staging.example.com --duration 10m --window 2h..4h --rate-scale 2 --max-rps 5000
   replay run profile.json --host http://127.0.0.1:8080 --header 'Authorization: Bearer ${STAGING_TOKEN}' --var token=abc
 
+Thresholds (--threshold, repeatable, or \"thresholds\" in the profile): p50 p90 p95 p99 p99.9 max mean
+(p99<300ms), errors or a failure class (errors<1%, http_5xx<0.1%), not_sent<1%, delivery (rps>=0.99*intended),
+per endpoint ('GET /users/{id}: p99<250ms') and over every window of the run (p99[1m]<400ms).
+
 A run ends at its schedule's end (or --duration), plus one second for late requests and --timeout for
 requests in flight; every intended request is counted as sent or not sent, with the reason.
 
-Exit codes: 0 the run completed, 2 bad usage or input, 3 aborted (Ctrl-C).";
+Exit codes: 0 passed, 1 a threshold failed (or, with none given, nothing was sent, every request failed,
+or the generator under-delivered), 2 bad usage or input, 3 aborted (Ctrl-C).";
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -96,6 +101,17 @@ pub struct RunArgs {
     /// Replace the results already in --out
     #[arg(long)]
     pub overwrite: bool,
+    /// A condition the run must meet, else exit 1: 'p99<300ms', 'errors<1%', 'GET /users/{id}: p99<250ms' (repeat for more)
+    #[arg(long = "threshold", value_name = "RULE", value_parser = parse_threshold)]
+    pub thresholds: Vec<String>,
+    /// Stop as soon as a threshold can no longer pass
+    #[arg(long)]
+    pub abort_on_fail: bool,
+}
+
+/// Checks a threshold's grammar at once, so a typo is bad usage before anything loads.
+fn parse_threshold(value: &str) -> Result<String, String> {
+    crate::verdict::Threshold::parse(value).map(|_| value.to_owned())
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -116,6 +132,9 @@ pub struct RunRequest {
     pub run: RunConfig,
     pub out: Option<PathBuf>,
     pub overwrite: bool,
+    /// `--threshold`s, as written (a profile's own join them when it is loaded).
+    pub thresholds: Vec<String>,
+    pub abort_on_fail: bool,
 }
 
 impl RunArgs {
@@ -173,6 +192,8 @@ impl RunArgs {
             run,
             out: self.out,
             overwrite: self.overwrite,
+            thresholds: self.thresholds,
+            abort_on_fail: self.abort_on_fail,
         }
     }
 }

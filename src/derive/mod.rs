@@ -135,6 +135,7 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         arrival: parts.arrival,
         segments: parts.segments,
         sessions: parts.sessions,
+        thresholds: Vec::new(),
     };
     Ok(Derived { profile, files, trace })
 }

@@ -29,11 +29,13 @@ pub enum NotSent {
     NoConnection,
     /// The `--max-rps` cap held it back until the end.
     RateCap,
+    /// The run stopped early: a threshold could no longer pass (`--abort-on-fail`), or the target refused everything.
+    Aborted,
 }
 
 impl NotSent {
-    pub const ALL: [NotSent; 5] =
-        [NotSent::Interrupted, NotSent::DurationBound, NotSent::MaxRequests, NotSent::NoConnection, NotSent::RateCap];
+    pub const ALL: [NotSent; 6] =
+        [NotSent::Interrupted, NotSent::DurationBound, NotSent::MaxRequests, NotSent::NoConnection, NotSent::RateCap, NotSent::Aborted];
 
     /// The name in results.json.
     pub fn name(self) -> &'static str {
@@ -43,6 +45,7 @@ impl NotSent {
             NotSent::MaxRequests => "max_requests",
             NotSent::NoConnection => "no_free_connection",
             NotSent::RateCap => "max_rps_cap",
+            NotSent::Aborted => "aborted",
         }
     }
 

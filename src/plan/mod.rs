@@ -138,6 +138,35 @@ pub struct PlannedRun {
     pub unit: &'static str,
     /// Endpoints left out of the mix because a placeholder on them has no value (see `request.rs`).
     pub left_out: Vec<String>,
+    /// How many times faster than production the timeline plays.
+    pub speed: f64,
+    /// The requests the run is expected to intend (infinite for an endless loop), for watching thresholds.
+    pub expected_requests: f64,
+    /// The profile's segments on the run's clock, for charts.
+    pub segments: Vec<RunSegment>,
+}
+
+/// A stretch of the profile's curve (steady, bursty, ramp), in seconds of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSegment {
+    pub kind: &'static str,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// The profile's segments within `window`, on the run's clock at `speed`.
+pub fn run_segments(profile: &Profile, window: Option<(u64, u64)>, speed: f64) -> Vec<RunSegment> {
+    let (from, to) = window.unwrap_or((0, u64::MAX));
+    profile
+        .segments
+        .iter()
+        .filter(|s| s.end_s > from && s.start_s < to)
+        .map(|s| RunSegment {
+            kind: s.kind.name(),
+            start_s: (s.start_s.max(from) - from) as f64 / speed,
+            end_s: (s.end_s.min(to) - from) as f64 / speed,
+        })
+        .collect()
 }
 
 /// Where a run's work comes from.

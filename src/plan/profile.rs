@@ -50,6 +50,12 @@ pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, Pl
         end_ns: timeline.end_ns,
         unit: "requests",
         left_out,
+        speed: timeline.speed,
+        segments: super::run_segments(profile, settings.window, timeline.speed),
+        expected_requests: match timeline.end_ns {
+            Some(_) => super::estimate::pass_requests(&profile.arrival, &settings.schedule(timeline.speed)),
+            None => f64::INFINITY,
+        },
     })
 }
 

@@ -155,6 +155,10 @@ pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, Pl
         end_ns: timeline.end_ns,
         unit: "virtual users",
         left_out,
+        speed: config.speed,
+        segments: super::run_segments(profile, settings.window, config.speed),
+        expected_requests: estimate(profile, settings)
+            .map_or(f64::INFINITY, |e| if e.duration_s.is_some() { e.requests } else { f64::INFINITY }),
     })
 }
 

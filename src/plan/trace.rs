@@ -207,6 +207,9 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         end_ns: timeline.end_ns,
         unit: "requests",
         left_out: vec![],
+        speed: timeline.speed,
+        segments: vec![],
+        expected_requests: info.rows as f64,
     })
 }
 

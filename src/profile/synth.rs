@@ -111,7 +111,15 @@ pub fn synthesize(spec: &SynthSpec) -> Result<Profile, String> {
         });
     }
     let segments = segments(&counts, spec.bin_s);
-    Ok(Profile { version: VERSION, source: None, endpoints, arrival: Arrival { bin_s: spec.bin_s, counts }, segments, sessions })
+    Ok(Profile {
+        version: VERSION,
+        source: None,
+        endpoints,
+        arrival: Arrival { bin_s: spec.bin_s, counts },
+        segments,
+        sessions,
+        thresholds: Vec::new(),
+    })
 }
 
 fn endpoint(name: &str, weight: f64, once_per_session: bool) -> Result<Endpoint, String> {

@@ -22,6 +22,9 @@ pub struct Profile {
     pub segments: Vec<Segment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<Sessions>,
+    /// Thresholds every run of this profile is judged by (`p99<300ms`, `errors<1%`), beside any `--threshold`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<String>,
 }
 
 /// The logs read and what was made of their lines.
@@ -273,6 +276,7 @@ mod tests {
             arrival: Arrival { bin_s: 60, counts: vec![1, 2, 3] },
             segments: vec![],
             sessions: None,
+            thresholds: vec!["p99<300ms".into()],
         };
         let text = to_pretty_json(&profile);
         assert!(text.contains("\"counts\": [1, 2, 3]\n"), "{text}");

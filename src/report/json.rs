@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// 2: totals gained `not_sent` (with reasons in `not_sent`) and `retried`; failure examples name the endpoint template.
-pub const RESULTS_VERSION: u32 = 2;
+/// 3: per-endpoint and per-period failures by class, per-period intended and lag, the plan and the verdict.
+pub const RESULTS_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
@@ -69,6 +70,8 @@ pub struct EndpointResult {
     /// Production's latency for this endpoint, from the profile, to put staging beside it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production_latency_ms: Option<crate::profile::Quantiles>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures_by_class: BTreeMap<String, u64>,
     pub histogram: String,
 }
 
@@ -76,8 +79,16 @@ pub struct EndpointResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodResult {
     pub start_s: u64,
+    /// Requests due in the period, sent or not.
+    #[serde(default)]
+    pub intended: u64,
     pub requests: u64,
     pub failures: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures_by_class: BTreeMap<String, u64>,
+    /// The worst schedule lag of a request due in the period.
+    #[serde(default)]
+    pub lag_max_ms: f64,
     pub latency_ms: Millis,
     pub histogram: String,
 }
@@ -115,6 +126,68 @@ pub struct Results {
     pub periods: Vec<PeriodResult>,
     /// Serialised histograms (µs): `latency`, `service`, `lag`.
     pub histograms: BTreeMap<String, String>,
+    /// What was planned: the source, the pace and the limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanFacts>,
+    /// Every threshold's verdict, and the run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// What a run was planned to do, for reports and for merging shards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFacts {
+    /// The profile or trace, as given.
+    pub source: String,
+    /// `requests` or `virtual users`.
+    pub unit: String,
+    pub speed: f64,
+    pub rate_scale: f64,
+    /// Profile seconds `[from, to)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<(u64, u64)>,
+    pub seed: u64,
+    /// The planned length, seconds; none for an endless loop.
+    pub length_s: Option<f64>,
+    pub max_rps: Option<u32>,
+    pub max_requests: Option<u64>,
+    pub connections: usize,
+    pub timeout_ms: u64,
+    /// The profile's segments on the run's clock (seconds into the run), for charts.
+    #[serde(default)]
+    pub segments: Vec<SegmentFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentFacts {
+    pub kind: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// One threshold's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judged {
+    pub threshold: String,
+    pub passed: bool,
+    /// The value measured (the worst window's, for a windowed threshold), in the threshold's units.
+    pub measured: Option<f64>,
+    /// `412.0 ms`, or why nothing could be measured.
+    pub measured_text: String,
+    /// `< 300.0 ms`.
+    pub condition: String,
+    /// For a windowed threshold: where the worst window starts, seconds into the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start_s: Option<u64>,
+}
+
+/// The run's verdict: every threshold's, and the reasons it fails beyond them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Verdict {
+    pub passed: bool,
+    pub thresholds: Vec<Judged>,
+    /// Why the run fails apart from its thresholds (nothing sent, every request failed, the generator fell behind).
+    pub reasons: Vec<String>,
 }
 
 /// A histogram as base64 of its deflated HDR V2 encoding.
@@ -140,10 +213,12 @@ pub struct RunFacts<'a> {
     pub interrupted: bool,
     pub catalog: &'a Catalog,
     pub left_out: &'a [String],
+    pub plan: Option<PlanFacts>,
 }
 
 pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
-    let RunFacts { target, started, duration_s, interrupted, catalog, left_out } = *facts;
+    let RunFacts { target, started, duration_s, interrupted, catalog, left_out, .. } = *facts;
+    let classes = |by: &BTreeMap<crate::client::Failure, u64>| by.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect();
     let mut warnings = Vec::new();
     let behind = summary.behind_windows();
     if !behind.is_empty() {
@@ -173,6 +248,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             rps: if duration_s > 0.0 { (s.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 },
             latency_ms: Millis::of(&s.latency),
             production_latency_ms: e.production_latency_ms,
+            failures_by_class: classes(&s.by_failure),
             histogram: encode(&s.latency),
         })
         .collect();
@@ -215,8 +291,11 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             .enumerate()
             .map(|(i, p)| PeriodResult {
                 start_s: i as u64 * summary.period_s,
+                intended: p.intended,
                 requests: p.requests,
                 failures: p.failures,
+                failures_by_class: classes(&p.by_failure),
+                lag_max_ms: p.lag_max_us as f64 / 1000.0,
                 latency_ms: Millis::of(&p.latency),
                 histogram: encode(&p.latency),
             })
@@ -225,6 +304,8 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             .into_iter()
             .map(|(name, h)| (name.to_owned(), encode(h)))
             .collect(),
+        plan: facts.plan.clone(),
+        verdict: None,
     }
 }
 

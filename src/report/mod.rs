@@ -2,8 +2,13 @@
 //! `results.json` (versioned, histograms serialised to merge exactly), and
 //! the table printed at the end.
 
+pub mod csv;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod summary;
+pub mod svg;
 pub mod text;
 
 pub use summary::Summary;

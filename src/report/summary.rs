@@ -27,6 +27,7 @@ pub fn new_histogram() -> Histogram<u64> {
 pub struct EndpointSummary {
     pub requests: u64,
     pub failures: u64,
+    pub by_failure: BTreeMap<Failure, u64>,
     pub latency: Histogram<u64>,
 }
 
@@ -41,9 +42,14 @@ pub struct Window {
 /// Latency over one stretch of the run, for the shape of the run over time.
 #[derive(Debug, Clone)]
 pub struct Period {
+    /// Requests due in this period (sent or not).
+    pub intended: u64,
     pub requests: u64,
     pub failures: u64,
+    pub by_failure: BTreeMap<Failure, u64>,
     pub latency: Histogram<u64>,
+    /// The worst schedule lag of a request due in this period.
+    pub lag_max_us: u64,
 }
 
 /// At most this many periods; past it, neighbours merge and the width doubles.
@@ -97,7 +103,9 @@ impl Summary {
             latency: new_histogram(),
             service: new_histogram(),
             lag: new_histogram(),
-            endpoints: (0..endpoints).map(|_| EndpointSummary { requests: 0, failures: 0, latency: new_histogram() }).collect(),
+            endpoints: (0..endpoints)
+                .map(|_| EndpointSummary { requests: 0, failures: 0, by_failure: BTreeMap::new(), latency: new_histogram() })
+                .collect(),
             windows: Vec::new(),
             periods: Vec::new(),
             period_s: period_s.max(1),
@@ -120,7 +128,14 @@ impl Summary {
             index = (ns / 1_000_000_000 / self.period_s) as usize;
         }
         if self.periods.len() <= index {
-            self.periods.resize_with(index + 1, || Period { requests: 0, failures: 0, latency: period_histogram() });
+            self.periods.resize_with(index + 1, || Period {
+                intended: 0,
+                requests: 0,
+                failures: 0,
+                by_failure: BTreeMap::new(),
+                latency: period_histogram(),
+                lag_max_us: 0,
+            });
         }
         &mut self.periods[index]
     }
@@ -130,8 +145,13 @@ impl Summary {
         for pair in old.chunks(2) {
             let mut merged = pair[0].clone();
             if let Some(second) = pair.get(1) {
+                merged.intended += second.intended;
                 merged.requests += second.requests;
                 merged.failures += second.failures;
+                for (f, n) in &second.by_failure {
+                    *merged.by_failure.entry(*f).or_default() += n;
+                }
+                merged.lag_max_us = merged.lag_max_us.max(second.lag_max_us);
                 let _ = merged.latency.add(&second.latency);
             }
             self.periods.push(merged);
@@ -142,7 +162,7 @@ impl Summary {
     /// A request became due (whether or not it could be sent).
     pub fn intend(&mut self, at_ns: u64) {
         self.intended += 1;
-        self.window(at_ns).intended += 1;
+        self.came_due(at_ns);
     }
 
     /// Requests that will come due later without a time of their own yet (a session's later steps).
@@ -153,6 +173,7 @@ impl Summary {
     /// A request counted by [`Summary::intend_later`] came due at `at_ns`.
     pub fn came_due(&mut self, at_ns: u64) {
         self.window(at_ns).intended += 1;
+        self.period(at_ns).intended += 1;
     }
 
     /// `n` intended requests were not sent, for `reason`.
@@ -194,6 +215,10 @@ impl Summary {
         period.requests += 1;
         period.failures += u64::from(o.failure.is_some());
         period.latency.saturating_record(latency);
+        period.lag_max_us = period.lag_max_us.max(lag);
+        if let Some(f) = o.failure {
+            *period.by_failure.entry(f).or_default() += 1;
+        }
         if let Some(status) = o.status {
             *self.by_status.entry(status).or_default() += 1;
         }
@@ -201,6 +226,9 @@ impl Summary {
             e.requests += 1;
             e.failures += u64::from(o.failure.is_some());
             e.latency.saturating_record(latency);
+            if let Some(f) = o.failure {
+                *e.by_failure.entry(f).or_default() += 1;
+            }
         }
         if let Some(f) = o.failure {
             self.failures += 1;

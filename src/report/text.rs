@@ -75,3 +75,24 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The verdict: each threshold with what was measured, and the reasons a run fails beyond them.
+pub fn write_verdict(r: &Results, out: &mut dyn Write) -> io::Result<()> {
+    let Some(v) = &r.verdict else { return Ok(()) };
+    for j in &v.thresholds {
+        let mark = if j.passed { "pass" } else { "FAIL" };
+        let window =
+            j.window_start_s.filter(|_| !j.passed).map_or(String::new(), |s| format!(" (worst window from {})", human_duration(s as f64)));
+        writeln!(out, "threshold {mark}: {}: measured {}, want {}{window}", j.threshold, j.measured_text, j.condition)?;
+    }
+    for reason in &v.reasons {
+        writeln!(out, "failed: {reason}")?;
+    }
+    let how = if v.passed { "PASSED" } else { "FAILED" };
+    let judged = if v.thresholds.is_empty() {
+        "no thresholds given: the run fails only if nothing was sent, every request failed, or the generator under-delivered".to_owned()
+    } else {
+        format!("{} of {} passed", v.thresholds.iter().filter(|j| j.passed).count(), count(v.thresholds.len() as u64, "threshold"))
+    };
+    writeln!(out, "verdict: {how} ({judged})")
+}

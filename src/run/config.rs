@@ -52,5 +52,8 @@ pub struct Progress {
 pub struct RunOutcome {
     pub summary: Summary,
     pub duration: Duration,
+    /// Ctrl-C, SIGTERM or the caller's shutdown stopped it.
     pub interrupted: bool,
+    /// The watch stopped it early, and why.
+    pub aborted: Option<String>,
 }

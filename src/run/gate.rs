@@ -10,10 +10,31 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
-/// Resolves once the run is told to stop (never, if the signal is gone).
-pub async fn stopped(stop: &mut watch::Receiver<bool>) {
-    if stop.wait_for(|s| *s).await.is_err() {
-        std::future::pending::<()>().await;
+/// Why a run is told to stop before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    Running,
+    /// Ctrl-C, SIGTERM, or the caller's shutdown.
+    Interrupted,
+    /// The watch saw a threshold lost, or a target refusing everything: why.
+    Aborted(String),
+}
+
+impl Stop {
+    pub fn reason(&self) -> NotSent {
+        match self {
+            Stop::Aborted(_) => NotSent::Aborted,
+            _ => NotSent::Interrupted,
+        }
+    }
+}
+
+/// Resolves, with the reason for what is left unsent, once the run is told to stop (never, if the signal is gone).
+pub async fn stopped(stop: &mut watch::Receiver<Stop>) -> NotSent {
+    let reason = stop.wait_for(|s| *s != Stop::Running).await.map(|s| s.reason());
+    match reason {
+        Ok(reason) => reason,
+        Err(_) => std::future::pending().await,
     }
 }
 
@@ -40,7 +61,7 @@ impl Gate {
     }
 
     /// Waits for the cap and a free connection; `Err` when sending ends or the run stops first.
-    pub async fn pass(&self, sleeper: &impl Sleeper, stop: &mut watch::Receiver<bool>) -> Result<Passed, NotSent> {
+    pub async fn pass(&self, sleeper: &impl Sleeper, stop: &mut watch::Receiver<Stop>) -> Result<Passed, NotSent> {
         let until = self.limits.send_until_ns().map(|ns| self.at(ns));
         let mut held_back = false;
         while let Some(wait) = self.limits.cap_wait() {
@@ -51,7 +72,7 @@ impl Gate {
             }
             tokio::select! {
                 biased;
-                _ = stopped(stop) => return Err(NotSent::Interrupted),
+                reason = stopped(stop) => return Err(reason),
                 _ = sleeper.sleep_until(ready) => {}
             }
         }
@@ -66,7 +87,7 @@ impl Gate {
         };
         tokio::select! {
             biased;
-            _ = stopped(stop) => Err(NotSent::Interrupted),
+            reason = stopped(stop) => Err(reason),
             permit = Arc::clone(&self.slots).acquire_owned() => Ok(Passed { _slot: permit.expect("the semaphore is never closed"), held_back }),
             _ = end => Err(NotSent::NoConnection),
         }

@@ -28,7 +28,7 @@ use crate::client::Transport;
 use crate::plan::batching::Batches;
 use crate::plan::{Limits, NotSent, Planned, PlannedRun, Work};
 use crate::report::Summary;
-use gate::{Gate, stopped};
+use gate::{Gate, Stop, stopped};
 use state::RunState;
 use std::future::Future;
 use std::sync::Arc;
@@ -36,14 +36,27 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// Runs `planned` with `transport` until it is done or `shutdown` resolves.
+/// What a run is told besides its plan: how to report progress, and what may stop it early.
+pub struct Observers<R, W> {
+    /// Called with a look at the run every `progress_every`.
+    pub report: R,
+    /// Called about twice a second with the summary so far and the seconds elapsed; `Some(why)` stops the run.
+    pub watch: W,
+}
+
+/// Observers that report nothing and never stop a run.
+pub fn unobserved() -> Observers<impl FnMut(&Progress) + Send + 'static, impl FnMut(&Summary, f64) -> Option<String> + Send + 'static> {
+    Observers { report: |_: &Progress| {}, watch: |_: &Summary, _: f64| None }
+}
+
+/// Runs `planned` with `transport` until it is done, `shutdown` resolves, or the watch stops it.
 pub async fn run_plan<T: Transport>(
     planned: PlannedRun,
     config: RunConfig,
     transport: T,
     sleeper: impl Sleeper,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    report: impl FnMut(&Progress) + Send + 'static,
+    observers: Observers<impl FnMut(&Progress) + Send + 'static, impl FnMut(&Summary, f64) -> Option<String> + Send + 'static>,
 ) -> RunOutcome {
     let PlannedRun { plan, catalog, end_ns, .. } = planned;
     let t0 = Instant::now();
@@ -54,12 +67,15 @@ pub async fn run_plan<T: Transport>(
     let connections = config.client.connections.max(1);
     let gate = Arc::new(Gate::new(Limits::new(config.max_requests, config.max_rps, end_ns, t0), connections, t0));
     let send_until_ns = gate.limits.send_until_ns();
-    let (stop_tx, mut stop) = watch::channel(false);
+    let (stop_tx, mut stop) = watch::channel(Stop::Running);
+    let stop_tx = Arc::new(stop_tx);
+    let signal_tx = Arc::clone(&stop_tx);
     let signal = tokio::spawn(async move {
         shutdown.await;
-        let _ = stop_tx.send(true);
+        signal_tx.send_if_modified(|s| std::mem::replace(s, Stop::Interrupted) == Stop::Running);
     });
-    let progress = tokio::spawn(show_progress(Arc::clone(&state), t0, total_s, config.progress_every, report));
+    let look = Look { state: Arc::clone(&state), t0, total_s, every: config.progress_every, stop: Arc::clone(&stop_tx) };
+    let progress = tokio::spawn(look.run(observers));
 
     let mut batches = Batches::new(plan, config.batch_window.as_nanos() as u64);
     let mut walkers = tokio::task::JoinSet::new();
@@ -73,7 +89,7 @@ pub async fn run_plan<T: Transport>(
         let Some(wake_ns) = batches.wake_ns() else { break };
         tokio::select! {
             biased;
-            _ = &mut stopping => { cut = Some(NotSent::Interrupted); break; }
+            reason = &mut stopping => { cut = Some(reason); break; }
             _ = sleeper.sleep_until(t0 + Duration::from_nanos(wake_ns)) => {}
         }
         let now = now_ns();
@@ -118,7 +134,7 @@ pub async fn run_plan<T: Transport>(
         }
     }
     // Sending ended before the plan did: work whose time had come is counted as not sent.
-    if let Some(reason) = cut.filter(|r| *r != NotSent::Interrupted) {
+    if let Some(reason) = cut.filter(|r| ![NotSent::Interrupted, NotSent::Aborted].contains(r)) {
         for Planned { at_ns, work } in batches.drain() {
             if !gate.limits.admit() {
                 break;
@@ -128,10 +144,9 @@ pub async fn run_plan<T: Transport>(
             state.abandon_planned(reason, steps - 1);
         }
     }
-    let interrupted = cut == Some(NotSent::Interrupted) || *stop.borrow();
-    // Users finish their sessions (each step bounded by the end of sending and its timeout), or stop when told.
-    let mut interrupted = interrupted;
-    let mut bound = match (interrupted, send_until_ns) {
+    let stopped_early = |stop: &watch::Receiver<Stop>| *stop.borrow() != Stop::Running;
+    let mut stopping_now = stopped_early(&stop);
+    let mut bound = match (stopping_now, send_until_ns) {
         (false, Some(until)) => (t0 + Duration::from_nanos(until)).max(Instant::now()) + config.grace(),
         (false, None) => Instant::now() + Duration::from_secs(100 * 365 * 86_400),
         (true, _) => Instant::now() + config.grace(),
@@ -141,8 +156,8 @@ pub async fn run_plan<T: Transport>(
             biased;
             joined = walkers.join_next() => if joined.is_none() { break },
             _ = tokio::time::sleep_until(bound) => break,
-            _ = stopped(&mut stop), if !interrupted => {
-                interrupted = true;
+            _ = stopped(&mut stop), if !stopping_now => {
+                stopping_now = true;
                 bound = bound.min(Instant::now() + config.grace());
             }
         }
@@ -155,8 +170,14 @@ pub async fn run_plan<T: Transport>(
     signal.abort();
     progress.abort();
     let duration = t0.elapsed();
-    let summary = state.close(if interrupted { NotSent::Interrupted } else { NotSent::DurationBound });
-    RunOutcome { summary, duration, interrupted }
+    let how = stop.borrow().clone();
+    let summary = state.close(if how == Stop::Running { NotSent::DurationBound } else { how.reason() });
+    let interrupted = how == Stop::Interrupted;
+    let aborted = match how {
+        Stop::Aborted(why) => Some(why),
+        _ => None,
+    };
+    RunOutcome { summary, duration, interrupted, aborted }
 }
 
 /// Counts `work` as intended at `at_ns`; returns how many requests it stands for.
@@ -174,32 +195,53 @@ fn intend(state: &RunState, at_ns: u64, work: &Work) -> u64 {
     }
 }
 
-/// Reports progress every `every` until aborted.
-async fn show_progress(state: Arc<RunState>, t0: Instant, total_s: Option<f64>, every: Duration, mut report: impl FnMut(&Progress)) {
-    let mut ticker = tokio::time::interval_at(t0 + every, every);
-    let mut last = (0u64, 0u64, 0.0f64);
-    loop {
-        ticker.tick().await;
-        let elapsed = t0.elapsed().as_secs_f64();
-        let snapshot = state.peek(|s| {
-            let window = (elapsed - last.2).max(1e-9);
-            let p = Progress {
-                elapsed_s: elapsed,
-                total_s,
-                intended: s.intended,
-                requests: s.requests,
-                not_sent: s.not_sent_total(),
-                failures: s.failures,
-                intended_rps: (s.intended - last.0) as f64 / window,
-                achieved_rps: (s.requests - last.1) as f64 / window,
-                p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,
-                p99_ms: s.latency.value_at_quantile(0.99) as f64 / 1000.0,
-                lag_p99_ms: s.lag.value_at_quantile(0.99) as f64 / 1000.0,
-                falling_behind: !s.behind_windows().is_empty(),
-            };
-            last = (s.intended, s.requests, elapsed);
-            p
-        });
-        report(&snapshot);
+/// The run as it goes: progress reports, and the watch that may stop it.
+struct Look {
+    state: Arc<RunState>,
+    t0: Instant,
+    total_s: Option<f64>,
+    every: Duration,
+    stop: Arc<watch::Sender<Stop>>,
+}
+
+impl Look {
+    /// Watches twice a second and reports every `every`, until aborted.
+    async fn run(
+        self,
+        mut observers: Observers<impl FnMut(&Progress) + Send + 'static, impl FnMut(&Summary, f64) -> Option<String> + Send + 'static>,
+    ) {
+        let tick = self.every.min(Duration::from_millis(500));
+        let mut ticker = tokio::time::interval_at(self.t0 + tick, tick);
+        let mut last = (0u64, 0u64, 0.0f64);
+        loop {
+            ticker.tick().await;
+            let elapsed = self.t0.elapsed().as_secs_f64();
+            if let Some(why) = self.state.peek(|s| (observers.watch)(s, elapsed)) {
+                self.stop.send_if_modified(|s| std::mem::replace(s, Stop::Aborted(why.clone())) == Stop::Running);
+            }
+            if elapsed - last.2 + 1e-3 < self.every.as_secs_f64() {
+                continue;
+            }
+            let snapshot = self.state.peek(|s| {
+                let window = (elapsed - last.2).max(1e-9);
+                let p = Progress {
+                    elapsed_s: elapsed,
+                    total_s: self.total_s,
+                    intended: s.intended,
+                    requests: s.requests,
+                    not_sent: s.not_sent_total(),
+                    failures: s.failures,
+                    intended_rps: (s.intended - last.0) as f64 / window,
+                    achieved_rps: (s.requests - last.1) as f64 / window,
+                    p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,
+                    p99_ms: s.latency.value_at_quantile(0.99) as f64 / 1000.0,
+                    lag_p99_ms: s.lag.value_at_quantile(0.99) as f64 / 1000.0,
+                    falling_behind: !s.behind_windows().is_empty(),
+                };
+                last = (s.intended, s.requests, elapsed);
+                p
+            });
+            (observers.report)(&snapshot);
+        }
     }
 }

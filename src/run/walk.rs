@@ -4,7 +4,7 @@
 //! any request (cap, connections, end of sending, `--max-requests`); steps a
 //! limit stops are counted as not sent, never lost.
 
-use super::gate::{Gate, Passed, stopped};
+use super::gate::{Gate, Passed, Stop, stopped};
 use super::state::RunState;
 use super::timer::TokioSleeper;
 use crate::client::{CookieJar, Transport};
@@ -26,7 +26,7 @@ pub struct Walker<T: Transport> {
 
 impl<T: Transport> Walker<T> {
     /// Walks `session` from `start_ns`; its first step has passed the gate already.
-    pub async fn walk(self, session: SessionSpec, start_ns: u64, first: Passed, mut stop: watch::Receiver<bool>) {
+    pub async fn walk(self, session: SessionSpec, start_ns: u64, first: Passed, mut stop: watch::Receiver<Stop>) {
         let t0 = self.t0;
         let now_ns = move || t0.elapsed().as_nanos() as u64;
         let mut jar = CookieJar::default();
@@ -41,7 +41,7 @@ impl<T: Transport> Walker<T> {
                 }
                 tokio::select! {
                     biased;
-                    _ = stopped(&mut stop) => return self.state.abandon(NotSent::Interrupted, left),
+                    reason = stopped(&mut stop) => return self.state.abandon(reason, left),
                     _ = tokio::time::sleep_until(t0 + Duration::from_nanos(intended_ns)) => {}
                 }
                 if !self.gate.limits.admit() {

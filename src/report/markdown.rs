@@ -1,0 +1,62 @@
+//! `summary.md`: the run in a few lines and two tables, fit for a pull
+//! request comment; appended to `$GITHUB_STEP_SUMMARY` when that is set.
+
+use super::json::Results;
+use crate::units::{count, human_duration, thousands};
+use std::io::{self, Write};
+
+/// `|` would end a table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
+    let verdict = r.verdict.clone().unwrap_or_default();
+    let mark = if verdict.passed { "passed" } else { "FAILED" };
+    writeln!(out, "### replay: {mark} against {}", cell(&r.target))?;
+    writeln!(out)?;
+    let t = &r.totals;
+    writeln!(
+        out,
+        "{} intended, {} sent, {} not sent, {} failed, in {}; latency p50 {:.1} ms, p99 {:.1} ms (from the intended send time).",
+        count(t.intended, "request"),
+        thousands(t.requests),
+        thousands(t.not_sent),
+        thousands(t.failures),
+        human_duration(r.duration_s),
+        r.latency_ms.p50,
+        r.latency_ms.p99
+    )?;
+    for reason in &verdict.reasons {
+        writeln!(out, "\n**Failed:** {}", cell(reason))?;
+    }
+    if !verdict.thresholds.is_empty() {
+        writeln!(out, "\n| threshold | measured | want | |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for j in &verdict.thresholds {
+            let icon = if j.passed { "pass" } else { "**FAIL**" };
+            writeln!(out, "| `{}` | {} | {} | {icon} |", cell(&j.threshold), cell(&j.measured_text), cell(&j.condition))?;
+        }
+    }
+    writeln!(out, "\n| endpoint | requests | failed | p50 ms | p99 ms | production p99 ms |")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+    let mut endpoints: Vec<_> = r.endpoints.iter().collect();
+    endpoints.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path))));
+    for e in endpoints.iter().take(20) {
+        let production = e.production_latency_ms.map_or("-".to_owned(), |q| format!("{:.1}", q.p99));
+        writeln!(
+            out,
+            "| `{} {}` | {} | {} | {:.1} | {:.1} | {production} |",
+            e.method,
+            cell(&e.path),
+            thousands(e.requests),
+            thousands(e.failures),
+            e.latency_ms.p50,
+            e.latency_ms.p99
+        )?;
+    }
+    if endpoints.len() > 20 {
+        writeln!(out, "\n{} more in report.html.", count(endpoints.len() as u64 - 20, "endpoint"))?;
+    }
+    Ok(())
+}
