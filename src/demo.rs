@@ -37,6 +37,11 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
         && request.headers().contains_key("x-replay-id");
     let http2 = request.version() == hyper::Version::HTTP_2;
     let hostless = request.uri().authority().is_none() && !request.headers().contains_key(hyper::header::HOST);
+    // `X-Delay-Ms: 40` makes any answer 40 ms slower (5 s at most): a target to compare runs against.
+    let delay_ms = request.headers().get("x-delay-ms").and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0).min(5000);
+    if delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+    }
     let _ = request.into_body().collect().await?;
     let key_path = if path.starts_with("/users/") { "/users/{id}".to_owned() } else { path.clone() };
     {

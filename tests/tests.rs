@@ -3,6 +3,7 @@
 //! - `util`: paths, running the built `replay`, golden-file comparison.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
+//! - `gate`: thresholds, exit codes, every report a run writes, --abort-on-fail, report, merge, compare.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
@@ -13,6 +14,7 @@
 mod cli;
 mod derive;
 mod faults;
+mod gate;
 mod profile;
 mod real_logs;
 mod run;

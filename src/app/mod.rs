@@ -7,6 +7,7 @@ mod demo;
 mod outputs;
 mod plan;
 mod progress;
+mod results;
 mod run;
 mod source;
 
@@ -32,6 +33,9 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Run { request } => run::run_command(request),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
         Command::Demo { duration_s } => demo::demo_command(duration_s),
+        Command::Report { file, thresholds, out } => results::report_command(&file, &thresholds, out.as_deref()),
+        Command::Merge { files, output } => results::merge_command(&files, &output),
+        Command::Compare { baseline, current, tolerance, out } => results::compare_command(&baseline, &current, tolerance, out.as_deref()),
         Command::Parse { config, limit } => parse_records(&config, limit, &mut io::stdout().lock()),
     }
 }

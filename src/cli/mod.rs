@@ -126,6 +126,51 @@ enum CliCommand {
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
         duration: u64,
     },
+    /// Judge a saved run again and write its reports (report.html, junit.xml, summary.md, CSVs)
+    #[command(
+        after_help = "Examples:\n  replay report replay-results/2026-12-01T10-00-00Z/results.json\n  replay report results.json --threshold 'p99<300ms' -o ci-report\n\nExit codes: 0 passed, 1 failed, 2 bad input."
+    )]
+    Report {
+        /// A results.json
+        #[arg(value_name = "RESULTS")]
+        file: PathBuf,
+        /// Judge by these instead of the run's own thresholds (repeat for more)
+        #[arg(long = "threshold", value_name = "RULE", value_parser = run::parse_threshold)]
+        thresholds: Vec<String>,
+        /// Where the reports go [default: beside the results.json]
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Merge several runs' results.json into one, exactly (histograms added, rates over the union of their time)
+    #[command(
+        after_help = "Example:\n  replay merge shard-*/results.json -o total.json && replay report total.json --threshold 'p99<300ms'\n\nExit codes: 0 done, 2 bad input (a corrupt file, another version, another plan)."
+    )]
+    Merge {
+        /// Two or more results.json
+        #[arg(required = true, num_args = 2.., value_name = "RESULTS")]
+        files: Vec<PathBuf>,
+        /// The merged results.json
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Compare a run with a baseline, endpoint by endpoint; exit 1 on a regression beyond tolerance and noise
+    #[command(
+        after_help = "Example:\n  replay compare baseline/results.json replay-results/latest/results.json --tolerance 10%\n\nExit codes: 0 no regression, 1 a regression, 2 bad input."
+    )]
+    Compare {
+        /// The results.json to compare against
+        #[arg(value_name = "BASELINE")]
+        baseline: PathBuf,
+        /// The results.json of the run to judge
+        #[arg(value_name = "CURRENT")]
+        current: PathBuf,
+        /// How much worse counts (and only beyond the runs' own noise)
+        #[arg(long, value_name = "PERCENT", default_value = "10%", value_parser = parse_percent)]
+        tolerance: f64,
+        /// Also write compare.md and compare.html here
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Check profiles: load and validate each, print a line about it
     Check {
         /// Profile files
@@ -214,6 +259,16 @@ fn parse_regex(value: &str) -> Result<regex::bytes::Regex, String> {
     regex::bytes::Regex::new(value).map_err(|e| format!("`{value}` is not a regex: {e}"))
 }
 
+/// `10%` (or `0.1`) as a fraction.
+fn parse_percent(value: &str) -> Result<f64, String> {
+    let v = value.trim();
+    let fraction = match v.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => v.parse::<f64>(),
+    };
+    fraction.ok().filter(|f| f.is_finite() && *f >= 0.0).ok_or_else(|| format!("`{value}` is not a tolerance; write e.g. 10%"))
+}
+
 fn parse_format(value: &str) -> Result<Format, String> {
     value.parse::<Format>().map_err(|e| format!("{}\n  {FORMAT_HELP}", e.reason))
 }
@@ -226,6 +281,9 @@ pub enum Command {
     Plan { request: RunRequest },
     Demo { duration_s: u64 },
     Check { files: Vec<PathBuf> },
+    Report { file: PathBuf, thresholds: Vec<String>, out: Option<PathBuf> },
+    Merge { files: Vec<PathBuf>, output: PathBuf },
+    Compare { baseline: PathBuf, current: PathBuf, tolerance: f64, out: Option<PathBuf> },
     Derive { config: DeriveConfig, output: Option<PathBuf> },
     Parse { config: DeriveConfig, limit: Option<u64> },
 }
@@ -303,6 +361,9 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
+        CliCommand::Report { file, thresholds, out } => Command::Report { file, thresholds, out },
+        CliCommand::Merge { files, output } => Command::Merge { files, output },
+        CliCommand::Compare { baseline, current, tolerance, out } => Command::Compare { baseline, current, tolerance, out },
         CliCommand::Run { run } => Command::Run { request: run.into_request() },
         CliCommand::Plan { run } => Command::Plan { request: run.into_request() },
         CliCommand::Demo { duration } => Command::Demo { duration_s: duration },

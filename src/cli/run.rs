@@ -110,7 +110,7 @@ pub struct RunArgs {
 }
 
 /// Checks a threshold's grammar at once, so a typo is bad usage before anything loads.
-fn parse_threshold(value: &str) -> Result<String, String> {
+pub(super) fn parse_threshold(value: &str) -> Result<String, String> {
     crate::verdict::Threshold::parse(value).map(|_| value.to_owned())
 }
 

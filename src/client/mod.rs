@@ -90,8 +90,15 @@ struct Shared {
     absolute_prefix: String,
 }
 
-/// The status, the cookies set, and whether the request went out again; or what went wrong.
-type Exchange = Result<(u16, Vec<String>, bool), (Failure, String)>;
+/// What came back: the status, the cookies set, whether the request went out again, the body's size.
+struct Exchanged {
+    status: u16,
+    set_cookies: Vec<String>,
+    retried: bool,
+    bytes: u64,
+}
+
+type Exchange = Result<Exchanged, (Failure, String)>;
 
 /// What sends a request and says what became of it: the [`Client`], or a test's stand-in.
 pub trait Transport: Clone + Send + Sync + 'static {
@@ -168,13 +175,15 @@ impl Client {
         };
         // Read the whole body: the response is not over until it is.
         let mut body = response.into_body();
+        let mut bytes = 0u64;
         while let Some(frame) = body.frame().await {
-            frame.map_err(|e| (classify_error(&e, Failure::Reset), describe(&e)))?;
+            let frame = frame.map_err(|e| (classify_error(&e, Failure::Reset), describe(&e)))?;
+            bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
         }
         if let Conn::Http1(sender) = conn {
             pool.put_back(sender);
         }
-        Ok((status, set_cookies, retried))
+        Ok(Exchanged { status, set_cookies, retried, bytes })
     }
 
     /// The request for `spec`: origin form and a Host header over HTTP/1.1, absolute form over HTTP/2.
@@ -244,22 +253,23 @@ impl Transport for Client {
         let cookie = jar.as_ref().and_then(|j| j.header());
         let (status, failure, detail, retried) =
             match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
-                Ok(Ok((status, set_cookies, retried))) => {
+                Ok(Ok(Exchanged { status, set_cookies, retried, bytes })) => {
                     if let Some(jar) = jar {
                         set_cookies.iter().for_each(|c| jar.keep(c));
                     }
                     let failure = classify_status(status);
-                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), retried)
+                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes))
                 }
-                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), false),
+                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0)),
                 Err(_) => (
                     None,
                     Some(Failure::Timeout),
                     Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
-                    false,
+                    (false, 0),
                 ),
             };
-        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail, retried }
+        let (retried, bytes) = retried;
+        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail, retried, bytes }
     }
 }
 

@@ -44,4 +44,6 @@ pub struct Outcome {
     /// The request went out again on a new connection (a kept-alive connection the target
     /// had closed, or streams an HTTP/2 GOAWAY left unprocessed).
     pub retried: bool,
+    /// Bytes of response body received.
+    pub bytes: u64,
 }

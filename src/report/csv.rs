@@ -56,20 +56,21 @@ pub fn write_stats(r: &Results, out: impl std::io::Write) -> Result<(), String> 
     header.extend(PERCENTILES.iter().map(|(_, name)| *name));
     w.write_record(&header).map_err(|e| e.to_string())?;
     let seconds = r.duration_s.max(1e-9);
-    let mut row = |kind: &str, name: &str, requests: u64, failures: u64, h: &Histogram<u64>| -> Result<(), String> {
+    let mut row = |kind: &str, name: &str, requests: u64, failures: u64, bytes: u64, h: &Histogram<u64>| -> Result<(), String> {
         let mut record = vec![kind.to_owned(), name.to_owned(), requests.to_string(), failures.to_string()];
         record.extend(moments(h));
-        record.push("0".into());
+        record.push(format!("{:.1}", if requests == 0 { 0.0 } else { bytes as f64 / requests as f64 }));
         record.push(format!("{:.3}", requests as f64 / seconds));
         record.push(format!("{:.3}", failures as f64 / seconds));
         record.extend(percentiles(h));
         w.write_record(&record).map_err(|e| e.to_string())
     };
     for e in &r.endpoints {
-        row(&e.method, &e.path, e.requests, e.failures, &decode(&e.histogram)?)?;
+        row(&e.method, &e.path, e.requests, e.failures, e.bytes, &decode(&e.histogram)?)?;
     }
     let all = decode(r.histograms.get("latency").ok_or("results.json has no latency histogram")?)?;
-    row("", "Aggregated", r.totals.requests, r.totals.failures, &all)?;
+    let bytes = r.endpoints.iter().map(|e| e.bytes).sum();
+    row("", "Aggregated", r.totals.requests, r.totals.failures, bytes, &all)?;
     w.flush().map_err(|e| e.to_string())
 }
 
@@ -91,6 +92,8 @@ pub fn write_history(r: &Results, out: impl std::io::Write) -> Result<(), String
     let started = chrono::DateTime::parse_from_rfc3339(&r.started).map(|t| t.timestamp()).unwrap_or(0);
     let period_s = r.period_s.max(1) as f64;
     let (mut total, mut requests, mut failures) = (new_histogram(), 0u64, 0u64);
+    // Response sizes are kept per endpoint, not per period: the run's average stands in every row.
+    let average_size = r.endpoints.iter().map(|e| e.bytes).sum::<u64>() as f64 / r.totals.requests.max(1) as f64;
     for p in &r.periods {
         let h = decode(&p.histogram)?;
         total.add(&h).map_err(|_| "a period's histogram does not fit the run's bounds".to_owned())?;
@@ -108,7 +111,7 @@ pub fn write_history(r: &Results, out: impl std::io::Write) -> Result<(), String
         record.push(requests.to_string());
         record.push(failures.to_string());
         record.extend(moments(&total));
-        record.push("0".into());
+        record.push(format!("{average_size:.1}"));
         w.write_record(&record).map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())

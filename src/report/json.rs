@@ -72,6 +72,9 @@ pub struct EndpointResult {
     pub production_latency_ms: Option<crate::profile::Quantiles>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failures_by_class: BTreeMap<String, u64>,
+    /// Response body bytes received.
+    #[serde(default)]
+    pub bytes: u64,
     pub histogram: String,
 }
 
@@ -249,6 +252,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             latency_ms: Millis::of(&s.latency),
             production_latency_ms: e.production_latency_ms,
             failures_by_class: classes(&s.by_failure),
+            bytes: s.bytes,
             histogram: encode(&s.latency),
         })
         .collect();

@@ -29,6 +29,8 @@ pub struct EndpointSummary {
     pub failures: u64,
     pub by_failure: BTreeMap<Failure, u64>,
     pub latency: Histogram<u64>,
+    /// Response body bytes received.
+    pub bytes: u64,
 }
 
 /// Per-second counts of the run, for the achieved rate and lag per window.
@@ -104,7 +106,7 @@ impl Summary {
             service: new_histogram(),
             lag: new_histogram(),
             endpoints: (0..endpoints)
-                .map(|_| EndpointSummary { requests: 0, failures: 0, by_failure: BTreeMap::new(), latency: new_histogram() })
+                .map(|_| EndpointSummary { requests: 0, failures: 0, by_failure: BTreeMap::new(), latency: new_histogram(), bytes: 0 })
                 .collect(),
             windows: Vec::new(),
             periods: Vec::new(),
@@ -226,6 +228,7 @@ impl Summary {
             e.requests += 1;
             e.failures += u64::from(o.failure.is_some());
             e.latency.saturating_record(latency);
+            e.bytes += o.bytes;
             if let Some(f) = o.failure {
                 *e.by_failure.entry(f).or_default() += 1;
             }
@@ -275,6 +278,7 @@ mod tests {
             failure,
             detail: failure.map(|f| f.name().to_owned()),
             retried: false,
+            bytes: 0,
         }
     }
 

@@ -120,6 +120,7 @@ mod tests {
             failure,
             detail: None,
             retried: false,
+            bytes: 0,
         }
     }
 

@@ -1,0 +1,148 @@
+//! `replay merge`: several runs' results as one, exactly: counts add, HDR
+//! histograms add (so percentiles are those of all requests together, within
+//! histogram precision), rates are over the union of the time spans, and
+//! periods line up on the wall clock.
+
+use super::json::{EndpointResult, Millis, PeriodResult, Results, decode, encode};
+use super::summary::new_histogram;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+fn add_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (k, v) in from {
+        *into.entry(k.clone()).or_default() += v;
+    }
+}
+
+fn add_histogram(into: &mut Histogram<u64>, text: &str, what: &str) -> Result<(), String> {
+    into.add(decode(text).map_err(|e| format!("{what}: {e}"))?).map_err(|_| format!("{what}: the histogram does not fit the run's bounds"))
+}
+
+fn started_s(r: &Results) -> Result<f64, String> {
+    chrono::DateTime::parse_from_rfc3339(&r.started)
+        .map(|t| t.timestamp_millis() as f64 / 1000.0)
+        .map_err(|_| format!("`started` is `{}`, not an RFC 3339 time", r.started))
+}
+
+/// The plan fields that must agree for runs to be one run's parts.
+fn same_plan(a: &Results, b: &Results) -> Result<(), String> {
+    let (Some(pa), Some(pb)) = (&a.plan, &b.plan) else { return Ok(()) };
+    let fields = [
+        ("source", pa.source == pb.source),
+        ("unit", pa.unit == pb.unit),
+        ("speed", pa.speed == pb.speed),
+        ("rate_scale", pa.rate_scale == pb.rate_scale),
+    ];
+    match fields.iter().find(|(_, same)| !same) {
+        Some((field, _)) => Err(format!("the runs' plans differ in plan.{field}: they are not parts of one run")),
+        None => Ok(()),
+    }
+}
+
+/// Merges `runs` (at least one); the error names what does not fit.
+pub fn merge(runs: &[Results]) -> Result<Results, String> {
+    let first = runs.first().ok_or("nothing to merge")?;
+    for (i, r) in runs.iter().enumerate().skip(1) {
+        if r.version != first.version {
+            return Err(format!("input {}: results version {} against {}", i + 1, r.version, first.version));
+        }
+        same_plan(first, r).map_err(|e| format!("input {}: {e}", i + 1))?;
+    }
+    let starts: Vec<f64> = runs.iter().map(started_s).collect::<Result<_, _>>()?;
+    let start = starts.iter().copied().fold(f64::INFINITY, f64::min);
+    let end = runs.iter().zip(&starts).map(|(r, s)| s + r.duration_s).fold(f64::NEG_INFINITY, f64::max);
+    let duration_s = ((end - start) * 1000.0).round() / 1000.0;
+    let mut out = first.clone();
+    out.started = runs[starts.iter().position(|s| *s == start).unwrap_or(0)].started.clone();
+    out.duration_s = duration_s;
+    out.verdict = None;
+    let mut histograms: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut endpoints: BTreeMap<(String, String), (EndpointResult, Histogram<u64>)> = BTreeMap::new();
+    let period_s = runs.iter().map(|r| r.period_s.max(1)).max().unwrap_or(1);
+    let mut periods: BTreeMap<u64, (PeriodResult, Histogram<u64>)> = BTreeMap::new();
+    for (i, (r, s)) in runs.iter().zip(&starts).enumerate() {
+        let what = |part: &str| format!("input {}: {part}", i + 1);
+        if i > 0 {
+            let t = &mut out.totals;
+            t.intended += r.totals.intended;
+            t.requests += r.totals.requests;
+            t.not_sent += r.totals.not_sent;
+            t.failures += r.totals.failures;
+            t.held_back += r.totals.held_back;
+            t.retried += r.totals.retried;
+            add_counts(&mut out.not_sent, &r.not_sent);
+            add_counts(&mut out.failures, &r.failures);
+            add_counts(&mut out.status, &r.status);
+            for (k, v) in &r.failure_examples {
+                out.failure_examples.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            out.trustworthy &= r.trustworthy;
+            out.interrupted |= r.interrupted;
+            for w in r.warnings.iter().chain(&r.left_out) {
+                if !out.warnings.contains(w) && !out.left_out.contains(w) {
+                    out.warnings.push(w.clone());
+                }
+            }
+        }
+        for (name, text) in &r.histograms {
+            add_histogram(histograms.entry(name.clone()).or_insert_with(new_histogram), text, &what(&format!("histograms.{name}")))?;
+        }
+        for e in &r.endpoints {
+            let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
+                (EndpointResult { requests: 0, failures: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, new_histogram())
+            });
+            merged.requests += e.requests;
+            merged.failures += e.failures;
+            merged.bytes += e.bytes;
+            add_counts(&mut merged.failures_by_class, &e.failures_by_class);
+            add_histogram(h, &e.histogram, &what(&format!("endpoint {} {}", e.method, e.path)))?;
+        }
+        let offset = s - start;
+        for p in &r.periods {
+            let index = ((offset + p.start_s as f64) / period_s as f64).floor() as u64;
+            let (merged, h) = periods.entry(index).or_insert_with(|| {
+                let empty = PeriodResult {
+                    start_s: index * period_s,
+                    intended: 0,
+                    requests: 0,
+                    failures: 0,
+                    failures_by_class: BTreeMap::new(),
+                    lag_max_ms: 0.0,
+                    latency_ms: p.latency_ms,
+                    histogram: String::new(),
+                };
+                (empty, new_histogram())
+            });
+            merged.intended += p.intended;
+            merged.requests += p.requests;
+            merged.failures += p.failures;
+            merged.lag_max_ms = merged.lag_max_ms.max(p.lag_max_ms);
+            add_counts(&mut merged.failures_by_class, &p.failures_by_class);
+            add_histogram(h, &p.histogram, &what("a period"))?;
+        }
+    }
+    let get = |name: &str| histograms.get(name).cloned().unwrap_or_else(new_histogram);
+    out.latency_ms = Millis::of(&get("latency"));
+    out.service_ms = Millis::of(&get("service"));
+    out.schedule_lag_ms = Millis::of(&get("lag"));
+    out.histograms = histograms.iter().map(|(k, h)| (k.clone(), encode(h))).collect();
+    out.endpoints = endpoints
+        .into_values()
+        .map(|(mut e, h)| {
+            e.rps = if duration_s > 0.0 { (e.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 };
+            e.latency_ms = Millis::of(&h);
+            e.histogram = encode(&h);
+            e
+        })
+        .collect();
+    out.period_s = period_s;
+    out.periods = periods
+        .into_values()
+        .map(|(mut p, h)| {
+            p.latency_ms = Millis::of(&h);
+            p.histogram = encode(&h);
+            p
+        })
+        .collect();
+    Ok(out)
+}
