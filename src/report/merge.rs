@@ -89,7 +89,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         }
         for e in &r.endpoints {
             let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
-                (EndpointResult { requests: 0, failures: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, new_histogram())
+                (EndpointResult { requests: 0, failures: 0, bytes: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, new_histogram())
             });
             merged.requests += e.requests;
             merged.failures += e.failures;
@@ -145,4 +145,81 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         })
         .collect();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Failure, Outcome};
+    use crate::plan::{Catalog, CatalogEntry, EndpointKey};
+    use crate::report::Summary;
+    use crate::report::json::{RunFacts, results};
+
+    fn outcome(i: u64) -> Outcome {
+        let intended_ns = i * 7_000_000;
+        let failure = (i % 13 == 0).then_some(Failure::Http5xx);
+        Outcome {
+            endpoint: (i % 3) as usize,
+            intended_ns,
+            sent_ns: intended_ns + 50_000,
+            done_ns: intended_ns + 1_000_000 + (i * 7919 % 90_000_000),
+            status: Some(if failure.is_some() { 503 } else { 200 }),
+            failure,
+            detail: failure.map(|_| "HTTP 503".into()),
+            retried: false,
+            bytes: 100,
+        }
+    }
+
+    fn summary_of(outcomes: impl Iterator<Item = Outcome>) -> Summary {
+        let mut s = Summary::with_periods(3, 2);
+        for o in outcomes {
+            s.intend(o.intended_ns);
+            s.add(&o);
+        }
+        s
+    }
+
+    #[test]
+    fn two_halves_merge_into_the_whole_exactly() {
+        let catalog = Catalog {
+            endpoints: ["/a", "/b", "/c"]
+                .iter()
+                .map(|p| CatalogEntry { key: EndpointKey::new("GET", p), production_latency_ms: None })
+                .collect(),
+        };
+        let facts = |duration_s| RunFacts {
+            target: "http://127.0.0.1:9/",
+            started: "2026-12-01T10:00:00Z",
+            duration_s,
+            interrupted: false,
+            catalog: &catalog,
+            left_out: &[],
+            plan: None,
+        };
+        let whole = results(&summary_of((0..3000).map(outcome)), &facts(21.0));
+        // Two shards of the same run: even and odd requests, started together.
+        let even = results(&summary_of((0..3000).filter(|i| i % 2 == 0).map(outcome)), &facts(21.0));
+        let odd = results(&summary_of((0..3000).filter(|i| i % 2 == 1).map(outcome)), &facts(20.9));
+        let merged = merge(&[even, odd]).unwrap();
+        assert_eq!(merged.totals, whole.totals);
+        assert_eq!((&merged.failures, &merged.status), (&whole.failures, &whole.status));
+        assert_eq!(decode(&merged.histograms["latency"]).unwrap(), decode(&whole.histograms["latency"]).unwrap());
+        assert_eq!(merged.latency_ms, whole.latency_ms);
+        for (m, w) in merged.endpoints.iter().zip(&whole.endpoints) {
+            assert_eq!((&m.path, m.requests, m.failures, m.bytes, m.latency_ms), (&w.path, w.requests, w.failures, w.bytes, w.latency_ms));
+        }
+        assert_eq!(merged.periods.len(), whole.periods.len());
+        for (m, w) in merged.periods.iter().zip(&whole.periods) {
+            assert_eq!(
+                (m.start_s, m.intended, m.requests, m.failures, m.latency_ms),
+                (w.start_s, w.intended, w.requests, w.failures, w.latency_ms)
+            );
+        }
+        assert_eq!(merged.duration_s, 21.0);
+        // Another plan, or another version, is refused.
+        let mut other = whole.clone();
+        other.version = 2;
+        assert!(merge(&[whole.clone(), other]).unwrap_err().contains("version"));
+    }
 }
