@@ -14,8 +14,16 @@ fn add_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
     }
 }
 
-fn add_histogram(into: &mut Histogram<u64>, text: &str, what: &str) -> Result<(), String> {
-    into.add(decode(text).map_err(|e| format!("{what}: {e}"))?).map_err(|_| format!("{what}: the histogram does not fit the run's bounds"))
+/// Adds a serialised histogram into `into`; the first one added sets the precision (periods keep fewer digits).
+fn add_histogram(into: &mut Option<Histogram<u64>>, text: &str, what: &str) -> Result<(), String> {
+    let h = decode(text).map_err(|e| format!("{what}: {e}"))?;
+    match into {
+        Some(into) => into.add(h).map_err(|_| format!("{what}: the histogram does not fit the run's bounds")),
+        None => {
+            *into = Some(h);
+            Ok(())
+        }
+    }
 }
 
 fn started_s(r: &Results) -> Result<f64, String> {
@@ -56,10 +64,10 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     out.started = runs[starts.iter().position(|s| *s == start).unwrap_or(0)].started.clone();
     out.duration_s = duration_s;
     out.verdict = None;
-    let mut histograms: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    let mut endpoints: BTreeMap<(String, String), (EndpointResult, Histogram<u64>)> = BTreeMap::new();
+    let mut histograms: BTreeMap<String, Option<Histogram<u64>>> = BTreeMap::new();
+    let mut endpoints: BTreeMap<(String, String), (EndpointResult, Option<Histogram<u64>>)> = BTreeMap::new();
     let period_s = runs.iter().map(|r| r.period_s.max(1)).max().unwrap_or(1);
-    let mut periods: BTreeMap<u64, (PeriodResult, Histogram<u64>)> = BTreeMap::new();
+    let mut periods: BTreeMap<u64, (PeriodResult, Option<Histogram<u64>>)> = BTreeMap::new();
     for (i, (r, s)) in runs.iter().zip(&starts).enumerate() {
         let what = |part: &str| format!("input {}: {part}", i + 1);
         if i > 0 {
@@ -85,11 +93,11 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
             }
         }
         for (name, text) in &r.histograms {
-            add_histogram(histograms.entry(name.clone()).or_insert_with(new_histogram), text, &what(&format!("histograms.{name}")))?;
+            add_histogram(histograms.entry(name.clone()).or_default(), text, &what(&format!("histograms.{name}")))?;
         }
         for e in &r.endpoints {
             let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
-                (EndpointResult { requests: 0, failures: 0, bytes: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, new_histogram())
+                (EndpointResult { requests: 0, failures: 0, bytes: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, None)
             });
             merged.requests += e.requests;
             merged.failures += e.failures;
@@ -111,7 +119,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
                     latency_ms: p.latency_ms,
                     histogram: String::new(),
                 };
-                (empty, new_histogram())
+                (empty, None)
             });
             merged.intended += p.intended;
             merged.requests += p.requests;
@@ -121,6 +129,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
             add_histogram(h, &p.histogram, &what("a period"))?;
         }
     }
+    let histograms: BTreeMap<String, Histogram<u64>> = histograms.into_iter().map(|(k, h)| (k, h.unwrap_or_else(new_histogram))).collect();
     let get = |name: &str| histograms.get(name).cloned().unwrap_or_else(new_histogram);
     out.latency_ms = Millis::of(&get("latency"));
     out.service_ms = Millis::of(&get("service"));
@@ -129,6 +138,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     out.endpoints = endpoints
         .into_values()
         .map(|(mut e, h)| {
+            let h = h.unwrap_or_else(new_histogram);
             e.rps = if duration_s > 0.0 { (e.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 };
             e.latency_ms = Millis::of(&h);
             e.histogram = encode(&h);
@@ -139,6 +149,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     out.periods = periods
         .into_values()
         .map(|(mut p, h)| {
+            let h = h.unwrap_or_else(new_histogram);
             p.latency_ms = Millis::of(&h);
             p.histogram = encode(&h);
             p
