@@ -226,7 +226,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
     let behind = summary.behind_windows();
     if !behind.is_empty() {
         warnings.push(format!(
-            "the generator fell behind in {} of {} seconds (first at {}): results understate the load asked for",
+            "the run under-delivered in {} of {} seconds (first at {}): more than 5% of their requests left over 50 ms late or were not sent, so results understate the load asked for",
             behind.len(),
             summary.windows.len(),
             crate::units::human_duration(behind[0] as f64)
@@ -235,8 +235,8 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
     if !left_out.is_empty() {
         warnings.push(format!("{} left out for want of a placeholder value", crate::units::count(left_out.len() as u64, "endpoint")));
     }
-    if summary.lag.value_at_quantile(0.99) > 10_000 {
-        warnings.push(format!("schedule lag p99 is {:.1} ms (over 10 ms)", summary.lag.value_at_quantile(0.99) as f64 / 1000.0));
+    if summary.lag.value_at_quantile(0.99) > crate::report::summary::LATE_US {
+        warnings.push(format!("schedule lag p99 is {:.1} ms (over 50 ms)", summary.lag.value_at_quantile(0.99) as f64 / 1000.0));
     }
     let endpoints = summary
         .endpoints

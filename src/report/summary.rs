@@ -38,8 +38,13 @@ pub struct EndpointSummary {
 pub struct Window {
     pub intended: u64,
     pub sent: u64,
+    /// Sent more than [`LATE_US`] after their intended time.
+    pub late: u64,
     pub lag_max_us: u64,
 }
+
+/// A request that left more than this after its intended time (µs) left late.
+pub const LATE_US: u64 = 50_000;
 
 /// Latency over one stretch of the run, for the shape of the run over time.
 #[derive(Debug, Clone)]
@@ -212,6 +217,7 @@ impl Summary {
         self.lag.saturating_record(lag);
         let window = self.window(o.intended_ns);
         window.sent += 1;
+        window.late += u64::from(lag > LATE_US);
         window.lag_max_us = window.lag_max_us.max(lag);
         let period = self.period(o.intended_ns);
         period.requests += 1;
@@ -244,22 +250,32 @@ impl Summary {
         self.last_done_ns = self.last_done_ns.max(o.done_ns);
     }
 
-    /// Windows where the generator fell behind: lag over 10 ms at worst, or
-    /// under 99% of the intended requests sent. The last, partial second is
-    /// not judged.
+    /// Seconds the run under-delivered: more than 5% of the requests due in
+    /// them left over [`LATE_US`] late or were not sent. The last, partial
+    /// second is not judged.
     pub fn behind_windows(&self) -> Vec<usize> {
         let judged = self.windows.len().saturating_sub(1);
         self.windows[..judged]
             .iter()
             .enumerate()
-            .filter(|(_, w)| w.intended > 0 && ((w.sent as f64) < 0.99 * w.intended as f64 || w.lag_max_us > 10_000))
+            .filter(|(_, w)| w.intended > 0 && ((w.sent.saturating_sub(w.late)) as f64) < 0.95 * w.intended as f64)
             .map(|(i, _)| i)
             .collect()
     }
 
-    /// The generator kept up: schedule lag p99 within 10 ms and every window at 99% of its intended requests.
+    /// The run delivered its schedule: schedule lag p99 within [`LATE_US`],
+    /// and at most 2% of its seconds (and never more than one) under-delivered.
+    /// Calibrated on a 2-core machine with a CPU hog beside the run (see README):
+    /// a healthy run there keeps its lag p99 in single milliseconds, a swamped
+    /// one falls seconds behind, so the line sits far from both.
     pub fn trustworthy(&self) -> bool {
-        self.lag.value_at_quantile(0.99) <= 10_000 && self.behind_windows().is_empty()
+        let behind = self.behind_windows().len();
+        self.lag.value_at_quantile(0.99) <= LATE_US && (behind <= 1 || (behind as f64) <= 0.02 * self.windows.len() as f64)
+    }
+
+    /// For the live line: the generator is falling behind now (lag p99 over [`LATE_US`]).
+    pub fn falling_behind(&self) -> bool {
+        self.lag.value_at_quantile(0.99) > LATE_US
     }
 }
 
@@ -335,5 +351,18 @@ mod tests {
         assert!(s.behind_windows().is_empty());
         s.intend(2_500_000_000);
         assert_eq!(s.behind_windows(), [1]);
+        // One second behind in a run is noise; the lag p99 decides with it.
+        assert!(s.trustworthy());
+        // Late by more than 50 ms counts as not delivered on time.
+        let mut late = Summary::new(1);
+        for second in 0..3u64 {
+            for i in 0..100u64 {
+                let at = second * 1000 + i * 10;
+                late.intend(at * 1_000_000);
+                let lag = if second == 1 && i < 10 { 80 } else { 1 };
+                late.add(&outcome(at, at + lag, at + lag + 1, None));
+            }
+        }
+        assert_eq!(late.behind_windows(), [1]);
     }
 }

@@ -236,7 +236,7 @@ impl Look {
                     p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,
                     p99_ms: s.latency.value_at_quantile(0.99) as f64 / 1000.0,
                     lag_p99_ms: s.lag.value_at_quantile(0.99) as f64 / 1000.0,
-                    falling_behind: !s.behind_windows().is_empty(),
+                    falling_behind: s.falling_behind(),
                 };
                 last = (s.intended, s.requests, elapsed);
                 p
