@@ -297,3 +297,48 @@ fn compare_flags_a_slower_target_and_passes_an_unchanged_rerun() {
     assert!(text(&worse.stdout).contains("**REGRESSION**") && text(&worse.stdout).contains("`GET /` | p50"), "{}", text(&worse.stdout));
     assert!(std::fs::read_to_string(dir.path().join("cmp/compare.html")).unwrap().contains("class=\"bad\""));
 }
+
+#[test]
+fn the_documented_ci_commands_run_as_written() {
+    let doc = std::fs::read_to_string(crate::util::root().join("docs/ci.md")).unwrap();
+    let block = doc
+        .split("<!-- ci-commands -->")
+        .nth(1)
+        .and_then(|b| b.split("<!-- /ci-commands -->").next())
+        .expect("docs/ci.md marks its commands");
+    let script = block.trim().trim_start_matches("```sh").trim_end_matches("```");
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("profiles")).unwrap();
+    std::fs::copy(crate::util::root().join("profiles/steady.json"), work.path().join("profiles/staging.json")).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_replay")).parent().unwrap();
+    let step_summary = work.path().join("step-summary.md");
+    let go = || {
+        std::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", script])
+            .current_dir(work.path())
+            .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
+            .env("STAGING_URL", format!("http://{addr}"))
+            .env("REPLAY_DURATION", "3s")
+            .env("GITHUB_STEP_SUMMARY", &step_summary)
+            .output()
+            .unwrap()
+    };
+    let first = go();
+    assert_eq!(first.status.code(), Some(0), "{}\n{}", text(&first.stdout), text(&first.stderr));
+    assert!(received.lock().unwrap().get("GET /").copied().unwrap_or(0) > 100);
+    for file in ["results.json", "report.html", "junit.xml", "summary.md", "stats.csv", "history.csv"] {
+        assert!(work.path().join("replay-results/ci").join(file).is_file(), "{file}");
+    }
+    assert!(std::fs::read_to_string(&step_summary).unwrap().contains("replay: passed"));
+    // With a baseline, the compare step runs too.
+    std::fs::create_dir_all(work.path().join("baseline")).unwrap();
+    std::fs::rename(work.path().join("replay-results/ci/results.json"), work.path().join("baseline/results.json")).unwrap();
+    std::fs::remove_dir_all(work.path().join("replay-results")).unwrap();
+    let second = go();
+    let _ = stop.send(());
+    assert_eq!(second.status.code(), Some(0), "{}\n{}", text(&second.stdout), text(&second.stderr));
+    assert!(text(&second.stdout).contains("replay compare:"), "{}", text(&second.stdout));
+    assert!(work.path().join("replay-results/ci/compare.html").is_file());
+}

@@ -1,28 +1,70 @@
-//! The table printed when a run ends: one line per endpoint (requests,
-//! failures, rate, p50/p90/p99/max), then totals, failures by class and
-//! whether the generator kept up.
+//! The table printed when a run ends: one line per endpoint, busiest first
+//! (requests, failures, rate, p50/p90/p99/max, and production's p50/p99
+//! beside staging's where the profile holds them), then totals, failures by
+//! class, what was not sent and why, and the verdict.
 
 use super::json::Results;
 use crate::units::{count, human_duration, thousands};
 use std::io::{self, Write};
 
+/// The endpoint column's width.
+const NAME: usize = 44;
+
+/// Names that fit the column, shortened in the middle (the distinguishing
+/// tail of a path stays), and never two alike: a clash gets its row number.
+fn column_names(names: &[String]) -> Vec<String> {
+    let shorten = |name: &str| {
+        let chars: Vec<char> = name.chars().collect();
+        if chars.len() <= NAME {
+            return name.to_owned();
+        }
+        let head: String = chars[..NAME / 2 - 1].iter().collect();
+        let tail: String = chars[chars.len() - (NAME - NAME / 2 - 2)..].iter().collect();
+        format!("{head}..{tail}")
+    };
+    let short: Vec<String> = names.iter().map(|n| shorten(n)).collect();
+    short
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if short.iter().filter(|other| *other == s).count() > 1 {
+                let tag = format!(" #{}", i + 1);
+                let keep: String = s.chars().take(NAME - tag.chars().count()).collect();
+                format!("{keep}{tag}")
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
 pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "{:<44} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "endpoint", "requests", "failed", "rps", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "{:<NAME$} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}   {:>9} {:>9}",
+        "endpoint", "requests", "failed", "rps", "p50 ms", "p90 ms", "p99 ms", "max ms", "prod p50", "prod p99"
     )?;
-    for e in &r.endpoints {
-        let mut name = format!("{} {}", e.method, e.path);
-        if name.len() > 44 {
-            name.truncate(41);
-            name.push_str("...");
-        }
+    let mut rows: Vec<_> = r.endpoints.iter().collect();
+    rows.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path))));
+    let names = column_names(&rows.iter().map(|e| format!("{} {}", e.method, e.path)).collect::<Vec<_>>());
+    for (e, name) in rows.iter().zip(&names) {
         let l = e.latency_ms;
+        let production =
+            |f: fn(&crate::profile::Quantiles) -> f64| e.production_latency_ms.as_ref().map_or("-".to_owned(), |q| format!("{:.2}", f(q)));
+        let pad = NAME.saturating_sub(name.chars().count());
         writeln!(
             out,
-            "{name:<44} {:>9} {:>8} {:>9.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            e.requests, e.failures, e.rps, l.p50, l.p90, l.p99, l.max
+            "{name}{:pad$} {:>9} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   {:>9} {:>9}",
+            "",
+            e.requests,
+            e.failures,
+            e.rps,
+            l.p50,
+            l.p90,
+            l.p99,
+            l.max,
+            production(|q| q.p50),
+            production(|q| q.p99)
         )?;
     }
     let t = &r.totals;
@@ -30,7 +72,7 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     let rps = if r.duration_s > 0.0 { t.requests as f64 / r.duration_s } else { 0.0 };
     writeln!(
         out,
-        "{:<44} {:>9} {:>8} {:>9.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+        "{:<NAME$} {:>9} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
         "all", t.requests, t.failures, rps, l.p50, l.p90, l.p99, l.max
     )?;
     let not_sent = if t.not_sent == 0 {
@@ -95,4 +137,29 @@ pub fn write_verdict(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         format!("{} of {} passed", v.thresholds.iter().filter(|j| j.passed).count(), count(v.thresholds.len() as u64, "threshold"))
     };
     writeln!(out, "verdict: {how} ({judged})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_keep_their_tails_and_never_clash() {
+        let names: Vec<String> = [
+            "GET /api/v2/organisations/{id}/projects/{id2}/members/active",
+            "GET /api/v2/organisations/{id}/projects/{id2}/members/invited",
+            "GET /ünïcödé/ünïcödé/ünïcödé/ünïcödé/ünïcödé/ünïcödé/x",
+            "GET /short",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let short = column_names(&names);
+        assert!(short.iter().all(|s| s.chars().count() <= NAME), "{short:?}");
+        assert!(short[0].ends_with("members/active") && short[1].ends_with("members/invited"), "{short:?}");
+        assert_eq!(short[3], "GET /short");
+        let same: Vec<String> = vec![format!("GET /{}a", "x".repeat(60)), format!("GET /{}a", "x".repeat(61))];
+        let short = column_names(&same);
+        assert_ne!(short[0], short[1], "{short:?}");
+    }
 }
