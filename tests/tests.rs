@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step keeps builds fast).
 //!
+//! - `browser`: report.html in headless Chromium (ignored, saying so, where it is not installed).
 //! - `util`: paths, running the built `replay`, golden-file comparison.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
@@ -11,6 +12,7 @@
 //! - `safety`: planted secrets in every output, the results folder, hostile profiles under a memory limit, traces with --vars.
 //! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
 
+mod browser;
 mod cli;
 mod derive;
 mod faults;

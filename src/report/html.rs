@@ -23,7 +23,7 @@ th { font-weight: 600; background: #f6f8fb; } td.bad { color: #b3261e; font-weig
 .chart { width: 100%; height: auto; margin: 8px 0; } .chart-title { font-weight: 600; font-size: 13px; fill: #1d2330; }
 .grid { stroke: #e6e9ef; } .tick, .legend, .band-label { font-size: 11px; fill: #5b6577; }
 .band { fill: #4a6fa5; opacity: 0.07; } .band-bursty { fill: #d9822b; opacity: 0.12; } .band-ramp { fill: #6b4ea5; opacity: 0.10; }
-code { background: #f2f4f8; padding: 1px 4px; border-radius: 3px; }
+code { background: #f2f4f8; padding: 1px 4px; border-radius: 3px; } td:first-child code { white-space: nowrap; }
 ";
 
 /// Writes the page for `r`.

@@ -106,7 +106,9 @@ pub fn line_chart(title: &str, y_unit: &str, x_max: f64, series: &[Series<'_>], 
             continue;
         }
         let path: Vec<String> = s.points.iter().map(|(px, py)| format!("{:.1},{:.1}", x(*px), y(*py))).collect();
-        let _ = write!(svg, r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#, path.join(" "), s.color);
+        // The first series is the reference (intended, p50): dashed, so a line on top of it still shows it.
+        let dash = if i == 0 && series.len() > 1 { r#" stroke-dasharray="6 4""# } else { "" };
+        let _ = write!(svg, r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#, path.join(" "), s.color);
         let lx = LEFT + 8.0 + i as f64 * 150.0;
         let _ = write!(
             svg,

@@ -1,0 +1,25 @@
+//! Tells the tests what this machine has, so a test that cannot run here is
+//! reported as ignored, with why, instead of passing without checking
+//! anything: `has_chromium` (report.html in a real browser) and
+//! `has_real_logs` (../shared/real-logs beside the checkout).
+
+use std::path::Path;
+
+/// Where Debian's chromium lands, and the names other systems use.
+pub const CHROMIUM: [&str; 3] = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(has_chromium)");
+    println!("cargo::rustc-check-cfg=cfg(has_real_logs)");
+    for path in CHROMIUM {
+        println!("cargo::rerun-if-changed={path}");
+    }
+    if CHROMIUM.iter().any(|p| Path::new(p).exists()) {
+        println!("cargo::rustc-cfg=has_chromium");
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-logs/MANIFEST.tsv");
+    println!("cargo::rerun-if-changed={}", manifest.display());
+    if manifest.is_file() {
+        println!("cargo::rustc-cfg=has_real_logs");
+    }
+}
