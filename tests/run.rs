@@ -262,10 +262,17 @@ fn plan_and_demo() {
     let plan = text(&out.stdout);
     // 200 requests per 10 s bin in 3-step sessions: 67 users a bin, 60 bins.
     assert!(plan.contains("about 4,020 virtual users") && plan.contains("about 12,060 requests"), "{plan}");
-    let out = replay(&["demo", "--duration", "2s"], b"");
+    // The demo, run where a newcomer would: it names the folder it keeps everything in.
+    let here = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_replay")).args(["demo", "--duration", "2s"]).current_dir(here.path()).output().unwrap();
     let demo = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(demo.contains("POST /login") && demo.contains("GET /users/{id}") && demo.contains(", 0 failed"), "{demo}");
+    assert!(demo.contains("replay: arrival"), "the derive summary first: {demo}");
+    assert!(demo.contains("schedule lag is") && demo.contains("replay derive /var/log/nginx/access.log"), "{demo}");
+    for file in ["replay-demo/profile.json", "replay-demo/results/report.html", "replay-demo/results/results.json"] {
+        assert!(here.path().join(file).is_file(), "{file} kept: {demo}");
+    }
 }
 
 #[test]

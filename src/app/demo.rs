@@ -1,29 +1,47 @@
-//! `replay demo`: an example server on loopback, a profile derived from the
-//! demo log, replayed for a few seconds.
+//! `replay demo`: the main job end to end on this machine: an example log
+//! derived into a profile (its summary shown), an example server on
+//! loopback, the profile replayed for a few seconds, and every report kept
+//! in a folder it names, then the commands to try on one's own logs.
 
 use super::run::{prepare_out, replay, runtime};
 use crate::Exit;
 use crate::client::ClientConfig;
 use crate::plan::{Pace, PlanSettings, Source, build};
 use crate::run::RunConfig;
+use anyhow::Context;
 use std::time::Duration;
 
 /// The demo's log, made by fixtures/make_demo_log.py.
 const DEMO_LOG: &str = include_str!("../../fixtures/demo/access.log");
 
+/// `./replay-demo/`, or a folder under the system's temporary one where the current folder is not writable.
+fn demo_dir() -> std::path::PathBuf {
+    let here = std::path::PathBuf::from("replay-demo");
+    if std::fs::create_dir_all(&here).is_ok() && std::fs::write(here.join(".replay-write-check"), b"").is_ok() {
+        let _ = std::fs::remove_file(here.join(".replay-write-check"));
+        return here;
+    }
+    std::env::temp_dir().join(format!("replay-demo-{}", std::process::id()))
+}
+
 pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
-    let dir = std::env::temp_dir().join(format!("replay-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    let dir = demo_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let log = dir.join("access.log");
     std::fs::write(&log, DEMO_LOG)?;
+    println!("demo: 1. derive a profile from an example access log ({})", log.display());
     let derived = crate::derive::derive(&crate::derive::DeriveConfig::new(vec![log.display().to_string()]))?;
+    crate::derive::write_summary(&derived, &mut std::io::stdout().lock())?;
     let profile = derived.profile;
+    let profile_path = dir.join("profile.json");
+    std::fs::write(&profile_path, crate::profile::to_pretty_json(&profile))?;
+    println!("demo: the profile is {}", profile_path.display());
     let runtime = runtime()?;
     let (addr, received, stop) = runtime.block_on(crate::demo::start())?;
     let span_s = profile.arrival.counts.len() as f64 * f64::from(profile.arrival.bin_s);
     println!(
-        "demo: example server on http://{addr}; replaying {} ({} requests over {}) in {}",
-        log.display(),
+        "demo: 2. replay it against an example server on http://{addr}: {} ({} requests over {}) in {}",
+        profile_path.display(),
         profile.arrival.counts.iter().sum::<u64>(),
         crate::units::human_duration(span_s),
         crate::units::human_duration(duration_s as f64)
@@ -57,5 +75,15 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();
     println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));
     println!("demo: {} of {} intended requests sent, {} failed", results.totals.requests, results.totals.intended, results.totals.failures);
+    println!("demo: latency is measured from each request's intended send time, so a slow target shows as latency instead of hiding;");
+    println!(
+        "demo: schedule lag is how late requests left against that time ({:.2} ms at p99 here): small lag means the load was delivered.",
+        results.schedule_lag_ms.p99
+    );
+    println!("demo: 3. the reports are in {}: report.html (open it in a browser), summary.md, junit.xml, stats.csv", out.display());
+    println!("demo: next, on your own logs:");
+    println!("  replay derive /var/log/nginx/access.log > profile.json");
+    println!("  replay plan profile.json --host https://staging.example.com --speed 60");
+    println!("  replay run profile.json --host https://staging.example.com --speed 60 --threshold 'p99<300ms' --threshold 'errors<1%'");
     Ok(exit)
 }
