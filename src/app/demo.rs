@@ -3,7 +3,7 @@
 //! loopback, the profile replayed for a few seconds, and every report kept
 //! in a folder it names, then the commands to try on one's own logs.
 
-use super::run::{prepare_out, replay, runtime};
+use super::run::{plan_facts, prepare_out, replay, runtime};
 use crate::Exit;
 use crate::client::ClientConfig;
 use crate::plan::{Pace, PlanSettings, Source, build};
@@ -51,24 +51,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let planned = build(Source::Profile(&profile), &settings)?;
     let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
     let out = prepare_out(Some(&dir.join("results")), true)?;
-    let facts = crate::report::json::PlanFacts {
-        source: log.display().to_string(),
-        unit: planned.unit.to_owned(),
-        speed: planned.speed,
-        rate_scale: 1.0,
-        window: None,
-        seed: settings.seed,
-        length_s: planned.end_ns.map(|ns| ns as f64 / 1e9),
-        max_rps: None,
-        max_requests: None,
-        connections: config.client.connections,
-        timeout_ms: config.client.timeout.as_millis() as u64,
-        segments: planned
-            .segments
-            .iter()
-            .map(|s| crate::report::json::SegmentFacts { kind: s.kind.to_owned(), start_s: s.start_s, end_s: s.end_s })
-            .collect(),
-    };
+    let facts = plan_facts(&log.display().to_string(), &settings, &config, &planned);
     let gate = super::run::Gate { thresholds: vec![], abort_on_fail: false };
     let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out, facts, gate)?;
     let _ = stop.send(());

@@ -6,7 +6,7 @@ use super::source;
 use crate::Exit;
 use crate::cli::RunRequest;
 use crate::client::{Client, display_url};
-use crate::plan::PlannedRun;
+use crate::plan::{PlanSettings, PlannedRun};
 use crate::report::Summary;
 use crate::report::json::{PlanFacts, Results, RunFacts, SegmentFacts, results};
 use crate::run::{Observers, PreciseTimer, RunConfig, RunOutcome, run_plan};
@@ -22,7 +22,7 @@ pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     let thresholds = source::thresholds(&loaded, &request, &planned.catalog)?;
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
     let target = display_url(&request.run.client.base);
-    let facts = plan_facts(&request, &planned);
+    let facts = plan_facts(&request.source.display().to_string(), &request.plan, &request.run, &planned);
     let gate = Gate { thresholds, abort_on_fail: request.abort_on_fail };
     let runtime = runtime()?;
     Ok(replay(&runtime, planned, request.run, &target, &out, facts, gate)?.1)
@@ -35,20 +35,19 @@ pub struct Gate {
 }
 
 /// The plan as results.json records it.
-fn plan_facts(request: &RunRequest, planned: &PlannedRun) -> PlanFacts {
-    let p = &request.plan;
+pub fn plan_facts(source: &str, p: &PlanSettings, run: &RunConfig, planned: &PlannedRun) -> PlanFacts {
     PlanFacts {
-        source: request.source.display().to_string(),
+        source: source.to_owned(),
         unit: planned.unit.to_owned(),
         speed: planned.speed,
         rate_scale: p.rate_scale,
         window: p.window,
         seed: p.seed,
         length_s: planned.end_ns.map(|ns| ns as f64 / 1e9),
-        max_rps: request.run.max_rps,
-        max_requests: request.run.max_requests,
-        connections: request.run.client.connections,
-        timeout_ms: request.run.client.timeout.as_millis() as u64,
+        max_rps: run.max_rps,
+        max_requests: run.max_requests,
+        connections: run.client.connections,
+        timeout_ms: run.client.timeout.as_millis() as u64,
         segments: planned.segments.iter().map(|s| SegmentFacts { kind: s.kind.to_owned(), start_s: s.start_s, end_s: s.end_s }).collect(),
     }
 }
