@@ -58,7 +58,12 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();
     println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));
     let n = crate::units::thousands;
-    println!("demo: {} of {} intended requests sent, {} failed", n(results.totals.requests), n(results.totals.intended), n(results.totals.failures));
+    println!(
+        "demo: {} of {} intended requests sent, {} failed",
+        n(results.totals.requests),
+        n(results.totals.intended),
+        n(results.totals.failures)
+    );
     println!("demo: latency is measured from each request's intended send time, so a slow target shows as latency instead of hiding;");
     println!(
         "demo: schedule lag is how late requests left against that time ({:.2} ms at p99 here): small lag means the load was delivered.",

@@ -93,8 +93,11 @@ fn directive_kind(directive: u8, argument: Option<&str>) -> FieldKind {
 fn time_kind(argument: &str) -> FieldKind {
     let pattern = argument.strip_prefix("begin:").or_else(|| argument.strip_prefix("end:")).unwrap_or(argument);
     match pattern {
-        "sec" | "msec" | "usec" => FieldKind::TimeEpoch,
-        "msec_frac" | "usec_frac" => FieldKind::Opaque,
+        "sec" => FieldKind::TimeEpochIn(1_000_000),
+        "msec" => FieldKind::TimeEpochIn(1_000),
+        "usec" => FieldKind::TimeEpochIn(1),
+        "msec_frac" => FieldKind::TimeFraction(1_000),
+        "usec_frac" => FieldKind::TimeFraction(1),
         _ => FieldKind::TimeStrftime(pattern.to_owned()),
     }
 }
@@ -143,5 +146,128 @@ mod tests {
         assert_eq!(r.status, Some(301));
         assert!(compile("100%").is_err());
         assert!(compile("%{Referer").is_err());
+    }
+
+    /// A line in a format, to parse; the fields it must give.
+    struct Case {
+        format: &'static str,
+        line: &'static str,
+        time: Option<&'static str>,
+        path: Option<&'static str>,
+        query: Option<&'static str>,
+        status: Option<u16>,
+    }
+
+    #[test]
+    fn every_time_directive_and_unquoted_fields_after_the_time() {
+        let t = Some("2000-10-10T20:55:36Z");
+        let cases = [
+            // %t before unquoted fields, and after the request.
+            Case {
+                format: "%h %t %>s %D %r",
+                line: "1.2.3.4 [10/Oct/2000:13:55:36 -0700] 200 1234 GET /a HTTP/1.1",
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%h \"%r\" %t %>s",
+                line: r#"1.2.3.4 "GET /a HTTP/1.1" [10/Oct/2000:13:55:36 -0700] 200"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%h %t %m %U%q %>s",
+                line: "1.2.3.4 [10/Oct/2000:13:55:36 -0700] GET /a 200",
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            // "%U%q" with and without a query.
+            Case {
+                format: "%h %t \"%m %U%q %H\" %>s",
+                line: r#"1.2.3.4 [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.1" 200"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%h %t \"%U%q\" %>s",
+                line: r#"1.2.3.4 [10/Oct/2000:13:55:36 -0700] "/a" 200"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%h %t \"%U%q\" %>s",
+                line: r#"1.2.3.4 [10/Oct/2000:13:55:36 -0700] "/a?x=1" 200"#,
+                time: t,
+                path: Some("/a"),
+                query: Some("x=1"),
+                status: Some(200),
+            },
+            // Fractions join the time; a time split across %{...}t fields joins too.
+            Case {
+                format: "%h [%{%d/%b/%Y:%H:%M:%S}t.%{msec_frac}t %{%z}t] \"%r\" %>s",
+                line: r#"1.2.3.4 [10/Oct/2000:13:55:36.250 -0700] "GET /a HTTP/1.1" 200"#,
+                time: Some("2000-10-10T20:55:36.250Z"),
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%h [%{%Y-%m-%d}t %{%H:%M:%S}t.%{usec_frac}t] \"%r\" %>s",
+                line: r#"1.2.3.4 [2000-10-10 20:55:36.000125] "GET /a HTTP/1.1" 200"#,
+                time: Some("2000-10-10T20:55:36.000125Z"),
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            // Epoch times in each unit.
+            Case {
+                format: "%{sec}t %h \"%r\" %>s",
+                line: r#"971211336 1.2.3.4 "GET /a HTTP/1.1" 200"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%{msec}t %h \"%r\" %>s",
+                line: r#"971211336000 1.2.3.4 "GET /a HTTP/1.1" 200"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            Case {
+                format: "%{usec}t %h \"%r\" %>s",
+                line: r#"971211336000000 1.2.3.4 "GET /a HTTP/1.1" 200"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(200),
+            },
+            // The rest of mod_log_config's directives read as opaque tokens, never a reject.
+            Case {
+                format: "%h %{remote}p %v %{local}p %{c}a %t \"%r\" %>s %I %O %S %X %L %k %R %{UNIQUE_ID}e %{note}n %{Location}o %P %{tid}P %f %T %{ms}T",
+                line: r#"1.2.3.4 51234 www.example.com 443 10.0.0.9 [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.1" 301 512 1024 1536 + Yp2Qx 0 - ZXk - https://x/ 4242 139 /var/www/a 0 12"#,
+                time: t,
+                path: Some("/a"),
+                query: None,
+                status: Some(301),
+            },
+        ];
+        for c in cases {
+            let r = parse(c.format, c.line);
+            assert_eq!(r.time.as_deref(), c.time, "{}", c.format);
+            assert_eq!((r.path.as_deref(), r.query.as_deref(), r.status), (c.path, c.query, c.status), "{}", c.format);
+        }
     }
 }

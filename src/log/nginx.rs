@@ -8,6 +8,12 @@
 use super::template::{FieldKind, Item, Template};
 
 pub fn compile(format: &str) -> Result<Template, String> {
+    // `log_format main escape=json '{...}'`: the escaping option may come with the string.
+    let format = ["escape=json", "escape=default", "escape=none"]
+        .iter()
+        .find_map(|option| format.trim_start().strip_prefix(option))
+        .map_or(format, str::trim_start);
+    let format = format.strip_prefix('\'').and_then(|f| f.strip_suffix('\'')).unwrap_or(format);
     let bytes = format.as_bytes();
     let mut items = Vec::new();
     let mut literal = Vec::new();
@@ -53,6 +59,7 @@ fn variable(name: &str) -> FieldKind {
         "request_uri" => FieldKind::Target,
         "uri" | "document_uri" => FieldKind::Path,
         "args" | "query_string" => FieldKind::Query,
+        "is_args" => FieldKind::IsArgs,
         "server_protocol" => FieldKind::Protocol,
         "status" => FieldKind::Status,
         "body_bytes_sent" => FieldKind::Bytes,
@@ -118,5 +125,32 @@ mod tests {
         assert!(compile("just text").unwrap_err().contains("no $variable"));
         assert!(compile("$remote_addr ${time").unwrap_err().contains("unclosed"));
         assert!(compile("$ x").unwrap_err().contains("lone $"));
+    }
+
+    #[test]
+    fn empty_values_json_formats_and_args() {
+        // `$http_host` logged empty (no Host header): the line starts with a space.
+        let r = parse(
+            r#"$http_host $remote_addr [$time_local] "$request" $status"#,
+            r#" 10.0.0.1 [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200"#,
+        );
+        assert_eq!((r.host, r.client.as_deref(), r.status), (None, Some("10.0.0.1"), Some(200)));
+        // escape=json, quoted and unquoted values, a JSON escape inside.
+        let json = r#"escape=json '{"time":"$time_iso8601","ip":"$remote_addr","method":"$request_method","uri":"$request_uri","status":$status,"bytes":$body_bytes_sent,"rt":$request_time,"ua":"$http_user_agent"}'"#;
+        let r = parse(
+            json,
+            r#"{"time":"2024-03-01T10:00:00+00:00","ip":"203.0.113.5","method":"GET","uri":"/a?b=1","status":404,"bytes":12,"rt":0.005,"ua":"Mozilla \"x\" \u00e9"}"#,
+        );
+        assert_eq!(
+            (r.client.as_deref(), r.method.as_deref(), r.path.as_deref(), r.query.as_deref()),
+            (Some("203.0.113.5"), Some("GET"), Some("/a"), Some("b=1"))
+        );
+        assert_eq!((r.status, r.bytes, r.duration_us, r.user_agent.as_deref()), (Some(404), Some(12), Some(5000), Some("Mozilla \"x\" é")));
+        // `$uri$is_args$args`, with and without a query.
+        let f = r#"$remote_addr "$request_method $uri$is_args$args" $status"#;
+        let r = parse(f, r#"10.0.0.1 "GET /s?q=1" 200"#);
+        assert_eq!((r.path.as_deref(), r.query.as_deref()), (Some("/s"), Some("q=1")));
+        let r = parse(f, r#"10.0.0.1 "GET /s" 200"#);
+        assert_eq!((r.path.as_deref(), r.query.as_deref()), (Some("/s"), None));
     }
 }

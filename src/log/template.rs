@@ -22,10 +22,14 @@ pub enum FieldKind {
     /// `[10/Oct/2000:13:55:36 -0700]` (Apache `%t`, brackets included).
     TimeClfBracketed,
     TimeIso,
-    /// Epoch seconds, milliseconds or microseconds (`$msec`, `%{sec}t`, `%{msec}t`).
+    /// Epoch seconds, milliseconds or microseconds, told by magnitude (`$msec`).
     TimeEpoch,
-    /// An Apache `%{format}t` strftime pattern.
+    /// Epoch time in a known unit: microseconds per unit (`%{sec}t` 1,000,000, `%{msec}t` 1,000, `%{usec}t` 1).
+    TimeEpochIn(u64),
+    /// An Apache `%{format}t` strftime pattern; several such fields join into one time.
     TimeStrftime(String),
+    /// The fraction of a second beside a time (`%{msec_frac}t`: microseconds per unit 1,000; `%{usec_frac}t`: 1).
+    TimeFraction(u64),
     Request,
     Method,
     /// Path and query (`$request_uri`).
@@ -47,6 +51,8 @@ pub enum FieldKind {
     Host,
     Referer,
     UserAgent,
+    /// nginx `$is_args`: `?` before a query, nothing without one.
+    IsArgs,
     Opaque,
 }
 
@@ -96,15 +102,31 @@ struct Extras<'a> {
     remote: Option<Text<'a>>,
     bytes_total: Option<u64>,
     upstream_us: Option<u64>,
+    /// `%{%Y-%m-%d}t %{%H:%M:%S}t`: the items (by index) and values of a time split across fields.
+    time_parts: Vec<(usize, &'a [u8])>,
+    fraction_us: u64,
 }
 
 impl LineParser for Template {
     fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
-        let line = trim_line(line);
-        if line.is_empty() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii_end();
+        let trimmed = trim_line(line);
+        if trimmed.is_empty() {
             return Parsed::Skip;
         }
-        match self.read(line) {
+        // A line that starts with a space may begin with an empty value (`$http_host` with no Host
+        // header): read it as it is first, then without its leading spaces.
+        let empty_first = match (self.items.first(), self.items.get(1)) {
+            (Some(Item::Field(_)), Some(Item::Literal(next))) => find_end(line, next, false, 0) == Some(0),
+            _ => false,
+        };
+        if empty_first
+            && trimmed.len() < line.len()
+            && let Ok(record) = self.read(line)
+        {
+            return Parsed::Record(record);
+        }
+        match self.read(trimmed) {
             Ok(record) => Parsed::Record(record),
             Err(err) => Parsed::Reject(err),
         }
@@ -124,19 +146,52 @@ impl Template {
                 Item::Literal(lit) => rest = match_literal(line, rest, lit)?,
                 Item::Field(kind) => {
                     let in_quotes = matches!(i.checked_sub(1).map(|p| &self.items[p]), Some(Item::Literal(l)) if l.ends_with(b"\""));
-                    let end = match self.items.get(i + 1) {
-                        Some(Item::Literal(next)) => find_end(rest, next, in_quotes, inner_spaces(kind))
+                    let end = match (kind, self.items.get(i + 1)) {
+                        // `[10/Oct/2000:13:55:36 -0700]` holds a space: it ends at its bracket, whatever follows.
+                        (FieldKind::TimeClfBracketed, _) if rest.first() == Some(&b'[') => {
+                            memchr::memchr(b']', rest).map(|at| at + 1).ok_or_else(|| LineError::at(line, rest, "a closing ]"))?
+                        }
+                        (_, Some(Item::Literal(next))) => find_end(rest, next, in_quotes, inner_spaces(kind))
                             .ok_or_else(|| LineError::at(line, rest, expected_literal(next)))?,
-                        // `%U%q`, `$uri$is_args$args`: a path runs to its query.
-                        Some(Item::Field(FieldKind::Query)) => rest.iter().position(|&b| b == b'?' || b == b' ').unwrap_or(rest.len()),
-                        Some(Item::Field(_)) => memchr::memchr(b' ', rest).unwrap_or(rest.len()),
-                        None => rest.len(),
+                        (FieldKind::IsArgs, _) => usize::from(rest.first() == Some(&b'?')),
+                        // Fields side by side (`%U%q`, `$uri$is_args$args`): bounded by the literal after them all.
+                        (_, Some(Item::Field(next))) => {
+                            let limit = match self.items.iter().skip(i + 1).find(|item| matches!(item, Item::Literal(_))) {
+                                Some(Item::Literal(after)) => find_end(rest, after, in_quotes, 0).unwrap_or(rest.len()),
+                                _ => rest.len(),
+                            };
+                            let stop: &[u8] = match (kind, next) {
+                                // A path runs to its query.
+                                (FieldKind::Path, _) | (_, FieldKind::Query | FieldKind::IsArgs) => b"? ",
+                                _ => b" ",
+                            };
+                            rest[..limit].iter().position(|b| stop.contains(b)).unwrap_or(limit)
+                        }
+                        (_, None) => rest.len(),
                     };
                     let value = &rest[..end];
-                    apply(kind, value, in_quotes, &mut record, &mut extras).map_err(|expected| LineError::at(line, rest, expected))?;
+                    if let FieldKind::TimeStrftime(_) = kind {
+                        extras.time_parts.push((i, value));
+                    } else {
+                        apply(kind, value, in_quotes, &mut record, &mut extras).map_err(|expected| LineError::at(line, rest, expected))?;
+                    }
                     rest = &rest[end..];
                 }
             }
+        }
+        if !extras.time_parts.is_empty() {
+            let parts: Vec<(&str, &[u8])> = extras
+                .time_parts
+                .iter()
+                .filter_map(|(i, v)| match &self.items[*i] {
+                    Item::Field(FieldKind::TimeStrftime(pattern)) => Some((pattern.as_str(), *v)),
+                    _ => None,
+                })
+                .collect();
+            record.time_us = Some(joined_time(&parts).ok_or_else(|| LineError::at(line, line, "a time in the format's %{...}t patterns"))?);
+        }
+        if let Some(t) = record.time_us.as_mut() {
+            *t += extras.fraction_us as i64;
         }
         record.client = extras.forwarded.or(extras.remote);
         record.bytes = record.bytes.or(extras.bytes_total);
@@ -221,7 +276,7 @@ fn apply<'a>(
 ) -> Result<(), &'static str> {
     let dash = value == b"-" || value.is_empty();
     match kind {
-        FieldKind::Opaque => {}
+        FieldKind::Opaque | FieldKind::IsArgs => {}
         FieldKind::RemoteAddr => extras.remote = fields::present(value),
         FieldKind::ForwardedFor => {
             let first = value.split(|&b| b == b',').next().unwrap_or(value).trim_ascii();
@@ -238,8 +293,13 @@ fn apply<'a>(
             let number = std::str::from_utf8(value).ok().and_then(|s| s.parse::<f64>().ok());
             record.time_us = Some(number.and_then(fields::epoch_to_us).ok_or("an epoch timestamp")?);
         }
-        FieldKind::TimeStrftime(pattern) => {
-            record.time_us = Some(strftime(value, pattern).ok_or("a time in the format's %{...}t pattern")?)
+        FieldKind::TimeEpochIn(us_per_unit) => {
+            let number = std::str::from_utf8(value).ok().and_then(|s| s.parse::<u64>().ok()).ok_or("an epoch timestamp")?;
+            record.time_us = Some(number.checked_mul(*us_per_unit).and_then(|us| i64::try_from(us).ok()).ok_or("an epoch timestamp")?);
+        }
+        FieldKind::TimeStrftime(_) => {}
+        FieldKind::TimeFraction(us_per_unit) => {
+            extras.fraction_us = fields::parse_u64(value).ok_or("a fraction of a second")? * us_per_unit
         }
         FieldKind::Request => {
             let RequestLine { method, path, query, protocol, host } = fields::split_request(unquote(value, in_quotes));
@@ -300,12 +360,22 @@ fn upstream_sum(value: &[u8]) -> Option<u64> {
     total
 }
 
-fn strftime(value: &[u8], pattern: &str) -> Option<i64> {
-    let text = std::str::from_utf8(value).ok()?;
+/// A time from one or more `%{pattern}t` fields, joined with spaces (`%Y-%m-%d` and `%H:%M:%S`).
+fn joined_time(parts: &[(&str, &[u8])]) -> Option<i64> {
+    let pattern = parts.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(" ");
+    let values: Vec<&str> = parts.iter().map(|(_, v)| std::str::from_utf8(v).ok()).collect::<Option<_>>()?;
+    strftime(&values.join(" "), &pattern)
+}
+
+fn strftime(text: &str, pattern: &str) -> Option<i64> {
     if pattern.contains("%z") || pattern.contains("%:z") {
         return chrono::DateTime::parse_from_str(text, pattern).ok().map(|t| t.timestamp_micros());
     }
-    chrono::NaiveDateTime::parse_from_str(text, pattern).ok().map(|t| t.and_utc().timestamp_micros())
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, pattern) {
+        return Some(t.and_utc().timestamp_micros());
+    }
+    // A date alone stands for its midnight (UTC).
+    chrono::NaiveDate::parse_from_str(text, pattern).ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc().timestamp_micros())
 }
 
 #[cfg(test)]

@@ -183,6 +183,26 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
                 out.push(b'\n');
                 i += 2;
             }
+            // JSON's `\u0022` (nginx `escape=json`): the code point, as UTF-8.
+            b'u' if i + 5 < raw.len() + 0 && raw.len() >= i + 6 => {
+                let code =
+                    std::str::from_utf8(&raw[i + 2..i + 6]).ok().and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32);
+                match code {
+                    Some(c) => {
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        i += 6;
+                    }
+                    None => {
+                        out.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            b'/' => {
+                out.push(b'/');
+                i += 2;
+            }
             b't' => {
                 out.push(b'\t');
                 i += 2;
