@@ -221,10 +221,10 @@ enum ShapeArg {
 
 #[derive(Debug, clap::Args)]
 struct ProfileArgs {
-    /// Keep requests at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)
+    /// Keep requests at or after this time (a date, 2026-11-01, or RFC 3339, 2026-11-01T00:00:00Z)
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     since: Option<i64>,
-    /// Keep requests before this time (RFC 3339)
+    /// Keep requests before this time (a date or RFC 3339)
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     until: Option<i64>,
     /// Leave out requests whose path matches this regex (e.g. '^/healthz')
@@ -250,9 +250,14 @@ struct ProfileArgs {
     trace: Option<PathBuf>,
 }
 
+/// An RFC 3339 time, or a plain date (`2015-05-18`, its midnight UTC).
 fn parse_time(value: &str) -> Result<i64, String> {
-    crate::log::fields::iso_time_field(value.as_bytes())
-        .ok_or_else(|| format!("`{value}` is not a time; use RFC 3339, e.g. 2026-11-01T00:00:00Z"))
+    let v = value.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0));
+    }
+    crate::log::fields::iso_time_field(v.as_bytes())
+        .ok_or_else(|| format!("`{value}` is not a time; use a date (2026-11-01) or RFC 3339 (2026-11-01T00:00:00Z)"))
 }
 
 fn parse_regex(value: &str) -> Result<regex::bytes::Regex, String> {
@@ -382,5 +387,18 @@ impl LogArgs {
             settings: DeriveSettings::default(),
             trace: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_and_until_take_dates_and_rfc_3339() {
+        assert_eq!(parse_time("2015-05-18"), Ok(1_431_907_200_000_000));
+        assert_eq!(parse_time("2015-05-18T00:00:00Z"), Ok(1_431_907_200_000_000));
+        assert_eq!(parse_time("2015-05-18T02:00:00+02:00"), Ok(1_431_907_200_000_000));
+        assert!(parse_time("18/05/2015").unwrap_err().contains("a date (2026-11-01)"));
     }
 }

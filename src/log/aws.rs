@@ -85,7 +85,7 @@ impl LineParser for AwsParser {
             status,
             bytes: fields::parse_u64(f[10]),
             duration_us,
-            client: fields::present(fields::strip_port(f[2])),
+            client: fields::present(fields::strip_known_port(f[2])),
             user: None,
             user_agent: fields::present(f[12]),
             referer: None,
@@ -119,6 +119,12 @@ mod tests {
             (Some("GET"), Some("/m.html"), Some("x=1"), Some("cg.example.com:443"))
         );
         assert_eq!((r.status, r.bytes, r.duration_us, r.client.as_deref()), (Some(200), Some(1287), Some(6000), Some("10.10.10.23")));
+        // An IPv6 client loses its port like an IPv4 one: one client, one identity.
+        let r = parse(
+            Balancer::Alb,
+            r#"https 2019-06-18T21:36:23.594569Z app/cg/d36d 2601:646:8b00:2ef0:ac2e:45ff:fe18:6bbc:50599 10.0.10.254:9000 0.001 0.002 0.003 200 200 485 1287 "GET https://cg.example.com:443/ HTTP/1.1" "curl/8" ECDHE TLSv1.2 arn:aws "Root=1-5d" "-" "-" 0 2019-06-18T21:36:35.592000Z "forward" "-" "-""#,
+        );
+        assert_eq!(r.client.as_deref(), Some("2601:646:8b00:2ef0:ac2e:45ff:fe18:6bbc"));
         let r = parse(
             Balancer::Alb,
             r#"http 2018-11-08T08:15:33.779204Z app/W/d0 185.25.104.250:43464 - -1 -1 -1 460 - 185 0 "- - -" "-" - -"#,

@@ -92,7 +92,10 @@ fn read(line: &[u8], open: usize, quote: usize) -> Result<LogRecord<'_>, LineErr
         _ => return Err(LineError::at(line, rest, "a status")),
     };
     let bytes_field = take("a byte count")?;
-    let bytes = fields::parse_u64(bytes_field.strip_prefix(b"+").unwrap_or(bytes_field));
+    let bytes = match fields::parse_u64(bytes_field.strip_prefix(b"+").unwrap_or(bytes_field)) {
+        Some(bytes) => Some(bytes),
+        None => return Err(LineError::at(line, bytes_field, "a byte count")),
+    };
     let total = timers.rsplit(|&b| b == b'/').next().unwrap_or(b"");
     let duration_us = fields::parse_u64(total.strip_prefix(b"+").unwrap_or(total)).map(|ms| ms * 1000);
     // The request runs from its opening quote to the line's last quote
@@ -134,6 +137,9 @@ mod tests {
         assert_eq!(r.time.as_deref(), Some("2012-02-02T04:05:24.385Z"));
         assert_eq!((r.status, r.bytes, r.duration_us, r.client.as_deref()), (Some(401), Some(262), Some(12_000), Some("127.0.0.1")));
         assert_eq!(r.path.as_deref(), Some("/haproxy-status;csv;norefresh"));
+        // A byte count that is not a number is a reject, not a missing value.
+        let bad = HaproxyParser.parse(br#"Feb  2 04:05:24 127.0.0.1 haproxy[9883]: 127.0.0.1:42617 [02/Feb/2012:04:05:24.385] Prod Prod/<NOSRV> -1/-1/-1/-1/12 401 lots - - PR-- 0/0/0/0/0 0/0 "GET / HTTP/1.1""#);
+        assert!(matches!(bad, Parsed::Reject(ref e) if e.expected == "a byte count"), "{bad:?}");
 
         let p = HaproxyParser.parse(br#"141.35.244.171:53332 [25/Feb/2019:16:19:48.143] prod~ bk/ng 0/0/7/1457/1487 200 11394 - - ---- 2/1/0/0/0 0/0 {Mozilla/5.0 (X11; "x")} {} "GET /admin?survey=130 HTTP/1.1""#);
         let Parsed::Record(r) = p else { panic!("{p:?}") };

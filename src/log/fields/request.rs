@@ -96,6 +96,18 @@ pub fn strip_port(addr: &[u8]) -> &[u8] {
     }
 }
 
+/// Strips the `:port` an address always carries (AWS load balancers' `client:port`),
+/// IPv6 included: `2601:db8::6bbc:50599` is `2601:db8::6bbc`.
+pub fn strip_known_port(addr: &[u8]) -> &[u8] {
+    if addr.starts_with(b"[") {
+        return strip_port(addr);
+    }
+    match memchr::memrchr(b':', addr) {
+        Some(colon) if colon + 1 < addr.len() && addr[colon + 1..].iter().all(u8::is_ascii_digit) => &addr[..colon],
+        _ => addr,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +145,9 @@ mod tests {
         assert_eq!(strip_port(b"[::1]:80"), b"::1");
         assert_eq!(strip_port(b"2a03::1"), b"2a03::1");
         assert_eq!(strip_port(b"host"), b"host");
+        assert_eq!(strip_known_port(b"2601:646:8b00:2ef0:ac2e:45ff:fe18:6bbc:50599"), b"2601:646:8b00:2ef0:ac2e:45ff:fe18:6bbc");
+        assert_eq!(strip_known_port(b"10.0.0.1:443"), b"10.0.0.1");
+        assert_eq!(strip_known_port(b"[2001:db8::1]:443"), b"2001:db8::1");
+        assert_eq!(strip_known_port(b"-"), b"-");
     }
 }
