@@ -66,8 +66,8 @@ pub enum DeriveError {
     NoRequests { files: String },
     #[error("cannot write the trace to {path}: {message}")]
     Trace { path: String, message: String },
-    #[error("all {records} requests in {files} were left out by --since/--until/--exclude/--host-filter; loosen them")]
-    AllExcluded { files: String, records: u64 },
+    #[error("all {records} requests in {files} were left out: {why}{hint}")]
+    AllExcluded { files: String, records: u64, why: String, hint: &'static str },
 }
 
 /// What was made of one input, for the summary on stderr.
@@ -90,6 +90,8 @@ pub struct Derived {
     pub files: Vec<FileReport>,
     /// `--trace`: rows written, and rows that came too late to be in time order.
     pub trace: Option<(u64, u64)>,
+    /// Records left out of the profile, by why.
+    pub left_out: crate::profile::deriver::LeftOut,
 }
 
 pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
@@ -109,10 +111,19 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         return Err(DeriveError::NoRequests { files: config.inputs.join(", ") });
     }
     if deriver.requests() == 0 {
-        return Err(DeriveError::AllExcluded { files: config.inputs.join(", "), records: sum(|f| f.records) });
+        let left = deriver.excluded;
+        let hint = if left.untimed > 0 {
+            "; a record needs a time: pass a --format whose fields include one"
+        } else if left.filtered > 0 {
+            "; loosen the filters"
+        } else {
+            ""
+        };
+        return Err(DeriveError::AllExcluded { files: config.inputs.join(", "), records: sum(|f| f.records), why: left.describe(), hint });
     }
     let span = deriver.span;
-    let excluded = deriver.excluded;
+    let left_out = deriver.excluded;
+    let excluded = left_out.total();
     let parts = deriver.finish();
     let trace = parts.trace.transpose().map_err(|e| trace_error(e.to_string()))?;
     let mut formats: Vec<&str> = files.iter().filter_map(|f| f.format.as_ref().map(Format::name)).collect();
@@ -137,7 +148,7 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         sessions: parts.sessions,
         thresholds: Vec::new(),
     };
-    Ok(Derived { profile, files, trace })
+    Ok(Derived { profile, files, trace, left_out })
 }
 
 /// An input opened and its format settled, ready to be read from the start.

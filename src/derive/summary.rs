@@ -38,21 +38,22 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "replay: warning: {} is empty", file.name)?;
         }
     }
-    write_profile_summary(&derived.profile, out)?;
+    write_profile_summary(&derived.profile, &derived.left_out, out)?;
     if let Some((rows, late)) = derived.trace {
         writeln!(out, "replay: trace: {rows} rows ({late} later than the reorder window, written out of order)")?;
     }
     Ok(())
 }
 
-fn write_profile_summary(profile: &Profile, out: &mut dyn Write) -> io::Result<()> {
+fn write_profile_summary(profile: &Profile, left_out: &crate::profile::deriver::LeftOut, out: &mut dyn Write) -> io::Result<()> {
     if let Some(source) = &profile.source
         && let (Some(first), Some(last)) = (&source.first, &source.last)
     {
         let kept = source.records - source.excluded;
-        writeln!(out, "replay: {kept} requests from {first} to {last} ({} left out)", source.excluded)?;
+        let left = if left_out.total() == 0 { "none left out".to_owned() } else { format!("left out: {}", left_out.describe()) };
+        writeln!(out, "replay: {} from {first} to {last} ({left})", crate::units::count(kept, "request"))?;
     }
-    writeln!(out, "replay: {} endpoints; top:", profile.endpoints.len())?;
+    writeln!(out, "replay: {}; top:", crate::units::count(profile.endpoints.len() as u64, "endpoint"))?;
     for e in profile.endpoints.iter().take(TOP_ENDPOINTS) {
         writeln!(out, "  {:>6.2}%  {} {}", e.weight * 100.0, e.method, e.path)?;
     }

@@ -59,7 +59,9 @@ fn parse_clf<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Result<LogRecord<'
         return Err(nom::Err::Error(fields::FieldError::new(line, "a [dd/Mon/yyyy:HH:MM:SS +zzzz] time")));
     };
     let mut record = LogRecord::default();
-    parse_prefix(&line[..time_at], &mut record);
+    if !parse_prefix(&line[..time_at], &mut record) {
+        return Err(nom::Err::Error(fields::FieldError::new(line, "a client address (an IP or a host name) before the time")));
+    }
     let (rest, time) = times.parse(&line[time_at..])?;
     record.time_us = Some(time);
     let (rest, _) = space1(rest)?;
@@ -117,12 +119,33 @@ fn followed_by_status(rest: &[u8]) -> bool {
     (len == 1 && rest[0] == b'-' || len == 3) && matches!(rest.get(len), None | Some(b' '))
 }
 
-/// Client, ident and user, with an optional virtual host and forwarded-for list before them.
-fn parse_prefix<'a>(prefix: &'a [u8], record: &mut LogRecord<'a>) {
+/// Whether a token can be a client: `-`, an IP address (IPv6 with a zone or
+/// in brackets too), or a host name, which has a letter (a bare number such
+/// as a port is none: a custom format read as Combined would put one here).
+fn plausible_client(token: &[u8]) -> bool {
+    if token == b"-" {
+        return true;
+    }
+    let Ok(text) = std::str::from_utf8(token) else { return false };
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    let bare = bare.split('%').next().unwrap_or(bare);
+    if bare.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let host = fields::strip_port(token);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.iter().any(u8::is_ascii_alphabetic)
+        && host.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+}
+
+/// Client, ident and user, with an optional virtual host and forwarded-for
+/// list before them; false when what stands as the client cannot be one.
+fn parse_prefix<'a>(prefix: &'a [u8], record: &mut LogRecord<'a>) -> bool {
     let groups = Groups::split(prefix);
     let n = groups.len;
     let (lead, user) = match n {
-        0 => return,
+        0 => return true,
         1 | 2 => (1, None),
         _ => (n - 2, Some(groups.get(n - 1))),
     };
@@ -136,8 +159,12 @@ fn parse_prefix<'a>(prefix: &'a [u8], record: &mut LogRecord<'a>) {
         (_, Some(a), Some(b), _) => (Some(a), Some(b)),
         _ => (None, None),
     };
+    if client.is_some_and(|g| !plausible_client(g.first)) {
+        return false;
+    }
     record.host = host.and_then(|g| fields::present(g.first));
     record.client = client.and_then(|g| fields::present(g.first));
+    true
 }
 
 #[derive(Clone, Copy, Default)]
@@ -210,6 +237,16 @@ fn trailer<'a>(rest: &'a [u8], record: &mut LogRecord<'a>) -> Result<(), nom::Er
             let (after, agent) = quoted(rest).unwrap_or((b"", Cow::Borrowed(&rest[1..])));
             record.user_agent = fields::present_text(agent);
             rest = after.trim_ascii_start();
+            // nginx's `main` format ends with "$http_x_forwarded_for": the same rule as anywhere,
+            // the first address of the list is the client.
+            if let Some(body) = rest.strip_prefix(b"\"")
+                && let Some(end) = memchr::memchr(b'"', body)
+            {
+                let first = body[..end].split(|&b| b == b',').next().unwrap_or(b"").trim_ascii();
+                if std::str::from_utf8(first).is_ok_and(|f| f.parse::<std::net::IpAddr>().is_ok()) {
+                    record.client = Some(Cow::Borrowed(first));
+                }
+            }
         }
     }
     if !rest.is_empty() && !rest.ends_with(b"\"") {

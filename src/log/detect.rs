@@ -116,4 +116,41 @@ mod tests {
         let lines: Vec<&[u8]> = vec![b"hello world"; 50];
         assert!(detect(&lines).best.mostly_fails());
     }
+
+    #[test]
+    fn lines_no_family_fits_are_rejected_not_misread() {
+        // Each must leave detection failing (the user is told to pass --format), not read as something else.
+        let table = [
+            // Apache `%h %{remote}p %v %{local}p %t ...`: a port where Combined wants the client.
+            r#"1.2.3.4 51234 www.example.com 443 [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+            // A bare number as the client.
+            r#"12345 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#,
+            // A status that is not one.
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" OK 1"#,
+            // A log line of a program, not of requests.
+            "2024-01-01 10:00:00 INFO started worker 3",
+        ];
+        for line in table {
+            let lines: Vec<&[u8]> = vec![line.as_bytes(); 20];
+            let detection = detect(&lines);
+            assert!(detection.best.mostly_fails(), "{line}: read as {} ({} records)", detection.best.format, detection.best.records);
+        }
+    }
+
+    #[test]
+    fn a_forwarded_for_list_decides_the_client_whether_detected_or_given() {
+        let given: Format = r#"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for""#.parse().unwrap();
+        for (line, client) in [
+            (r#"10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "curl" "203.0.113.9, 10.0.0.7""#, "203.0.113.9"),
+            (r#"10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "curl" "-""#, "10.0.0.1"),
+        ] {
+            let lines: Vec<&[u8]> = vec![line.as_bytes()];
+            let detected = detect(&lines).best.format;
+            for format in [detected, given.clone()] {
+                let mut parser = format.parser().unwrap();
+                let Parsed::Record(r) = parser.parse(line.as_bytes()) else { panic!("{format}: {line}") };
+                assert_eq!(r.client.as_deref(), Some(client.as_bytes()), "{format}: {line}");
+            }
+        }
+    }
 }

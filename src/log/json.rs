@@ -248,13 +248,39 @@ impl LineParser for JsonParser {
             },
         };
         match read(&object, mapping) {
-            Ok(record) => Parsed::Record(record),
+            Ok(mut record) => {
+                // Caddy's console encoder writes the time before the object, not in it.
+                if record.time_us.is_none() {
+                    record.time_us = prefix_time(&line[..memchr::memchr(b'{', line).unwrap_or(0)]);
+                }
+                Parsed::Record(record)
+            }
             Err(expected) => Parsed::Reject(LineError { column: 1, expected }),
         }
     }
     fn clone_box(&self) -> Box<dyn LineParser> {
         Box::new(self.clone())
     }
+}
+
+/// A time at the start of a line's prefix: RFC 3339 (`2024-01-23T23:27:57.060Z`),
+/// Caddy's console `2024/01/23 23:27:57.060` (taken as UTC), or epoch seconds.
+fn prefix_time(prefix: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(prefix).ok()?;
+    let mut words = text.split_ascii_whitespace();
+    let first = words.next()?;
+    if let Some(t) = fields::iso_time_field(first.as_bytes()) {
+        return Some(t);
+    }
+    if let Some(second) = words.next() {
+        let joined = format!("{first} {second}");
+        for pattern in ["%Y/%m/%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+            if let Ok(t) = chrono::NaiveDateTime::parse_from_str(&joined, pattern) {
+                return Some(t.and_utc().timestamp_micros());
+            }
+        }
+    }
+    first.parse::<f64>().ok().filter(|v| *v > 1e8).and_then(fields::epoch_to_us)
 }
 
 /// Follows a dotted path; the first element of an array stands for the array
@@ -389,6 +415,14 @@ mod tests {
             (Some("10.10.10.117"), Some("fb/1.1"), Some("m.net:400"))
         );
         assert_eq!(caddy.time.as_deref(), Some("2024-05-26T11:42:52.601481Z"));
+        // Caddy's console encoder: the time stands before the object, tab-separated, and not in it.
+        let console = parse(
+            &mut p,
+            "2024/01/23 23:27:57.060\tinfo\thttp.log.access.log0\thandled request\t{\"request\":{\"remote_ip\":\"127.0.0.1\",\"method\":\"GET\",\"host\":\"localhost\",\"uri\":\"/x\"},\"status\":200,\"size\":3,\"duration\":0.001}",
+        );
+        assert_eq!((console.time.as_deref(), console.path.as_deref()), (Some("2024-01-23T23:27:57.060Z"), Some("/x")));
+        assert_eq!(prefix_time(b"2024-01-23T23:27:57Z info "), Some(1_706_052_477_000_000));
+        assert_eq!(prefix_time(b"caddy  | "), None);
 
         let gcp = parse(
             &mut p,

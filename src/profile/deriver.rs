@@ -93,7 +93,7 @@ pub struct ChunkDigest {
     events: Vec<Event>,
     /// `--trace` rows (method, redacted target), one per event, when asked for.
     trace: Vec<(String, String)>,
-    excluded: u64,
+    excluded: LeftOut,
     key: String,
     sampled: Vec<usize>,
 }
@@ -111,7 +111,7 @@ impl ChunkDigest {
             templates: Vec::new(),
             events,
             trace: Vec::new(),
-            excluded: 0,
+            excluded: LeftOut::default(),
             key: String::new(),
             sampled: Vec::new(),
         }
@@ -145,16 +145,55 @@ fn user_key(record: &LogRecord<'_>, seed: u64) -> u64 {
     }
 }
 
+/// Records left out of a profile, by why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// No time to place them on the curve (the format logs none, or it did not parse).
+    pub untimed: u64,
+    /// No method or path: not a request (a TLS probe, a bare `-`).
+    pub not_requests: u64,
+    /// Left out by `--since`, `--until`, `--exclude` or `--host-filter`.
+    pub filtered: u64,
+}
+
+impl LeftOut {
+    pub fn total(&self) -> u64 {
+        self.untimed + self.not_requests + self.filtered
+    }
+
+    fn add(&mut self, other: &LeftOut) {
+        self.untimed += other.untimed;
+        self.not_requests += other.not_requests;
+        self.filtered += other.filtered;
+    }
+
+    /// `3 with no time, 2 not requests, 1 by the filters`.
+    pub fn describe(&self) -> String {
+        let parts = [
+            (self.untimed, "with no time"),
+            (self.not_requests, "not requests (no method or path)"),
+            (self.filtered, "by --since/--until/--exclude/--host-filter"),
+        ];
+        let said: Vec<String> =
+            parts.iter().filter(|(n, _)| *n > 0).map(|(n, why)| format!("{} {why}", crate::units::thousands(*n))).collect();
+        if said.is_empty() { "none".to_owned() } else { said.join(", ") }
+    }
+}
+
 impl Accumulator for ChunkDigest {
     type Total = Deriver;
 
     fn add(&mut self, record: &LogRecord<'_>) {
-        let (Some(time_us), Some(method), Some(path)) = (record.time_us, record.method.as_deref(), record.path.as_deref()) else {
-            self.excluded += 1;
+        let Some(time_us) = record.time_us else {
+            self.excluded.untimed += 1;
+            return;
+        };
+        let (Some(method), Some(path)) = (record.method.as_deref(), record.path.as_deref()) else {
+            self.excluded.not_requests += 1;
             return;
         };
         if !self.keep(record, time_us) {
-            self.excluded += 1;
+            self.excluded.filtered += 1;
             return;
         }
         template_key(method, path, &mut self.key, &mut self.sampled);
@@ -186,7 +225,7 @@ impl Accumulator for ChunkDigest {
 
     fn fold_into(self, total: &mut Deriver) {
         let local_to_global: Vec<u32> = self.templates.iter().map(|(key, stats)| total.template(key, stats)).collect();
-        total.excluded += self.excluded;
+        total.excluded.add(&self.excluded);
         total.span.merge(self.span);
         for &(sec, n) in &self.seconds {
             total.arrival.add(sec, n);
@@ -227,7 +266,7 @@ pub struct Deriver {
     ids: FxHashMap<String, u32>,
     templates: Vec<(String, EndpointStats)>,
     pub span: TimeSpan,
-    pub excluded: u64,
+    pub excluded: LeftOut,
     arrival: ArrivalCounter,
     /// Requests per template in each window of `mix_res` seconds.
     mix: BTreeMap<i64, FxHashMap<u32, u64>>,
@@ -257,7 +296,7 @@ impl Deriver {
             ids: FxHashMap::default(),
             templates: Vec::new(),
             span: TimeSpan::default(),
-            excluded: 0,
+            excluded: LeftOut::default(),
             arrival: ArrivalCounter::default(),
             mix: BTreeMap::new(),
             mix_res: MIX_RESOLUTION_S,
