@@ -119,24 +119,14 @@ fn followed_by_status(rest: &[u8]) -> bool {
     (len == 1 && rest[0] == b'-' || len == 3) && matches!(rest.get(len), None | Some(b' '))
 }
 
-/// Whether a token can be a client: `-`, an IP address (IPv6 with a zone or
-/// in brackets too), or a host name, which has a letter (a bare number such
-/// as a port is none: a custom format read as Combined would put one here).
+/// Whether a token can be a client: anything but a bare number. A port or a
+/// count where the client should stand is how a custom format (`%h
+/// %{remote}p %v %{local}p %t ...`) reads as Combined with every field
+/// shifted, and that must be a reject, not a misread. (Addresses and host
+/// names are not parsed further: this runs on every line, and IPv4 exits at
+/// its first dot.)
 fn plausible_client(token: &[u8]) -> bool {
-    if token == b"-" {
-        return true;
-    }
-    let Ok(text) = std::str::from_utf8(token) else { return false };
-    let bare = text.trim_start_matches('[').trim_end_matches(']');
-    let bare = bare.split('%').next().unwrap_or(bare);
-    if bare.parse::<std::net::IpAddr>().is_ok() {
-        return true;
-    }
-    let host = fields::strip_port(token);
-    !host.is_empty()
-        && host.len() <= 253
-        && host.iter().any(u8::is_ascii_alphabetic)
-        && host.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    !(token.first().is_some_and(u8::is_ascii_digit) && token.iter().all(u8::is_ascii_digit))
 }
 
 /// Client, ident and user, with an optional virtual host and forwarded-for

@@ -161,12 +161,15 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut 
     if !path.starts_with(b"/") {
         key.push('/');
     }
+    // A log's own braces are rare: look for them once per path, not once per segment.
+    let braces = path.iter().any(|&b| b == b'{' || b == b'}');
     for (i, seg) in path.split(|&b| b == b'/').enumerate() {
         if i > 0 {
             key.push('/');
         }
         match shape::classify(seg) {
-            Segment::Literal => shape::push_literal(key, &String::from_utf8_lossy(seg)),
+            Segment::Literal if braces => shape::push_literal(key, &String::from_utf8_lossy(seg)),
+            Segment::Literal => key.push_str(&String::from_utf8_lossy(seg)),
             other => {
                 if other.sampled() {
                     sampled.push(i);
