@@ -18,6 +18,8 @@ mod json;
 mod nginx;
 mod record;
 mod template;
+#[cfg(test)]
+mod template_gen;
 mod w3c;
 
 pub mod detect;
