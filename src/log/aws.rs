@@ -148,4 +148,89 @@ mod tests {
         );
         assert!(matches!(AwsParser(Balancer::Alb).parse(b"2015-07-22T09:00:28.019143Z shop"), Parsed::Reject(_)));
     }
+
+    #[test]
+    fn alb_entries_of_every_kind_the_documentation_shows() {
+        // (line, method, path, status, bytes sent, duration µs, client)
+        let tail = r#""Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-""#;
+        let table: [(String, Option<&str>, Option<&str>, Option<u16>, Option<u64>, Option<u64>, Option<&str>); 6] = [
+            // HTTP
+            (
+                format!(
+                    r#"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 {tail}"#
+                ),
+                Some("GET"),
+                Some("/"),
+                Some(200),
+                Some(366),
+                Some(1000),
+                Some("192.168.131.39"),
+            ),
+            // HTTPS
+            (
+                format!(
+                    r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 {tail}"#
+                ),
+                Some("GET"),
+                Some("/"),
+                Some(200),
+                Some(57),
+                Some(171_000),
+                Some("192.168.131.39"),
+            ),
+            // HTTP/2
+            (
+                format!(
+                    r#"h2 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 10.0.1.252:48160 10.0.0.66:9000 0.000 0.002 0.000 200 200 5 257 "GET https://10.0.2.105:773/ HTTP/2.0" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 {tail}"#
+                ),
+                Some("GET"),
+                Some("/"),
+                Some(200),
+                Some(257),
+                Some(2000),
+                Some("10.0.1.252"),
+            ),
+            // WebSockets
+            (
+                format!(
+                    r#"ws 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 10.0.0.140:40914 10.0.1.192:8010 0.001 0.003 0.000 101 101 218 587 "GET http://10.0.0.30:80/ HTTP/1.1" "-" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 {tail}"#
+                ),
+                Some("GET"),
+                Some("/"),
+                Some(101),
+                Some(587),
+                Some(4000),
+                Some("10.0.0.140"),
+            ),
+            // Lambda target that failed: no target, timers -1, the 502 is the load balancer's.
+            (
+                format!(
+                    r#"http 2018-11-30T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 - 0.000 0.001 0.000 502 - 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 {tail}"#
+                ),
+                Some("GET"),
+                Some("/"),
+                Some(502),
+                Some(366),
+                Some(1000),
+                Some("192.168.131.39"),
+            ),
+            // A request the load balancer could not read: timers -1, no request line.
+            (
+                format!(
+                    r#"http 2018-11-30T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 - -1 -1 -1 400 - 0 0 "- http://www.example.com:80- -" "-" - - - {tail}"#
+                ),
+                None,
+                None,
+                Some(400),
+                Some(0),
+                None,
+                Some("192.168.131.39"),
+            ),
+        ];
+        for (line, method, path, status, bytes, duration, client) in table {
+            let r = parse(Balancer::Alb, &line);
+            assert_eq!((r.method.as_deref(), r.path.as_deref(), r.status), (method, path, status), "{line}");
+            assert_eq!((r.bytes, r.duration_us, r.client.as_deref()), (bytes, duration, client), "{line}");
+        }
+    }
 }
