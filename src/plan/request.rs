@@ -280,19 +280,27 @@ impl RequestMaker {
         let name_index: HashMap<(&str, &str), usize> =
             profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
         let drawn = |i: usize, w: f64| if usable[i] && !profile.endpoints[i].once_per_session { w } else { 0.0 };
-        let overall = Picker::new(profile.endpoints.iter().enumerate().map(|(i, e)| drawn(i, e.weight)));
-        let segments = profile
+        // Segments with their own mix: each endpoint's share of the segment's requests.
+        let own_mixes: Vec<(&crate::profile::Segment, Vec<f64>)> = profile
             .segments
             .iter()
             .filter_map(|s| {
                 let weights = s.weights.as_ref()?;
-                let mut by_index = vec![0.0; profile.endpoints.len()];
+                let mut shares = vec![0.0; profile.endpoints.len()];
                 for (name, w) in weights {
                     let (method, path) = name.split_once(' ')?;
-                    let i = *name_index.get(&(method, path))?;
-                    by_index[i] = drawn(i, *w);
+                    shares[*name_index.get(&(method, path))?] = w.max(0.0);
                 }
-                by_index.iter().any(|&w| w > 0.0).then(|| (s.start_s, s.end_s, Picker::new(by_index.into_iter())))
+                let total: f64 = shares.iter().sum();
+                (total > 0.0).then(|| (s, shares.into_iter().map(|w| w / total).collect()))
+            })
+            .collect();
+        let overall = Picker::new(residual_mix(profile, &own_mixes).into_iter().enumerate().map(|(i, w)| drawn(i, w)));
+        let segments = own_mixes
+            .iter()
+            .filter_map(|(s, shares)| {
+                let weights: Vec<f64> = shares.iter().enumerate().map(|(i, w)| drawn(i, *w)).collect();
+                weights.iter().any(|&w| w > 0.0).then(|| (s.start_s, s.end_s, Picker::new(weights.into_iter())))
             })
             .collect();
         Ok(RequestMaker { endpoints, overall, segments, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), made: 0, left_out })
@@ -351,6 +359,32 @@ impl RequestMaker {
         self.made += 1;
         RequestSpec { seq, endpoint: index, method: e.method.clone(), target, body }
     }
+}
+
+/// The mix of the timeline outside the segments that have their own: the
+/// profile's counts less what those segments hold (their requests on the
+/// arrival curve times their shares), so the whole replay reproduces the
+/// whole log instead of counting those segments' endpoints twice. A profile
+/// without counts (hand-written) keeps its weights.
+fn residual_mix(profile: &Profile, own_mixes: &[(&crate::profile::Segment, Vec<f64>)]) -> Vec<f64> {
+    let weights: Vec<f64> = profile.endpoints.iter().map(|e| e.weight).collect();
+    if own_mixes.is_empty() || profile.endpoints.iter().all(|e| e.count == 0) {
+        return weights;
+    }
+    let bin_s = u64::from(profile.arrival.bin_s.max(1));
+    let in_segment = |s: &crate::profile::Segment| -> f64 {
+        let (from, to) = ((s.start_s / bin_s) as usize, (s.end_s.div_ceil(bin_s) as usize).min(profile.arrival.counts.len()));
+        profile.arrival.counts.get(from..to).map_or(0.0, |c| c.iter().map(|&n| n as f64).sum())
+    };
+    let mut residual: Vec<f64> = profile.endpoints.iter().map(|e| e.count as f64).collect();
+    for (segment, shares) in own_mixes {
+        let requests = in_segment(segment);
+        for (r, share) in residual.iter_mut().zip(shares) {
+            *r -= share * requests;
+        }
+    }
+    let residual: Vec<f64> = residual.into_iter().map(|r| r.max(0.0)).collect();
+    if residual.iter().sum::<f64>() > 0.0 { residual } else { weights }
 }
 
 fn uniform(rng: &mut ChaCha8Rng) -> f64 {
@@ -478,6 +512,25 @@ mod tests {
             maker.left_out()
         );
         assert!((0..1000).all(|_| maker.next(0).target == "/search?q=x"));
+    }
+
+    #[test]
+    fn outside_its_own_segments_the_timeline_draws_what_was_left_there() {
+        // A burst of /burst (600 requests in the first minute) and a quiet /page minute after it.
+        let text = r#"{"version": 1,
+            "endpoints": [{"method": "GET", "path": "/burst", "weight": 0.5, "count": 600},
+                          {"method": "GET", "path": "/page", "weight": 0.5, "count": 600}],
+            "arrival": {"bin_s": 60, "counts": [600, 600]},
+            "segments": [{"kind": "bursty", "start_s": 0, "end_s": 60, "baseline_rps": 1, "peak_rps": 10, "weights": {"GET /burst": 1.0}},
+                         {"kind": "steady", "start_s": 60, "end_s": 120, "rps": 10}]}"#;
+        let profile = parse(text, "b.json").unwrap();
+        let mut maker = RequestMaker::new(&profile, &Vars::new(), 7, false).unwrap();
+        let mut burst = 0;
+        for i in 0..1200u64 {
+            burst += u32::from(maker.next(if i < 600 { 0 } else { 60 }).target == "/burst");
+        }
+        // The whole replay holds what the log held: 600 of each, not 900 bursts.
+        assert_eq!(burst, 600);
     }
 
     #[test]
