@@ -4,6 +4,7 @@
 //! - `util`: paths, running the built `replay`, golden-file comparison.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
+//! - `fidelity`: a log with a known truth derived and replayed; the target receives its total and mix.
 //! - `gate`: thresholds, exit codes, every report a run writes, --abort-on-fail, report, merge, compare.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
@@ -16,6 +17,7 @@ mod browser;
 mod cli;
 mod derive;
 mod faults;
+mod fidelity;
 mod gate;
 mod profile;
 mod real_logs;

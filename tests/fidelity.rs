@@ -1,0 +1,96 @@
+//! Replay fidelity as the target sees it: a log whose truth is known
+//! (a steady mix, a burst with its own mix, steady again) is derived and
+//! replayed against the example server, which counts what it receives;
+//! the total, the shape and the mix by endpoint must match the log's.
+
+use crate::run::{requests, runtime};
+use crate::util::{replay, text};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// 12 minutes: 10 rps of `GET /` and `GET /profile` (7:3), then two minutes
+/// of 60 rps that are mostly `POST /login`, then 10 rps again.
+fn known_log() -> (String, BTreeMap<String, u64>) {
+    let mut log = String::new();
+    let mut truth = BTreeMap::new();
+    let mut n = 0u64;
+    for second in 0..720u64 {
+        let burst = (240..360).contains(&second);
+        let per_second = if burst { 60 } else { 10 };
+        for i in 0..per_second {
+            n += 1;
+            let (method, path) = if burst {
+                if i % 5 == 0 { ("GET", "/") } else { ("POST", "/login") }
+            } else if i % 10 < 7 {
+                ("GET", "/")
+            } else {
+                ("GET", "/profile")
+            };
+            *truth.entry(format!("{method} {path}")).or_insert(0) += 1;
+            let (m, s) = (second / 60, second % 60);
+            let _ = writeln!(
+                log,
+                r#"10.0.{}.{} - - [01/Dec/2026:10:{m:02}:{s:02} +0000] "{method} {path} HTTP/1.1" 200 12 "-" "client-{}""#,
+                n % 200,
+                n % 250,
+                n % 97
+            );
+        }
+    }
+    (log, truth)
+}
+
+/// Total variation distance between two mixes.
+fn distance(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> f64 {
+    let (ta, tb) = (a.values().sum::<u64>() as f64, b.values().sum::<u64>() as f64);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.iter().map(|k| (a.get(*k).copied().unwrap_or(0) as f64 / ta - b.get(*k).copied().unwrap_or(0) as f64 / tb).abs()).sum::<f64>()
+        / 2.0
+}
+
+#[test]
+fn a_replay_delivers_the_logs_total_and_mix_with_a_burst_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, truth) = known_log();
+    let log_path = dir.path().join("access.log");
+    std::fs::write(&log_path, log).unwrap();
+    let profile = dir.path().join("profile.json");
+    let out = replay(&["derive", log_path.to_str().unwrap(), "-o", profile.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut p: serde_json::Value = serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap();
+    let burst =
+        p["segments"].as_array().unwrap().iter().position(|s| s["start_s"] == 240 && s["weights"]["POST /login"].as_f64() > Some(0.7));
+    assert!(burst.is_some(), "the burst has its own mix: {}", p["segments"]);
+    // As with a real day's log, only the special stretch keeps a mix of its own: the rest must draw
+    // what was left of the log's mix outside it, not the whole log's (which holds the burst's logins).
+    for (i, segment) in p["segments"].as_array_mut().unwrap().iter_mut().enumerate() {
+        if Some(i) != burst {
+            segment.as_object_mut().unwrap().remove("weights");
+        }
+    }
+    std::fs::write(&profile, serde_json::to_string(&p).unwrap()).unwrap();
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let out = replay(
+        &[
+            "run",
+            profile.to_str().unwrap(),
+            "--host",
+            &format!("http://{addr}"),
+            "--duration",
+            "6s",
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+        b"",
+    );
+    let _ = stop.send(());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got: BTreeMap<String, u64> =
+        received.lock().unwrap().iter().filter(|(k, _)| k.contains(" /")).map(|(k, v)| (k.clone(), *v)).collect();
+    let total: u64 = truth.values().sum();
+    assert_eq!(requests(&got), total, "every request of the log arrived once: {got:?}");
+    let d = distance(&truth, &got);
+    // Before the residual mix, the steady stretches drew from a mix holding the burst's logins: about 0.2.
+    assert!(d <= 0.02, "mix distance {d:.3}: log {truth:?}, received {got:?}");
+}
