@@ -5,6 +5,7 @@
 
 use super::Derived;
 use crate::profile::{Arrival, Profile, SegmentKind};
+use crate::units::{count, human_duration};
 use std::io::{self, Write};
 
 const TOP_ENDPOINTS: usize = 8;
@@ -58,29 +59,53 @@ fn write_profile_summary(profile: &Profile, left_out: &crate::profile::deriver::
         writeln!(out, "  {:>6.2}%  {} {}", e.weight * 100.0, e.method, e.path)?;
     }
     let arrival = &profile.arrival;
-    writeln!(out, "replay: arrival, {} bins of {} s: {}", arrival.counts.len(), arrival.bin_s, sparkline(arrival))?;
+    writeln!(
+        out,
+        "replay: arrival, {} of {}: {}",
+        count(arrival.counts.len() as u64, "bin"),
+        human_duration(f64::from(arrival.bin_s)),
+        sparkline(arrival)
+    )?;
+    // Segments start at UTC times when the profile knows its first request's.
+    let first_us = profile.source.as_ref().and_then(|s| s.first.as_deref()).and_then(|t| crate::log::fields::iso_time_field(t.as_bytes()));
+    let at = |offset_s: u64| match first_us {
+        Some(first) => chrono::DateTime::from_timestamp_micros(first - first.rem_euclid(1_000_000) + offset_s as i64 * 1_000_000)
+            .map_or_else(|| human_duration(offset_s as f64), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        None => human_duration(offset_s as f64),
+    };
     for s in &profile.segments {
         let rates = match s.kind {
-            SegmentKind::Steady => format!("{} rps", s.rps.unwrap_or(0.0)),
-            SegmentKind::Ramp => format!("{} -> {} rps", s.rps_from.unwrap_or(0.0), s.rps_to.unwrap_or(0.0)),
-            SegmentKind::Bursty => format!("{} rps, peaks of {} rps", s.baseline_rps.unwrap_or(0.0), s.peak_rps.unwrap_or(0.0)),
+            SegmentKind::Steady => rate(s.rps.unwrap_or(0.0)),
+            SegmentKind::Ramp => format!("{} to {}", rate(s.rps_from.unwrap_or(0.0)), rate(s.rps_to.unwrap_or(0.0))),
+            SegmentKind::Bursty => format!("{}, peaks of {}", rate(s.baseline_rps.unwrap_or(0.0)), rate(s.peak_rps.unwrap_or(0.0))),
         };
         let own_mix = if s.weights.is_some() { ", own endpoint mix" } else { "" };
-        let (from, to) = (crate::units::human_duration(s.start_s as f64), crate::units::human_duration(s.end_s as f64));
-        writeln!(out, "  {} {from} to {to}: {rates}{own_mix}", s.kind.name())?;
+        let length = human_duration((s.end_s - s.start_s) as f64);
+        writeln!(out, "  {} from {} for {length}: {rates}{own_mix}", s.kind.name(), at(s.start_s))?;
     }
     if let Some(sessions) = &profile.sessions {
         let median = |q: &Option<crate::profile::Quantiles>| q.map_or(0.0, |q| q.p50);
         writeln!(
             out,
-            "replay: {} sessions; median {} requests over {} s, think time {} s",
-            sessions.count,
-            median(&sessions.length),
-            median(&sessions.duration_s),
-            median(&sessions.think_time_s)
+            "replay: {}; median {} over {}, think time {}",
+            count(sessions.count, "session"),
+            count(median(&sessions.length).round() as u64, "request"),
+            human_duration(median(&sessions.duration_s)),
+            human_duration(median(&sessions.think_time_s))
         )?;
     }
     Ok(())
+}
+
+/// A rate with significant digits: `0.02 rps`, `1.5 rps`, `1,250 rps` (never `0 rps` for a trickle).
+fn rate(rps: f64) -> String {
+    if rps > 0.0 && rps < 0.1 {
+        return format!("{rps:.2} rps");
+    }
+    if rps < 10.0 {
+        return format!("{:.1} rps", rps);
+    }
+    crate::units::human_rate(rps)
 }
 
 /// The curve in at most [`SPARK_WIDTH`] block characters.
