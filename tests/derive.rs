@@ -131,3 +131,22 @@ fn thread_count_does_not_change_the_profile() {
     let four = replay::derive::derive(&config(4)).unwrap().profile;
     assert_eq!(one, four);
 }
+
+#[test]
+fn inputs_years_apart_are_named_with_the_gap_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |year: u32, i: u32| {
+        format!("10.0.0.{} - - [01/Mar/{year}:10:00:{:02} +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"\n", i % 200, i % 60)
+    };
+    let (a, b) = (dir.path().join("2015.log"), dir.path().join("2019.log"));
+    std::fs::write(&a, (0..60).map(|i| line(2015, i)).collect::<String>()).unwrap();
+    std::fs::write(&b, (0..60).map(|i| line(2019, i)).collect::<String>()).unwrap();
+    let out =
+        crate::util::replay(&["derive", a.to_str().unwrap(), b.to_str().unwrap(), "-o", dir.path().join("p.json").to_str().unwrap()], b"");
+    let stderr = crate::util::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("nothing was logged for") && stderr.contains("--since 2019-03-01"), "{stderr}");
+    // One log alone says nothing of the kind.
+    let out = crate::util::replay(&["derive", a.to_str().unwrap(), "-o", dir.path().join("q.json").to_str().unwrap()], b"");
+    assert!(!crate::util::text(&out.stderr).contains("nothing was logged"));
+}

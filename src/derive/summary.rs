@@ -40,6 +40,9 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     write_profile_summary(&derived.profile, &derived.left_out, out)?;
+    if let Some(gap) = long_gap(&derived.profile) {
+        writeln!(out, "replay: warning: {gap}")?;
+    }
     if let Some((rows, late)) = derived.trace {
         writeln!(out, "replay: trace: {rows} rows ({late} later than the reorder window, written out of order)")?;
     }
@@ -95,6 +98,40 @@ fn write_profile_summary(profile: &Profile, left_out: &crate::profile::deriver::
         )?;
     }
     Ok(())
+}
+
+/// The longest stretch of the curve with no request, when it is over an hour
+/// and most of the timeline (a 2015 log and a 2019 log derived together):
+/// the replay would send one spike, wait, and send another. Says where, and
+/// what to do.
+fn long_gap(profile: &Profile) -> Option<String> {
+    let counts = &profile.arrival.counts;
+    let bin_s = u64::from(profile.arrival.bin_s.max(1));
+    let (mut best, mut run, mut best_end) = (0usize, 0usize, 0usize);
+    for (i, &c) in counts.iter().enumerate() {
+        run = if c == 0 { run + 1 } else { 0 };
+        if run > best {
+            (best, best_end) = (run, i + 1);
+        }
+    }
+    let gap_s = best as u64 * bin_s;
+    let span_s = counts.len() as u64 * bin_s;
+    if gap_s < 3600 || gap_s * 2 < span_s {
+        return None;
+    }
+    let first_us =
+        profile.source.as_ref().and_then(|s| s.first.as_deref()).and_then(|t| crate::log::fields::iso_time_field(t.as_bytes()))?;
+    let time = |offset_s: u64| {
+        chrono::DateTime::from_timestamp_micros(first_us + offset_s as i64 * 1_000_000)
+            .map_or_else(String::new, |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    let (gap_from, gap_to) = (time((best_end - best) as u64 * bin_s), time(best_end as u64 * bin_s));
+    Some(format!(
+        "nothing was logged for {} ({gap_from} to {gap_to}), {:.0}% of the timeline: a replay sends what came before, waits, then what came after. \
+         Derive each span on its own (--until {gap_from}, then --since {gap_to}), or replay a --window of one",
+        human_duration(gap_s as f64),
+        gap_s as f64 * 100.0 / span_s as f64
+    ))
 }
 
 /// A rate with significant digits: `0.02 rps`, `1.5 rps`, `1,250 rps` (never `0 rps` for a trickle).
