@@ -338,7 +338,14 @@ fn the_documented_ci_commands_run_as_written() {
     std::fs::remove_dir_all(work.path().join("replay-results")).unwrap();
     let second = go();
     let _ = stop.send(());
-    assert_eq!(second.status.code(), Some(0), "{}\n{}", text(&second.stdout), text(&second.stderr));
-    assert!(text(&second.stdout).contains("replay compare:"), "{}", text(&second.stdout));
+    // The compare step ran; on a machine this busy (the tests run side by side) it may rightly see
+    // the rerun's tail slower, and then it fails the job, as it should, saying so.
+    let stdout = text(&second.stdout);
+    assert!(stdout.contains("replay compare:"), "{stdout}\n{}", text(&second.stderr));
+    match second.status.code() {
+        Some(0) => {}
+        Some(1) => assert!(stdout.contains("**REGRESSION**"), "{stdout}"),
+        other => panic!("exit {other:?}: {stdout}\n{}", text(&second.stderr)),
+    }
     assert!(work.path().join("replay-results/ci/compare.html").is_file());
 }

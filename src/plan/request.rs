@@ -279,7 +279,11 @@ impl RequestMaker {
         let left_out = unfilled.into_iter().map(|u| u.left_out).collect();
         let name_index: HashMap<(&str, &str), usize> =
             profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
-        let drawn = |i: usize, w: f64| if usable[i] && !profile.endpoints[i].once_per_session { w } else { 0.0 };
+        // A hand-written login (weight 0) is only sent first in sessions; one found in the logs is drawn by its share.
+        let drawn = |i: usize, w: f64| {
+            let e = &profile.endpoints[i];
+            if usable[i] && !(e.once_per_session && e.weight <= 0.0) { w } else { 0.0 }
+        };
         // Segments with their own mix: each endpoint's share of the segment's requests.
         let own_mixes: Vec<(&crate::profile::Segment, Vec<f64>)> = profile
             .segments

@@ -131,7 +131,15 @@ impl SessionPlan {
         let length = self.length.map_or(steps.len().max(1), |q| draw(&q, u, v).round().clamp(1.0, MAX_SESSION_STEPS as f64) as usize);
         steps.truncate(MAX_SESSION_STEPS);
         while steps.len() < length {
-            steps.push(self.maker.next(profile_s));
+            // The login opens the session; the rest of it is drawn without it.
+            let mut spec = self.maker.next(profile_s);
+            for _ in 0..16 {
+                if Some(spec.endpoint) != self.login {
+                    break;
+                }
+                spec = self.maker.next(profile_s);
+            }
+            steps.push(spec);
         }
         let think_ns = (1..steps.len())
             .map(|_| {

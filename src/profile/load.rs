@@ -132,11 +132,12 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
         }
         names.insert(format!("{} {}", e.method, e.path));
     }
-    let total: f64 = profile.endpoints.iter().filter(|e| !e.once_per_session).map(|e| e.weight).sum();
-    if total <= 0.0 {
+    // A login found in the logs keeps its share (a plain run draws it by weight); a hand-written one has 0.
+    let total: f64 = profile.endpoints.iter().map(|e| e.weight).sum();
+    if profile.endpoints.iter().filter(|e| !e.once_per_session).all(|e| e.weight <= 0.0) {
         return bad("endpoints".into(), "all weights are zero; give at least one endpoint a weight above 0".into());
     }
-    for e in profile.endpoints.iter_mut().filter(|e| !e.once_per_session) {
+    for e in profile.endpoints.iter_mut() {
         e.weight /= total;
     }
     let arrival = &profile.arrival;
