@@ -1,5 +1,6 @@
 //! Numbers for people: durations in human units (`2 h 15 m`, `8 s`,
-//! `350 ms`), rates, and counted nouns (`1 request`, `2 requests`).
+//! `350 ms`), rates, and counted nouns (`1 request`, `2 requests`); and the
+//! one parser of durations people write (`500ms`, `30m`, `1.5s`).
 
 /// `350 ms`, `8.5 s`, `2 m 5 s`, `2 h 15 m`, `3 d 11 h`: the two largest units.
 pub fn human_duration(seconds: f64) -> String {
@@ -66,6 +67,38 @@ pub fn thousands(n: u64) -> String {
 /// `1 request`, `2 requests`, `1,000 requests`.
 pub fn count(n: u64, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", thousands(n)) }
+}
+
+/// A duration from a number and a unit (`us`, `ms`, `s`, `m`, `h`, `d`; none means seconds).
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("`{value}` is not a duration; use e.g. 500ms, 90s, 30m, 2h or 1d");
+    let v = value.trim();
+    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let seconds_per = match unit.trim() {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(bad()),
+    };
+    let seconds = n * seconds_per;
+    if !seconds.is_finite() || seconds > 100.0 * 365.0 * 86_400.0 {
+        return Err(format!("`{value}` is longer than a century"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Whole seconds, at least one: the derive flags (`--session-gap`, `--bin`, `--over`).
+pub fn parse_duration_s(value: &str) -> Result<u64, String> {
+    let d = parse_duration(value)?;
+    if d.as_secs() == 0 || d.subsec_nanos() != 0 {
+        return Err(format!("`{value}` must be a whole number of seconds, at least 1s"));
+    }
+    Ok(d.as_secs())
 }
 
 #[cfg(test)]

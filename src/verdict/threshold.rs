@@ -142,7 +142,8 @@ impl Threshold {
         let (name, window) = match left.trim().split_once('[') {
             Some((name, w)) => {
                 let w = w.strip_suffix(']').ok_or_else(|| bad("a window is written [1m]"))?;
-                let window = crate::cli::parse_duration(w).map_err(|_| bad(&format!("`{w}` is not a window; write e.g. [30s] or [1m]")))?;
+                let window =
+                    crate::units::parse_duration(w).map_err(|_| bad(&format!("`{w}` is not a window; write e.g. [30s] or [1m]")))?;
                 if window.is_zero() {
                     return Err(bad("a window must be longer than zero"));
                 }
