@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Fidelity as the target sees it: derive a log, replay it against a real nginx
+# on loopback at a high speed, parse nginx's own access log, and compare it
+# with the original: total, per-bin shape (correlation) and mix by endpoint
+# template (total variation distance).
+# Usage: bench/fidelity.sh LOG [DURATION=40s]. Installs nginx when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log=${1:?usage: bench/fidelity.sh LOG [DURATION]}
+duration=${2:-40s}
+command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx) >/dev/null
+cargo build --release --locked -q
+replay=target/release/replay
+out=bench/out/fidelity
+rm -rf "$out" && mkdir -p "$out/nginx/tmp"
+cat > "$out/nginx/nginx.conf" <<'CONF'
+worker_processes 1;
+daemon off;
+pid nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+    log_format replay '$msec "$request" $status';
+    access_log access.log replay;
+    client_body_temp_path tmp;
+    proxy_temp_path tmp;
+    fastcgi_temp_path tmp;
+    uwsgi_temp_path tmp;
+    scgi_temp_path tmp;
+    server {
+        listen 127.0.0.1:18095;
+        location / { return 200 "ok"; }
+    }
+}
+CONF
+(cd "$out/nginx" && exec nginx -p "$PWD" -c nginx.conf) &
+nginx_pid=$!
+trap 'kill $nginx_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18095/ && break; sleep 0.1; done
+: > "$out/nginx/access.log"   # the readiness probe is no part of the replay
+$replay derive "$log" -o "$out/original.json" 2>/dev/null
+$replay run "$out/original.json" --host http://127.0.0.1:18095 --duration "$duration" --connections 256 --out "$out/run" >/dev/null 2>&1 || true
+kill $nginx_pid; wait $nginx_pid 2>/dev/null || true
+$replay parse --format 'nginx:$msec "$request" $status' "$out/nginx/access.log" > "$out/received.jsonl" 2>/dev/null
+python3 - "$out/original.json" "$out/run/results.json" "$out/received.jsonl" <<'PY'
+import datetime, json, re, sys, urllib.parse
+a, run = (json.load(open(p)) for p in sys.argv[1:3])
+received = [json.loads(line) for line in open(sys.argv[3])]
+# The mix by the original's templates: each received request is matched to the first template it fills.
+def pattern(path):
+    parts = re.split(r"(\{[A-Za-z0-9_-]+\})", path.replace("{{", "\x00").replace("}}", "\x01"))
+    rx = "".join("[^/]*" if re.fullmatch(r"\{[A-Za-z0-9_-]+\}", p) else re.escape(p.replace("\x00", "{").replace("\x01", "}")) for p in parts)
+    return re.compile(rx + "$")
+# The most specific template wins: the one with the most literal characters.
+literal = lambda path: len(re.sub(r"\{[A-Za-z0-9_-]+\}", "", path))
+templates = sorted(((e["method"], pattern(e["path"]), f"{e['method']} {e['path']}") for e in a["endpoints"] if not e.get("tail")), key=lambda t: -literal(t[2]))
+tail = next((f"{e['method']} {e['path']}" for e in a["endpoints"] if e.get("tail")), "* *")
+ma = {f"{e['method']} {e['path']}": e["count"] for e in a["endpoints"]}
+mb = {}
+for r in received:
+    path = urllib.parse.unquote(r.get("path") or "")
+    method = r.get("method") or ""
+    key = next((name for m, rx, name in templates if (m == method or m == "OTHER") and rx.match(path)), tail)
+    mb[key] = mb.get(key, 0) + 1
+ta, tb = sum(ma.values()), sum(mb.values())
+keys = set(ma) | set(mb)
+tvd = sum(abs(ma.get(k, 0) / ta - mb.get(k, 0) / tb) for k in keys) / 2
+# Both curves on 50 equal stretches of the original's timeline: the received times (ms, from $msec)
+# mapped back through the run's speed from the first request.
+ca = a['arrival']['counts']
+n = 50
+sa = [sum(ca[i * len(ca) // n:(i + 1) * len(ca) // n]) for i in range(n)]
+span_s = len(ca) * a['arrival']['bin_s']
+speed = run['plan']['speed']
+times = sorted(datetime.datetime.fromisoformat(r['time'].replace('Z', '+00:00')).timestamp() for r in received if r.get('time'))
+origin = times[0]
+sb = [0] * n
+for t in times:
+    sb[min(n - 1, int((t - origin) * speed / span_s * n))] += 1
+ma_, mb_ = sum(sa) / len(sa), sum(sb) / len(sb)
+cov = sum((x - ma_) * (y - mb_) for x, y in zip(sa, sb))
+var = (sum((x - ma_) ** 2 for x in sa) * sum((y - mb_) ** 2 for y in sb)) ** 0.5
+corr = cov / var if var else 1.0
+print(f"log {sys.argv[1]}: {ta} requests; nginx received {tb} ({tb / ta * 100:.2f}%)")
+print(f"shape correlation {corr:.3f} over 50 stretches (target >= 0.99); mix distance {tvd:.3f} by the original's templates (target <= 0.01)")
+print("original: " + " ".join(map(str, sa)))
+print("received: " + " ".join(map(str, sb)))
+PY
