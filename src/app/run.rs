@@ -23,13 +23,14 @@ pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
     let target = display_url(&request.run.client.base);
     let facts = plan_facts(&request.source.display().to_string(), &request.plan, &request.run, &planned);
-    let gate = Gate { thresholds, abort_on_fail: request.abort_on_fail };
+    let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail };
     let runtime = runtime()?;
-    Ok(replay(&runtime, planned, request.run, &target, &out, facts, gate)?.1)
+    Ok(replay(&runtime, planned, request.run, &target, &out, facts, judging)?.1)
 }
 
 /// What judges a run: its thresholds, and whether one lost stops it.
-pub struct Gate {
+#[derive(Default)]
+pub struct Judging {
     pub thresholds: Vec<Threshold>,
     pub abort_on_fail: bool,
 }
@@ -76,7 +77,7 @@ pub fn replay(
     target: &str,
     out: &Path,
     plan: PlanFacts,
-    gate: Gate,
+    judging: Judging,
 ) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let catalog = planned.catalog.clone();
@@ -84,7 +85,7 @@ pub fn replay(
     for endpoint in &left_out {
         eprintln!("replay: left out: {endpoint}");
     }
-    let watch = Watch::new(gate.thresholds.clone(), gate.abort_on_fail, planned.expected_requests, target);
+    let watch = Watch::new(judging.thresholds.clone(), judging.abort_on_fail, planned.expected_requests, target);
     let outcome = drive(runtime, planned, config, target, watch)?;
     if let Some(why) = &outcome.aborted {
         eprintln!("replay: stopped early: {why}");
@@ -99,7 +100,7 @@ pub fn replay(
         plan: Some(plan),
     };
     let mut results = results(&outcome.summary, &facts);
-    let mut verdict = judge(&results, &gate.thresholds).map_err(anyhow::Error::msg)?;
+    let mut verdict = judge(&results, &judging.thresholds).map_err(anyhow::Error::msg)?;
     if let Some(why) = outcome.aborted {
         verdict.reasons.insert(0, format!("stopped early: {why}"));
         verdict.passed = false;
