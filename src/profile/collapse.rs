@@ -72,6 +72,12 @@ pub fn finish(templates: Vec<(String, EndpointStats)>, max_endpoints: usize, see
     Finished { endpoints, index_of }
 }
 
+/// Whether a literal with `count` of its group's `total` requests stays a literal when the group folds.
+fn is_popular(count: u64, total: u64, median: u64) -> bool {
+    let share = count as f64 / total as f64;
+    share >= KEEP_SHARE || count >= KEEP_OVER_MEDIAN * median && share >= KEEP_MIN_SHARE
+}
+
 fn key_of(e: &Entry) -> String {
     format!("{} {}", e.method, e.segments.join("/"))
 }
@@ -92,21 +98,25 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
         let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
         *groups.entry(group).or_default().entry(literal.clone()).or_default() += e.stats.count;
     }
+    // Each group's total and median literal, once per group (not once per entry).
+    let judged: HashMap<&(String, usize, Vec<String>), (u64, u64)> = groups
+        .iter()
+        .filter(|(_, values)| values.len() > MAX_LITERALS)
+        .map(|(group, values)| {
+            let mut counts: Vec<u64> = values.values().copied().collect();
+            counts.sort_unstable();
+            (group, (counts.iter().sum(), counts[counts.len() / 2]))
+        })
+        .collect();
     let mut folded = std::collections::HashSet::new();
     for e in entries.iter_mut().filter(|e| e.segments.len() > position) {
-        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
-        let Some(values) = groups.get(&group) else { continue };
-        if values.len() <= MAX_LITERALS || is_placeholder(&e.segments[position]) {
+        if is_placeholder(&e.segments[position]) {
             continue;
         }
-        let total: u64 = values.values().sum();
-        let mut counts: Vec<u64> = values.values().copied().collect();
-        counts.sort_unstable();
-        let median = counts[counts.len() / 2];
-        let count = values[&e.segments[position]];
-        let share = count as f64 / total as f64;
-        let popular = share >= KEEP_SHARE || count >= KEEP_OVER_MEDIAN * median && share >= KEEP_MIN_SHARE;
-        if !popular {
+        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
+        let Some(&(total, median)) = judged.get(&group) else { continue };
+        let count = groups[&group][&e.segments[position]];
+        if !is_popular(count, total, median) {
             let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
             e.stats.offer_param(position, literal.as_bytes(), seed);
             folded.insert(group);
