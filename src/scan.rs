@@ -20,8 +20,10 @@ use std::sync::{Arc, Mutex};
 /// Lines longer than this are rejected without being held in memory.
 pub const MAX_LINE: usize = 1 << 20;
 const CHUNK: usize = 1 << 20;
-/// Chunks read but not yet folded, per worker.
+/// Chunks read but not yet folded, per worker…
 const IN_FLIGHT_PER_WORKER: usize = 4;
+/// …and in all: when chunk `n` is handed out, chunk `n - MAX_IN_FLIGHT` is folded, whatever the thread count.
+pub const MAX_IN_FLIGHT: usize = 32;
 /// How many rejected lines are kept with their text for the report.
 pub const KEPT_REJECTS: usize = 10;
 
@@ -77,17 +79,17 @@ struct ChunkResult<A> {
 }
 
 /// Scans `reader` with `parser`: each chunk's records go to an accumulator
-/// made by `new_acc`, which is then folded into `total` in input order.
+/// made by `new_acc` (given the chunk's number in this input), which is then folded into `total` in input order.
 pub fn scan<A, F>(reader: Box<dyn Read + Send>, parser: &dyn LineParser, new_acc: F, total: &mut A::Total, threads: usize) -> Scan
 where
     A: Accumulator + 'static,
-    F: Fn() -> A + Sync,
+    F: Fn(u64) -> A + Sync,
 {
     let workers = if parser.is_stateful() { 1 } else { threads.max(1) };
     let (work_tx, work_rx) = sync_channel::<Work>(workers * 2);
     // Chunks between the reader and the fold: a slow fold holds the reader
     // back instead of letting parsed chunks pile up in memory.
-    let in_flight = IN_FLIGHT_PER_WORKER * workers;
+    let in_flight = (IN_FLIGHT_PER_WORKER * workers).min(MAX_IN_FLIGHT);
     let (permit_tx, permit_rx) = sync_channel::<()>(in_flight);
     for _ in 0..in_flight {
         let _ = permit_tx.send(());
@@ -110,11 +112,11 @@ where
                     let Ok(work) = work else { return };
                     let result = match work {
                         Work::Lines { seq, buf, len } => {
-                            let result = parse_chunk(seq, &buf[..len], parser.as_mut(), new_acc());
+                            let result = parse_chunk(seq, &buf[..len], parser.as_mut(), new_acc(seq));
                             let _ = pool_tx.send(buf);
                             result
                         }
-                        Work::Overlong { seq } => overlong(seq, new_acc()),
+                        Work::Overlong { seq } => overlong(seq, new_acc(seq)),
                     };
                     if result_tx.send(result).is_err() {
                         return;
@@ -321,7 +323,7 @@ mod tests {
         }
         let parser = Format::Combined.parser().unwrap();
         let mut paths = Paths::default();
-        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), Paths::default, &mut paths, 2);
+        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), |_| Paths::default(), &mut paths, 2);
         assert_eq!((scan.lines, scan.records, scan.rejected), (40_001, 40_000, 1));
         assert_eq!(scan.rejects[0].line, 30_002);
         let want: Vec<u8> = (0..40_000).map(|i| b'a' + (i % 26) as u8).collect();
@@ -337,7 +339,7 @@ mod tests {
         text.push_str(line(2).trim_end());
         let parser = Format::Combined.parser().unwrap();
         let mut paths = Paths::default();
-        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), Paths::default, &mut paths, 2);
+        let scan = scan(Box::new(std::io::Cursor::new(text.into_bytes())), parser.as_ref(), |_| Paths::default(), &mut paths, 2);
         assert_eq!((scan.lines, scan.records, scan.rejected), (4, 3, 1));
         assert_eq!(scan.rejects[0].line, 2);
         assert_eq!(paths.0, b"abc");

@@ -150,3 +150,64 @@ fn inputs_years_apart_are_named_with_the_gap_and_what_to_do() {
     let out = crate::util::replay(&["derive", a.to_str().unwrap(), "-o", dir.path().join("q.json").to_str().unwrap()], b"");
     assert!(!crate::util::text(&out.stderr).contains("nothing was logged"));
 }
+
+/// A shop's log: a million-product catalogue by slug, a popular sale page beside it, and plain pages.
+fn slug_log(lines: usize) -> (String, usize, usize) {
+    let mut state: u64 = 7;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let (mut log, mut slugs, mut sale) = (String::with_capacity(lines * 110), 0, 0);
+    for i in 0..lines {
+        let path = match next() % 100 {
+            0..70 => {
+                slugs += 1;
+                let word =
+                    |n: usize, next: &mut dyn FnMut() -> u64| (0..n).map(|_| (b'a' + (next() % 26) as u8) as char).collect::<String>();
+                format!("/p/{}/{}", word(8, &mut next), word(10, &mut next))
+            }
+            70..78 => {
+                sale += 1;
+                "/p/sale/today".to_owned()
+            }
+            78..98 => "/about".to_owned(),
+            n => format!("/users/{n}{}", next() % 1000),
+        };
+        let (sec, client) = (i / 200, next() % 5000);
+        log.push_str(&format!(
+            "10.1.{}.{} - - [28/Nov/2025:{:02}:{:02}:{:02} +0000] \"GET {path} HTTP/1.1\" 200 512 \"-\" \"ua\"\n",
+            client / 250,
+            client % 250,
+            sec / 3600 % 24,
+            sec / 60 % 60,
+            sec % 60
+        ));
+    }
+    (log, slugs, sale)
+}
+
+#[test]
+fn distinct_paths_fold_as_they_stream_the_same_for_any_thread_count() {
+    // 36 MB: past the first compaction and the chunks the workers wait out before routing by its rules.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.log");
+    let (log, slugs, sale) = slug_log(380_000);
+    assert!(log.len() > (replay::scan::MAX_IN_FLIGHT + 2) << 20, "{} bytes", log.len());
+    std::fs::write(&path, log).unwrap();
+    let config = |threads| DeriveConfig { threads, ..DeriveConfig::new(vec![path.to_string_lossy().into_owned()]) };
+    let one = replay::derive::derive(&config(1)).unwrap().profile;
+    let two = replay::derive::derive(&config(2)).unwrap().profile;
+    assert_eq!(serde_json::to_string(&one).unwrap(), serde_json::to_string(&two).unwrap());
+    let count = |path: &str| one.endpoints.iter().find(|e| e.path == path).map(|e| e.count);
+    assert_eq!(count("/p/{param}/{param2}"), Some(slugs as u64));
+    assert_eq!(count("/p/sale/today"), Some(sale as u64), "the popular literal stays itself");
+    assert!(one.endpoints.len() <= 4, "{:?}", one.endpoints.iter().map(|e| &e.path).collect::<Vec<_>>());
+    let folded = one.endpoints.iter().find(|e| e.path == "/p/{param}/{param2}").unwrap();
+    assert_eq!(folded.params["param2"].len(), 16);
+    assert!(folded.params["param2"].iter().all(|v| v.len() == 10 && v.bytes().all(|b| b.is_ascii_lowercase())));
+    // Sessions and flows were renumbered as the table compacted: every step names an endpoint.
+    let names: Vec<String> = one.endpoints.iter().map(|e| format!("{} {}", e.method, e.path)).collect();
+    let flows = &one.sessions.as_ref().unwrap().flows;
+    assert!(!flows.is_empty() && flows.iter().flat_map(|f| &f.steps).all(|step| names.contains(step)), "{flows:?}");
+}

@@ -14,6 +14,7 @@
 //! the subtrees below it before the next level is judged.
 
 use super::endpoints::{EndpointStats, PARAM_SAMPLES};
+use super::fold::{Rules, group_key};
 use super::sketch::Sample;
 use super::wire::{Endpoint, QueryKey};
 use std::collections::{BTreeMap, HashMap};
@@ -42,19 +43,7 @@ pub struct Finished {
 
 pub fn finish(templates: Vec<(String, EndpointStats)>, max_endpoints: usize, seed: u64) -> Finished {
     let count = templates.len();
-    let mut entries: Vec<Entry> = templates
-        .into_iter()
-        .enumerate()
-        .map(|(id, (key, stats))| {
-            let (method, path) = key.split_once(' ').unwrap_or(("OTHER", "/"));
-            Entry { method: method.to_owned(), segments: path.split('/').map(str::to_owned).collect(), stats, members: vec![id] }
-        })
-        .collect();
-    let depth = entries.iter().map(|e| e.segments.len()).max().unwrap_or(0);
-    for position in 1..depth {
-        fold_position(&mut entries, position, seed);
-        entries = merge_equal(entries);
-    }
+    let mut entries = fold_all(templates, seed, None);
     entries.sort_by(|a, b| b.stats.count.cmp(&a.stats.count).then_with(|| key_of(a).cmp(&key_of(b))));
     let max = max_endpoints.max(1);
     if entries.len() > max {
@@ -78,16 +67,55 @@ fn is_popular(count: u64, total: u64, median: u64) -> bool {
     share >= KEEP_SHARE || count >= KEEP_OVER_MEDIAN * median && share >= KEEP_MIN_SHARE
 }
 
+/// Templates folded while the log streams, and for every input template the index of the one it ended in.
+pub struct Compacted {
+    pub templates: Vec<(String, EndpointStats)>,
+    pub index_of: Vec<usize>,
+}
+
+/// Folds the template table now, as [`finish`] will, and records each group
+/// that folded in `rules` (groups already there are left alone: rules only grow).
+pub fn compact(templates: Vec<(String, EndpointStats)>, rules: &mut Rules, seed: u64) -> Compacted {
+    let mut index_of = vec![0; templates.len()];
+    let entries = fold_all(templates, seed, Some(rules));
+    let mut templates = Vec::with_capacity(entries.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        for &member in &e.members {
+            index_of[member] = i;
+        }
+        templates.push((key_of(&e), e.stats));
+    }
+    Compacted { templates, index_of }
+}
+
+/// Folds position by position, left to right, merging templates that became equal.
+fn fold_all(templates: Vec<(String, EndpointStats)>, seed: u64, mut rules: Option<&mut Rules>) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = templates
+        .into_iter()
+        .enumerate()
+        .map(|(id, (key, stats))| {
+            let (method, path) = key.split_once(' ').unwrap_or(("OTHER", "/"));
+            Entry { method: method.to_owned(), segments: path.split('/').map(str::to_owned).collect(), stats, members: vec![id] }
+        })
+        .collect();
+    let depth = entries.iter().map(|e| e.segments.len()).max().unwrap_or(0);
+    for position in 1..depth {
+        fold_position(&mut entries, position, seed, rules.as_deref_mut());
+        entries = merge_equal(entries);
+    }
+    entries
+}
+
 fn key_of(e: &Entry) -> String {
     format!("{} {}", e.method, e.segments.join("/"))
 }
 
 /// `{id}`, but not a log's own braces, which the template holds doubled (`{{x}}`).
-fn is_placeholder(segment: &str) -> bool {
+pub(super) fn is_placeholder(segment: &str) -> bool {
     segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}') && !segment[1..segment.len() - 1].contains(['{', '}'])
 }
 
-fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
+fn fold_position(entries: &mut [Entry], position: usize, seed: u64, mut rules: Option<&mut Rules>) {
     // group key → (literal value → requests)
     let mut groups: HashMap<(String, usize, Vec<String>), BTreeMap<String, u64>> = HashMap::new();
     for e in entries.iter().filter(|e| e.segments.len() > position) {
@@ -102,6 +130,7 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
     let judged: HashMap<&(String, usize, Vec<String>), (u64, u64)> = groups
         .iter()
         .filter(|(_, values)| values.len() > MAX_LITERALS)
+        .filter(|((method, depth, prefix), _)| !rules.as_ref().is_some_and(|r| r.has(&group_key(method, *depth, prefix))))
         .map(|(group, values)| {
             let mut counts: Vec<u64> = values.values().copied().collect();
             counts.sort_unstable();
@@ -122,6 +151,13 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
             folded.insert(group);
         }
     }
+    if let Some(rules) = rules.as_deref_mut() {
+        for group in &folded {
+            let (total, median) = judged[group];
+            let kept = groups[group].iter().filter(|&(_, &n)| is_popular(n, total, median)).map(|(literal, _)| literal.clone()).collect();
+            rules.add(group_key(&group.0, group.1, &group.2), kept);
+        }
+    }
     for e in entries.iter_mut().filter(|e| e.segments.len() > position && is_placeholder(&e.segments[position])) {
         let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
         if folded.contains(&group) && is_shape_placeholder(&e.segments[position]) {
@@ -131,7 +167,7 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64) {
 }
 
 /// Placeholders given by a value's look; secrets (`{email}`, `{token}`) keep theirs.
-fn is_shape_placeholder(segment: &str) -> bool {
+pub(super) fn is_shape_placeholder(segment: &str) -> bool {
     matches!(segment, "{id}" | "{uuid}" | "{hash}" | "{date}")
 }
 

@@ -8,14 +8,18 @@
 //! per-window endpoint mix and the session tracker, which need input order.
 //! Folding in order makes the profile the same for any thread count.
 //!
-//! Memory is flat: at most [`MAX_TEMPLATES`] templates (more fold into one
-//! overflow entry), sketches and capped samples per template, a bounded
-//! arrival counter, and bounded session tracking. No request is stored.
+//! Memory is flat: the template table compacts as it fills, folding
+//! high-cardinality segments into `{param}` and routing later paths by the
+//! same rules (`fold.rs`), so distinct paths cost no memory of their own; at
+//! most [`MAX_TEMPLATES`] templates survive (more fold into one overflow
+//! entry). Sketches and capped samples per template, a bounded arrival
+//! counter, and bounded session tracking. No request is stored.
 
 use super::TimeSpan;
 use super::arrival::ArrivalCounter;
 use super::collapse;
 use super::endpoints::{EndpointStats, template_key};
+use super::fold::{COMPACT_AT, RuleBook, Rules};
 use super::segments::segments;
 use super::sessions::SessionTracker;
 use super::sketch::seeded_hash;
@@ -96,10 +100,14 @@ pub struct ChunkDigest {
     excluded: LeftOut,
     key: String,
     sampled: Vec<usize>,
+    /// The folding rules this chunk routes paths by, and scratch space for routing.
+    rules: Arc<Rules>,
+    routed: String,
+    folded: Vec<usize>,
 }
 
 impl ChunkDigest {
-    fn new(settings: Arc<DeriveSettings>, pool: EventPool) -> Self {
+    fn new(settings: Arc<DeriveSettings>, pool: EventPool, rules: Arc<Rules>) -> Self {
         let events = pool.lock().ok().and_then(|mut free| free.pop()).unwrap_or_else(|| Vec::with_capacity(8192));
         ChunkDigest {
             settings,
@@ -114,7 +122,32 @@ impl ChunkDigest {
             excluded: LeftOut::default(),
             key: String::new(),
             sampled: Vec::new(),
+            rules,
+            routed: String::new(),
+            folded: Vec::new(),
         }
+    }
+
+    /// The local id of the template in `self.key`, routed by the folding rules when one applies.
+    fn template_id(&mut self) -> u32 {
+        if let Some(&id) = self.ids.get(self.key.as_str()) {
+            return id;
+        }
+        if self.rules.route(&self.key, &mut self.routed, &mut self.folded) {
+            std::mem::swap(&mut self.key, &mut self.routed);
+            for &position in &self.folded {
+                if let Err(at) = self.sampled.binary_search(&position) {
+                    self.sampled.insert(at, position);
+                }
+            }
+            if let Some(&id) = self.ids.get(self.key.as_str()) {
+                return id;
+            }
+        }
+        let id = self.templates.len() as u32;
+        self.ids.insert(self.key.clone(), id);
+        self.templates.push((self.key.clone(), EndpointStats::default()));
+        id
     }
 
     fn keep(&self, record: &LogRecord<'_>, time_us: i64) -> bool {
@@ -197,15 +230,7 @@ impl Accumulator for ChunkDigest {
             return;
         }
         template_key(method, path, &mut self.key, &mut self.sampled);
-        let id = match self.ids.get(self.key.as_str()) {
-            Some(&id) => id,
-            None => {
-                let id = self.templates.len() as u32;
-                self.ids.insert(self.key.clone(), id);
-                self.templates.push((self.key.clone(), EndpointStats::default()));
-                id
-            }
-        };
+        let id = self.template_id();
         let seed = self.settings.seed;
         self.templates[id as usize].1.add(record, &self.sampled, seed);
         self.events.push(Event { time_us, template: id, user: user_key(record, seed) });
@@ -256,6 +281,7 @@ impl Accumulator for ChunkDigest {
         if let Ok(mut free) = self.pool.lock() {
             free.push(events);
         }
+        total.chunk_folded();
     }
 }
 
@@ -273,6 +299,14 @@ pub struct Deriver {
     mix_res: i64,
     sessions: SessionTracker,
     trace: Option<TraceWriter>,
+    /// Folding as the log streams: the rules so far, each version as published to the workers,
+    /// chunks folded so far (over all inputs), and the table size that triggers the next compaction.
+    rules: Rules,
+    book: Arc<RuleBook>,
+    folded_chunks: u64,
+    next_compaction: usize,
+    routed: String,
+    folded: Vec<usize>,
 }
 
 /// What the deriver makes of it all.
@@ -302,13 +336,50 @@ impl Deriver {
             mix_res: MIX_RESOLUTION_S,
             sessions,
             trace: trace.map(TraceWriter::new),
+            rules: Rules::default(),
+            book: Arc::default(),
+            folded_chunks: 0,
+            next_compaction: COMPACT_AT,
+            routed: String::new(),
+            folded: Vec::new(),
         }
     }
 
-    /// Makes the accumulator for one chunk, on any thread.
-    pub fn chunk_maker(&self) -> impl Fn() -> ChunkDigest + Sync + use<> {
-        let (settings, pool) = (Arc::clone(&self.settings), Arc::clone(&self.pool));
-        move || ChunkDigest::new(Arc::clone(&settings), Arc::clone(&pool))
+    /// Makes the accumulator for chunk `seq` of the next input, on any thread.
+    pub fn chunk_maker(&self) -> impl Fn(u64) -> ChunkDigest + Sync + use<> {
+        let (settings, pool, book) = (Arc::clone(&self.settings), Arc::clone(&self.pool), Arc::clone(&self.book));
+        let first = self.folded_chunks;
+        move |seq| ChunkDigest::new(Arc::clone(&settings), Arc::clone(&pool), book.for_chunk(first + seq))
+    }
+
+    /// Called after each chunk is folded: compacts the template table when it is full.
+    fn chunk_folded(&mut self) {
+        self.folded_chunks += 1;
+        if self.templates.len() >= self.next_compaction {
+            self.compact();
+        }
+    }
+
+    /// Folds the template table by cardinality, learns the rules that did it,
+    /// renumbers the templates (sessions and mix windows follow) and publishes the rules.
+    fn compact(&mut self) {
+        let learned = self.rules.len();
+        let compacted = collapse::compact(std::mem::take(&mut self.templates), &mut self.rules, self.settings.seed);
+        self.templates = compacted.templates;
+        self.next_compaction = (self.templates.len() * 2).max(COMPACT_AT);
+        self.ids = self.templates.iter().enumerate().map(|(id, (key, _))| (key.clone(), id as u32)).collect();
+        let renumber = |t: u32| compacted.index_of[t as usize] as u32;
+        for counts in self.mix.values_mut() {
+            let mut merged: FxHashMap<u32, u64> = FxHashMap::default();
+            for (&t, &n) in counts.iter() {
+                *merged.entry(renumber(t)).or_default() += n;
+            }
+            *counts = merged;
+        }
+        self.sessions.renumber(&compacted.index_of);
+        if self.rules.len() > learned {
+            self.book.publish(self.folded_chunks, Arc::new(self.rules.clone()));
+        }
     }
 
     /// Requests kept for the profile so far.
@@ -317,6 +388,20 @@ impl Deriver {
     }
 
     fn template(&mut self, key: &str, stats: &EndpointStats) -> u32 {
+        if !self.ids.contains_key(key) && self.rules.route(key, &mut self.routed, &mut self.folded) {
+            // Rules learned since the chunk was routed: fold it now, its literals offered as samples.
+            let mut stats = stats.clone();
+            let path = key.split_once(' ').map_or("", |(_, path)| path);
+            for (position, segment) in path.split('/').enumerate() {
+                if self.folded.contains(&position) {
+                    stats.offer_param(position, segment.as_bytes(), self.settings.seed);
+                }
+            }
+            let routed = std::mem::take(&mut self.routed);
+            let id = self.template(&routed, &stats);
+            self.routed = routed;
+            return id;
+        }
         let key = if self.ids.contains_key(key) || self.templates.len() < MAX_TEMPLATES { key } else { OVERFLOW_KEY };
         let id = match self.ids.get(key) {
             Some(&id) => id,

@@ -6,7 +6,7 @@
 //!  "arrival": {"bin_s": 1, "counts": [...]}, "segments": [...], "sessions": {...}}
 //! ```
 //! - `wire.rs`: the serde types, apart from the accumulators that build them.
-//! - `shape.rs`, `endpoints.rs`, `collapse.rs`: path templates, per-endpoint statistics, cardinality folding.
+//! - `shape.rs`, `endpoints.rs`, `collapse.rs`, `fold.rs`: path templates, per-endpoint statistics, cardinality folding (at the end, and as the log streams).
 //! - `arrival.rs`, `segments.rs`: the arrival curve and its steady/bursty/ramp segments.
 //! - `sessions.rs`: users' sessions, think times and flows.
 //! - `sketch.rs`: the bounded, mergeable summaries all of these keep.
@@ -16,6 +16,7 @@ pub mod arrival;
 pub mod collapse;
 pub mod deriver;
 pub mod endpoints;
+pub mod fold;
 pub mod load;
 pub mod segments;
 pub mod sessions;

@@ -242,6 +242,19 @@ impl SessionTracker {
         }
     }
 
+    /// Renames endpoint ids after the template table compacted: `index_of[old]` is the new id.
+    pub fn renumber(&mut self, index_of: &[usize]) {
+        let renumber = |id: u16| index_of.get(usize::from(id)).map_or(id, |&new| u16::try_from(new).unwrap_or(u16::MAX));
+        for slot in self.open.slots.iter_mut().filter(|s| s.key != 0) {
+            slot.open.flow = slot.open.flow.map(renumber);
+        }
+        let mut flows: FxHashMap<FlowKey, u64> = FxHashMap::default();
+        for ((steps, len), n) in self.flows.drain() {
+            *flows.entry((steps.map(renumber), len)).or_default() += n;
+        }
+        self.flows = flows;
+    }
+
     /// Closes every open session.
     pub fn finish(&mut self) {
         let mut open: Vec<(u64, Open)> = self.open.drain();

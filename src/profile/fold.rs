@@ -1,0 +1,180 @@
+//! Folding as the log streams: the rules that send a high-cardinality path
+//! segment to `{param}` before its template is ever stored.
+//!
+//! A log of blog slugs or product ids has millions of distinct paths. Keeping
+//! each as a template until the end would make memory and time grow with
+//! the number of distinct paths, so the deriver *compacts* whenever its
+//! template table fills ([`COMPACT_AT`] and then twice what survived): it
+//! runs the end-of-derive cardinality fold (`collapse.rs`) over the table,
+//! and each group that folded there becomes a [`Rules`] entry: "in `GET`
+//! paths of 3 segments under `/p`, every literal but these kept ones is
+//! `{param}`". From then on the deriver and the worker threads route new
+//! paths through the rules, so `/p/qwertyui/asdfghjklz` lands on
+//! `/p/{param}/{param2}` at once, its values offered to the samples.
+//!
+//! The table is the bounded heavy-hitters structure: the literals kept in a
+//! folded group are those that were popular when it folded (by the same
+//! rule as at the end: a fifth of the group, or ten times the median and
+//! 1%). The error it allows: a literal that becomes popular only after its
+//! group folded stays folded, its requests counted under `{param}`. A log
+//! whose templates never fill the table is folded once, at the end, exactly
+//! as before.
+//!
+//! Rules only grow, and a worker uses the rules as they stood
+//! [`RULES_LAG`] chunks before its own chunk, which the reader's in-flight
+//! bound guarantees are folded by then: so every thread count routes every
+//! chunk alike and the profile is the same byte for byte.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::{Arc, Mutex};
+
+/// The template table compacts when it reaches this many templates.
+pub const COMPACT_AT: usize = 4096;
+/// A chunk is routed by the rules as they stood this many chunks earlier.
+pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
+
+/// Folded groups, by `METHOD depth prefix` (`GET 3 /p`).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    groups: FxHashMap<String, FxHashSet<String>>,
+}
+
+impl Rules {
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn has(&self, group: &str) -> bool {
+        self.groups.contains_key(group)
+    }
+
+    /// Records that `group` folded, keeping `kept` literals; a group folds once.
+    pub fn add(&mut self, group: String, kept: FxHashSet<String>) {
+        self.groups.entry(group).or_insert(kept);
+    }
+
+    /// Routes `key` (`GET /p/qwertyui`) into `out`; the positions of the
+    /// literals folded go to `folded`. Returns false, leaving `out` alone,
+    /// when no rule applies.
+    pub fn route(&self, key: &str, out: &mut String, folded: &mut Vec<usize>) -> bool {
+        folded.clear();
+        if self.groups.is_empty() {
+            return false;
+        }
+        let Some((method, path)) = key.split_once(' ') else { return false };
+        let depth = path.split('/').count();
+        let mut group = String::with_capacity(key.len() + 8);
+        group.push_str(method);
+        group.push(' ');
+        group.push_str(&depth.to_string());
+        group.push(' ');
+        let prefix_from = group.len();
+        let mut changed = false;
+        for (position, segment) in path.split('/').enumerate() {
+            if position > 0 {
+                let replace = self.groups.get(group.as_str()).is_some_and(|kept| {
+                    if super::collapse::is_placeholder(segment) {
+                        super::collapse::is_shape_placeholder(segment)
+                    } else {
+                        !kept.contains(segment)
+                    }
+                });
+                if replace {
+                    if !super::collapse::is_placeholder(segment) {
+                        folded.push(position);
+                    }
+                    changed = true;
+                }
+                group.push('/');
+                group.push_str(if replace { "{param}" } else { segment });
+            } else {
+                group.push_str(segment);
+            }
+        }
+        if changed {
+            out.clear();
+            out.push_str(method);
+            out.push(' ');
+            out.push_str(&group[prefix_from..]);
+        }
+        changed
+    }
+}
+
+/// The group a path position belongs to: `METHOD depth prefix`.
+pub fn group_key(method: &str, depth: usize, prefix: &[String]) -> String {
+    format!("{method} {depth} {}", prefix.join("/"))
+}
+
+/// Each version of the rules, by the number of chunks folded when it was made.
+#[derive(Debug, Default)]
+pub struct RuleBook {
+    versions: Mutex<Vec<(u64, Arc<Rules>)>>,
+}
+
+impl RuleBook {
+    pub fn publish(&self, folded_chunks: u64, rules: Arc<Rules>) {
+        if let Ok(mut versions) = self.versions.lock() {
+            versions.push((folded_chunks, rules));
+        }
+    }
+
+    /// The rules a worker routes chunk `index` (counted over all inputs) by.
+    pub fn for_chunk(&self, index: u64) -> Arc<Rules> {
+        let Some(settled) = index.checked_sub(RULES_LAG) else { return Arc::default() };
+        let versions = self.versions.lock().map(|v| v.clone()).unwrap_or_default();
+        // Made when `n` chunks were folded: chunks 0..n, so usable from chunk n + lag - 1 on.
+        versions.iter().rev().find(|(n, _)| *n <= settled + 1).map(|(_, r)| Arc::clone(r)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(groups: &[(&str, &[&str])]) -> Rules {
+        let mut rules = Rules::default();
+        for (group, kept) in groups {
+            rules.add((*group).to_owned(), kept.iter().map(|k| (*k).to_owned()).collect());
+        }
+        rules
+    }
+
+    #[test]
+    fn routes_literals_left_to_right_and_keeps_the_kept() {
+        let rules = rules(&[("GET 3 ", &["static"]), ("GET 3 /{param}", &[])]);
+        let (mut out, mut folded) = (String::new(), Vec::new());
+        let table = [
+            ("GET /qwertyui/asdfghjklz", Some("GET /{param}/{param}"), vec![1, 2]),
+            ("GET /static/asdfghjklz", None, vec![]),
+            ("GET /abc/{id}", Some("GET /{param}/{param}"), vec![1]),
+            ("GET /abc/{token}", Some("GET /{param}/{token}"), vec![1]),
+            ("POST /qwertyui/asdfghjklz", None, vec![]),
+            ("GET /qwertyui", None, vec![]),
+            ("GET /{param}/{param}", None, vec![]),
+        ];
+        for (key, want, positions) in table {
+            let changed = rules.route(key, &mut out, &mut folded);
+            assert_eq!(changed.then_some(out.as_str()), want, "{key}");
+            if changed {
+                assert_eq!(folded, positions, "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_chunk_sees_only_rules_settled_before_it() {
+        let book = RuleBook::default();
+        book.publish(10, Arc::new(rules(&[("GET 2 ", &[])])));
+        book.publish(50, Arc::new(rules(&[("GET 2 ", &[]), ("GET 3 ", &[])])));
+        assert!(book.for_chunk(0).is_empty());
+        assert!(book.for_chunk(RULES_LAG + 8).is_empty());
+        assert_eq!(book.for_chunk(RULES_LAG + 9).len(), 1);
+        assert_eq!(book.for_chunk(RULES_LAG + 48).len(), 1);
+        assert_eq!(book.for_chunk(RULES_LAG + 49).len(), 2);
+    }
+}
