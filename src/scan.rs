@@ -23,7 +23,7 @@ const CHUNK: usize = 1 << 20;
 /// Chunks read but not yet folded, per worker…
 const IN_FLIGHT_PER_WORKER: usize = 4;
 /// …and in all: when chunk `n` is handed out, chunk `n - MAX_IN_FLIGHT` is folded, whatever the thread count.
-pub const MAX_IN_FLIGHT: usize = 32;
+pub const MAX_IN_FLIGHT: usize = 16;
 /// How many rejected lines are kept with their text for the report.
 pub const KEPT_REJECTS: usize = 10;
 

@@ -104,7 +104,13 @@ pub struct ChunkDigest {
     rules: Arc<Rules>,
     routed: String,
     folded: Vec<usize>,
+    /// The template count that compacts this chunk's own table (a chunk of nearly all distinct paths).
+    next_compaction: usize,
 }
+
+/// A chunk's own template table compacts when it reaches this many templates, so the
+/// chunks read before the first rules reach the workers stay small too.
+const CHUNK_COMPACT_AT: usize = COMPACT_AT;
 
 impl ChunkDigest {
     fn new(settings: Arc<DeriveSettings>, pool: EventPool, rules: Arc<Rules>) -> Self {
@@ -125,7 +131,28 @@ impl ChunkDigest {
             rules,
             routed: String::new(),
             folded: Vec::new(),
+            next_compaction: CHUNK_COMPACT_AT,
         }
+    }
+
+    /// Folds this chunk's templates by cardinality, adding what it learns to
+    /// the chunk's rules; events and mix counts follow the new numbering.
+    fn compact(&mut self) {
+        let mut rules = (*self.rules).clone();
+        let compacted = collapse::compact(std::mem::take(&mut self.templates), &mut rules, self.settings.seed);
+        self.rules = Arc::new(rules);
+        self.templates = compacted.templates;
+        self.next_compaction = (self.templates.len() * 2).max(CHUNK_COMPACT_AT);
+        self.ids = self.templates.iter().enumerate().map(|(id, (key, _))| (key.clone(), id as u32)).collect();
+        let renumber = |t: u32| compacted.index_of[t as usize] as u32;
+        for event in &mut self.events {
+            event.template = renumber(event.template);
+        }
+        let mut mix: FxHashMap<(i64, u32), u64> = FxHashMap::default();
+        for ((minute, t), n) in self.mix.drain() {
+            *mix.entry((minute, renumber(t))).or_default() += n;
+        }
+        self.mix = mix;
     }
 
     /// The local id of the template in `self.key`, routed by the folding rules when one applies.
@@ -138,6 +165,20 @@ impl ChunkDigest {
             for &position in &self.folded {
                 if let Err(at) = self.sampled.binary_search(&position) {
                     self.sampled.insert(at, position);
+                }
+            }
+            if let Some(&id) = self.ids.get(self.key.as_str()) {
+                return id;
+            }
+        }
+        if self.templates.len() >= self.next_compaction {
+            self.compact();
+            if self.rules.route(&self.key, &mut self.routed, &mut self.folded) {
+                std::mem::swap(&mut self.key, &mut self.routed);
+                for &position in &self.folded {
+                    if let Err(at) = self.sampled.binary_search(&position) {
+                        self.sampled.insert(at, position);
+                    }
                 }
             }
             if let Some(&id) = self.ids.get(self.key.as_str()) {
@@ -249,6 +290,7 @@ impl Accumulator for ChunkDigest {
     }
 
     fn fold_into(self, total: &mut Deriver) {
+        total.adopt(&self.rules);
         let local_to_global: Vec<u32> = self.templates.iter().map(|(key, stats)| total.template(key, stats)).collect();
         total.excluded.add(&self.excluded);
         total.span.merge(self.span);
@@ -350,6 +392,17 @@ impl Deriver {
         let (settings, pool, book) = (Arc::clone(&self.settings), Arc::clone(&self.pool), Arc::clone(&self.book));
         let first = self.folded_chunks;
         move |seq| ChunkDigest::new(Arc::clone(&settings), Arc::clone(&pool), book.for_chunk(first + seq))
+    }
+
+    /// Takes the rules a chunk learned compacting its own table, and hands them to later chunks.
+    fn adopt(&mut self, rules: &Rules) {
+        if rules.len() > self.rules.len() || !rules.is_empty() && self.rules.is_empty() {
+            let before = self.rules.len();
+            self.rules.extend(rules);
+            if self.rules.len() > before {
+                self.book.publish(self.folded_chunks, Arc::new(self.rules.clone()));
+            }
+        }
     }
 
     /// Called after each chunk is folded: compacts the template table when it is full.

@@ -57,6 +57,15 @@ impl Rules {
         self.groups.entry(group).or_insert(kept);
     }
 
+    /// Adds the groups `other` folded that these rules do not have yet.
+    pub fn extend(&mut self, other: &Rules) {
+        for (group, kept) in &other.groups {
+            if !self.groups.contains_key(group) {
+                self.groups.insert(group.clone(), kept.clone());
+            }
+        }
+    }
+
     /// Routes `key` (`GET /p/qwertyui`) into `out`; the positions of the
     /// literals folded go to `folded`. Returns false, leaving `out` alone,
     /// when no rule applies.
