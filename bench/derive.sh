@@ -1,35 +1,45 @@
 #!/usr/bin/env bash
-# Benchmark: `replay derive` against cat, wc -l and goaccess on one seeded
-# Combined log, side by side in one run. Usage: bench/derive.sh [SIZE_MB=1000]
+# Benchmark: `replay derive` against cat, wc -l and goaccess, side by side in
+# one run, on seeded Combined logs made here:
+# - realistic (bench/gen_realistic.rs): a day of a shop and blog, SIZE_MB big:
+#   sessions with logins, 200,000 blog slugs, a million product slugs, CDN
+#   hashes, ids, crawlers, a health check and scanners;
+# - slugs: every request a distinct /{8 letters}/{10 letters} path, the worst
+#   case for cardinality (a third of SIZE_MB);
+# - few paths (bench/gen_combined.py): ids on a few dozen templates (a third of SIZE_MB).
+# Usage: bench/derive.sh [SIZE_MB=1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-1000}
+small_mb=$((size_mb / 3))
 out=bench/out
 mkdir -p "$out"
-log="$out/combined-${size_mb}MB-seed7.log"
 if ! command -v goaccess >/dev/null || [ ! -x /usr/bin/time ]; then
   (apt-get update -qq && apt-get install -y -qq goaccess time) >/dev/null
 fi
 cargo build --release --locked -q
-if [ ! -s "$log" ]; then
-  echo "generating $log ..."
-  python3 bench/gen_combined.py "$size_mb" 7 > "$log.tmp" && mv "$log.tmp" "$log"
-fi
-if [ ! -s "$log.gz" ]; then
-  gzip -1 -c "$log" > "$log.gz.tmp" && mv "$log.gz.tmp" "$log.gz"
-fi
+rustc -O --edition 2024 bench/gen_realistic.rs -o "$out/gen_realistic"
+log="$out/realistic-${size_mb}MB-seed7.log"
+slugs="$out/slugs-${small_mb}MB-seed7.log"
+few="$out/combined-${small_mb}MB-seed7.log"
+[ -s "$log" ] || { "$out/gen_realistic" "$size_mb" 7 > "$log.tmp" && mv "$log.tmp" "$log"; }
+[ -s "$slugs" ] || { "$out/gen_realistic" "$small_mb" 7 slugs > "$slugs.tmp" && mv "$slugs.tmp" "$slugs"; }
+[ -s "$few" ] || { python3 bench/gen_combined.py "$small_mb" 7 > "$few.tmp" && mv "$few.tmp" "$few"; }
+[ -s "$log.gz" ] || { gzip -1 -c "$log" > "$log.gz.tmp" && mv "$log.gz.tmp" "$log.gz"; }
 bytes=$(stat -c %s "$log")
 # goaccess reads ~3 MB/s here: give it a 64 MB slice so the run stays short.
-slice="$out/combined-64MB-slice.log"
+slice="$out/realistic-64MB-slice.log"
 head -c 64000000 "$log" | sed '$d' > "$slice"
 slice_bytes=$(stat -c %s "$slice")
-cat "$log" "$log.gz" > /dev/null  # warm the page cache so every tool reads from memory
-echo "input: $log ($bytes bytes), $(nproc) cores"
+cat "$log" "$log.gz" "$slugs" "$few" > /dev/null  # warm the page cache so every tool reads from memory
+echo "inputs: $log ($bytes bytes), $slugs, $few; $(nproc) cores"
 python3 bench/measure.py \
   "cat >/dev/null" "$bytes" -- cat "$log" ";;" \
   "wc -l" "$bytes" -- wc -l "$log" ";;" \
   "goaccess (64 MB slice)" "$slice_bytes" -- goaccess "$slice" --log-format=COMBINED --no-global-config -o "$out/goaccess.json" ";;" \
-  "replay derive (1 thread)" "$bytes" -- target/release/replay derive --threads 1 "$log" -o /dev/null ";;" \
   "zcat >/dev/null" "$bytes" -- gzip -dc "$log.gz" ";;" \
   "replay derive (gzip input)" "$bytes" -- target/release/replay derive "$log.gz" -o /dev/null ";;" \
+  "replay derive (1 thread)" "$bytes" -- target/release/replay derive --threads 1 "$log" -o /dev/null ";;" \
+  "replay derive (slugs)" "$(stat -c %s "$slugs")" -- target/release/replay derive "$slugs" -o /dev/null ";;" \
+  "replay derive (few paths)" "$(stat -c %s "$few")" -- target/release/replay derive "$few" -o /dev/null ";;" \
   "replay derive" "$bytes" -- target/release/replay derive "$log" -o /dev/null

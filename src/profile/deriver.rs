@@ -21,7 +21,7 @@ use super::collapse;
 use super::endpoints::{EndpointStats, template_key};
 use super::fold::{COMPACT_AT, RuleBook, Rules};
 use super::segments::segments;
-use super::sessions::SessionTracker;
+use super::sessions::{FLOW_LEN, SessionTracker};
 use super::sketch::seeded_hash;
 use super::trace::{TraceRow, TraceWriter};
 use super::wire::{Arrival, Endpoint, Flow, Segment, Sessions};
@@ -544,19 +544,28 @@ impl Deriver {
         if t.count == 0 {
             return None;
         }
-        let name = |template: u32| {
-            let e = &finished.endpoints[finished.index_of[template as usize]];
-            format!("{} {}", e.method, e.path)
-        };
-        let mut flows: BTreeMap<Vec<String>, u64> = BTreeMap::new();
+        // Flows are counted by endpoint index and named only for the few kept: 50,000 flows
+        // named step by step would be the largest allocation of the whole derive.
+        let mut flows: FxHashMap<([usize; FLOW_LEN], u8), u64> = FxHashMap::default();
         for ((steps, len), &n) in &t.flows {
-            *flows.entry(steps[..usize::from(*len)].iter().map(|&s| name(u32::from(s))).collect()).or_default() += n;
+            let mut endpoints = [usize::MAX; FLOW_LEN];
+            for (endpoint, &step) in endpoints.iter_mut().zip(&steps[..usize::from(*len)]) {
+                *endpoint = finished.index_of.get(usize::from(step)).copied().unwrap_or(usize::MAX);
+            }
+            *flows.entry((endpoints, *len)).or_default() += n;
         }
         // Flows are ranked among sessions of more than one request, so a log full of one-request
         // visitors (bots, health checks) still shows its real multi-step flows.
-        let multi: Vec<(Vec<String>, u64)> = flows.iter().filter(|(steps, _)| steps.len() > 1).map(|(s, n)| (s.clone(), *n)).collect();
-        let mut flows: Vec<(Vec<String>, u64)> = if multi.is_empty() { flows.into_iter().collect() } else { multi };
+        let any_multi = flows.keys().any(|(_, len)| *len > 1);
+        let mut flows: Vec<(([usize; FLOW_LEN], u8), u64)> = flows.into_iter().filter(|((_, len), _)| !any_multi || *len > 1).collect();
         let ranked_among: u64 = flows.iter().map(|(_, n)| n).sum::<u64>().max(1);
+        flows.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+        // Ties at the cut are broken by name, so keep every flow as common as the last one kept.
+        let cut = flows.get(TOP_FLOWS.saturating_sub(1)).map_or(0, |(_, n)| *n);
+        flows.retain(|(_, n)| *n >= cut);
+        let name = |e: usize| finished.endpoints.get(e).map_or_else(|| "OTHER /".to_owned(), |e| format!("{} {}", e.method, e.path));
+        let mut flows: Vec<(Vec<String>, u64)> =
+            flows.into_iter().map(|((steps, len), n)| (steps[..usize::from(len)].iter().map(|&e| name(e)).collect(), n)).collect();
         flows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let bin_s = i64::from(arrival.bin_s);
         let starts = Arrival { bin_s: arrival.bin_s, counts: t.starts.curve(start, bin_s, arrival.counts.len()) };
