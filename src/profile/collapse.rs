@@ -46,8 +46,14 @@ pub fn finish(templates: Vec<(String, EndpointStats)>, max_endpoints: usize, see
     let mut entries = fold_all(templates, seed, None);
     entries.sort_by(|a, b| b.stats.count.cmp(&a.stats.count).then_with(|| key_of(a).cmp(&key_of(b))));
     let max = max_endpoints.max(1);
-    if entries.len() > max {
-        let tail: Vec<Entry> = entries.split_off(max - 1);
+    // Requests with a payload for a query key go to the tail whatever their number.
+    let payloads: Vec<Entry> = match entries.iter().position(|e| e.method == "*") {
+        Some(at) => vec![entries.remove(at)],
+        None => Vec::new(),
+    };
+    if entries.len() + payloads.len() > max || !payloads.is_empty() {
+        let mut tail: Vec<Entry> = entries.split_off((max - 1).min(entries.len()));
+        tail.extend(payloads);
         entries.push(fold_tail(tail));
     }
     let total: u64 = entries.iter().map(|e| e.stats.count).sum();
@@ -337,6 +343,18 @@ mod tests {
         assert_eq!(tail.count, (91..=97).sum::<u64>());
         assert_eq!(tail.examples.len(), 7);
         assert_eq!(finished.index_of[9], 3);
+    }
+
+    #[test]
+    fn payload_requests_go_to_the_tail_even_under_the_cap() {
+        let mut payload = stats(3);
+        payload.examples.offer(4, 7, b"/shell?cd+/tmp;rm+-rf+*");
+        let templates = vec![("GET /a".to_owned(), stats(10)), ("* *".to_owned(), payload), ("GET /b".to_owned(), stats(5))];
+        let finished = finish(templates, 200, 7);
+        let paths: Vec<(&str, u64, bool)> = finished.endpoints.iter().map(|e| (e.path.as_str(), e.count, e.tail)).collect();
+        assert_eq!(paths, [("/a", 10, false), ("/b", 5, false), ("*", 3, true)]);
+        assert_eq!(finished.endpoints[2].examples, ["/shell?cd+/tmp;rm+-rf+*"]);
+        assert_eq!(finished.index_of, [0, 2, 1]);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use super::TimeSpan;
 use super::arrival::ArrivalCounter;
 use super::collapse;
-use super::endpoints::{EndpointStats, template_key};
+use super::endpoints::{EndpointStats, PAYLOAD_KEY, has_payload_key, template_key};
 use super::fold::{COMPACT_AT, RuleBook, Rules};
 use super::segments::segments;
 use super::sessions::{FLOW_LEN, SessionTracker};
@@ -271,6 +271,11 @@ impl Accumulator for ChunkDigest {
             return;
         }
         template_key(method, path, &mut self.key, &mut self.sampled);
+        if record.query.as_deref().is_some_and(has_payload_key) {
+            self.key.clear();
+            self.key.push_str(PAYLOAD_KEY);
+            self.sampled.clear();
+        }
         let id = self.template_id();
         let seed = self.settings.seed;
         self.templates[id as usize].1.add(record, &self.sampled, seed);

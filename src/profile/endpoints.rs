@@ -147,6 +147,18 @@ impl EndpointStats {
     }
 }
 
+/// The key of requests whose query holds a payload for a key (a scanner's
+/// shell command): they go to the tail, replayed from their examples.
+pub const PAYLOAD_KEY: &str = "* *";
+
+/// Whether any key of `query` is a payload rather than a name.
+pub fn has_payload_key(query: &[u8]) -> bool {
+    query.split(|&b| b == b'&').any(|pair| {
+        let key = memchr::memchr(b'=', pair).map_or(pair, |eq| &pair[..eq]);
+        !key.is_empty() && shape::is_payload_key(key)
+    })
+}
+
 /// `METHOD /path/{id}`: the key a request is counted under, written into
 /// `key`; the positions of segments whose values are sampled go to `sampled`.
 pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut Vec<usize>) {

