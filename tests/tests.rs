@@ -24,4 +24,5 @@ mod real_logs;
 mod run;
 mod run_loop;
 mod safety;
+mod shards;
 mod util;

@@ -58,6 +58,9 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         human_rate(estimate.peak_rps),
         if capped { " (over --max-rps: the cap will hold requests back, and those it holds past the end are not sent)" } else { "" }
     )?;
+    if let Some(shards) = request.shards {
+        write_shares(out, shards, requests, estimate.peak_rps)?;
+    }
     let latency_s: f64 = match &loaded {
         Loaded::Profile(p) => p.endpoints.iter().filter_map(|e| e.latency_ms.map(|l| e.weight * l.p50 / 1000.0)).sum(),
         Loaded::Trace(_) => 0.0,
@@ -80,6 +83,37 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         writeln!(out, "  no thresholds: the run fails only if nothing is sent, every request fails, or the generator under-delivers")?;
     }
     Ok(Exit::Ok)
+}
+
+/// What one generator core sends in an open-model run with its latency
+/// measured honestly: `bench/run.sh` measures 20 to 40 µs of CPU a request on
+/// loopback; this keeps a margin for TLS and slower machines.
+pub const CORE_RPS: f64 = 20_000.0;
+
+/// `plan --shards N`: each shard's share, and whether one core keeps up with it.
+fn write_shares(out: &mut dyn Write, shards: u32, requests: f64, peak_rps: f64) -> anyhow::Result<()> {
+    let n = f64::from(shards);
+    let (each, peak) = (requests / n, peak_rps / n);
+    writeln!(
+        out,
+        "  {} shards (--shard 0/{shards} to {}/{shards}): each about {}, peak {} (request k goes to shard k mod {shards}, so each shard's curve is the whole one's, scaled)",
+        shards,
+        shards - 1,
+        count(each.round() as u64, "request"),
+        human_rate(peak)
+    )?;
+    let needed = (peak_rps / CORE_RPS).ceil().max(1.0) as u32;
+    if peak <= CORE_RPS {
+        writeln!(out, "  one generator core keeps up with a shard's peak (a core sends about {})", human_rate(CORE_RPS))?;
+    } else {
+        writeln!(
+            out,
+            "  a shard's peak is more than one generator core sends (about {}): give each pod {} cores, or use --shards {needed} or more",
+            human_rate(CORE_RPS),
+            (peak / CORE_RPS).ceil() as u32
+        )?;
+    }
+    Ok(())
 }
 
 /// `60`, `0.5`, `1.333`: a factor without trailing zeros.

@@ -8,19 +8,21 @@ use crate::cli::RunRequest;
 use crate::client::{Client, display_url};
 use crate::plan::{PlanSettings, PlannedRun};
 use crate::report::Summary;
-use crate::report::json::{PlanFacts, Results, RunFacts, SegmentFacts, results};
+use crate::report::json::{PlanFacts, Results, RunFacts, SegmentFacts, ShardFacts, results};
 use crate::run::{Observers, PreciseTimer, RunConfig, RunOutcome, run_plan};
 use crate::units::human_duration;
 use crate::verdict::watch::Watch;
 use crate::verdict::{Threshold, judge};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     let loaded = source::load(&mut request)?;
     let planned = source::plan(&loaded, &request)?;
     let thresholds = source::thresholds(&loaded, &request, &planned.catalog)?;
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
+    wait_for_start(request.start_at)?;
     let target = display_url(&request.run.client.base);
     let facts = plan_facts(&request.source.display().to_string(), &request.plan, &request.run, &planned);
     let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail };
@@ -50,6 +52,40 @@ pub fn plan_facts(source: &str, p: &PlanSettings, run: &RunConfig, planned: &Pla
         connections: run.client.connections,
         timeout_ms: run.client.timeout.as_millis() as u64,
         segments: planned.segments.iter().map(|s| SegmentFacts { kind: s.kind.to_owned(), start_s: s.start_s, end_s: s.end_s }).collect(),
+        shard: p.shard.map(|s| ShardFacts { index: s.index, count: s.count }),
+    }
+}
+
+/// How late a `--start-at` may be found and still start: pods are not scheduled to the millisecond.
+pub const START_GRACE: Duration = Duration::from_secs(5);
+/// How far ahead a `--start-at` may be: further is surely a mistake.
+const MAX_START_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// Waits for `--start-at`; an instant already past by more than [`START_GRACE`] is an error, not a silent late start.
+pub fn wait_for_start(start_at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
+    let Some(start_at) = start_at else { return Ok(()) };
+    let when = start_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = chrono::Utc::now();
+    match (start_at - now).to_std() {
+        Ok(wait) if wait > MAX_START_WAIT => {
+            anyhow::bail!("--start-at {when} is {} away (more than a day); check the date", human_duration(wait.as_secs_f64()))
+        }
+        Ok(wait) => {
+            eprintln!("replay: waiting {} for the start at {when}", human_duration(wait.as_secs_f64()));
+            std::thread::sleep(wait);
+            Ok(())
+        }
+        Err(_) => {
+            let late = (now - start_at).to_std().unwrap_or_default();
+            if late > START_GRACE {
+                anyhow::bail!(
+                    "--start-at {when} passed {} ago (more than {} of grace): this shard would start late and its part of the schedule would bunch up; give every shard a later --start-at",
+                    human_duration(late.as_secs_f64()),
+                    human_duration(START_GRACE.as_secs_f64())
+                );
+            }
+            Ok(())
+        }
     }
 }
 

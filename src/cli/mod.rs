@@ -119,6 +119,9 @@ enum CliCommand {
     Plan {
         #[command(flatten)]
         run: run::RunArgs,
+        /// Show each of N shards' share: requests, peak rate, whether one generator core keeps up
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::plan::MAX_SHARDS)))]
+        shards: Option<u32>,
     },
     /// Replay a small derived profile against an embedded example server on loopback
     Demo {
@@ -370,7 +373,7 @@ fn translate(cli: Cli) -> Command {
         CliCommand::Merge { files, output } => Command::Merge { files, output },
         CliCommand::Compare { baseline, current, tolerance, out } => Command::Compare { baseline, current, tolerance, out },
         CliCommand::Run { run } => Command::Run { request: run.into_request() },
-        CliCommand::Plan { run } => Command::Plan { request: run.into_request() },
+        CliCommand::Plan { run, shards } => Command::Plan { request: run::RunRequest { shards, ..run.into_request() } },
         CliCommand::Demo { duration } => Command::Demo { duration_s: duration },
         CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }

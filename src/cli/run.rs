@@ -107,6 +107,19 @@ pub struct RunArgs {
     /// Stop as soon as a threshold can no longer pass
     #[arg(long)]
     pub abort_on_fail: bool,
+    /// Send only shard K of N (K from 0) of the seeded schedule; --max-rps and --max-requests are shared out (docs/distributed.md)
+    #[arg(long, value_name = "K/N", value_parser = crate::plan::Shard::parse)]
+    pub shard: Option<crate::plan::Shard>,
+    /// Start at this instant (RFC 3339, e.g. 2026-12-01T10:00:00Z), so every shard starts together
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An RFC 3339 instant with its zone.
+fn parse_start_at(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("`{value}` is not an RFC 3339 time; give one such as 2026-12-01T10:00:00Z"))
 }
 
 /// Checks a threshold's grammar at once, so a typo is bad usage before anything loads.
@@ -135,6 +148,10 @@ pub struct RunRequest {
     /// `--threshold`s, as written (a profile's own join them when it is loaded).
     pub thresholds: Vec<String>,
     pub abort_on_fail: bool,
+    /// `--start-at`: when sending begins.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `plan --shards N`: show each shard's share.
+    pub shards: Option<u32>,
 }
 
 impl RunArgs {
@@ -160,6 +177,7 @@ impl RunArgs {
             looped: self.looped,
             vars,
             strict_vars: self.strict_vars,
+            shard: self.shard,
         };
         let (base, credentials) = self.host;
         let mut headers = self.headers;
@@ -177,9 +195,11 @@ impl RunArgs {
             headers,
             trace_headers: self.trace_headers.then(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64 ^ self.seed),
         };
+        // A limit holds for the whole run: each shard takes its share.
+        let share = |whole: u64| self.shard.map_or(whole, |s| s.share(whole).max(1));
         let run = RunConfig {
-            max_rps: self.max_rps,
-            max_requests: self.max_requests,
+            max_rps: self.max_rps.map(|cap| share(u64::from(cap)) as u32),
+            max_requests: self.max_requests.map(share),
             batch_window: self.batch_window,
             progress_every: if std::io::stderr().is_terminal() { Duration::from_millis(250) } else { Duration::from_secs(5) },
             ..RunConfig::new(client)
@@ -194,6 +214,8 @@ impl RunArgs {
             overwrite: self.overwrite,
             thresholds: self.thresholds,
             abort_on_fail: self.abort_on_fail,
+            start_at: self.start_at,
+            shards: None,
         }
     }
 }

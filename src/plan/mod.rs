@@ -176,12 +176,82 @@ pub enum Source<'a> {
     Trace(&'a trace::TraceInfo),
 }
 
-/// Plans a run of `source` with `settings`.
+/// Plans a run of `source` with `settings`; with a shard, only that shard's part of it.
 pub fn build(source: Source<'_>, settings: &PlanSettings) -> Result<PlannedRun, PlanError> {
-    match source {
+    let mut planned = match source {
         Source::Profile(profile) => profile::plan(profile, settings),
         Source::Sessions(profile) => sessions::plan(profile, settings),
-        Source::Trace(info) => trace::plan(info, settings),
+        // A trace keeps each client's rows in one shard itself (it knows the clients).
+        Source::Trace(info) => return trace::plan(info, settings),
+    }?;
+    if let Some(shard) = settings.shard {
+        let whole = std::mem::replace(&mut planned.plan, Box::new(std::iter::empty()));
+        planned.plan = Box::new(shard.part(whole));
+        planned.expected_requests /= f64::from(shard.count);
+    }
+    Ok(planned)
+}
+
+/// One shard of a run split over several generators: `index` of `count`,
+/// from 0 (as Kubernetes' `JOB_COMPLETION_INDEX`).
+///
+/// Every shard plans the whole seeded schedule and sends its part: request
+/// `seq` goes to shard `seq % count`, so each shard's stream has the shape of
+/// the whole at `1/count` of its rate (a shard of a burst is a burst), and the
+/// shards together send the unsharded run request for request. A virtual
+/// user's session is one piece of work and stays whole in one shard; so do a
+/// trace's rows of one client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// Shards beyond this many are surely a typo.
+pub const MAX_SHARDS: u32 = 10_000;
+
+impl Shard {
+    /// `K/N`, K from 0 to N - 1.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let form = "give it as K/N with K from 0 to N - 1, e.g. --shard 0/8 (Kubernetes' $(JOB_COMPLETION_INDEX)/8)";
+        let (k, n) = text.split_once('/').ok_or_else(|| format!("`{text}` is not a shard: {form}"))?;
+        let (Ok(index), Ok(count)) = (k.trim().parse::<u32>(), n.trim().parse::<u32>()) else {
+            return Err(format!("`{text}` is not a shard: {form}"));
+        };
+        if count == 0 || count > MAX_SHARDS {
+            return Err(format!("`{text}`: a run splits into 1 to {MAX_SHARDS} shards"));
+        }
+        if index >= count {
+            return Err(format!("`{text}`: shards of {count} are numbered 0 to {}; {form}", count - 1));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether work with this key (a request's seq, a session's number, a client's hash) is this shard's.
+    pub fn owns(&self, key: u64) -> bool {
+        key % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// This shard's part of `plan`: requests by their seq, sessions by their order.
+    pub fn part(self, plan: Plan) -> impl Iterator<Item = Planned> + Send {
+        plan.enumerate()
+            .filter(move |(order, p)| match &p.work {
+                Work::Request(spec) => self.owns(spec.seq),
+                Work::Session(_) => self.owns(*order as u64),
+            })
+            .map(|(_, p)| p)
+    }
+
+    /// This shard's share of a limit over the whole run (`--max-requests`, `--max-rps`): the parts add up to it.
+    pub fn share(&self, whole: u64) -> u64 {
+        let (n, k) = (u64::from(self.count), u64::from(self.index));
+        whole / n + u64::from(k < whole % n)
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
     }
 }
 
@@ -190,5 +260,40 @@ pub fn until(plan: impl Iterator<Item = Planned> + Send + 'static, end_ns: Optio
     match end_ns {
         Some(end) => Box::new(plan.take_while(move |p| p.at_ns < end)),
         None => Box::new(plan),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(seq: u64) -> Planned {
+        Planned {
+            at_ns: seq,
+            work: Work::Request(RequestSpec { seq, endpoint: 0, method: hyper::Method::GET, target: "/".into(), body: None }),
+        }
+    }
+
+    #[test]
+    fn shards_parse_share_and_split_without_gaps_or_overlap() {
+        assert_eq!(Shard::parse("3/8"), Ok(Shard { index: 3, count: 8 }));
+        for bad in ["8/8", "1/0", "a/2", "2", "-1/4", "1/10001"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        assert_eq!(shards.iter().map(|s| s.share(100)).collect::<Vec<_>>(), [34, 33, 33]);
+        let mut seen: Vec<u64> = Vec::new();
+        for shard in &shards {
+            let plan: Plan = Box::new((0..30).map(request));
+            let mine: Vec<u64> = shard.part(plan).map(|p| p.at_ns).collect();
+            assert_eq!(mine.len(), 10);
+            seen.extend(mine);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..30).collect::<Vec<_>>());
+        // Sessions go whole, by their order in the plan.
+        let sessions: Plan =
+            Box::new((0..6).map(|i| Planned { at_ns: i, work: Work::Session(SessionSpec { steps: vec![], think_ns: vec![] }) }));
+        assert_eq!(Shard { index: 1, count: 2 }.part(sessions).map(|p| p.at_ns).collect::<Vec<_>>(), [1, 3, 5]);
     }
 }

@@ -45,6 +45,8 @@ pub struct PlanSettings {
     pub vars: Vars,
     /// Refuse to run when any placeholder has no value, instead of leaving its endpoints out.
     pub strict_vars: bool,
+    /// `--shard K/N`: send only this shard's part of the schedule.
+    pub shard: Option<super::Shard>,
 }
 
 impl Default for PlanSettings {
@@ -58,6 +60,7 @@ impl Default for PlanSettings {
             looped: false,
             vars: Vars::new(),
             strict_vars: false,
+            shard: None,
         }
     }
 }

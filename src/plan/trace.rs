@@ -35,6 +35,9 @@ struct Row {
     method: String,
     template: String,
     target: String,
+    /// The client's hash, as derive wrote it; a shard keeps each client's rows together.
+    #[serde(default)]
+    user: String,
 }
 
 /// What one pass over a trace tells: its endpoints, length and busiest second.
@@ -138,6 +141,7 @@ pub struct TracePlan {
     speed: f64,
     window: Option<(u64, u64)>,
     seq: u64,
+    shard: Option<super::Shard>,
 }
 
 impl Iterator for TracePlan {
@@ -151,6 +155,14 @@ impl Iterator for TracePlan {
                 Some((from, _)) => from as f64,
                 None => 0.0,
             };
+            let seq = self.seq;
+            self.seq += 1;
+            if let Some(shard) = self.shard {
+                let client = if row.user.is_empty() { seq } else { crate::profile::sketch::seeded_hash(0, row.user.as_bytes()) };
+                if !shard.owns(client) {
+                    continue;
+                }
+            }
             let mut target = String::with_capacity(row.target.len());
             for piece in pieces(&row.target) {
                 match piece {
@@ -162,8 +174,7 @@ impl Iterator for TracePlan {
             let endpoint = self.index.get(&key).copied().unwrap_or(0);
             let method = hyper::Method::from_bytes(key.method.as_bytes()).unwrap_or(hyper::Method::GET);
             let at_ns = ((row.offset_s - from) / self.speed * 1e9) as u64;
-            let spec = RequestSpec { seq: self.seq, endpoint, method, target, body: None };
-            self.seq += 1;
+            let spec = RequestSpec { seq, endpoint, method, target, body: None };
             return Some(Planned { at_ns, work: Work::Request(spec) });
         }
     }
@@ -200,6 +211,7 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         speed: timeline.speed,
         window: settings.window,
         seq: 0,
+        shard: settings.shard,
     };
     Ok(PlannedRun {
         plan: until(plan, timeline.end_ns),
@@ -209,7 +221,7 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         left_out: vec![],
         speed: timeline.speed,
         segments: vec![],
-        expected_requests: info.rows as f64,
+        expected_requests: info.rows as f64 / settings.shard.map_or(1.0, |s| f64::from(s.count)),
     })
 }
 

@@ -159,6 +159,16 @@ pub struct PlanFacts {
     /// The profile's segments on the run's clock (seconds into the run), for charts.
     #[serde(default)]
     pub segments: Vec<SegmentFacts>,
+    /// `--shard K/N`: which part of the run these results are; none for a whole run (or a merge of all shards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardFacts>,
+}
+
+/// A shard's place in its run: `index` of `count`, from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardFacts {
+    pub index: u32,
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! histogram precision), rates are over the union of the time spans, and
 //! periods line up on the wall clock.
 
-use super::json::{EndpointResult, Millis, PeriodResult, Results, decode, encode};
+use super::json::{EndpointResult, Millis, PeriodResult, PlanFacts, Results, ShardFacts, decode, encode};
 use super::summary::new_histogram;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -47,6 +47,47 @@ fn same_plan(a: &Results, b: &Results) -> Result<(), String> {
     }
 }
 
+/// Shards of one run must all be there, once each, with one plan: a merge never guesses.
+fn whole_set_of_shards(runs: &[Results]) -> Result<bool, String> {
+    let shards: Vec<Option<ShardFacts>> = runs.iter().map(|r| r.plan.as_ref().and_then(|p| p.shard)).collect();
+    let Some(first) = shards.iter().flatten().next().copied() else { return Ok(false) };
+    let mut seen: Vec<Option<usize>> = vec![None; first.count as usize];
+    for (i, shard) in shards.iter().enumerate() {
+        let Some(shard) = shard else {
+            return Err(format!("input {} is a whole run, not a shard: merge the shards of one run alone", i + 1));
+        };
+        if shard.count != first.count {
+            return Err(format!(
+                "input {} is shard {}/{}, input 1 of {}: they are not shards of one run",
+                i + 1,
+                shard.index,
+                shard.count,
+                first.count
+            ));
+        }
+        if let Some(before) = seen[shard.index as usize].replace(i) {
+            return Err(format!("shard {}/{} is there twice (inputs {} and {}): keep one", shard.index, shard.count, before + 1, i + 1));
+        }
+        let (a, b) = (runs[0].plan.as_ref(), runs[i].plan.as_ref());
+        if let (Some(a), Some(b)) = (a, b)
+            && (a.seed != b.seed || a.window != b.window || a.length_s != b.length_s)
+        {
+            return Err(format!("input {} was planned with another seed, window or length than input 1: not shards of one run", i + 1));
+        }
+    }
+    let missing: Vec<String> = seen.iter().enumerate().filter(|(_, s)| s.is_none()).map(|(k, _)| format!("{k}/{}", first.count)).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "shard{} {} missing: rerun {} with the same flags (and a new --start-at), then merge all {}",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            if missing.len() > 1 { "them" } else { "it" },
+            first.count
+        ));
+    }
+    Ok(true)
+}
+
 /// Merges `runs` (at least one); the error names what does not fit.
 pub fn merge(runs: &[Results]) -> Result<Results, String> {
     let first = runs.first().ok_or("nothing to merge")?;
@@ -56,6 +97,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         }
         same_plan(first, r).map_err(|e| format!("input {}: {e}", i + 1))?;
     }
+    let sharded = whole_set_of_shards(runs)?;
     let starts: Vec<f64> = runs.iter().map(started_s).collect::<Result<_, _>>()?;
     let start = starts.iter().copied().fold(f64::INFINITY, f64::min);
     let end = runs.iter().zip(&starts).map(|(r, s)| s + r.duration_s).fold(f64::NEG_INFINITY, f64::max);
@@ -64,6 +106,14 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     out.started = runs[starts.iter().position(|s| *s == start).unwrap_or(0)].started.clone();
     out.duration_s = duration_s;
     out.verdict = None;
+    if sharded && let Some(plan) = &mut out.plan {
+        // All shards together are the whole run, with the whole run's limits.
+        plan.shard = None;
+        let sum = |f: fn(&PlanFacts) -> Option<u64>| runs.iter().map(|r| r.plan.as_ref().and_then(f)).sum::<Option<u64>>();
+        plan.max_requests = sum(|p| p.max_requests);
+        plan.max_rps = sum(|p| p.max_rps.map(u64::from)).map(|n| n.min(u64::from(u32::MAX)) as u32);
+        plan.connections = runs.iter().filter_map(|r| r.plan.as_ref()).map(|p| p.connections).sum();
+    }
     let mut histograms: BTreeMap<String, Option<Histogram<u64>>> = BTreeMap::new();
     let mut endpoints: BTreeMap<(String, String), (EndpointResult, Option<Histogram<u64>>)> = BTreeMap::new();
     let period_s = runs.iter().map(|r| r.period_s.max(1)).max().unwrap_or(1);

@@ -1,0 +1,164 @@
+//! A run split into shards (`--shard K/N`, one `--start-at`), as a
+//! Kubernetes Indexed Job runs it, here as local processes against one
+//! loopback target: together they send the single run's requests, endpoint
+//! for endpoint; `merge` adds them up exactly and refuses an incomplete or
+//! mixed set. And the packaging that ships it: the manifests and the Dockerfile.
+
+use crate::run::runtime;
+use crate::util::{replay, root, text};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// 300 requests over 3 s of three endpoints.
+const PROFILE: &str = r#"{"version": 1, "endpoints": [{"method": "GET", "path": "/", "weight": 3}, {"method": "GET", "path": "/profile", "weight": 2},
+    {"method": "POST", "path": "/login", "weight": 1}], "arrival": {"bin_s": 1, "counts": [50, 200, 50]}}"#;
+
+fn results(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
+}
+
+/// Requests by endpoint name.
+fn by_endpoint(results: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    results["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (format!("{} {}", e["method"].as_str().unwrap(), e["path"].as_str().unwrap()), e["requests"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn shards_started_together_send_the_single_run_and_merge_exactly() {
+    let rt = runtime();
+    let (addr, _, _stop) = rt.block_on(replay::demo::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let (p, host) = (profile.to_str().unwrap(), format!("http://{addr}"));
+    let single = dir.path().join("single");
+    let out = replay(&["run", p, "--host", &host, "--seed", "11", "--out", single.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let start_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let shards: Vec<_> = (0..3)
+        .map(|k| {
+            let out = dir.path().join(format!("shard-{k}"));
+            let child = Command::new(env!("CARGO_BIN_EXE_replay"))
+                .args(["run", p, "--host", &host, "--seed", "11", "--shard", &format!("{k}/3"), "--start-at", &start_at])
+                .args(["--out", out.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (out, child)
+        })
+        .collect();
+    let mut dirs = Vec::new();
+    for (out, child) in shards {
+        let done = child.wait_with_output().unwrap();
+        assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+        assert!(text(&done.stderr).contains("waiting"), "{}", text(&done.stderr));
+        dirs.push(out);
+    }
+    let whole = results(&single);
+    let parts: Vec<serde_json::Value> = dirs.iter().map(|d| results(d)).collect();
+    // Each shard sent its third, ±1, and all three together the single run, endpoint for endpoint.
+    let intended: Vec<u64> = parts.iter().map(|r| r["totals"]["intended"].as_u64().unwrap()).collect();
+    assert_eq!(intended.iter().sum::<u64>(), whole["totals"]["intended"].as_u64().unwrap());
+    assert!(intended.iter().all(|n| n.abs_diff(intended[0]) <= 1), "{intended:?}");
+    let mut union = std::collections::BTreeMap::new();
+    for part in &parts {
+        for (name, n) in by_endpoint(part) {
+            *union.entry(name).or_insert(0) += n;
+        }
+        assert_eq!(part["plan"]["shard"]["count"], 3);
+    }
+    assert_eq!(union, by_endpoint(&whole));
+
+    let files: Vec<String> = dirs.iter().map(|d| d.join("results.json").to_string_lossy().into_owned()).collect();
+    let merged = dir.path().join("merged.json");
+    let merge = |inputs: &[&str]| replay(&[&["merge"][..], inputs, &["-o", merged.to_str().unwrap()]].concat(), b"");
+    let out = merge(&[&files[0], &files[1], &files[2]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    assert_eq!(m["totals"]["requests"], whole["totals"]["requests"]);
+    assert_eq!(by_endpoint(&m), by_endpoint(&whole));
+    assert!(m["plan"]["shard"].is_null(), "the merge is the whole run");
+
+    // A missing shard, a doubled one, a whole run among shards: exit 2, naming it.
+    let single_file = single.join("results.json").to_string_lossy().into_owned();
+    for (inputs, says) in [
+        (vec![&files[0], &files[1]], "shard 2/3 missing"),
+        (vec![&files[0], &files[1], &files[1]], "twice"),
+        (vec![&files[0], &files[1], &files[2], &single_file], "a whole run"),
+    ] {
+        let inputs: Vec<&str> = inputs.iter().map(|s| s.as_str()).collect();
+        let out = merge(&inputs);
+        assert_eq!(out.status.code(), Some(2), "{inputs:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn a_start_already_past_is_an_error_not_a_late_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(60)).to_rfc3339();
+    let out = replay(&["run", profile.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--shard", "1/4", "--start-at", &past], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("passed 1 m") && text(&out.stderr).contains("later --start-at"), "{}", text(&out.stderr));
+    for bad in ["4/4", "x/4", "1/0"] {
+        let out = replay(&["run", profile.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--shard", bad], b"");
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+    let out = replay(&["plan", profile.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--shards", "3"], b"");
+    let says = text(&out.stdout);
+    assert!(
+        says.contains("3 shards (--shard 0/3 to 2/3): each about 100 requests") && says.contains("one generator core keeps up"),
+        "{says}"
+    );
+}
+
+fn yaml(path: &str) -> Vec<yaml_rust2::Yaml> {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path} does not parse as YAML: {e}"))
+}
+
+#[test]
+fn the_manifests_wire_index_to_shard_one_start_one_profile_and_the_merge() {
+    let job = &yaml("deploy/kubernetes/shards-job.yaml")[0];
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"].as_str(), Some("Indexed"));
+    assert_eq!(spec["completions"].as_i64(), spec["parallelism"].as_i64());
+    let container = &spec["template"]["spec"]["containers"][0];
+    let command = container["args"][0].as_str().unwrap();
+    for wiring in [
+        "--shard \"$JOB_COMPLETION_INDEX/$SHARDS\"",
+        "--start-at \"$START_AT\"",
+        "/profile/profile.json",
+        "/results/shard-$JOB_COMPLETION_INDEX",
+    ] {
+        assert!(command.contains(wiring), "{wiring} not in {command}");
+    }
+    let kustomization = &yaml("deploy/kubernetes/kustomization.yaml")[0];
+    let patch = kustomization["patches"][0]["patch"].as_str().unwrap();
+    let patched = &yaml_rust2::YamlLoader::load_from_str(patch).unwrap()[0];
+    let settings = std::fs::read_to_string(root().join("deploy/kubernetes/settings.env")).unwrap();
+    let shards: i64 = settings.lines().find_map(|l| l.strip_prefix("SHARDS=")).unwrap().parse().unwrap();
+    assert!(
+        patched.as_vec().unwrap().iter().all(|op| op["value"].as_i64() == Some(shards)),
+        "N is set alike in settings.env and the patch"
+    );
+    assert!(settings.lines().any(|l| l.starts_with("START_AT=")) && settings.lines().any(|l| l.starts_with("TARGET=")));
+    let merge = &yaml("deploy/kubernetes/merge-job.yaml")[0];
+    let merge_command = merge["spec"]["template"]["spec"]["containers"][0]["args"][0].as_str().unwrap();
+    assert!(merge_command.contains("replay merge /results/shard-*/results.json") && merge_command.contains("replay report"));
+    replay::profile::load::load(&root().join("deploy/kubernetes/profile.json")).unwrap();
+
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let stages = dockerfile.lines().filter(|l| l.starts_with("FROM ")).count();
+    assert_eq!(stages, 2, "a build stage and a runtime stage");
+    assert!(dockerfile.contains("cargo build --release --locked"));
+    assert!(dockerfile.contains("USER 10001") && dockerfile.contains("ENTRYPOINT [\"replay\"]") && dockerfile.contains("COPY profiles"));
+}
