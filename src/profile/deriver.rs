@@ -20,6 +20,7 @@ use super::arrival::ArrivalCounter;
 use super::collapse;
 use super::endpoints::{EndpointStats, PAYLOAD_KEY, has_payload_key, template_key};
 use super::fold::{COMPACT_AT, RuleBook, Rules};
+pub use super::left_out::LeftOut;
 use super::segments::segments;
 use super::sessions::{FLOW_LEN, SessionTracker};
 use super::sketch::seeded_hash;
@@ -216,41 +217,6 @@ fn user_key(record: &LogRecord<'_>, seed: u64) -> u64 {
             let client = seeded_hash(seed, record.client.as_deref().unwrap_or(b""));
             seeded_hash(client, record.user_agent.as_deref().unwrap_or(b""))
         }
-    }
-}
-
-/// Records left out of a profile, by why.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LeftOut {
-    /// No time to place them on the curve (the format logs none, or it did not parse).
-    pub untimed: u64,
-    /// No method or path: not a request (a TLS probe, a bare `-`).
-    pub not_requests: u64,
-    /// Left out by `--since`, `--until`, `--exclude` or `--host-filter`.
-    pub filtered: u64,
-}
-
-impl LeftOut {
-    pub fn total(&self) -> u64 {
-        self.untimed + self.not_requests + self.filtered
-    }
-
-    fn add(&mut self, other: &LeftOut) {
-        self.untimed += other.untimed;
-        self.not_requests += other.not_requests;
-        self.filtered += other.filtered;
-    }
-
-    /// `3 with no time, 2 not requests, 1 by the filters`.
-    pub fn describe(&self) -> String {
-        let parts = [
-            (self.untimed, "with no time"),
-            (self.not_requests, "not requests (no method or path)"),
-            (self.filtered, "by --since/--until/--exclude/--host-filter"),
-        ];
-        let said: Vec<String> =
-            parts.iter().filter(|(n, _)| *n > 0).map(|(n, why)| format!("{} {why}", crate::units::thousands(*n))).collect();
-        if said.is_empty() { "none".to_owned() } else { said.join(", ") }
     }
 }
 

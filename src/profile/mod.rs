@@ -17,6 +17,7 @@ pub mod collapse;
 pub mod deriver;
 pub mod endpoints;
 pub mod fold;
+mod left_out;
 pub mod load;
 pub mod segments;
 pub mod sessions;
