@@ -180,8 +180,11 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut 
             key.push('/');
         }
         match shape::classify(seg) {
-            Segment::Literal if braces => shape::push_literal(key, &String::from_utf8_lossy(seg)),
-            Segment::Literal => key.push_str(&String::from_utf8_lossy(seg)),
+            Segment::Literal => match std::str::from_utf8(seg) {
+                Ok(text) if braces => shape::push_literal(key, text),
+                Ok(text) => key.push_str(text),
+                Err(_) => shape::push_literal(key, &String::from_utf8_lossy(seg)),
+            },
             other => {
                 if other.sampled() {
                     sampled.push(i);

@@ -26,6 +26,7 @@
 //! chunk alike and the profile is the same byte for byte.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 /// The template table compacts when it reaches this many templates.
@@ -67,25 +68,26 @@ impl Rules {
     }
 
     /// Routes `key` (`GET /p/qwertyui`) into `out`; the positions of the
-    /// literals folded go to `folded`. Returns false, leaving `out` alone,
-    /// when no rule applies.
+    /// literals folded go to `folded`. Returns false when no rule applies
+    /// (`out` then holds scratch). Allocates nothing once `out` has grown.
     pub fn route(&self, key: &str, out: &mut String, folded: &mut Vec<usize>) -> bool {
         folded.clear();
         if self.groups.is_empty() {
             return false;
         }
-        let Some((method, path)) = key.split_once(' ') else { return false };
-        let depth = path.split('/').count();
-        let mut group = String::with_capacity(key.len() + 8);
-        group.push_str(method);
-        group.push(' ');
-        group.push_str(&depth.to_string());
-        group.push(' ');
-        let prefix_from = group.len();
+        let Some(space) = memchr::memchr(b' ', key.as_bytes()) else { return false };
+        let (method, path) = (&key[..space], &key[space + 1..]);
+        let depth = memchr::memchr_iter(b'/', path.as_bytes()).count() + 1;
+        // The group key is built in `out`, which becomes the routed key when a rule applies.
+        out.clear();
+        out.push_str(method);
+        out.push(' ');
+        let _ = write!(out, "{depth} ");
+        let prefix_from = out.len();
         let mut changed = false;
         for (position, segment) in path.split('/').enumerate() {
             if position > 0 {
-                let replace = self.groups.get(group.as_str()).is_some_and(|kept| {
+                let replace = self.groups.get(out.as_str()).is_some_and(|kept| {
                     if super::collapse::is_placeholder(segment) {
                         super::collapse::is_shape_placeholder(segment)
                     } else {
@@ -98,17 +100,15 @@ impl Rules {
                     }
                     changed = true;
                 }
-                group.push('/');
-                group.push_str(if replace { "{param}" } else { segment });
+                out.push('/');
+                out.push_str(if replace { "{param}" } else { segment });
             } else {
-                group.push_str(segment);
+                out.push_str(segment);
             }
         }
         if changed {
-            out.clear();
-            out.push_str(method);
-            out.push(' ');
-            out.push_str(&group[prefix_from..]);
+            // `METHOD depth path` → `METHOD path`.
+            out.replace_range(space + 1..prefix_from, "");
         }
         changed
     }

@@ -97,20 +97,45 @@ fn is_jwt(s: &[u8]) -> bool {
 }
 
 /// A long run of mixed letters and digits, as API keys and session ids are.
+///
+/// One pass over the bytes: this runs on every long path segment (slugs,
+/// file names), so it counts classes and runs together.
 fn is_random(s: &[u8]) -> bool {
-    if s.len() < 24 || !s.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_+/=.~".contains(&b)) {
+    if s.len() < 24 {
         return false;
     }
-    let digits = s.iter().filter(|b| b.is_ascii_digit()).count();
-    let upper = s.iter().filter(|b| b.is_ascii_uppercase()).count();
-    let lower = s.iter().filter(|b| b.is_ascii_lowercase()).count();
-    let classes = usize::from(digits > 0) + usize::from(upper > 0) + usize::from(lower > 0);
+    let (mut digits, mut upper, mut lower) = (0usize, 0usize, 0usize);
     // Slugs (`how-to-build-a-thing-in-rust-2024`) keep letters and digits in
     // separate words; random strings mix them within a long run.
-    let mixed_run = s
-        .split(|b| b"-_.~".contains(b))
-        .any(|run| run.len() >= 8 && run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic));
-    mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32) && !s.contains(&b'.')
+    let (mut run, mut run_digit, mut run_alpha, mut mixed_run) = (0usize, false, false, false);
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                run_digit = true;
+            }
+            b'A'..=b'Z' => {
+                upper += 1;
+                run_alpha = true;
+            }
+            b'a'..=b'z' => {
+                lower += 1;
+                run_alpha = true;
+            }
+            b'+' | b'/' | b'=' => {}
+            // A dot belongs to a token's alphabet, but a segment with one is a file name.
+            b'.' => return false,
+            b'-' | b'_' | b'~' => {
+                (run, run_digit, run_alpha) = (0, false, false);
+                continue;
+            }
+            _ => return false,
+        }
+        run += 1;
+        mixed_run |= run >= 8 && run_digit && run_alpha;
+    }
+    let classes = usize::from(digits > 0) + usize::from(upper > 0) + usize::from(lower > 0);
+    mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32)
 }
 
 /// A query key that is no parameter name but a payload: a shell command, SQL
