@@ -65,24 +65,28 @@ for r in received:
 ta, tb = sum(ma.values()), sum(mb.values())
 keys = set(ma) | set(mb)
 tvd = sum(abs(ma.get(k, 0) / ta - mb.get(k, 0) / tb) for k in keys) / 2
-# Both curves on 50 equal stretches of the original's timeline: the received times (ms, from $msec)
-# mapped back through the run's speed from the first request.
+# Both curves on 50 stretches of the original's bins: each received time (ms, from $msec) is mapped
+# back through the run's speed to the original's bin, then bins are summed into stretches alike.
 ca = a['arrival']['counts']
+bin_s = a['arrival']['bin_s']
 n = 50
-sa = [sum(ca[i * len(ca) // n:(i + 1) * len(ca) // n]) for i in range(n)]
-span_s = len(ca) * a['arrival']['bin_s']
 speed = run['plan']['speed']
 times = sorted(datetime.datetime.fromisoformat(r['time'].replace('Z', '+00:00')).timestamp() for r in received if r.get('time'))
 origin = times[0]
-sb = [0] * n
+cb = [0] * len(ca)
 for t in times:
-    sb[min(n - 1, int((t - origin) * speed / span_s * n))] += 1
+    cb[min(len(ca) - 1, int((t - origin) * speed / bin_s))] += 1
+stretch = lambda c, i: sum(c[i * len(c) // n:(i + 1) * len(c) // n])
+sa = [stretch(ca, i) for i in range(n)]
+sb = [stretch(cb, i) for i in range(n)]
 ma_, mb_ = sum(sa) / len(sa), sum(sb) / len(sb)
 cov = sum((x - ma_) * (y - mb_) for x, y in zip(sa, sb))
 var = (sum((x - ma_) ** 2 for x in sa) * sum((y - mb_) ** 2 for y in sb)) ** 0.5
 corr = cov / var if var else 1.0
 print(f"log {sys.argv[1]}: {ta} requests; nginx received {tb} ({tb / ta * 100:.2f}%)")
 print(f"shape correlation {corr:.3f} over 50 stretches (target >= 0.99); mix distance {tvd:.3f} by the original's templates (target <= 0.01)")
+worst = sorted(keys, key=lambda k: -abs(ma.get(k, 0) / ta - mb.get(k, 0) / tb))[:5]
+print("largest mix differences: " + "; ".join(f"{k} {ma.get(k, 0)} logged, {mb.get(k, 0)} received" for k in worst))
 print("original: " + " ".join(map(str, sa)))
 print("received: " + " ".join(map(str, sb)))
 PY

@@ -56,6 +56,10 @@ pub fn plan_facts(source: &str, p: &PlanSettings, run: &RunConfig, planned: &Pla
     }
 }
 
+/// Connections opened before the clock starts: enough for the first milliseconds of a burst; more open as needed.
+const WARM_CONNECTIONS: usize = 16;
+const WARM_WITHIN: Duration = Duration::from_secs(1);
+
 /// How late a `--start-at` may be found and still start: pods are not scheduled to the millisecond.
 pub const START_GRACE: Duration = Duration::from_secs(5);
 /// How far ahead a `--start-at` may be: further is surely a mistake.
@@ -160,6 +164,7 @@ fn drive(
     runtime.block_on(async move {
         let stop = interrupted()?;
         let client = Client::new(config.client.clone()).map_err(anyhow::Error::msg)?;
+        client.warm(config.client.connections.min(WARM_CONNECTIONS), WARM_WITHIN).await;
         let timer = PreciseTimer::new().context("cannot create a timer")?;
         eprintln!("replay: sending {what}; Ctrl-C stops and writes the partial results");
         let view = ProgressView::new(total_s);

@@ -59,11 +59,16 @@ pub async fn run_plan<T: Transport>(
     observers: Observers<impl FnMut(&Progress) + Send + 'static, impl FnMut(&Summary, f64) -> Option<String> + Send + 'static>,
 ) -> RunOutcome {
     let PlannedRun { plan, catalog, end_ns, .. } = planned;
-    let t0 = Instant::now();
-    let now_ns = move || t0.elapsed().as_nanos() as u64;
+    // The first item of a plan can take milliseconds to make (a schedule's first bins, the draw
+    // tables): make it before the clock starts, or the run's first burst goes out late by that long.
+    let mut batches = Batches::new(plan, config.batch_window.as_nanos() as u64);
+    let _ = batches.wake_ns();
+    // The tally's histograms (one per endpoint and period) take milliseconds to allocate: before the clock too.
     let total_s = end_ns.map(|ns| ns as f64 / 1e9);
     let period_s = (total_s.unwrap_or(3600.0) / 100.0).ceil().max(1.0) as u64;
     let state = Arc::new(RunState::new(Summary::with_periods(catalog.endpoints.len(), period_s)));
+    let t0 = Instant::now();
+    let now_ns = move || t0.elapsed().as_nanos() as u64;
     let connections = config.client.connections.max(1);
     let gate = Arc::new(Gate::new(Limits::new(config.max_requests, config.max_rps, end_ns, t0), connections, t0));
     let send_until_ns = gate.limits.send_until_ns();
@@ -77,7 +82,6 @@ pub async fn run_plan<T: Transport>(
     let look = Look { state: Arc::clone(&state), t0, total_s, every: config.progress_every, stop: Arc::clone(&stop_tx) };
     let progress = tokio::spawn(look.run(observers));
 
-    let mut batches = Batches::new(plan, config.batch_window.as_nanos() as u64);
     let mut walkers = tokio::task::JoinSet::new();
     // Why the loop stopped early, if it did.
     let mut cut: Option<NotSent> = None;
