@@ -58,9 +58,11 @@ tail = next((f"{e['method']} {e['path']}" for e in a["endpoints"] if e.get("tail
 ma = {f"{e['method']} {e['path']}": e["count"] for e in a["endpoints"]}
 mb = {}
 for r in received:
-    path = urllib.parse.unquote(r.get("path") or "")
+    # Templates hold literals as logged (percent-encoded or not): match the path as received and decoded.
+    raw = r.get("path") or ""
+    paths = (raw, urllib.parse.unquote(raw))
     method = r.get("method") or ""
-    key = next((name for m, rx, name in templates if (m == method or m == "OTHER") and rx.match(path)), tail)
+    key = next((name for m, rx, name in templates if (m == method or m == "OTHER") and any(rx.match(p) for p in paths)), tail)
     mb[key] = mb.get(key, 0) + 1
 ta, tb = sum(ma.values()), sum(mb.values())
 keys = set(ma) | set(mb)

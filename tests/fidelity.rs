@@ -91,6 +91,8 @@ fn a_replay_delivers_the_logs_total_and_mix_with_a_burst_of_its_own() {
     let total: u64 = truth.values().sum();
     assert_eq!(requests(&got), total, "every request of the log arrived once: {got:?}");
     let d = distance(&truth, &got);
-    // Before the residual mix, the steady stretches drew from a mix holding the burst's logins: about 0.2.
-    assert!(d <= 0.02, "mix distance {d:.3}: log {truth:?}, received {got:?}");
+    // Before the residual mix, the steady stretches drew from a mix holding the burst's logins: about
+    // 0.2. Independent draws then left sampling noise on top; draws along a low-discrepancy sequence put
+    // each endpoint's count within a request or two of the log's.
+    assert!(d <= 0.005, "mix distance {d:.4}: log {truth:?}, received {got:?}");
 }
