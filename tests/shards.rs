@@ -74,6 +74,15 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
         assert_eq!(part["plan"]["shard"]["count"], 3);
     }
     assert_eq!(union, by_endpoint(&whole));
+    // A shard of a burst is a burst: each second of each shard holds a third of that second of the whole, ±1.
+    let per_second =
+        |r: &serde_json::Value| -> Vec<u64> { r["periods"].as_array().unwrap().iter().map(|p| p["intended"].as_u64().unwrap()).collect() };
+    let seconds = per_second(&whole);
+    assert!(seconds.len() >= 3 && seconds[1] > 3 * seconds[0], "the profile's burst: {seconds:?}");
+    for part in &parts {
+        let mine = per_second(part);
+        assert!(mine.iter().zip(&seconds).all(|(m, w)| m.abs_diff(w / 3) <= 1), "{mine:?} against {seconds:?}");
+    }
 
     let files: Vec<String> = dirs.iter().map(|d| d.join("results.json").to_string_lossy().into_owned()).collect();
     let merged = dir.path().join("merged.json");

@@ -35,8 +35,8 @@ struct Row {
     method: String,
     template: String,
     target: String,
-    /// The client's hash, as derive wrote it; a shard keeps each client's rows together.
-    #[serde(default)]
+    /// The client's hash, as derive wrote it (`session`); a shard keeps each client's rows together.
+    #[serde(default, rename = "session")]
     user: String,
 }
 
@@ -236,4 +236,47 @@ pub fn estimate(info: &TraceInfo, settings: &PlanSettings) -> Result<Estimate, P
         peak_rps: info.peak_per_s as f64 * timeline.speed,
         speed: timeline.speed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Shard;
+
+    #[test]
+    fn shards_of_a_trace_keep_each_client_whole_and_together_send_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.csv");
+        let mut csv = String::from("offset_s,method,template,target,session\n");
+        for i in 0..300 {
+            csv.push_str(&format!("{}.{:03},GET,/u/{{id}},/u/{i},{:016x}\n", i / 100, i % 100 * 10, i % 7 * 0x1111));
+        }
+        std::fs::write(&path, csv).unwrap();
+        let info = scan(&path, &Vars::new()).unwrap();
+        let rows = |shard: Option<Shard>| -> Vec<(u64, String)> {
+            let settings = PlanSettings { shard, ..PlanSettings::default() };
+            plan(&info, &settings)
+                .unwrap()
+                .plan
+                .map(|p| match p.work {
+                    Work::Request(spec) => (spec.seq, spec.target),
+                    Work::Session(_) => unreachable!("a trace plans requests"),
+                })
+                .collect()
+        };
+        let whole = rows(None);
+        let mut union = Vec::new();
+        let mut owner: HashMap<u64, u32> = HashMap::new();
+        for index in 0..3 {
+            for (seq, target) in rows(Some(Shard { index, count: 3 })) {
+                // Row i belongs to client i % 7: each client's rows all go to one shard.
+                let client = target.trim_start_matches("/u/").parse::<u64>().unwrap() % 7;
+                assert_eq!(*owner.entry(client).or_insert(index), index, "client {client} split across shards");
+                union.push((seq, target));
+            }
+        }
+        union.sort();
+        assert_eq!(union, whole);
+        assert!(owner.values().collect::<BTreeSet<_>>().len() > 1, "the clients spread over the shards");
+    }
 }
