@@ -161,27 +161,14 @@ impl ChunkDigest {
         if let Some(&id) = self.ids.get(self.key.as_str()) {
             return id;
         }
-        if self.rules.route(&self.key, &mut self.routed, &mut self.folded) {
-            std::mem::swap(&mut self.key, &mut self.routed);
-            for &position in &self.folded {
-                if let Err(at) = self.sampled.binary_search(&position) {
-                    self.sampled.insert(at, position);
-                }
-            }
-            if let Some(&id) = self.ids.get(self.key.as_str()) {
-                return id;
-            }
+        if self.route_key()
+            && let Some(&id) = self.ids.get(self.key.as_str())
+        {
+            return id;
         }
         if self.templates.len() >= self.next_compaction {
             self.compact();
-            if self.rules.route(&self.key, &mut self.routed, &mut self.folded) {
-                std::mem::swap(&mut self.key, &mut self.routed);
-                for &position in &self.folded {
-                    if let Err(at) = self.sampled.binary_search(&position) {
-                        self.sampled.insert(at, position);
-                    }
-                }
-            }
+            self.route_key();
             if let Some(&id) = self.ids.get(self.key.as_str()) {
                 return id;
             }
@@ -190,6 +177,20 @@ impl ChunkDigest {
         self.ids.insert(self.key.clone(), id);
         self.templates.push((self.key.clone(), EndpointStats::default()));
         id
+    }
+
+    /// Routes `self.key` by the rules; the folded positions join the sampled ones. Returns whether it changed.
+    fn route_key(&mut self) -> bool {
+        if !self.rules.route(&self.key, &mut self.routed, &mut self.folded) {
+            return false;
+        }
+        std::mem::swap(&mut self.key, &mut self.routed);
+        for &position in &self.folded {
+            if let Err(at) = self.sampled.binary_search(&position) {
+                self.sampled.insert(at, position);
+            }
+        }
+        true
     }
 
     fn keep(&self, record: &LogRecord<'_>, time_us: i64) -> bool {
