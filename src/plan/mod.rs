@@ -11,6 +11,7 @@
 //! place; `limits.rs` holds what the loop enforces at send time for every
 //! source alike (`--max-rps`, `--max-requests`, the end of sending), and
 //! `estimate.rs` answers `replay plan` from the bins without materialising a request.
+//! A [`Shard`] (`--shard K/N`) keeps one generator's part of any source's plan.
 //! `batching.rs` groups due work into the loop's wakes.
 
 pub mod batching;
