@@ -1,7 +1,9 @@
 //! Replay fidelity as the target sees it: a log whose truth is known
 //! (a steady mix, a burst with its own mix, steady again) is derived and
 //! replayed against the example server, which counts what it receives;
-//! the total, the shape and the mix by endpoint must match the log's.
+//! the total, the shape and the mix by endpoint must match the log's. A
+//! real day's log (from ../shared/real-logs) must arrive whole, its literal
+//! endpoints each with its count, each second with its stretch of the day.
 
 use crate::run::{requests, runtime};
 use crate::util::{replay, text};
@@ -95,4 +97,53 @@ fn a_replay_delivers_the_logs_total_and_mix_with_a_burst_of_its_own() {
     // 0.2. Independent draws then left sampling noise on top; draws along a low-discrepancy sequence put
     // each endpoint's count within a request or two of the log's.
     assert!(d <= 0.005, "mix distance {d:.4}: log {truth:?}, received {got:?}");
+}
+
+#[test]
+#[cfg_attr(not(has_real_logs), ignore = "../shared/real-logs is not beside this checkout: no real log was read")]
+fn a_real_days_log_arrives_whole_with_its_mix() {
+    // A public Apache log: 10,000 requests over three and a half days, in hourly bursts, 200 endpoints.
+    let log = crate::util::real_logs().join("combined/elastic_examples_apache_logs.log");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let out = replay(&["derive", log.to_str().unwrap(), "-o", profile.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap();
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let results = dir.path().join("r");
+    let args =
+        ["run", profile.to_str().unwrap(), "--host", &format!("http://{addr}"), "--duration", "10s", "--out", results.to_str().unwrap()];
+    let out = replay(&args, b"");
+    let _ = stop.send(());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got = received.lock().unwrap().clone();
+    let logged = p["source"]["records"].as_u64().unwrap();
+    assert_eq!(requests(&got), logged, "every request of the day arrived once");
+    // Endpoints that are one literal path (the server sees exactly those): each gets its count within
+    // a few requests, and the mix over them is the log's.
+    let literal: Vec<(String, u64)> = p["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tail"] != true)
+        .map(|e| (format!("{} {}", e["method"].as_str().unwrap(), e["path"].as_str().unwrap()), e["count"].as_u64().unwrap()))
+        .filter(|(name, _)| name.matches(' ').count() == 1 && !name.contains(['{', '}', '%']))
+        .filter(|(name, _)| name.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+        .collect();
+    assert!(literal.len() > 50, "{} literal endpoints", literal.len());
+    let truth: BTreeMap<String, u64> = literal.iter().cloned().collect();
+    let seen: BTreeMap<String, u64> = literal.iter().map(|(name, _)| (name.clone(), got.get(name).copied().unwrap_or(0))).collect();
+    let d = distance(&truth, &seen);
+    assert!(d <= 0.01, "mix distance {d:.4} over the literal endpoints: log {truth:?}, received {seen:?}");
+    // The shape: each second of the run holds the stretch of the days it stands for.
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(results.join("results.json")).unwrap()).unwrap();
+    let intended: Vec<u64> = r["periods"].as_array().unwrap().iter().map(|p| p["intended"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = p["arrival"]["counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+    let mut expected = vec![0u64; intended.len()];
+    for (bin, n) in counts.iter().enumerate() {
+        expected[(bin * intended.len() / counts.len()).min(intended.len() - 1)] += n;
+    }
+    // A bin that straddles two seconds may send a few of its requests on either side.
+    assert!(intended.iter().zip(&expected).all(|(a, b)| a.abs_diff(*b) <= 5 + b / 50), "intended {intended:?}, the day's {expected:?}");
 }
