@@ -9,9 +9,11 @@
 //! accumulators keep: never the whole input. A line longer than
 //! [`MAX_LINE`] is not buffered: it is counted as a reject and skipped.
 //! Stateful parsers (W3C's `#Fields:`) get one worker, which sees every
-//! chunk in order.
+//! chunk in order. Records that are no HTTP request (a TLS handshake a
+//! server logged, a bare `-`: `log::request_rule`) are counted by kind and
+//! never reach the accumulator.
 
-use crate::log::{LineError, LineParser, LogRecord, Parsed};
+use crate::log::{LineError, LineParser, LogRecord, NotRequest, Parsed, request_rule};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -51,7 +53,10 @@ pub struct Reject {
 #[derive(Debug)]
 pub struct Scan {
     pub lines: u64,
+    /// Records that are HTTP requests.
     pub records: u64,
+    /// Records that are not, by kind: indexed by [`NotRequest::index`].
+    pub not_requests: NotRequests,
     pub skipped: u64,
     pub rejected: u64,
     /// The first [`KEPT_REJECTS`] rejects, in line order.
@@ -67,10 +72,14 @@ enum Work {
     Overlong { seq: u64 },
 }
 
+/// Counts of records that were no HTTP request, by [`NotRequest::index`].
+pub type NotRequests = [u64; NotRequest::ALL.len()];
+
 struct ChunkResult<A> {
     seq: u64,
     lines: u64,
     records: u64,
+    not_requests: NotRequests,
     skipped: u64,
     rejected: u64,
     /// Rejects with their 1-based line number inside the chunk.
@@ -125,7 +134,7 @@ where
             });
         }
         drop(result_tx);
-        let mut scan = Scan { lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), read_error: None };
+        let mut scan = Scan { lines: 0, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 0, rejects: Vec::new(), read_error: None };
         let mut pending = BTreeMap::new();
         let mut next_seq = 0;
         for result in result_rx {
@@ -150,6 +159,9 @@ fn fold<A: Accumulator>(scan: &mut Scan, total: &mut A::Total, chunk: ChunkResul
     }
     scan.lines += chunk.lines;
     scan.records += chunk.records;
+    for (total, n) in scan.not_requests.iter_mut().zip(chunk.not_requests) {
+        *total += n;
+    }
     scan.skipped += chunk.skipped;
     scan.rejected += chunk.rejected;
     chunk.acc.fold_into(total);
@@ -158,11 +170,11 @@ fn fold<A: Accumulator>(scan: &mut Scan, total: &mut A::Total, chunk: ChunkResul
 fn overlong<A>(seq: u64, acc: A) -> ChunkResult<A> {
     let error = LineError { column: MAX_LINE + 1, expected: "a line shorter than 1 MiB" };
     let reject = Reject { line: 1, error, excerpt: String::new() };
-    ChunkResult { seq, lines: 1, records: 0, skipped: 0, rejected: 1, rejects: vec![reject], acc }
+    ChunkResult { seq, lines: 1, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 1, rejects: vec![reject], acc }
 }
 
 fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser, acc: A) -> ChunkResult<A> {
-    let mut result = ChunkResult { seq, lines: 0, records: 0, skipped: 0, rejected: 0, rejects: Vec::new(), acc };
+    let mut result = ChunkResult { seq, lines: 0, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 0, rejects: Vec::new(), acc };
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', buf) {
         result.take_line(&buf[start..end], parser);
@@ -178,10 +190,13 @@ impl<A: Accumulator> ChunkResult<A> {
     fn take_line(&mut self, line: &[u8], parser: &mut dyn LineParser) {
         self.lines += 1;
         match parser.parse(line) {
-            Parsed::Record(record) => {
-                self.records += 1;
-                self.acc.add(&record);
-            }
+            Parsed::Record(record) => match request_rule::check(record.method.as_deref(), record.path.as_deref()) {
+                Ok(()) => {
+                    self.records += 1;
+                    self.acc.add(&record);
+                }
+                Err(kind) => self.not_requests[kind.index()] += 1,
+            },
             Parsed::Skip => self.skipped += 1,
             Parsed::Reject(error) => {
                 self.rejected += 1;

@@ -216,7 +216,10 @@ impl Client {
         // The target may hold `--var` values: the message names neither it nor them.
         let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build the request: {e}"));
         let build = |target: &str| {
-            if http2 {
+            if !target.starts_with('/') {
+                // `OPTIONS *` and CONNECT's `host:443` go as they are.
+                hyper::Uri::try_from(target)
+            } else if http2 {
                 hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, target))
             } else if shared.base_path.is_empty() {
                 hyper::Uri::try_from(target)

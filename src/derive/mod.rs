@@ -76,7 +76,10 @@ pub struct FileReport {
     pub name: String,
     pub format: Option<Format>,
     pub lines: u64,
+    /// Records that are HTTP requests.
     pub records: u64,
+    /// Records that are not (a TLS handshake, a bare `-`), by kind.
+    pub not_requests: crate::scan::NotRequests,
     pub skipped: u64,
     pub rejected: u64,
     pub rejects: Vec<Reject>,
@@ -133,6 +136,7 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         format: formats.join("+"),
         lines: sum(|f| f.lines),
         records: sum(|f| f.records),
+        not_requests: sum(|f| f.not_requests.iter().sum()),
         skipped: sum(|f| f.skipped),
         rejected: sum(|f| f.rejected),
         excluded,
@@ -183,6 +187,7 @@ fn derive_file(path: &str, config: &DeriveConfig, deriver: &mut Deriver) -> Resu
             format: None,
             lines: 0,
             records: 0,
+            not_requests: Default::default(),
             skipped: 0,
             rejected: 0,
             rejects: Vec::new(),
@@ -201,8 +206,8 @@ fn derive_file(path: &str, config: &DeriveConfig, deriver: &mut Deriver) -> Resu
             return Err(DeriveError::Truncated { file: name, lines: scan.lines, message });
         }
     }
-    let Scan { lines, records, skipped, rejected, rejects, .. } = scan;
-    Ok(FileReport { name, format: Some(format), lines, records, skipped, rejected, rejects, read_error })
+    let Scan { lines, records, not_requests, skipped, rejected, rejects, .. } = scan;
+    Ok(FileReport { name, format: Some(format), lines, records, not_requests, skipped, rejected, rejects, read_error })
 }
 
 /// Whole lines of the head; the last is dropped when the head was cut short.

@@ -4,6 +4,7 @@
 //! arrival curve, the segments found and the sessions.
 
 use super::Derived;
+use crate::log::NotRequest;
 use crate::profile::{Arrival, Profile, SegmentKind};
 use crate::units::{count, human_duration};
 use std::io::{self, Write};
@@ -14,11 +15,20 @@ const SPARK_WIDTH: usize = 60;
 pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
     for file in &derived.files {
         let format = file.format.as_ref().map_or("empty", |f| f.name());
+        let not_requests: u64 = file.not_requests.iter().sum();
+        let not_http = if not_requests > 0 { format!(", {not_requests} not HTTP requests") } else { String::new() };
         writeln!(
             out,
-            "replay: {}: {format}, {} lines: {} requests, {} skipped, {} rejected",
+            "replay: {}: {format}, {} lines: {} requests{not_http}, {} skipped, {} rejected",
             file.name, file.lines, file.records, file.skipped, file.rejected
         )?;
+        // What the server logged for connections that never spoke HTTP: never replayed, worth knowing.
+        let mut kinds: Vec<(u64, NotRequest)> =
+            NotRequest::ALL.iter().map(|&k| (file.not_requests[k.index()], k)).filter(|(n, _)| *n > 0).collect();
+        kinds.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (n, kind) in kinds {
+            writeln!(out, "  not an HTTP request, left out: {}: {}", kind.describe(), crate::units::thousands(n))?;
+        }
         for reject in &file.rejects {
             writeln!(out, "  {}:{}: rejected: {}", file.name, reject.line, reject.error)?;
             if !reject.excerpt.is_empty() {

@@ -17,6 +17,7 @@ mod haproxy;
 mod json;
 mod nginx;
 mod record;
+pub mod request_rule;
 mod template;
 #[cfg(test)]
 mod template_gen;
@@ -26,6 +27,7 @@ pub mod detect;
 pub use detect::{Detection, detect};
 pub use format::{FORMAT_HELP, Format, FormatError, NGINX_COMBINED};
 pub use record::{LogRecord, OwnedRecord, Text, format_time_us};
+pub use request_rule::NotRequest;
 
 /// What one line turned out to be.
 // A record is returned by value on the per-line path; boxing it would cost an allocation a line.

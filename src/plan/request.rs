@@ -64,8 +64,10 @@ pub fn pieces(template: &str) -> impl Iterator<Item = Piece<'_>> {
         } else if let Some(name) = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(n, _)| n).filter(|n| is_name(n)) {
             (Piece::Param(name), name.len() + 2)
         } else {
-            // Literal text up to the next brace (a lone brace is text too).
-            let end = rest[1..].find(['{', '}']).map_or(rest.len(), |i| i + 1);
+            // Literal text up to the next brace (a lone brace is text too); the first
+            // character may be several bytes long (`é{id}`), so step over it whole.
+            let first = rest.chars().next().map_or(1, char::len_utf8);
+            let end = rest[first..].find(['{', '}']).map_or(rest.len(), |i| i + first);
             (Piece::Literal(&rest[..end]), end)
         };
         rest = &rest[used..];
@@ -516,6 +518,34 @@ mod tests {
         assert_eq!(literal("/%24{%40print(md5(x))}"), "/%24{%40print(md5(x))}");
         assert_eq!(literal("/a/{id"), "/a/{id");
         assert_eq!(placeholders("/{{id}}/{id}").collect::<Vec<_>>(), ["id"]);
+    }
+
+    #[test]
+    fn templates_split_at_character_boundaries() {
+        // (template, literal text, placeholders): multi-byte characters beside braces, doubled braces, escapes.
+        let table: [(&str, &str, &[&str]); 11] = [
+            ("/é{id}", "/é", &["id"]),
+            ("é{id}é", "éé", &["id"]),
+            ("{id}é", "", &["id"]),
+            ("\u{fffd}{{", "\u{fffd}{", &[]),
+            ("{{\u{fffd}}}", "{\u{fffd}}", &[]),
+            ("}}é{", "}é{", &[]),
+            ("%FF{a}%C3", "%FF%C3", &["a"]),
+            ("日本{id}語}", "日本語}", &["id"]),
+            ("{日本}", "{日本}", &[]),
+            ("{", "{", &[]),
+            ("🦀}}🦀{{🦀", "🦀}🦀{🦀", &[]),
+        ];
+        for (template, text, names) in table {
+            let literal: String = pieces(template).filter_map(|p| if let Piece::Literal(l) = p { Some(l) } else { None }).collect();
+            assert_eq!(literal, text, "{template}");
+            assert_eq!(placeholders(template).collect::<Vec<_>>(), names, "{template}");
+        }
+        // Every suffix of a template with multi-byte characters splits without a panic.
+        let hard = "/a/é{id}/\u{fffd}{{/}}%/日本{x}{{🦀}}{";
+        for (start, _) in hard.char_indices() {
+            let _ = pieces(&hard[start..]).count();
+        }
     }
 
     #[test]

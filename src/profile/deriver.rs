@@ -229,6 +229,7 @@ impl Accumulator for ChunkDigest {
             self.excluded.untimed += 1;
             return;
         };
+        // The scan passes only HTTP requests (`log::request_rule`); this is their method and target.
         let (Some(method), Some(path)) = (record.method.as_deref(), record.path.as_deref()) else {
             self.excluded.not_requests += 1;
             return;
@@ -250,7 +251,7 @@ impl Accumulator for ChunkDigest {
         if self.settings.trace {
             let target = super::endpoints::redacted_target(path, record.query.as_deref());
             let method = self.key[..self.key.find(' ').unwrap_or(0)].to_owned();
-            self.trace.push((method, String::from_utf8_lossy(&target).into_owned()));
+            self.trace.push((method, super::shape::lossless(&target).into_owned()));
         }
         let sec = time_us.div_euclid(1_000_000);
         match self.seconds.last_mut() {

@@ -76,7 +76,7 @@ impl EndpointStats {
         }
         // Sampled by the raw target's hash; the redacted copy is built only when it gets in.
         let hash = super::sketch::seeded_hash(super::sketch::seeded_hash(seed, path), record.query.as_deref().unwrap_or(b""));
-        self.examples.offer_with(EXAMPLES, hash, || String::from_utf8_lossy(&redacted_target(path, record.query.as_deref())).into_owned());
+        self.examples.offer_with(EXAMPLES, hash, || shape::lossless(&redacted_target(path, record.query.as_deref())).into_owned());
     }
 
     fn param(&mut self, position: usize) -> &mut Sample {
@@ -100,7 +100,7 @@ impl EndpointStats {
             let at = match self.query.iter().position(|q| q.key.as_bytes() == key) {
                 Some(at) => at,
                 None if self.query.len() < MAX_QUERY_KEYS => {
-                    self.query.push(QueryStats { key: String::from_utf8_lossy(key).into_owned(), ..QueryStats::default() });
+                    self.query.push(QueryStats { key: shape::lossless(key).into_owned(), ..QueryStats::default() });
                     self.query.len() - 1
                 }
                 None => continue,
@@ -164,14 +164,17 @@ pub fn has_payload_key(query: &[u8]) -> bool {
 pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut Vec<usize>) {
     key.clear();
     sampled.clear();
-    if method.iter().all(|b| b.is_ascii_alphabetic()) && !method.is_empty() && method.len() <= 16 {
+    // Methods are RFC 9110 tokens by now (`request_rule`); letters are written upper-case.
+    if !method.is_empty() && method.len() <= 16 && crate::log::request_rule::is_token(method) {
         key.extend(method.iter().map(|&b| b.to_ascii_uppercase() as char));
     } else {
         key.push_str("OTHER");
     }
     key.push(' ');
     if !path.starts_with(b"/") {
-        key.push('/');
+        // `OPTIONS *` and CONNECT's `host:443` are targets of their own, never templated.
+        shape::push_literal(key, &shape::lossless(path));
+        return;
     }
     // A log's own braces are rare: look for them once per path, not once per segment.
     let braces = path.iter().any(|&b| b == b'{' || b == b'}');
@@ -183,7 +186,7 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut 
             Segment::Literal => match std::str::from_utf8(seg) {
                 Ok(text) if braces => shape::push_literal(key, text),
                 Ok(text) => key.push_str(text),
-                Err(_) => shape::push_literal(key, &String::from_utf8_lossy(seg)),
+                Err(_) => shape::push_literal(key, &shape::lossless(seg)),
             },
             other => {
                 if other.sampled() {

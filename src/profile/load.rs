@@ -14,6 +14,7 @@
 //! [`MAX_SESSION_STEPS`] requests when they are drawn. Rates are checked
 //! when a run is planned, after `--speed` and `--rate-scale`.
 
+use crate::log::request_rule;
 use super::wire::{Profile, SegmentKind, VERSION};
 use std::collections::HashSet;
 use std::io::Read;
@@ -127,8 +128,20 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
                 format!("{} is not a share of requests; weights are relative shares from 0 to {MAX_WEIGHT:e}, e.g. 2 and 1", e.weight),
             );
         }
-        if e.method.is_empty() || !(e.path.starts_with('/') || e.tail && e.path == "*") {
-            return bad(format!("endpoints[{i}].path"), format!("`{} {}` is not a method and a path starting with /", e.method, e.path));
+        if !request_rule::is_token(e.method.as_bytes()) {
+            return bad(
+                format!("endpoints[{i}].method"),
+                format!("`{}` is not an HTTP method (letters, digits and !#$%&'*+-.^_`|~ only, e.g. GET)", e.method.escape_debug()),
+            );
+        }
+        if !(request_rule::is_target_for(e.method.as_bytes(), e.path.as_bytes()) || e.tail && e.path == "*") {
+            return bad(
+                format!("endpoints[{i}].path"),
+                format!(
+                    "`{}` is not a request target: a path starting with /, `*` for OPTIONS, or host:port for CONNECT",
+                    e.path.escape_debug()
+                ),
+            );
         }
         names.insert(format!("{} {}", e.method, e.path));
     }

@@ -281,6 +281,24 @@ pub fn push_literal(out: &mut String, text: &str) {
     }
 }
 
+/// A log's bytes as profile text, losslessly: valid UTF-8 as it is, every
+/// byte that is not as its `%XX` escape (a logged `/t\xc3\xa9st` is `/tést`;
+/// a stray `\xff` is `%FF`). A target goes out on the wire percent-encoded
+/// either way, so the request's bytes are the ones the server logged.
+pub fn lossless(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// [`push_literal`] for bytes.
 pub fn extend_literal(out: &mut Vec<u8>, text: &[u8]) {
     if memchr::memchr2(b'{', b'}', text).is_none() {
@@ -297,7 +315,7 @@ pub fn extend_literal(out: &mut Vec<u8>, text: &[u8]) {
 
 /// A placeholder name for a secret query key: `{access_token}`.
 pub fn placeholder_for(key: &[u8]) -> String {
-    let name: String = String::from_utf8_lossy(key).chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let name: String = lossless(key).chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     format!("{{{name}}}")
 }
 

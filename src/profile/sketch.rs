@@ -116,7 +116,7 @@ pub struct Sample {
 
 impl Sample {
     pub fn offer(&mut self, k: usize, seed: u64, value: &[u8]) {
-        self.offer_with(k, seeded_hash(seed, value), || String::from_utf8_lossy(value).into_owned());
+        self.offer_with(k, seeded_hash(seed, value), || super::shape::lossless(value).into_owned());
     }
 
     /// Offers a value known by its hash, made only if it gets in (a redacted

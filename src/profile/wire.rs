@@ -36,8 +36,12 @@ pub struct Source {
     pub format: String,
     /// Physical lines read.
     pub lines: u64,
-    /// Lines parsed as requests.
+    /// Lines parsed as HTTP requests.
     pub records: u64,
+    /// Lines a server logged for connections that never sent an HTTP request
+    /// (a TLS handshake on a plain-HTTP port, an SSH banner, a bare `-`): never replayed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_requests: u64,
     /// Header, comment, blank and other non-request lines.
     pub skipped: u64,
     /// Lines that should have been requests but did not parse.
@@ -49,6 +53,10 @@ pub struct Source {
     /// The earliest and latest request time, RFC 3339 UTC (input need not be sorted).
     pub first: Option<String>,
     pub last: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One method and path template.
