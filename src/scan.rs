@@ -134,7 +134,15 @@ where
             });
         }
         drop(result_tx);
-        let mut scan = Scan { lines: 0, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 0, rejects: Vec::new(), read_error: None };
+        let mut scan = Scan {
+            lines: 0,
+            records: 0,
+            not_requests: NotRequests::default(),
+            skipped: 0,
+            rejected: 0,
+            rejects: Vec::new(),
+            read_error: None,
+        };
         let mut pending = BTreeMap::new();
         let mut next_seq = 0;
         for result in result_rx {
@@ -174,7 +182,8 @@ fn overlong<A>(seq: u64, acc: A) -> ChunkResult<A> {
 }
 
 fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser, acc: A) -> ChunkResult<A> {
-    let mut result = ChunkResult { seq, lines: 0, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 0, rejects: Vec::new(), acc };
+    let mut result =
+        ChunkResult { seq, lines: 0, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 0, rejects: Vec::new(), acc };
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', buf) {
         result.take_line(&buf[start..end], parser);

@@ -104,7 +104,7 @@ fn gzip_and_stdin_read_the_same_as_plain() {
     let from_gz = source_of(&replay(&["derive", gz_path.to_str().unwrap()], b""));
     let from_stdin = source_of(&replay(&["derive", "-"], &plain));
     let from_gz_stdin = source_of(&replay(&["derive", "-"], &gz_bytes));
-    assert_eq!(from_plain["records"].as_u64(), Some(16));
+    assert_eq!((from_plain["records"].as_u64(), from_plain["not_requests"].as_u64()), (Some(14), Some(2)));
     assert_eq!(from_gz, from_plain);
     assert_eq!(from_stdin, from_plain);
     assert_eq!(from_gz_stdin, from_plain);

@@ -54,6 +54,7 @@ impl Transport for Stand {
             failure: slow.then_some(Failure::Timeout),
             detail: slow.then(|| "no response".to_owned()),
             retried: false,
+            synthetic: false,
             bytes: 0,
         }
     }

@@ -76,6 +76,9 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
     for endpoint in &planned.left_out {
         writeln!(out, "  left out: {endpoint}")?;
     }
+    for placeholder in &planned.synthetic {
+        writeln!(out, "  synthetic values, in the shape of the logs' (no --var given): {placeholder}")?;
+    }
     for t in &thresholds {
         writeln!(out, "  threshold: {t}")?;
     }

@@ -125,6 +125,10 @@ pub fn replay(
     for endpoint in &left_out {
         eprintln!("replay: left out: {endpoint}");
     }
+    let synthetic = planned.synthetic.clone();
+    if !synthetic.is_empty() {
+        eprintln!("replay: synthetic values (no --var given) for {}", synthetic.join(", "));
+    }
     let watch = Watch::new(judging.thresholds.clone(), judging.abort_on_fail, planned.expected_requests, target);
     let outcome = drive(runtime, planned, config, target, watch)?;
     if let Some(why) = &outcome.aborted {
@@ -137,6 +141,7 @@ pub fn replay(
         interrupted: outcome.interrupted,
         catalog: &catalog,
         left_out: &left_out,
+        synthetic: &synthetic,
         plan: Some(plan),
     };
     let mut results = results(&outcome.summary, &facts);

@@ -296,7 +296,18 @@ impl Transport for Client {
                 ),
             };
         let (retried, bytes) = retried;
-        Outcome { endpoint: spec.endpoint, intended_ns, sent_ns, done_ns: now_ns(), status, failure, detail, retried, bytes }
+        Outcome {
+            endpoint: spec.endpoint,
+            intended_ns,
+            sent_ns,
+            done_ns: now_ns(),
+            status,
+            failure,
+            detail,
+            retried,
+            bytes,
+            synthetic: spec.synthetic,
+        }
     }
 }
 

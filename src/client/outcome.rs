@@ -46,4 +46,6 @@ pub struct Outcome {
     pub retried: bool,
     /// Bytes of response body received.
     pub bytes: u64,
+    /// The request carried a synthetic value for a placeholder no `--var` filled.
+    pub synthetic: bool,
 }

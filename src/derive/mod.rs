@@ -62,8 +62,8 @@ pub enum DeriveError {
     Strict { file: String, line: u64, error: LineError, excerpt: String },
     #[error("{file}: input ended early after line {lines}: {message} (--strict)")]
     Truncated { file: String, lines: u64, message: String },
-    #[error("no request lines found in {files}; check the files hold access logs")]
-    NoRequests { files: String },
+    #[error("no request lines found in {files}{not_http}; check the files hold HTTP access logs")]
+    NoRequests { files: String, not_http: String },
     #[error("cannot write the trace to {path}: {message}")]
     Trace { path: String, message: String },
     #[error("all {records} requests in {files} were left out: {why}{hint}")]
@@ -111,7 +111,17 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
     }
     let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
     if sum(|f| f.records) == 0 {
-        return Err(DeriveError::NoRequests { files: config.inputs.join(", ") });
+        let mut kinds = crate::scan::NotRequests::default();
+        for f in &files {
+            kinds.iter_mut().zip(f.not_requests).for_each(|(k, n)| *k += n);
+        }
+        let named: Vec<String> = crate::log::NotRequest::ALL
+            .iter()
+            .filter(|k| kinds[k.index()] > 0)
+            .map(|k| format!("{}: {}", k.describe(), kinds[k.index()]))
+            .collect();
+        let not_http = if named.is_empty() { String::new() } else { format!(" (lines that are not HTTP requests: {})", named.join(", ")) };
+        return Err(DeriveError::NoRequests { files: config.inputs.join(", "), not_http });
     }
     if deriver.requests() == 0 {
         let left = deriver.excluded;

@@ -180,7 +180,13 @@ mod tests {
             (b"GET\xc3\xa9", Some(b"/"), Err(NotRequest::Binary)),
         ];
         for (method, target, want) in table {
-            assert_eq!(check(Some(method), target), want, "{:?} {:?}", method.escape_ascii().to_string(), target.map(|t| t.escape_ascii().to_string()));
+            assert_eq!(
+                check(Some(method), target),
+                want,
+                "{:?} {:?}",
+                method.escape_ascii().to_string(),
+                target.map(|t| t.escape_ascii().to_string())
+            );
         }
         assert_eq!(check(None, None), Err(NotRequest::Empty));
         assert_eq!(check(None, Some(b"/x")), Err(NotRequest::BadMethod));

@@ -70,7 +70,14 @@ mod tests {
     fn plan(times: &[u64]) -> impl Iterator<Item = Planned> + '_ {
         times.iter().copied().enumerate().map(|(i, at_ns)| Planned {
             at_ns,
-            work: Work::Request(RequestSpec { endpoint: 0, seq: i as u64, method: hyper::Method::GET, target: "/".into(), body: None }),
+            work: Work::Request(RequestSpec {
+                endpoint: 0,
+                seq: i as u64,
+                method: hyper::Method::GET,
+                target: "/".into(),
+                body: None,
+                synthetic: false,
+            }),
         })
     }
 

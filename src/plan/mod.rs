@@ -21,6 +21,7 @@ pub mod profile;
 pub mod request;
 pub mod sessions;
 pub mod settings;
+pub mod synthetic;
 pub mod trace;
 
 pub use limits::{Limits, NotSent};
@@ -92,6 +93,8 @@ pub struct RequestSpec {
     pub target: String,
     /// (content type, body)
     pub body: Option<(String, String)>,
+    /// Whether a placeholder in it was filled with a synthetic value (no `--var` gave one).
+    pub synthetic: bool,
 }
 
 /// One virtual user's requests and the waits between them.
@@ -139,6 +142,8 @@ pub struct PlannedRun {
     pub unit: &'static str,
     /// Endpoints left out of the mix because a placeholder on them has no value (see `request.rs`).
     pub left_out: Vec<String>,
+    /// Placeholders filled with synthetic values, with the share of requests they are on (see `request.rs`).
+    pub synthetic: Vec<String>,
     /// How many times faster than production the timeline plays.
     pub speed: f64,
     /// The requests the run is expected to intend (infinite for an endless loop), for watching thresholds.
@@ -271,7 +276,14 @@ mod tests {
     fn request(seq: u64) -> Planned {
         Planned {
             at_ns: seq,
-            work: Work::Request(RequestSpec { seq, endpoint: 0, method: hyper::Method::GET, target: "/".into(), body: None }),
+            work: Work::Request(RequestSpec {
+                seq,
+                endpoint: 0,
+                method: hyper::Method::GET,
+                target: "/".into(),
+                body: None,
+                synthetic: false,
+            }),
         }
     }
 

@@ -43,6 +43,7 @@ pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, Pl
     check_rate(peak_rps(&profile.arrival, &config), "requests a second")?;
     let maker = RequestMaker::new(profile, &settings.vars, settings.seed, settings.strict_vars).map_err(PlanError)?;
     let left_out = maker.left_out().to_vec();
+    let synthetic = maker.synthetic().to_vec();
     let plan = ProfilePlan { schedule: Schedule::new(&profile.arrival, config), maker };
     Ok(PlannedRun {
         plan: until(plan, timeline.end_ns),
@@ -50,6 +51,7 @@ pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, Pl
         end_ns: timeline.end_ns,
         unit: "requests",
         left_out,
+        synthetic,
         speed: timeline.speed,
         segments: super::run_segments(profile, settings.window, timeline.speed),
         expected_requests: match timeline.end_ns {

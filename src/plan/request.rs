@@ -7,6 +7,11 @@
 //! placeholder bound to its values once, when the maker is built, so making
 //! a request allocates only the request's own strings.
 //!
+//! A placeholder for a value derive redacted (`{token}`, `{code}`) that
+//! `--var` does not fill gets fresh synthetic values of the real values'
+//! shape (`synthetic.rs`), except in a session's login, whose credentials
+//! are never made up; requests that carry one are counted as such.
+//!
 //! Placeholders that neither `--var` nor the profile can fill are found
 //! before the run. An endpoint whose path or body needs one is left out of
 //! the mix, and a query key that needs one is left off the requests that
@@ -16,10 +21,12 @@
 //! the run is refused and the error names every value to pass.
 
 use super::RequestSpec;
+use super::synthetic::{Shape, fill as fill_shape};
+pub use crate::profile::template::{Piece, pieces, placeholders};
 use crate::profile::{Endpoint, Profile};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Endpoints whose placeholders have no value are left out while together
@@ -29,59 +36,22 @@ pub const MATERIAL_SHARE: f64 = 0.01;
 /// Values for placeholders: each name has one or more values, one drawn per request.
 pub type Vars = HashMap<String, Vec<String>>;
 
+/// What fills a placeholder: values from `--var` or the profile's samples, or synthetic values of a shape.
+#[derive(Debug, Clone)]
+enum Values {
+    Given(Arc<[String]>),
+    Synthetic(Arc<[Shape]>),
+}
+
 /// A template's pieces: literal text, or a placeholder bound to its values.
 #[derive(Debug, Clone)]
 enum Part {
     Literal(String),
-    Param(Arc<[String]>),
-}
-
-/// A piece of a template: literal text, or a placeholder's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece<'a> {
-    Literal(&'a str),
-    Param(&'a str),
-}
-
-/// Whether `name` can be a placeholder's name: letters, digits, `_` and `-`.
-fn is_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Splits a template into pieces. `{name}` is a placeholder; `{{` and `}}`
-/// are a literal brace (as a log's own braces are written); any other
-/// brace stands for itself.
-pub fn pieces(template: &str) -> impl Iterator<Item = Piece<'_>> {
-    let mut rest = template;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let (piece, used) = if rest.starts_with("{{") {
-            (Piece::Literal("{"), 2)
-        } else if rest.starts_with("}}") {
-            (Piece::Literal("}"), 2)
-        } else if let Some(name) = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(n, _)| n).filter(|n| is_name(n)) {
-            (Piece::Param(name), name.len() + 2)
-        } else {
-            // Literal text up to the next brace (a lone brace is text too); the first
-            // character may be several bytes long (`é{id}`), so step over it whole.
-            let first = rest.chars().next().map_or(1, char::len_utf8);
-            let end = rest[first..].find(['{', '}']).map_or(rest.len(), |i| i + first);
-            (Piece::Literal(&rest[..end]), end)
-        };
-        rest = &rest[used..];
-        Some(piece)
-    })
-}
-
-/// The `{name}`s in a template, in order.
-pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
-    pieces(template).filter_map(|p| if let Piece::Param(name) = p { Some(name) } else { None })
+    Param(Values),
 }
 
 /// Splits `/users/{id}` into literals and placeholders bound by `bind`; `None` if one has no values.
-fn parts(template: &str, bind: &impl Fn(&str) -> Option<Arc<[String]>>) -> Option<Vec<Part>> {
+fn parts(template: &str, bind: &impl Fn(&str) -> Option<Values>) -> Option<Vec<Part>> {
     let mut parts: Vec<Part> = Vec::new();
     for piece in pieces(template) {
         match piece {
@@ -139,7 +109,7 @@ struct Query {
     key: String,
     share: f64,
     /// `None`: the key goes without a value.
-    values: Option<Arc<[String]>>,
+    values: Option<Values>,
 }
 
 /// An endpoint ready to make requests from.
@@ -150,6 +120,14 @@ struct Prepared {
     paths: Vec<Vec<Part>>,
     query: Vec<Query>,
     body: Option<(String, Vec<Part>)>,
+    /// Placeholders of the path, examples or body filled with synthetic values (for the tail, an
+    /// upper bound: those of any example).
+    synthetic: BTreeSet<String>,
+}
+
+/// Whether any of `parts` is filled with synthetic values.
+fn has_synthetic(parts: &[Part]) -> bool {
+    parts.iter().any(|p| matches!(p, Part::Param(Values::Synthetic(_))))
 }
 
 pub struct RequestMaker {
@@ -160,12 +138,20 @@ pub struct RequestMaker {
     rng: ChaCha8Rng,
     made: u64,
     left_out: Vec<String>,
+    synthetic: Vec<String>,
 }
 
-/// Values for `name` on endpoint `e`: `--var` first, then the profile's samples.
-fn values(e: &Endpoint, vars: &Vars, name: &str) -> Option<Arc<[String]>> {
-    let given = vars.get(name).filter(|v| !v.is_empty()).or_else(|| e.params.get(name).filter(|v| !v.is_empty()))?;
-    Some(given.clone().into())
+/// Values for `name` on endpoint `e`: `--var` first, then the profile's samples,
+/// then (but for a login's credentials) synthetic values of the shapes derive saw.
+fn values(e: &Endpoint, vars: &Vars, name: &str) -> Option<Values> {
+    if let Some(given) = vars.get(name).filter(|v| !v.is_empty()).or_else(|| e.params.get(name).filter(|v| !v.is_empty())) {
+        return Some(Values::Given(given.clone().into()));
+    }
+    if e.once_per_session {
+        return None;
+    }
+    let shapes: Vec<Shape> = e.shapes.get(name)?.iter().filter_map(|s| Shape::parse(s).ok()).collect();
+    (!shapes.is_empty()).then(|| Values::Synthetic(shapes.into()))
 }
 
 /// A query key sent without its value's placeholder filled is dropped from the requests that carry it.
@@ -209,7 +195,7 @@ fn prepare(e: &Endpoint, vars: &Vars) -> Result<(Prepared, Vec<DroppedKey>), BTr
                     }
                 }
                 None if q.samples.is_empty() => None,
-                None => Some(q.samples.clone().into()),
+                None => Some(Values::Given(q.samples.clone().into())),
             };
             query.push(Query { key: q.key.clone(), share: q.share, values });
         }
@@ -224,11 +210,16 @@ fn prepare(e: &Endpoint, vars: &Vars) -> Result<(Prepared, Vec<DroppedKey>), BTr
     if !missing.is_empty() {
         return Err(missing);
     }
+    let templates = e.examples.iter().filter(|_| e.tail).chain(std::iter::once(&e.path)).chain(e.body.iter().map(|b| &b.text));
+    let synthetic = templates
+        .flat_map(|t| placeholders(t).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|name| matches!(bind(name), Some(Values::Synthetic(_))))
+        .collect();
     let method = match e.method.as_str() {
         "*" | "OTHER" => hyper::Method::GET,
         m => hyper::Method::from_bytes(m.as_bytes()).unwrap_or(hyper::Method::GET),
     };
-    Ok((Prepared { method, paths, query, body }, dropped))
+    Ok((Prepared { method, paths, query, body, synthetic }, dropped))
 }
 
 /// What a placeholder without a value costs: the requests it is on, and what is left out for it.
@@ -247,6 +238,7 @@ impl RequestMaker {
         let mut usable = Vec::with_capacity(profile.endpoints.len());
         let mut unfilled: Vec<Unfilled> = Vec::new();
         let mut login_unfilled = false;
+        let mut synthetic: BTreeMap<String, f64> = BTreeMap::new();
         for e in &profile.endpoints {
             let drawn = e.weight > 0.0 || e.once_per_session;
             let name = format!("{} {}", e.method, e.path);
@@ -265,6 +257,9 @@ impl RequestMaker {
                             ),
                         });
                     }
+                    if drawn {
+                        note_synthetic(e, &prepared, &mut synthetic);
+                    }
                     endpoints.push(prepared);
                     usable.push(true);
                 }
@@ -278,7 +273,13 @@ impl RequestMaker {
                             left_out: format!("{name} ({:.2}% of requests; no value for {})", e.weight * 100.0, names.join(", ")),
                         });
                     }
-                    endpoints.push(Prepared { method: hyper::Method::GET, paths: vec![], query: vec![], body: None });
+                    endpoints.push(Prepared {
+                        method: hyper::Method::GET,
+                        paths: vec![],
+                        query: vec![],
+                        body: None,
+                        synthetic: BTreeSet::new(),
+                    });
                     usable.push(false);
                 }
             }
@@ -293,6 +294,7 @@ impl RequestMaker {
             ));
         }
         let left_out = unfilled.into_iter().map(|u| u.left_out).collect();
+        let synthetic = synthetic.into_iter().map(|(name, share)| format!("{name} on {:.1}% of requests", share * 100.0)).collect();
         let name_index: HashMap<(&str, &str), usize> =
             profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
         // A hand-written login (weight 0) is only sent first in sessions; one found in the logs is drawn by its share.
@@ -326,12 +328,18 @@ impl RequestMaker {
                 weights.iter().any(|&w| w > 0.0).then(|| (s.start_s, s.end_s, Picker::new(weights.into_iter(), uniform(&mut starts))))
             })
             .collect();
-        Ok(RequestMaker { endpoints, overall, segments, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), made: 0, left_out })
+        Ok(RequestMaker { endpoints, overall, segments, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), made: 0, left_out, synthetic })
     }
 
     /// The endpoints left out for want of a value, each with its share and the values it needs.
     pub fn left_out(&self) -> &[String] {
         &self.left_out
+    }
+
+    /// The placeholders filled with synthetic values, each with the share of requests
+    /// that carry one: `{token} on 98.0% of requests`.
+    pub fn synthetic(&self) -> &[String] {
+        &self.synthetic
     }
 
     /// The request for an endpoint drawn for profile time `profile_s`.
@@ -354,8 +362,12 @@ impl RequestMaker {
             1 => Some(&e.paths[0]),
             n => Some(&e.paths[((uniform(rng) * n as f64) as usize).min(n - 1)]),
         };
+        let mut synthetic = false;
         match path {
-            Some(path) => fill(rng, path, &mut target),
+            Some(path) => {
+                synthetic |= has_synthetic(path);
+                fill(rng, path, &mut target);
+            }
             None => target.push('/'),
         }
         let mut first = true;
@@ -366,22 +378,31 @@ impl RequestMaker {
             target.push(if first { '?' } else { '&' });
             first = false;
             target.push_str(&q.key);
-            if let Some(values) = &q.values {
-                let value = choose(rng, values);
-                if !value.is_empty() {
-                    target.push('=');
-                    target.push_str(value);
+            match &q.values {
+                Some(Values::Given(values)) => {
+                    let value = choose(rng, values);
+                    if !value.is_empty() {
+                        target.push('=');
+                        target.push_str(value);
+                    }
                 }
+                Some(values @ Values::Synthetic(_)) => {
+                    synthetic = true;
+                    target.push('=');
+                    fill_values(rng, values, &mut target);
+                }
+                None => {}
             }
         }
         let body = e.body.as_ref().map(|(content_type, parts)| {
+            synthetic |= has_synthetic(parts);
             let mut text = String::new();
             fill(rng, parts, &mut text);
             (content_type.clone(), text)
         });
         let seq = self.made;
         self.made += 1;
-        RequestSpec { seq, endpoint: index, method: e.method.clone(), target, body }
+        RequestSpec { seq, endpoint: index, method: e.method.clone(), target, body, synthetic }
     }
 }
 
@@ -420,12 +441,35 @@ fn choose<'a>(rng: &mut ChaCha8Rng, values: &'a [String]) -> &'a str {
     values.get(i).map_or("", String::as_str)
 }
 
+fn fill_values(rng: &mut ChaCha8Rng, values: &Values, out: &mut String) {
+    match values {
+        Values::Given(values) => out.push_str(choose(rng, values)),
+        Values::Synthetic(shapes) => {
+            let i = ((uniform(rng) * shapes.len() as f64) as usize).min(shapes.len().saturating_sub(1));
+            if let Some(shape) = shapes.get(i) {
+                fill_shape(shape, rng, out);
+            }
+        }
+    }
+}
+
 fn fill(rng: &mut ChaCha8Rng, parts: &[Part], out: &mut String) {
     for part in parts {
         match part {
             Part::Literal(text) => out.push_str(text),
-            Part::Param(values) => out.push_str(choose(rng, values)),
+            Part::Param(values) => fill_values(rng, values, out),
         }
+    }
+}
+
+/// Adds the placeholders `e` fills with synthetic values to `synthetic`, with the share of requests they are on.
+fn note_synthetic(e: &Endpoint, prepared: &Prepared, synthetic: &mut BTreeMap<String, f64>) {
+    for name in &prepared.synthetic {
+        *synthetic.entry(format!("{{{name}}}")).or_default() += e.weight;
+    }
+    for q in prepared.query.iter().filter(|q| matches!(q.values, Some(Values::Synthetic(_)))) {
+        let name = e.query.iter().find(|k| k.key == q.key).and_then(|k| k.placeholder.clone()).unwrap_or_else(|| format!("{{{}}}", q.key));
+        *synthetic.entry(name).or_default() += e.weight * q.share;
     }
 }
 
@@ -518,34 +562,6 @@ mod tests {
         assert_eq!(literal("/%24{%40print(md5(x))}"), "/%24{%40print(md5(x))}");
         assert_eq!(literal("/a/{id"), "/a/{id");
         assert_eq!(placeholders("/{{id}}/{id}").collect::<Vec<_>>(), ["id"]);
-    }
-
-    #[test]
-    fn templates_split_at_character_boundaries() {
-        // (template, literal text, placeholders): multi-byte characters beside braces, doubled braces, escapes.
-        let table: [(&str, &str, &[&str]); 11] = [
-            ("/é{id}", "/é", &["id"]),
-            ("é{id}é", "éé", &["id"]),
-            ("{id}é", "", &["id"]),
-            ("\u{fffd}{{", "\u{fffd}{", &[]),
-            ("{{\u{fffd}}}", "{\u{fffd}}", &[]),
-            ("}}é{", "}é{", &[]),
-            ("%FF{a}%C3", "%FF%C3", &["a"]),
-            ("日本{id}語}", "日本語}", &["id"]),
-            ("{日本}", "{日本}", &[]),
-            ("{", "{", &[]),
-            ("🦀}}🦀{{🦀", "🦀}🦀{🦀", &[]),
-        ];
-        for (template, text, names) in table {
-            let literal: String = pieces(template).filter_map(|p| if let Piece::Literal(l) = p { Some(l) } else { None }).collect();
-            assert_eq!(literal, text, "{template}");
-            assert_eq!(placeholders(template).collect::<Vec<_>>(), names, "{template}");
-        }
-        // Every suffix of a template with multi-byte characters splits without a panic.
-        let hard = "/a/é{id}/\u{fffd}{{/}}%/日本{x}{{🦀}}{";
-        for (start, _) in hard.char_indices() {
-            let _ = pieces(&hard[start..]).count();
-        }
     }
 
     #[test]

@@ -157,12 +157,14 @@ pub fn plan(profile: &Profile, settings: &PlanSettings) -> Result<PlannedRun, Pl
     let (config, timeline) = schedule(profile, settings)?;
     let plan = SessionPlan::new(profile, &config, settings).map_err(PlanError)?;
     let left_out = plan.maker.left_out().to_vec();
+    let synthetic = plan.maker.synthetic().to_vec();
     Ok(PlannedRun {
         plan: until(plan, timeline.end_ns),
         catalog: Catalog::of_profile(profile),
         end_ns: timeline.end_ns,
         unit: "virtual users",
         left_out,
+        synthetic,
         speed: config.speed,
         segments: super::run_segments(profile, settings.window, config.speed),
         expected_requests: estimate(profile, settings)

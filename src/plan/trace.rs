@@ -174,7 +174,7 @@ impl Iterator for TracePlan {
             let endpoint = self.index.get(&key).copied().unwrap_or(0);
             let method = hyper::Method::from_bytes(key.method.as_bytes()).unwrap_or(hyper::Method::GET);
             let at_ns = ((row.offset_s - from) / self.speed * 1e9) as u64;
-            let spec = RequestSpec { seq, endpoint, method, target, body: None };
+            let spec = RequestSpec { seq, endpoint, method, target, body: None, synthetic: false };
             return Some(Planned { at_ns, work: Work::Request(spec) });
         }
     }
@@ -219,6 +219,7 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         end_ns: timeline.end_ns,
         unit: "requests",
         left_out: vec![],
+        synthetic: vec![],
         speed: timeline.speed,
         segments: vec![],
         expected_requests: info.rows as f64 / settings.shard.map_or(1.0, |s| f64::from(s.count)),

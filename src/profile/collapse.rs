@@ -203,16 +203,19 @@ fn fold_tail(tail: Vec<Entry>) -> Entry {
         folded.stats.merge(&EndpointStats { params: Vec::new(), query: Vec::new(), ..e.stats.clone() });
         folded.stats.params = params;
         examples.merge(TAIL_EXAMPLES, &e.stats.examples);
+        folded.stats.shapes.merge(&e.stats.shapes);
         folded.members.extend(e.members);
     }
     folded.stats.examples = examples;
     folded
 }
 
-/// Names each placeholder uniquely (`{id}`, `{id2}`) and pairs sampled ones with their values.
-fn name_params(e: &Entry) -> (String, BTreeMap<String, Vec<String>>) {
+/// Names each placeholder uniquely (`{id}`, `{id2}`) and pairs sampled ones
+/// with their values, redacted ones with their values' shapes.
+fn name_params(e: &Entry) -> (String, BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut params = BTreeMap::new();
+    let mut shapes = BTreeMap::new();
     let mut path = Vec::with_capacity(e.segments.len());
     for (position, segment) in e.segments.iter().enumerate() {
         if !is_placeholder(segment) {
@@ -225,17 +228,19 @@ fn name_params(e: &Entry) -> (String, BTreeMap<String, Vec<String>>) {
         let name = if *n == 1 { base.to_owned() } else { format!("{base}{n}") };
         if let Some((_, sample)) = e.stats.params.iter().find(|(p, _)| *p == position) {
             params.insert(name.clone(), sample.values());
+        } else if let Some(seen) = e.stats.shapes.get(base) {
+            shapes.insert(name.clone(), seen.top());
         }
         path.push(format!("{{{name}}}"));
     }
     let path = if e.method == "*" { "*".to_owned() } else { path.join("/") };
-    (path, params)
+    (path, params, shapes)
 }
 
 fn to_wire(e: Entry, total: u64) -> Endpoint {
     let count = e.stats.count;
     let share = |n: u64, of: u64| if of == 0 { 0.0 } else { (n as f64 / of as f64 * 1e6).round() / 1e6 };
-    let (path, params) = name_params(&e);
+    let (path, params, mut shapes) = name_params(&e);
     let mut query: Vec<QueryKey> = e
         .stats
         .query
@@ -248,6 +253,18 @@ fn to_wire(e: Entry, total: u64) -> Endpoint {
         })
         .collect();
     query.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.key.cmp(&b.key)));
+    // Secret query keys' values, and the tail's examples' placeholders, by name.
+    let named = query.iter().filter_map(|q| q.placeholder.as_deref()).map(|p| p[1..p.len() - 1].to_owned());
+    let in_examples: Vec<String> = if e.method == "*" {
+        e.stats.examples.values().iter().flat_map(|x| super::template::placeholders(x).map(str::to_owned).collect::<Vec<_>>()).collect()
+    } else {
+        Vec::new()
+    };
+    for name in named.chain(in_examples) {
+        if let Some(seen) = e.stats.shapes.get(&name) {
+            shapes.entry(name).or_insert_with(|| seen.top());
+        }
+    }
     let status_total: u64 = e.stats.status.iter().map(|(_, n)| n).sum();
     Endpoint {
         method: e.method.clone(),
@@ -255,6 +272,7 @@ fn to_wire(e: Entry, total: u64) -> Endpoint {
         weight: if total == 0 { 0.0 } else { count as f64 / total as f64 },
         count,
         params,
+        shapes,
         query,
         status: e.stats.status.iter().map(|&(s, n)| (s.to_string(), share(n, status_total))).collect(),
         bytes: e.stats.bytes.whole_summary(),

@@ -100,7 +100,7 @@ pub struct ChunkDigest {
     trace: Vec<(String, String)>,
     excluded: LeftOut,
     key: String,
-    sampled: Vec<usize>,
+    sampled: super::endpoints::Positions,
     /// The folding rules this chunk routes paths by, and scratch space for routing.
     rules: Arc<Rules>,
     routed: String,
@@ -128,7 +128,7 @@ impl ChunkDigest {
             trace: Vec::new(),
             excluded: LeftOut::default(),
             key: String::new(),
-            sampled: Vec::new(),
+            sampled: Default::default(),
             rules,
             routed: String::new(),
             folded: Vec::new(),
@@ -186,8 +186,8 @@ impl ChunkDigest {
         }
         std::mem::swap(&mut self.key, &mut self.routed);
         for &position in &self.folded {
-            if let Err(at) = self.sampled.binary_search(&position) {
-                self.sampled.insert(at, position);
+            if let Err(at) = self.sampled.sampled.binary_search(&position) {
+                self.sampled.sampled.insert(at, position);
             }
         }
         true

@@ -16,6 +16,7 @@
 
 use super::shape::{self, Segment};
 use super::sketch::{QuantileSketch, Sample};
+use super::value_shape::NamedShapes;
 use crate::log::LogRecord;
 
 /// Sampled values kept per parameter, per query key, and concrete examples kept per endpoint.
@@ -45,12 +46,30 @@ pub struct EndpointStats {
     pub query: Vec<QueryStats>,
     /// Concrete paths, secrets redacted, for the folded tail.
     pub examples: Sample,
+    /// The shapes of redacted values, by placeholder name (`token`, `email`, a secret query key's).
+    pub shapes: NamedShapes,
+}
+
+/// The positions of a path's segments that a template replaced, as [`template_key`] found them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Segments whose values are sampled (`{id}`, `{uuid}`).
+    pub sampled: Vec<usize>,
+    /// Secret or personal segments (`{token}`, `{email}`): their shapes are kept, never their values.
+    pub redacted: Vec<(usize, &'static str)>,
+}
+
+impl Positions {
+    pub fn clear(&mut self) {
+        self.sampled.clear();
+        self.redacted.clear();
+    }
 }
 
 impl EndpointStats {
-    /// Counts one request; `sampled` are the positions of its path segments
-    /// worth sampling, as [`template_key`] found them.
-    pub fn add(&mut self, record: &LogRecord<'_>, sampled: &[usize], seed: u64) {
+    /// Counts one request; `positions` are those of its path segments worth
+    /// sampling and of its redacted ones, as [`template_key`] found them.
+    pub fn add(&mut self, record: &LogRecord<'_>, positions: &Positions, seed: u64) {
         self.count += 1;
         if let Some(status) = record.status {
             match self.status.binary_search_by_key(&status, |&(s, _)| s) {
@@ -65,10 +84,13 @@ impl EndpointStats {
             self.latency_us.add(us as f64);
         }
         let path = record.path.as_deref().unwrap_or(b"/");
-        let mut next = sampled.iter().peekable();
+        let mut next = positions.sampled.iter().peekable();
+        let mut redacted = positions.redacted.iter().peekable();
         for (position, seg) in path.split(|&b| b == b'/').enumerate() {
             if next.next_if(|&&p| p == position).is_some() {
                 self.param(position).offer(PARAM_SAMPLES, seed, seg);
+            } else if let Some((_, name)) = redacted.next_if(|(p, _)| *p == position) {
+                self.shapes.offer(name, seg);
             }
         }
         if let Some(query) = record.query.as_deref() {
@@ -96,7 +118,7 @@ impl EndpointStats {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let secret = shape::is_secret_key(key) || shape::is_secret_value(value);
+            let secret = shape::is_secret_pair(key, value);
             let at = match self.query.iter().position(|q| q.key.as_bytes() == key) {
                 Some(at) => at,
                 None if self.query.len() < MAX_QUERY_KEYS => {
@@ -108,7 +130,13 @@ impl EndpointStats {
             let stats = &mut self.query[at];
             stats.count += 1;
             stats.secret |= secret;
-            if !stats.secret && !value.is_empty() {
+            if stats.secret {
+                stats.sample = Sample::default();
+                if !value.is_empty() {
+                    let name = shape::placeholder_for(key);
+                    self.shapes.offer(&name[1..name.len() - 1], value);
+                }
+            } else if !value.is_empty() {
                 stats.sample.offer(QUERY_SAMPLES, seed, value);
             }
         }
@@ -144,6 +172,7 @@ impl EndpointStats {
             }
         }
         self.examples.merge(EXAMPLES, &other.examples);
+        self.shapes.merge(&other.shapes);
     }
 }
 
@@ -160,10 +189,10 @@ pub fn has_payload_key(query: &[u8]) -> bool {
 }
 
 /// `METHOD /path/{id}`: the key a request is counted under, written into
-/// `key`; the positions of segments whose values are sampled go to `sampled`.
-pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut Vec<usize>) {
+/// `key`; the positions of segments sampled or redacted go to `positions`.
+pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mut Positions) {
     key.clear();
-    sampled.clear();
+    positions.clear();
     // Methods are RFC 9110 tokens by now (`request_rule`); letters are written upper-case.
     if !method.is_empty() && method.len() <= 16 && crate::log::request_rule::is_token(method) {
         key.extend(method.iter().map(|&b| b.to_ascii_uppercase() as char));
@@ -171,10 +200,13 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut 
         key.push_str("OTHER");
     }
     key.push(' ');
-    if !path.starts_with(b"/") {
+    if !path.starts_with(b"/") && !path.is_empty() {
         // `OPTIONS *` and CONNECT's `host:443` are targets of their own, never templated.
         shape::push_literal(key, &shape::lossless(path));
         return;
+    }
+    if path.is_empty() {
+        key.push('/');
     }
     // A log's own braces are rare: look for them once per path, not once per segment.
     let braces = path.iter().any(|&b| b == b'{' || b == b'}');
@@ -190,7 +222,10 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, sampled: &mut 
             },
             other => {
                 if other.sampled() {
-                    sampled.push(i);
+                    positions.sampled.push(i);
+                } else if other != Segment::Literal {
+                    let placeholder = other.placeholder();
+                    positions.redacted.push((i, &placeholder[1..placeholder.len() - 1]));
                 }
                 key.push_str(other.placeholder());
             }
@@ -217,7 +252,7 @@ pub fn redacted_target(path: &[u8], query: Option<&[u8]>) -> Vec<u8> {
                 out.push(b'&');
             }
             match memchr::memchr(b'=', pair) {
-                Some(eq) if shape::is_secret_key(&pair[..eq]) || shape::is_secret_value(&pair[eq + 1..]) => {
+                Some(eq) if shape::is_secret_pair(&pair[..eq], &pair[eq + 1..]) => {
                     shape::extend_literal(&mut out, &pair[..=eq]);
                     out.extend_from_slice(shape::placeholder_for(&pair[..eq]).as_bytes());
                 }
@@ -235,13 +270,12 @@ mod tests {
 
     #[test]
     fn keys_template_by_shape() {
-        let (mut key, mut sampled) = (String::new(), Vec::new());
+        let (mut key, mut sampled) = (String::new(), Positions::default());
         let table = [
             ("GET", "/users/123", "GET /users/{id}"),
             ("get", "/users/me", "GET /users/me"),
             ("DELETE", "/a/550e8400-e29b-41d4-a716-446655440000/b/2026-11-28", "DELETE /a/{uuid}/b/{date}"),
             ("POST", "/reset/alice@example.com", "POST /reset/{email}"),
-            ("\u{16}\u{3}", "/", "OTHER /"),
             ("GET", "", "GET /"),
         ];
         for (method, path, want) in table {
@@ -259,9 +293,9 @@ mod tests {
             status: Some(200),
             ..LogRecord::default()
         };
-        let (mut key, mut sampled) = (String::new(), Vec::new());
+        let (mut key, mut sampled) = (String::new(), Positions::default());
         template_key(b"GET", record.path.as_deref().unwrap(), &mut key, &mut sampled);
-        assert_eq!(sampled, [2]);
+        assert_eq!((sampled.sampled.as_slice(), sampled.redacted.as_slice()), (&[2][..], &[(4, "token")][..]));
         stats.add(&record, &sampled, 7);
         let debug = format!("{stats:?}");
         for secret in ["eyJhbGci", "abc", "bob%40", "carol@"] {
@@ -272,5 +306,9 @@ mod tests {
         assert_eq!(page.sample.values(), ["2"]);
         assert!(stats.query.iter().find(|q| q.key == "next").unwrap().secret);
         assert_eq!(stats.examples.values(), ["/users/42/reset/{token}?page=2&token={token}&email={email}&next={next}"]);
+        // What stands in for them is their shape.
+        let shape = |name: &str| stats.shapes.get(name).map(|s| s.top());
+        assert_eq!(shape("token"), Some(vec!["eyJ{b64:17}.{b64:15}.{b64:12}".to_owned(), "{lower:3}".to_owned()]));
+        assert_eq!(shape("next"), Some(vec!["{email}".to_owned()]));
     }
 }

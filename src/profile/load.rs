@@ -14,8 +14,8 @@
 //! [`MAX_SESSION_STEPS`] requests when they are drawn. Rates are checked
 //! when a run is planned, after `--speed` and `--rate-scale`.
 
-use crate::log::request_rule;
 use super::wire::{Profile, SegmentKind, VERSION};
+use crate::log::request_rule;
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
@@ -142,6 +142,13 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
                     e.path.escape_debug()
                 ),
             );
+        }
+        for (name, shapes) in &e.shapes {
+            for (k, shape) in shapes.iter().enumerate() {
+                if let Err(why) = super::value_shape::Shape::parse(shape) {
+                    return bad(format!("endpoints[{i}].shapes.{name}[{k}]"), why);
+                }
+            }
         }
         names.insert(format!("{} {}", e.method, e.path));
     }

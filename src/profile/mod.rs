@@ -25,7 +25,9 @@ pub mod shape;
 pub mod sketch;
 mod source;
 pub mod synth;
+pub mod template;
 pub mod trace;
+pub mod value_shape;
 pub mod wire;
 
 /// The seed used when none is given: for sampling in derive, and for arrivals, draws and samples in a run.

@@ -185,9 +185,7 @@ pub fn is_secret_key(key: &[u8]) -> bool {
     buf.copy_from_slice(key);
     buf.make_ascii_lowercase();
     let whole: &[u8] = buf;
-    const EXACT: [&[u8]; 19] = [
-        b"key",
-        b"code",
+    const EXACT: [&[u8]; 16] = [
         b"pwd",
         b"pass",
         b"sid",
@@ -197,7 +195,6 @@ pub fn is_secret_key(key: &[u8]) -> bool {
         b"mail",
         b"phone",
         b"jwt",
-        b"state",
         b"nonce",
         b"ssn",
         b"user",
@@ -259,6 +256,30 @@ pub fn is_secret_key(key: &[u8]) -> bool {
     }
     // `api_key`, `userKey`, `X-Api-Key`: a key of several words whose last is `key`.
     words > 1 && last == b"key"
+}
+
+/// Keys that hold a secret only sometimes: `?code=<uuid>` is an OAuth code,
+/// `?code=404` and `?state=active` are words every client sends.
+const WEAK_KEYS: [&[u8]; 3] = [b"key", b"code", b"state"];
+
+/// Whether a query pair's value is a secret, by its key and its value:
+///
+/// - a secret key (`token`, `password`, `api_key`, `email`, `user`…) always is;
+/// - a weak key (`key`, `code`, `state`) is when its value looks like an
+///   opaque credential: a UUID, a number of 6 digits or more, letters and
+///   digits mixed (`xyzzy42`), or anything [`is_secret_value`] finds;
+///   a word (`active`, `null`, `en-US`) or a short number is not;
+/// - any other key is when its value looks secret ([`is_secret_value`]).
+pub fn is_secret_pair(key: &[u8], value: &[u8]) -> bool {
+    if is_secret_key(key) || is_secret_value(value) {
+        return true;
+    }
+    if !WEAK_KEYS.iter().any(|w| key.eq_ignore_ascii_case(w)) {
+        return false;
+    }
+    let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
+    let letters = value.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    is_uuid(value) || (digits >= 6 && letters == 0) || (digits > 0 && letters > 0)
 }
 
 /// Query values that look like secrets or personal data whatever their key.
@@ -381,7 +402,6 @@ mod tests {
             "SESSIONID",
             "sig",
             "X-Amz-Signature",
-            "code",
             "auth",
             "email",
             "accesstoken",
@@ -406,5 +426,23 @@ mod tests {
             assert!(!is_secret_value(value.as_bytes()), "{value}");
         }
         assert_eq!(placeholder_for(b"X-Amz-Signature"), "{X_Amz_Signature}");
+        // Weak keys are secret by their value: a credential's look, not a word every client sends.
+        let pairs: [(&str, &str, bool); 12] = [
+            ("state", "active", false),
+            ("state", "null", false),
+            ("code", "404", false),
+            ("code", "en-US", false),
+            ("key", "title", false),
+            ("code", "f2405b05-e2ee-4b0d-8f6a-9fed0fcfe2e0", true),
+            ("code", "482913", true),
+            ("state", "a8Fk29dQ", true),
+            ("key", "efa740bd-b021-4370-97c6-7263338e51e9demo", true),
+            ("password", "x", true),
+            ("page", "2", false),
+            ("page", "bob@example.org", true),
+        ];
+        for (key, value, secret) in pairs {
+            assert_eq!(is_secret_pair(key.as_bytes(), value.as_bytes()), secret, "{key}={value}");
+        }
     }
 }

@@ -74,6 +74,11 @@ pub struct Endpoint {
     /// Sampled real values for each sampled `{name}` in the path.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Vec<String>>,
+    /// For redacted values (`{token}`, `{email}`, a secret query key's): the shapes
+    /// of the real ones (`{hex:8}-{hex:4}`), from which `run` makes synthetic
+    /// values when no `--var` gives one. Never a value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shapes: BTreeMap<String, Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub query: Vec<QueryKey>,
     /// Share of each status code.
@@ -108,6 +113,7 @@ impl Endpoint {
             weight,
             count: 0,
             params: BTreeMap::new(),
+            shapes: BTreeMap::new(),
             query: Vec::new(),
             status: BTreeMap::new(),
             bytes: None,

@@ -32,6 +32,9 @@ pub struct Totals {
     pub held_back: u64,
     #[serde(default)]
     pub retried: u64,
+    /// Requests that carried a synthetic value for a placeholder no `--var` filled (which: `synthetic`).
+    #[serde(default)]
+    pub synthetic: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -113,6 +116,9 @@ pub struct Results {
     /// Endpoints left out of the mix for want of a placeholder value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<String>,
+    /// Placeholders filled with synthetic values: `{token} on 98.0% of requests`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synthetic: Vec<String>,
     pub failures: BTreeMap<String, u64>,
     /// The first failure of each class, in words.
     #[serde(default)]
@@ -226,6 +232,7 @@ pub struct RunFacts<'a> {
     pub interrupted: bool,
     pub catalog: &'a Catalog,
     pub left_out: &'a [String],
+    pub synthetic: &'a [String],
     pub plan: Option<PlanFacts>,
 }
 
@@ -281,9 +288,11 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             failures: summary.failures,
             held_back: summary.held_back,
             retried: summary.retried,
+            synthetic: summary.synthetic,
         },
         not_sent: summary.not_sent.iter().map(|(r, n)| (r.name().to_owned(), *n)).collect(),
         left_out: left_out.to_vec(),
+        synthetic: facts.synthetic.to_vec(),
         failures: summary.by_failure.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect(),
         failure_examples: summary
             .failure_examples

@@ -128,6 +128,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
             t.failures += r.totals.failures;
             t.held_back += r.totals.held_back;
             t.retried += r.totals.retried;
+            t.synthetic += r.totals.synthetic;
             add_counts(&mut out.not_sent, &r.not_sent);
             add_counts(&mut out.failures, &r.failures);
             add_counts(&mut out.status, &r.status);
@@ -228,6 +229,7 @@ mod tests {
             failure,
             detail: failure.map(|_| "HTTP 503".into()),
             retried: false,
+            synthetic: false,
             bytes: 100,
         }
     }
@@ -256,6 +258,7 @@ mod tests {
             interrupted: false,
             catalog: &catalog,
             left_out: &[],
+            synthetic: &[],
             plan: None,
         };
         let whole = results(&summary_of((0..3000).map(outcome)), &facts(21.0));

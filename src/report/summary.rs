@@ -73,6 +73,8 @@ pub struct Summary {
     pub not_sent: BTreeMap<NotSent, u64>,
     /// Requests that went out a second time on a new connection (see the client).
     pub retried: u64,
+    /// Requests sent with a synthetic value for a placeholder (see `plan::request`).
+    pub synthetic: u64,
     pub by_failure: BTreeMap<Failure, u64>,
     /// The first failure of each class: its endpoint and what went wrong, in words.
     pub failure_examples: BTreeMap<Failure, (usize, String)>,
@@ -104,6 +106,7 @@ impl Summary {
             held_back: 0,
             not_sent: BTreeMap::new(),
             retried: 0,
+            synthetic: 0,
             by_failure: BTreeMap::new(),
             failure_examples: BTreeMap::new(),
             by_status: BTreeMap::new(),
@@ -247,6 +250,7 @@ impl Summary {
             }
         }
         self.retried += u64::from(o.retried);
+        self.synthetic += u64::from(o.synthetic);
         self.last_done_ns = self.last_done_ns.max(o.done_ns);
     }
 
@@ -294,6 +298,7 @@ mod tests {
             failure,
             detail: failure.map(|f| f.name().to_owned()),
             retried: false,
+            synthetic: false,
             bytes: 0,
         }
     }

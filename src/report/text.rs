@@ -102,6 +102,14 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     for endpoint in &r.left_out {
         writeln!(out, "left out: {endpoint}")?;
     }
+    if t.synthetic > 0 {
+        writeln!(
+            out,
+            "synthetic values: {} carried one, for {} (the logs' values were redacted; --var gives real ones)",
+            count(t.synthetic, "request"),
+            r.synthetic.iter().map(|s| s.split(" on ").next().unwrap_or(s)).collect::<Vec<_>>().join(", ")
+        )?;
+    }
     if !r.failures.is_empty() {
         let classes: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(out, "failures: {}", classes.join(", "))?;

@@ -120,6 +120,7 @@ mod tests {
             failure,
             detail: None,
             retried: false,
+            synthetic: false,
             bytes: 0,
         }
     }
