@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step keeps builds fast).
 //!
 //! - `browser`: report.html in headless Chromium (ignored, saying so, where it is not installed).
+//! - `chain`: every real log and a honeypot's derived, planned with no values, every request built.
 //! - `util`: paths, running the built `replay`, golden-file comparison.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
@@ -14,6 +15,7 @@
 //! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
 
 mod browser;
+mod chain;
 mod cli;
 mod derive;
 mod faults;

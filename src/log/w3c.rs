@@ -136,8 +136,18 @@ impl W3cParser {
                 Column::Stem => record.path = present,
                 Column::Query => record.query = present,
                 Column::Uri => {
-                    let (path, query, _) = fields::split_target(value);
+                    // Incapsula writes `cs-uri` as host and path with no scheme: `www.example.com/page.php`.
+                    let (value, host) = match memchr::memchr(b'/', value) {
+                        Some(slash) if slash > 0 && !value.starts_with(b"http") && is_host(&value[..slash]) => {
+                            (&value[slash..], Some(std::borrow::Cow::Borrowed(&value[..slash])))
+                        }
+                        _ => (value, None),
+                    };
+                    let (path, query, authority) = fields::split_target(value);
                     (record.path, record.query) = (path, query);
+                    if record.host.is_none() {
+                        record.host = host.or(authority);
+                    }
                 }
                 Column::Status => record.status = fields::parse_u64(value).and_then(|s| u16::try_from(s).ok()),
                 Column::Bytes => record.bytes = fields::parse_u64(value),
@@ -212,6 +222,11 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `www.example.com` or `www.example.com:8080`: a host name with a dot, no path or query in it.
+fn is_host(text: &[u8]) -> bool {
+    text.contains(&b'.') && text.iter().all(|&b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
 }
 
 #[cfg(test)]

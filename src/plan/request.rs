@@ -142,12 +142,12 @@ pub struct RequestMaker {
 }
 
 /// Values for `name` on endpoint `e`: `--var` first, then the profile's samples,
-/// then (but for a login's credentials) synthetic values of the shapes derive saw.
-fn values(e: &Endpoint, vars: &Vars, name: &str) -> Option<Values> {
+/// then (but for a login's credentials, or with `--strict-vars`) synthetic values of the shapes derive saw.
+fn values(e: &Endpoint, vars: &Vars, name: &str, strict: bool) -> Option<Values> {
     if let Some(given) = vars.get(name).filter(|v| !v.is_empty()).or_else(|| e.params.get(name).filter(|v| !v.is_empty())) {
         return Some(Values::Given(given.clone().into()));
     }
-    if e.once_per_session {
+    if e.once_per_session || strict {
         return None;
     }
     let shapes: Vec<Shape> = e.shapes.get(name)?.iter().filter_map(|s| Shape::parse(s).ok()).collect();
@@ -164,8 +164,8 @@ struct DroppedKey {
 
 /// `e` made ready (with the query keys dropped for want of a value), or the
 /// placeholders its path, body or examples need and nothing fills.
-fn prepare(e: &Endpoint, vars: &Vars) -> Result<(Prepared, Vec<DroppedKey>), BTreeSet<String>> {
-    let bind = |name: &str| values(e, vars, name);
+fn prepare(e: &Endpoint, vars: &Vars, strict: bool) -> Result<(Prepared, Vec<DroppedKey>), BTreeSet<String>> {
+    let bind = |name: &str| values(e, vars, name, strict);
     let needs = |text: &str| placeholders(text).filter(|n| bind(n).is_none()).map(|n| format!("{{{n}}}")).collect::<BTreeSet<_>>();
     let mut missing = BTreeSet::new();
     let paths: Vec<Vec<Part>> = if e.tail && !e.examples.is_empty() {
@@ -242,7 +242,7 @@ impl RequestMaker {
         for e in &profile.endpoints {
             let drawn = e.weight > 0.0 || e.once_per_session;
             let name = format!("{} {}", e.method, e.path);
-            match prepare(e, vars) {
+            match prepare(e, vars, strict) {
                 Ok((prepared, dropped)) => {
                     for d in dropped.into_iter().filter(|_| drawn) {
                         login_unfilled |= e.once_per_session;
