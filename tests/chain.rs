@@ -60,6 +60,8 @@ fn build_every_request(name: &str, profile: &Profile) -> f64 {
         }
         Err(e) => panic!("{name}: a derived profile needs no hand-written value unless it has a login: {e}"),
     };
+    // Nothing is left out for want of a value either: every redacted value has a shape.
+    assert!(planned.left_out.is_empty(), "{name}: left out {:?}", planned.left_out);
     let (mut requests, mut synthetic) = (0u64, 0u64);
     for planned in planned.plan.take(50_000) {
         let Work::Request(spec) = planned.work else { panic!("{name}: a plain run plans requests") };

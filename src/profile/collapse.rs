@@ -249,7 +249,11 @@ fn to_wire(e: Entry, total: u64) -> Endpoint {
             key: q.key.clone(),
             share: share(q.count, count),
             samples: if q.secret { Vec::new() } else { q.sample.values() },
-            placeholder: q.secret.then(|| super::shape::placeholder_for(q.key.as_bytes())),
+            // A secret key only ever logged with no value (`?phone`) goes without one: nothing to fill.
+            placeholder: q
+                .secret
+                .then(|| super::shape::placeholder_for(q.key.as_bytes()))
+                .filter(|p| e.stats.shapes.get(&p[1..p.len() - 1]).is_some()),
         })
         .collect();
     query.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.key.cmp(&b.key)));
