@@ -111,7 +111,7 @@ pub fn check(method: Option<&[u8]>, path: Option<&[u8]>) -> Result<(), NotReques
         return Err(kind);
     }
     if !is_token(method) {
-        let binary = method.iter().any(|&b| b < 0x20 || b >= 0x7f);
+        let binary = method.iter().any(|b| !(0x20..0x7f).contains(b));
         return Err(if binary { NotRequest::Binary } else { NotRequest::BadMethod });
     }
     let Some(target) = path.filter(|p| !p.is_empty()) else { return Err(NotRequest::BadTarget) };
