@@ -51,4 +51,6 @@ pub enum Exit {
     BadInput = 2,
     /// A run was aborted (Ctrl-C, SIGTERM); its partial results were written.
     Aborted = 3,
+    /// An internal error: a bug in replay (a panic), said in words on stderr; a run's results so far were written.
+    Internal = 4,
 }

@@ -3,12 +3,17 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic is a bug: say so in words, and exit 4 (a run catches its own and writes its results first).
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("replay: internal error (a bug in replay; please report it with the command that caused it): {info}");
+    }));
     let command = replay::cli::parse();
-    match replay::app::run(command) {
-        Ok(exit) => ExitCode::from(exit as u8),
-        Err(error) => {
+    match std::panic::catch_unwind(|| replay::app::run(command)) {
+        Ok(Ok(exit)) => ExitCode::from(exit as u8),
+        Ok(Err(error)) => {
             eprintln!("replay: error: {error:#}");
             ExitCode::from(replay::Exit::BadInput as u8)
         }
+        Err(_) => ExitCode::from(replay::Exit::Internal as u8),
     }
 }

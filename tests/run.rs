@@ -478,3 +478,40 @@ fn a_slow_tls_failure_fails_each_request_on_its_own_time() {
     // One at a time, 20 handshakes would take 6 s and most would time out.
     assert_eq!(s.by_failure.get(&Failure::Tls), Some(&20), "{:?} {:?}", s.by_failure, s.failure_examples);
 }
+
+#[test]
+fn a_bug_that_panics_mid_run_keeps_the_results_and_exits_4() {
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
+    // (fault, what stderr names): a panic while planning the 30th request, and in the 20th send.
+    for (fault, where_) in [("plan:30", "while planning a request"), ("send:20", "while sending a request")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_replay"))
+            .args(["run", "profiles/steady.json", "--host", &format!("http://{addr}"), "--duration", "3s"])
+            .args(["--var", "username=u", "--var", "password=p", "--out", dir.path().to_str().unwrap()])
+            .env("REPLAY_TEST_FAULT", fault)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{fault}: {stderr}");
+        assert!(stderr.contains("internal error") && stderr.contains(where_) && stderr.contains("please report"), "{fault}: {stderr}");
+        // The results so far are written, every request accounted for, and the verdict says why it failed.
+        let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+        let totals = &results["totals"];
+        let (intended, requests, not_sent) =
+            (totals["intended"].as_u64().unwrap(), totals["requests"].as_u64().unwrap(), totals["not_sent"].as_u64().unwrap());
+        assert_eq!(intended, requests + not_sent, "{fault}: {totals}");
+        assert!(requests >= 19, "{fault}: what was measured before the fault is kept: {totals}");
+        assert_eq!(results["verdict"]["passed"], false, "{fault}");
+        assert!(results["verdict"]["reasons"][0].as_str().unwrap().contains("internal error"), "{fault}: {}", results["verdict"]);
+        assert!(dir.path().join("report.html").is_file() && dir.path().join("junit.xml").is_file(), "{fault}: every report is written");
+        if fault.starts_with("plan") {
+            assert_eq!(intended, 29, "{fault}: the plan ends at the fault: {totals}");
+        } else {
+            assert_eq!(results["failures"]["other"], 1, "{fault}: the send that panicked is one failed request");
+        }
+    }
+    let _ = stop.send(());
+    assert!(requests(&received.lock().unwrap()) > 0);
+}

@@ -134,6 +134,7 @@ pub fn replay(
     if let Some(why) = &outcome.aborted {
         eprintln!("replay: stopped early: {why}");
     }
+    let internal = outcome.internal.is_some();
     let facts = RunFacts {
         target,
         started: &started,
@@ -152,6 +153,10 @@ pub fn replay(
     }
     results.verdict = Some(verdict);
     let exit = super::outputs::write_all(&results, out)?;
+    if internal {
+        eprintln!("replay: the run ended on an internal error (a bug in replay); its results so far are in {}", out.display());
+        return Ok((results, Exit::Internal));
+    }
     Ok((results, exit))
 }
 

@@ -56,4 +56,6 @@ pub struct RunOutcome {
     pub interrupted: bool,
     /// The watch stopped it early, and why.
     pub aborted: Option<String>,
+    /// A bug (a caught panic) ended it: what and where. The process exits 4.
+    pub internal: Option<String>,
 }

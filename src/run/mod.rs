@@ -13,10 +13,13 @@
 //! schedule's end plus [`crate::plan::limits::LATE_ALLOWANCE`]), at
 //! `--max-requests`, or when `shutdown` resolves; requests in flight then
 //! get their timeout to finish. Whatever happens, the tally closes with
-//! `intended == requests + not_sent` (`state.rs`).
+//! `intended == requests + not_sent` (`state.rs`). A bug that panics while
+//! planning or sending ends the run as aborted with its results kept
+//! (`guard.rs`).
 
 mod config;
 mod gate;
+mod guard;
 mod state;
 pub mod timer;
 mod walk;
@@ -59,6 +62,8 @@ pub async fn run_plan<T: Transport>(
     observers: Observers<impl FnMut(&Progress) + Send + 'static, impl FnMut(&Summary, f64) -> Option<String> + Send + 'static>,
 ) -> RunOutcome {
     let PlannedRun { plan, catalog, end_ns, .. } = planned;
+    let error = guard::InternalError::default();
+    let plan: crate::plan::Plan = Box::new(guard::GuardedPlan::new(plan, error.clone()));
     // The first item of a plan can take milliseconds to make (a schedule's first bins, the draw
     // tables): make it before the clock starts, or the run's first burst goes out late by that long.
     let mut batches = Batches::new(plan, config.batch_window.as_nanos() as u64);
@@ -79,7 +84,8 @@ pub async fn run_plan<T: Transport>(
         shutdown.await;
         signal_tx.send_if_modified(|s| std::mem::replace(s, Stop::Interrupted) == Stop::Running);
     });
-    let look = Look { state: Arc::clone(&state), t0, total_s, every: config.progress_every, stop: Arc::clone(&stop_tx) };
+    let look =
+        Look { state: Arc::clone(&state), t0, total_s, every: config.progress_every, stop: Arc::clone(&stop_tx), error: error.clone() };
     let progress = tokio::spawn(look.run(observers));
 
     let mut walkers = tokio::task::JoinSet::new();
@@ -121,17 +127,23 @@ pub async fn run_plan<T: Transport>(
                         state.held_back();
                     }
                     state.launch();
-                    let (transport, state) = (transport.clone(), Arc::clone(&state));
+                    let (transport, state, error) = (transport.clone(), Arc::clone(&state), error.clone());
                     tokio::spawn(async move {
-                        let outcome = transport.send(&spec, at_ns, now_ns, None).await;
+                        let outcome = guard::send(&transport, &spec, at_ns, now_ns, None, &error).await;
                         // Recorded before the slot is freed: a run that waits for free slots has every outcome.
                         state.record(&outcome);
                         drop(passed);
                     });
                 }
                 Work::Session(session) => {
-                    let walker =
-                        walk::Walker { transport: transport.clone(), state: Arc::clone(&state), gate: Arc::clone(&gate), t0, end_ns };
+                    let walker = walk::Walker {
+                        transport: transport.clone(),
+                        state: Arc::clone(&state),
+                        gate: Arc::clone(&gate),
+                        t0,
+                        end_ns,
+                        error: error.clone(),
+                    };
                     walkers.spawn(walker.walk(session, at_ns, passed, stop.clone()));
                 }
             }
@@ -174,14 +186,15 @@ pub async fn run_plan<T: Transport>(
     signal.abort();
     progress.abort();
     let duration = t0.elapsed();
+    let internal = error.get();
     let how = stop.borrow().clone();
     let summary = state.close(if how == Stop::Running { NotSent::DurationBound } else { how.reason() });
     let interrupted = how == Stop::Interrupted;
     let aborted = match how {
         Stop::Aborted(why) => Some(why),
-        _ => None,
+        _ => internal.as_ref().map(|e| format!("internal error: {e}")),
     };
-    RunOutcome { summary, duration, interrupted, aborted }
+    RunOutcome { summary, duration, interrupted, aborted, internal }
 }
 
 /// Counts `work` as intended at `at_ns`; returns how many requests it stands for.
@@ -206,6 +219,7 @@ struct Look {
     total_s: Option<f64>,
     every: Duration,
     stop: Arc<watch::Sender<Stop>>,
+    error: guard::InternalError,
 }
 
 impl Look {
@@ -220,6 +234,10 @@ impl Look {
         loop {
             ticker.tick().await;
             let elapsed = self.t0.elapsed().as_secs_f64();
+            // A bug caught while sending stops the run; its results so far are written.
+            if let Some(e) = self.error.get() {
+                self.stop.send_if_modified(|s| std::mem::replace(s, Stop::Aborted(format!("internal error: {e}"))) == Stop::Running);
+            }
             if let Some(why) = self.state.peek(|s| (observers.watch)(s, elapsed)) {
                 self.stop.send_if_modified(|s| std::mem::replace(s, Stop::Aborted(why.clone())) == Stop::Running);
             }

@@ -22,6 +22,7 @@ pub struct Walker<T: Transport> {
     pub t0: Instant,
     /// When the schedule ends: a step due then or later never comes due.
     pub end_ns: Option<u64>,
+    pub error: super::guard::InternalError,
 }
 
 impl<T: Transport> Walker<T> {
@@ -61,7 +62,7 @@ impl<T: Transport> Walker<T> {
                 self.state.held_back();
             }
             self.state.launch();
-            let outcome = self.transport.send(spec, intended_ns, now_ns, Some(&mut jar)).await;
+            let outcome = super::guard::send(&self.transport, spec, intended_ns, now_ns, Some(&mut jar), &self.error).await;
             self.state.record(&outcome);
             drop(passed.take());
             if let Some(&think) = session.think_ns.get(i) {
