@@ -211,3 +211,40 @@ fn distinct_paths_fold_as_they_stream_the_same_for_any_thread_count() {
     let flows = &one.sessions.as_ref().unwrap().flows;
     assert!(!flows.is_empty() && flows.iter().flat_map(|f| &f.steps).all(|step| names.contains(step)), "{flows:?}");
 }
+
+#[test]
+fn a_format_nobody_named_is_read_loosely_and_says_so() {
+    // Apache `%h %{remote}p %v %{local}p %t "%r" %>s %b %{ms}T`-like lines: no known format fits.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("custom.log");
+    let mut log = String::new();
+    for i in 0..40 {
+        log.push_str(&format!(
+            "203.0.113.{i} 5{i:04} www.example.com 443 [10/Oct/2026:13:55:{:02} +0000] \"GET /items/{i}?sort=price HTTP/1.1\" 200 {} 0.0{:02}\n",
+            i % 60,
+            500 + i,
+            i % 90 + 10
+        ));
+    }
+    // A line off the layout is rejected with where and why, never guessed at.
+    log.push_str("203.0.113.99 50099 www.example.com 443 [yesterday] \"GET / HTTP/1.1\" 200 1 0.010\n");
+    std::fs::write(&path, log).unwrap();
+    let out = replay(&["derive", path.to_str().unwrap()], b"");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(": loose, 41 lines: 40 requests, 0 skipped, 1 rejected"), "{stderr}");
+    assert!(
+        stderr.contains("read loosely: client at field 1, time at field 5, request at field 6, status at field 7, size at field 8, duration at field 9; pass --format for the rest"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(":41: rejected: expected a time where the other lines have it (read loosely) at column 40"), "{stderr}");
+    let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(profile["source"]["format"], "loose");
+    assert_eq!(profile["endpoints"][0]["path"], "/items/{id}");
+    assert_eq!(profile["endpoints"][0]["latency_ms"]["p50"].as_f64().map(|p| (25.0..=35.0).contains(&p)), Some(true), "{}", profile["endpoints"][0]);
+    // Lines with no time and request where most lines have them are not read loosely at all.
+    std::fs::write(&path, "hello world\nthis is not a log\n\"GET / HTTP/1.1\" 200\n").unwrap();
+    let out = replay(&["derive", path.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("read loosely, fewer than 85% of lines hold a time and a quoted request"), "{}", text(&out.stderr));
+}

@@ -257,6 +257,10 @@ fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Resul
             // Only blank lines and comments so far: nothing to tell formats apart by.
             return Ok(Some(Format::W3c).filter(|_| sample.iter().any(|l| l.starts_with(b"#"))).or(Some(Format::Combined)));
         }
+        // No known format fits: read loosely, when a time and a request stand at the same fields in nearly every line.
+        if let Some(layout) = crate::log::loose::Layout::learn(sample) {
+            return Ok(Some(Format::Loose(layout)));
+        }
         let tried = detection
             .trials
             .iter()
@@ -266,6 +270,7 @@ fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Resul
             })
             .collect::<Vec<_>>()
             .join("; ");
+        let tried = format!("{tried}; read loosely, fewer than 85% of lines hold a time and a quoted request at the same fields");
         return Err(DeriveError::UnknownFormat { file: file.into(), tried });
     }
     Ok(Some(detection.best.format))

@@ -22,6 +22,9 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
             "replay: {}: {format}, {} lines: {} requests{not_http}, {} skipped, {} rejected",
             file.name, file.lines, file.records, file.skipped, file.rejected
         )?;
+        if let Some(crate::log::Format::Loose(layout)) = &file.format {
+            writeln!(out, "  read loosely: {}; pass --format for the rest", layout.describe())?;
+        }
         // What the server logged for connections that never spoke HTTP: never replayed, worth knowing.
         let mut kinds: Vec<(u64, NotRequest)> =
             NotRequest::ALL.iter().map(|&k| (file.not_requests[k.index()], k)).filter(|(n, _)| *n > 0).collect();

@@ -32,6 +32,8 @@ pub enum Format {
     W3c,
     Haproxy,
     Envoy,
+    /// A layout learned from the lines when no format fits (`loose.rs`): never given by `--format`.
+    Loose(super::loose::Layout),
 }
 
 /// A `--format` value that cannot be used.
@@ -88,6 +90,7 @@ impl Format {
             Format::W3c => "w3c",
             Format::Haproxy => "haproxy",
             Format::Envoy => "envoy",
+            Format::Loose(_) => "loose",
         }
     }
 
@@ -104,6 +107,7 @@ impl Format {
             Format::W3c => Box::new(W3cParser::default()),
             Format::Haproxy => Box::new(HaproxyParser),
             Format::Envoy => Box::new(EnvoyParser::default()),
+            Format::Loose(layout) => Box::new(super::loose::LooseParser(layout.clone())),
         })
     }
 }

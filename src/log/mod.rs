@@ -15,6 +15,7 @@ pub mod fields;
 mod format;
 mod haproxy;
 mod json;
+pub mod loose;
 mod nginx;
 mod record;
 pub mod request_rule;

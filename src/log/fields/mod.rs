@@ -162,6 +162,11 @@ pub fn quoted(input: &[u8]) -> Res<'_, Text<'_>> {
     fail(input, "a closing quote")
 }
 
+/// The contents of a quoted field (between its quotes), its escapes undone; borrowed when it has none.
+pub fn quoted_body(raw: &[u8]) -> Text<'_> {
+    if raw.contains(&b'\\') { Cow::Owned(unescape(raw)) } else { Cow::Borrowed(raw) }
+}
+
 /// Undoes Apache and nginx escapes: `\"`, `\\`, `\xNN`, `\n`, `\t`.
 pub fn unescape(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
