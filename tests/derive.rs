@@ -241,7 +241,12 @@ fn a_format_nobody_named_is_read_loosely_and_says_so() {
     let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(profile["source"]["format"], "loose");
     assert_eq!(profile["endpoints"][0]["path"], "/items/{id}");
-    assert_eq!(profile["endpoints"][0]["latency_ms"]["p50"].as_f64().map(|p| (25.0..=35.0).contains(&p)), Some(true), "{}", profile["endpoints"][0]);
+    assert_eq!(
+        profile["endpoints"][0]["latency_ms"]["p50"].as_f64().map(|p| (25.0..=35.0).contains(&p)),
+        Some(true),
+        "{}",
+        profile["endpoints"][0]
+    );
     // Lines with no time and request where most lines have them are not read loosely at all.
     std::fs::write(&path, "hello world\nthis is not a log\n\"GET / HTTP/1.1\" 200\n").unwrap();
     let out = replay(&["derive", path.to_str().unwrap()], b"");

@@ -44,8 +44,9 @@ impl ProgressView {
 fn line(p: &Progress) -> String {
     let behind = if p.falling_behind { "  FALLING BEHIND: results understate the load" } else { "" };
     let not_sent = if p.not_sent > 0 { format!(", not sent {}", p.not_sent) } else { String::new() };
+    let synthetic = if p.synthetic > 0 { format!(", {} with synthetic values", p.synthetic) } else { String::new() };
     format!(
-        "intended {:.0} rps, achieved {:.0} rps ({} sent{not_sent})  p50 {:.1} ms  p99 {:.1} ms  errors {}  lag p99 {:.2} ms{behind}",
+        "intended {:.0} rps, achieved {:.0} rps ({} sent{not_sent}{synthetic})  p50 {:.1} ms  p99 {:.1} ms  errors {}  lag p99 {:.2} ms{behind}",
         p.intended_rps, p.achieved_rps, p.requests, p.p50_ms, p.p99_ms, p.failures, p.lag_p99_ms
     )
 }

@@ -173,12 +173,8 @@ impl Layout {
     /// Learns a layout from sample lines: the time and request positions found in the most lines,
     /// if they read at least [`MIN_SHARE`] of the lines that are not blank or comments.
     pub fn learn(sample: &[&[u8]]) -> Option<Layout> {
-        let lines: Vec<Vec<Field<'_>>> = sample
-            .iter()
-            .map(|l| l.trim_ascii())
-            .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
-            .filter_map(split)
-            .collect();
+        let lines: Vec<Vec<Field<'_>>> =
+            sample.iter().map(|l| l.trim_ascii()).filter(|l| !l.is_empty() && !l.starts_with(b"#")).filter_map(split).collect();
         if lines.is_empty() {
             return None;
         }
@@ -211,7 +207,8 @@ impl Layout {
         let everywhere = |i: usize, test: &dyn Fn(&Field<'_>) -> bool| !taken(i) && agreeing.iter().all(|f| f.get(i).is_some_and(test));
         let status = (request + 1..request + 4).find(|&i| everywhere(i, &is_status));
         let size = status.map(|s| s + 1).filter(|&i| everywhere(i, &is_size));
-        let mut layout = Layout { time: (time, kind), request, status, size, duration: None, client: None, referer: None, user_agent: None };
+        let mut layout =
+            Layout { time: (time, kind), request, status, size, duration: None, client: None, referer: None, user_agent: None };
         // One field holding seconds with a decimal point in every line: the duration. Two or more: which is it? None.
         let max_fields = agreeing.iter().map(|f| f.len()).min().unwrap_or(0);
         let seconds: Vec<usize> =
@@ -273,7 +270,11 @@ impl LineParser for LooseParser {
             return Parsed::Reject(LineError::at(line, column(layout.time.0), "a time where the other lines have it (read loosely)"));
         };
         let Some(Field::Quoted(raw)) = fields.get(layout.request).copied() else {
-            return Parsed::Reject(LineError::at(line, column(layout.request), "a quoted request where the other lines have it (read loosely)"));
+            return Parsed::Reject(LineError::at(
+                line,
+                column(layout.request),
+                "a quoted request where the other lines have it (read loosely)",
+            ));
         };
         let request = fields::quoted_body(raw);
         let mut record = LogRecord { time_us: Some(time_us), ..LogRecord::default() };

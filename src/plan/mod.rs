@@ -17,6 +17,7 @@
 pub mod batching;
 pub mod estimate;
 pub mod limits;
+mod picker;
 pub mod profile;
 pub mod request;
 pub mod sessions;

@@ -21,6 +21,7 @@
 //! the run is refused and the error names every value to pass.
 
 use super::RequestSpec;
+use super::picker::Picker;
 use super::synthetic::{Shape, fill as fill_shape};
 pub use crate::profile::template::{Piece, pieces, placeholders};
 use crate::profile::{Endpoint, Profile};
@@ -63,45 +64,6 @@ fn parts(template: &str, bind: &impl Fn(&str) -> Option<Values>) -> Option<Vec<P
         }
     }
     Some(parts)
-}
-
-/// Draws an index by weight, along a low-discrepancy sequence: the `k`-th
-/// draw takes the point `frac(start + k/φ)` of the cumulative weights (the
-/// golden ratio's Kronecker sequence). Over `n` draws each index comes up
-/// `n × weight` times give or take a few (the discrepancy grows as `log n`),
-/// where independent draws would miss by `√n`: a replay of a day's 10,000
-/// requests gets each endpoint's count, not a sample of it. Consecutive
-/// draws still spread over every index.
-#[derive(Debug, Clone)]
-struct Picker {
-    cumulative: Vec<f64>,
-    at: f64,
-}
-
-/// 1/φ: the step of the sequence.
-const GOLDEN_STEP: f64 = 0.618_033_988_749_894_9;
-
-impl Picker {
-    fn new(weights: impl Iterator<Item = f64>, start: f64) -> Self {
-        let mut total = 0.0;
-        let cumulative = weights
-            .map(|w| {
-                total += w.max(0.0);
-                total
-            })
-            .collect();
-        Picker { cumulative, at: start.fract() }
-    }
-
-    fn pick(&mut self) -> usize {
-        self.at += GOLDEN_STEP;
-        if self.at >= 1.0 {
-            self.at -= 1.0;
-        }
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        let at = self.cumulative.partition_point(|&c| c <= self.at * total);
-        at.min(self.cumulative.len().saturating_sub(1))
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -496,28 +458,6 @@ pub fn vars_from_csv(path: &std::path::Path) -> Result<Vars, String> {
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn draws_give_each_index_its_count_not_a_sample_of_it() {
-        let weights = [0.5, 0.3, 0.15, 0.04, 0.01];
-        for start in [0.0, 0.37, 0.99] {
-            let mut picker = Picker::new(weights.iter().copied(), start);
-            let mut counts = [0u64; 5];
-            for n in 1..=10_000u64 {
-                counts[picker.pick()] += 1;
-                // At every point of the run, not only at its end.
-                if n % 1000 == 0 {
-                    for (count, w) in counts.iter().zip(weights) {
-                        assert!((*count as f64 - n as f64 * w).abs() <= 3.0, "after {n}: {counts:?}");
-                    }
-                }
-            }
-        }
-        // Consecutive draws still spread: no run of one index longer than the weights allow.
-        let mut picker = Picker::new([0.5, 0.5].into_iter(), 0.1);
-        let draws: Vec<usize> = (0..100).map(|_| picker.pick()).collect();
-        assert!(draws.windows(3).all(|w| !(w[0] == w[1] && w[1] == w[2])), "{draws:?}");
-    }
-
     use super::*;
     use crate::profile::load::parse;
 
@@ -562,6 +502,25 @@ mod tests {
         assert_eq!(literal("/%24{%40print(md5(x))}"), "/%24{%40print(md5(x))}");
         assert_eq!(literal("/a/{id"), "/a/{id");
         assert_eq!(placeholders("/{{id}}/{id}").collect::<Vec<_>>(), ["id"]);
+    }
+
+    #[test]
+    fn a_login_is_never_given_made_up_credentials() {
+        // Shapes derive saw for the login's form values are there, but a login takes only given values.
+        let text = PROFILE.replace(
+            r#""once_per_session": true,"#,
+            r#""once_per_session": true, "shapes": {"username": ["{lower:5}"], "password": ["{alnum:12}"]},"#,
+        );
+        let profile = parse(&text, "p.json").unwrap();
+        let err = RequestMaker::new(&profile, &vars(&[("token", "T")]), 7, false).err().unwrap();
+        assert!(err.contains("{username} (in POST /login)") && err.contains("{password} (in POST /login)"), "{err}");
+        // The same shapes on an ordinary endpoint fill it.
+        let ordinary = text.replace(r#""once_per_session": true, "#, "");
+        let mut maker = RequestMaker::new(&parse(&ordinary, "p.json").unwrap(), &vars(&[("token", "T")]), 7, false).unwrap();
+        let login = maker.request(2);
+        assert!(
+            login.synthetic && regex::Regex::new("^username=[a-z]{5}&password=[a-zA-Z0-9]{12}$").unwrap().is_match(&login.body.unwrap().1)
+        );
     }
 
     #[test]

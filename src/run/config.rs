@@ -41,6 +41,8 @@ pub struct Progress {
     pub requests: u64,
     pub not_sent: u64,
     pub failures: u64,
+    /// Requests sent with a synthetic value for a placeholder no `--var` filled.
+    pub synthetic: u64,
     pub intended_rps: f64,
     pub achieved_rps: f64,
     pub p50_ms: f64,

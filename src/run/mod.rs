@@ -253,6 +253,7 @@ impl Look {
                     requests: s.requests,
                     not_sent: s.not_sent_total(),
                     failures: s.failures,
+                    synthetic: s.synthetic,
                     intended_rps: (s.intended - last.0) as f64 / window,
                     achieved_rps: (s.requests - last.1) as f64 / window,
                     p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,
