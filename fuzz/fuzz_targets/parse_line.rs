@@ -18,6 +18,14 @@ fuzz_target!(|data: &[u8]| {
         Format::W3c,
         Format::Haproxy,
         Format::Envoy,
+        Format::Loose(
+            replay::log::loose::Layout::learn(&[br#"www.example.com 203.0.113.9 [10/Oct/2026:13:55:36 +0000] 0.138 "GET /a?b=1 HTTP/1.1" 200 512 "-" "curl/8.5""#])
+                .expect("a loose layout"),
+        ),
+        Format::Loose(
+            replay::log::loose::Layout::learn(&[br#"2026-10-10 13:55:36 1791640536.250 127.0.0.1 "GET / HTTP/1.1" 200 12"#])
+                .expect("a loose layout"),
+        ),
     ];
     for format in formats {
         let mut parser = format.parser().expect("built-in formats compile");

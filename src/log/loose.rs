@@ -216,12 +216,12 @@ impl Layout {
         if let [one] = seconds[..] {
             layout.duration = Some(one);
         }
-        layout.client = (0..max_fields.min(3)).find(|&i| everywhere(i, &is_address));
-        // Combined's order: two quoted fields right after the size are the referer and the user agent.
+        layout.client = (0..max_fields.min(5)).find(|&i| everywhere(i, &is_address));
+        // Combined's order: the first two adjacent quoted fields after the size are the referer and the user agent.
         if let Some(size) = layout.size {
             let quoted = |i: usize| everywhere(i, &|f: &Field<'_>| matches!(f, Field::Quoted(_)));
-            if quoted(size + 1) && quoted(size + 2) {
-                (layout.referer, layout.user_agent) = (Some(size + 1), Some(size + 2));
+            if let Some(at) = (size + 1..max_fields.saturating_sub(1)).find(|&i| quoted(i) && quoted(i + 1)) {
+                (layout.referer, layout.user_agent) = (Some(at), Some(at + 1));
             }
         }
         Some(layout)
@@ -330,6 +330,33 @@ mod tests {
             (Some("2026-10-10T13:55:36Z"), Some("GET"), Some("/a"), Some("b=1"), Some(200), Some(512), Some(138_000))
         );
         assert_eq!((r.client.as_deref(), r.user_agent.as_deref(), r.referer), (Some("203.0.113.9"), Some("curl/8.5"), None));
+    }
+
+    #[test]
+    fn formats_from_servers_documentation() {
+        // (lines, the layout found): Amazon S3 server access logs (an error code where the size would be), an nginx
+        // `log_format` with `[$time_iso8601]` and `$request_time`, a Go service's `[date time] client "request" status size seconds`.
+        let s3 = r#"79a59df900b949e5 DOC-EXAMPLE-BUCKET1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e5 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /DOC-EXAMPLE-BUCKET1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxR= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader DOC-EXAMPLE-BUCKET1.s3.us-west-1.amazonaws.com TLSV1.2 - Yes"#;
+        let s3_error = s3.replace("200 - 113", "404 NoSuchBucketPolicy 297");
+        let nginx = r#"203.0.113.7 [2026-10-10T13:55:36+00:00] "GET /a?x=1 HTTP/1.1" 200 512 0.012 "-" "Mozilla/5.0""#;
+        let go = r#"[2026-10-10 13:55:36] 127.0.0.1 "POST /api/v1/items HTTP/1.1" 201 12 0.003"#;
+        let table: [(Vec<&str>, &str); 3] = [
+            (vec![s3, &s3_error], "time at field 3, client at field 4, request at field 9, status at field 10"),
+            (
+                vec![nginx],
+                "client at field 1, time at field 2, request at field 3, status at field 4, size at field 5, duration at field 6, referer at field 7, user agent at field 8",
+            ),
+            (vec![go], "time at field 1, client at field 2, request at field 3, status at field 4, size at field 5, duration at field 6"),
+        ];
+        for (lines, want) in table {
+            let sample: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+            let layout = Layout::learn(&sample).unwrap_or_else(|| panic!("{lines:?}"));
+            assert_eq!(layout.describe(), want, "{lines:?}");
+            for line in lines {
+                let r = read(&layout, line);
+                assert!(r.time.is_some() && r.method.is_some() && r.path.is_some() && r.status.is_some(), "{line}: {r:?}");
+            }
+        }
     }
 
     #[test]
