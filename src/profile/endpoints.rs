@@ -133,8 +133,7 @@ impl EndpointStats {
             if stats.secret {
                 stats.sample = Sample::default();
                 if !value.is_empty() {
-                    let name = shape::placeholder_for(key);
-                    self.shapes.offer(&name[1..name.len() - 1], value);
+                    self.shapes.offer_for_key(key, value);
                 }
             } else if !value.is_empty() {
                 stats.sample.offer(QUERY_SAMPLES, seed, value);

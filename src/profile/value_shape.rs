@@ -82,10 +82,18 @@ fn hex_throughout(value: &[u8]) -> Option<&'static str> {
 
 /// The shape of `value` (see the module doc).
 pub fn shape_of(value: &[u8]) -> String {
-    if super::shape::looks_like_email(value) {
-        return "{email}".to_owned();
-    }
     let mut out = String::with_capacity(24);
+    shape_into(value, &mut out);
+    out
+}
+
+/// [`shape_of`] appended to `out`: formatting writes into it, with no allocation of its own.
+fn shape_into(value: &[u8], out: &mut String) {
+    use std::fmt::Write;
+    if super::shape::looks_like_email(value) {
+        out.push_str("{email}");
+        return;
+    }
     let mut rest = value;
     // A type prefix: short letter words, each followed by `_`, `+` or `:`, while a long value remains
     // (`V+`, `sk_live_`, `cus_`; not a slug's words, which `-` joins).
@@ -108,14 +116,14 @@ pub fn shape_of(value: &[u8]) -> String {
                 out.push('.');
             }
             if !part.is_empty() {
-                out.push_str(&format!("{{b64:{}}}", part.len()));
+                let _ = write!(out, "{{b64:{}}}", part.len());
             }
         }
-        return out;
+        return;
     }
     if is_base64url_blob(rest) {
-        out.push_str(&format!("{{b64:{}}}", rest.len()));
-        return out;
+        let _ = write!(out, "{{b64:{}}}", rest.len());
+        return;
     }
     // Hex throughout (a UUID, a hash in groups): every run is hex, though one group happens to be all digits.
     let hex = hex_throughout(rest);
@@ -123,7 +131,7 @@ pub fn shape_of(value: &[u8]) -> String {
     while i < rest.len() {
         let run = rest[i..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
         if run > 0 {
-            out.push_str(&format!("{{{}:{run}}}", hex.unwrap_or_else(|| alphabet(&rest[i..i + run]))));
+            let _ = write!(out, "{{{}:{run}}}", hex.unwrap_or_else(|| alphabet(&rest[i..i + run])));
             i += run;
             continue;
         }
@@ -134,11 +142,12 @@ pub fn shape_of(value: &[u8]) -> String {
                 out.push(b as char);
             }
             b if b.is_ascii_graphic() => out.push(b as char),
-            b => out.push_str(&format!("%{b:02X}")),
+            b => {
+                let _ = write!(out, "%{b:02X}");
+            }
         }
         i += 1;
     }
-    out
 }
 
 /// The shapes seen for one placeholder, with how often: bounded, merged across chunks.
@@ -146,9 +155,20 @@ pub fn shape_of(value: &[u8]) -> String {
 pub struct Shapes(Vec<(String, u64)>);
 
 impl Shapes {
+    /// Counts `value`'s shape. Per request on derive's workers: the shape is built in a scratch
+    /// buffer and copied only when it is new.
     pub fn offer(&mut self, value: &[u8]) {
-        let shape = shape_of(value);
-        self.add(shape, 1);
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        SCRATCH.with_borrow_mut(|shape| {
+            shape.clear();
+            shape_into(value, shape);
+            match self.0.iter_mut().find(|(s, _)| s == shape) {
+                Some((_, count)) => *count += 1,
+                None => self.add(shape.clone(), 1),
+            }
+        });
     }
 
     fn add(&mut self, shape: String, n: u64) {
@@ -182,6 +202,11 @@ impl Shapes {
     }
 }
 
+/// A key's byte as its placeholder name writes it: letters, digits and `_` stay, anything else is `_`.
+fn placeholder_byte(b: u8) -> u8 {
+    if b.is_ascii_alphanumeric() || b == b'_' { b } else { b'_' }
+}
+
 /// Shapes by placeholder name (`token`, `email`, `code`), for one endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NamedShapes(Vec<(String, Shapes)>);
@@ -194,6 +219,20 @@ impl NamedShapes {
                 let mut shapes = Shapes::default();
                 shapes.offer(value);
                 self.0.push((name.to_owned(), shapes));
+            }
+        }
+    }
+
+    /// [`NamedShapes::offer`] under the placeholder a secret query key gets (`X-Amz-Signature`
+    /// is `X_Amz_Signature`, as [`super::shape::placeholder_for`] names it), without building the name
+    /// unless it is new.
+    pub fn offer_for_key(&mut self, key: &[u8], value: &[u8]) {
+        let same = |name: &str| name.len() == key.len() && name.bytes().zip(key).all(|(n, &k)| n == placeholder_byte(k));
+        match self.0.iter_mut().find(|(n, _)| same(n)) {
+            Some((_, shapes)) => shapes.offer(value),
+            None => {
+                let name = super::shape::placeholder_for(key);
+                self.offer(&name[1..name.len() - 1], value);
             }
         }
     }
