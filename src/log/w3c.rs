@@ -29,6 +29,8 @@ enum Column {
     Status,
     Bytes,
     TimeTaken,
+    /// IIS Advanced Logging's `TimeTakenMS`: milliseconds, whatever the log's family.
+    TimeTakenMs,
     UserAgent,
     Referer,
     Host,
@@ -38,8 +40,9 @@ enum Column {
 
 fn column(name: &str) -> Column {
     match name.to_ascii_lowercase().as_str() {
-        "date" => Column::Date,
-        "time" => Column::Time,
+        // IIS Advanced Logging names them `date-local`, `time-local` (read as UTC, as every W3C time here).
+        "date" | "date-local" | "date-utc" => Column::Date,
+        "time" | "time-local" | "time-utc" => Column::Time,
         "c-ip" => Column::Client,
         "cs-username" => Column::User,
         "cs-method" => Column::Method,
@@ -49,6 +52,7 @@ fn column(name: &str) -> Column {
         "sc-status" => Column::Status,
         "sc-bytes" => Column::Bytes,
         "time-taken" => Column::TimeTaken,
+        "timetakenms" => Column::TimeTakenMs,
         "cs(user-agent)" => Column::UserAgent,
         "cs(referer)" | "cs(referrer)" => Column::Referer,
         "cs-host" | "cs(host)" | "x-host-header" => Column::Host,
@@ -158,6 +162,7 @@ impl W3cParser {
                         fields::seconds_field_us(value).map(|ms_as_s| ms_as_s / 1000)
                     }
                 }
+                Column::TimeTakenMs => record.duration_us = fields::seconds_field_us(value).map(|ms_as_s| ms_as_s / 1000),
                 Column::UserAgent => record.user_agent = present.map(|ua| self.agent(ua)),
                 Column::Referer => record.referer = present,
                 Column::Host => record.host = present,
@@ -201,6 +206,22 @@ fn next_value(rest: &[u8], tabbed: bool) -> Option<(&[u8], &[u8])> {
         }
         let end = memchr::memchr(b'\t', rest).unwrap_or(rest.len());
         return Some((&rest[..end], rest.get(end + 1..).unwrap_or(b"")));
+    }
+    // Quoted values double a quote inside them (`" ""garbage"" w/ spaces "`), as IIS Advanced Logging writes.
+    let rest = rest.trim_ascii_start();
+    if let Some(body) = rest.strip_prefix(b"\"") {
+        let mut at = 0;
+        while let Some(offset) = memchr::memchr(b'"', &body[at..]) {
+            let quote = at + offset;
+            if body.get(quote + 1) == Some(&b'"') {
+                at = quote + 2;
+                continue;
+            }
+            if matches!(body.get(quote + 1), None | Some(b' ')) {
+                return Some((&body[..quote], &body[quote + 1..]));
+            }
+            at = quote + 1;
+        }
     }
     fields::next_field(rest)
 }
