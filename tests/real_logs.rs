@@ -86,6 +86,7 @@ fn shared_parser_fixtures_read_as_expected() {
         ("fixtures/lnav/vhost_access_log_with_duration.log", "combined", 2, 0),
         ("fixtures/lnav/w3c.4.log", "w3c", 2, 0),
         ("fixtures/lnav/w3c.3.log", "w3c", 3, 0),
+        ("fixtures/beats/envoyproxy_envoy-json.log", "envoy", 1, 0),
         ("fixtures/weblogchallenge_teuve/elb_special_cases.log", "elb", 6, 0),
     ];
     for (path, format, records, rejected) in table {

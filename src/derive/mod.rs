@@ -251,6 +251,15 @@ fn choose_format(file: &str, sample: &[&[u8]], forced: Option<&Format>) -> Resul
         }
         return Ok(Some(format.clone()));
     }
+    // A container runtime's wrapper around each line: detect the format of the lines inside.
+    if let Some(wrapper) = crate::log::container::detect(sample) {
+        let inner: Vec<Vec<u8>> = sample
+            .iter()
+            .filter_map(|l| crate::log::container::unwrap(wrapper, l.trim_ascii()).ok().flatten().map(|t| t.into_owned()))
+            .collect();
+        let inner: Vec<&[u8]> = inner.iter().map(Vec::as_slice).collect();
+        return Ok(choose_format(file, &inner, None)?.map(|f| Format::Wrapped(wrapper, Box::new(f))));
+    }
     let detection = detect(sample);
     if detection.best.mostly_fails() {
         if detection.trials.iter().all(|t| t.records == 0 && t.rejected == 0) {

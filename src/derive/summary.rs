@@ -22,7 +22,12 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
             "replay: {}: {format}, {} lines: {} requests{not_http}, {} skipped, {} rejected",
             file.name, file.lines, file.records, file.skipped, file.rejected
         )?;
-        if let Some(crate::log::Format::Loose(layout)) = &file.format {
+        let mut format_in = file.format.as_ref();
+        if let Some(crate::log::Format::Wrapped(wrapper, inner)) = format_in {
+            writeln!(out, "  inside {}: each line unwrapped, then read as {}", wrapper.describe(), inner.name())?;
+            format_in = Some(inner);
+        }
+        if let Some(crate::log::Format::Loose(layout)) = format_in {
             writeln!(out, "  read loosely: {}; pass --format for the rest", layout.describe())?;
         }
         // What the server logged for connections that never spoke HTTP: never replayed, worth knowing.

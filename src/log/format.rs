@@ -7,6 +7,7 @@
 
 use super::aws::{AwsParser, Balancer};
 use super::clf::ClfParser;
+use super::container::{WrappedParser, Wrapper};
 use super::envoy::EnvoyParser;
 use super::haproxy::HaproxyParser;
 use super::json::{JsonParser, Mapping};
@@ -34,6 +35,8 @@ pub enum Format {
     Envoy,
     /// A layout learned from the lines when no format fits (`loose.rs`): never given by `--format`.
     Loose(super::loose::Layout),
+    /// Lines inside a container runtime's wrapper (`container.rs`): `docker:combined`, `cri:nginx:…`.
+    Wrapped(super::container::Wrapper, Box<Format>),
 }
 
 /// A `--format` value that cannot be used.
@@ -48,7 +51,7 @@ pub struct FormatError {
 pub const NGINX_COMBINED: &str =
     r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 
-pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy";
+pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy, and docker:FORMAT or cri:FORMAT for lines inside a container runtime's wrapper";
 
 impl std::str::FromStr for Format {
     type Err = FormatError;
@@ -68,6 +71,10 @@ impl std::str::FromStr for Format {
             ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
             ("haproxy", None) => Format::Haproxy,
             ("envoy", None) => Format::Envoy,
+            ("docker", Some(inner)) => {
+                Format::Wrapped(Wrapper::DockerJson, Box::new(inner.parse().map_err(|e: FormatError| err(e.reason))?))
+            }
+            ("cri", Some(inner)) => Format::Wrapped(Wrapper::Cri, Box::new(inner.parse().map_err(|e: FormatError| err(e.reason))?)),
             ("apache", None) => return Err(err("apache needs its LogFormat string, e.g. apache:'%h %l %u %t \"%r\" %>s %b'".into())),
             _ => return Err(err(format!("unknown format; {FORMAT_HELP}"))),
         };
@@ -91,6 +98,7 @@ impl Format {
             Format::Haproxy => "haproxy",
             Format::Envoy => "envoy",
             Format::Loose(_) => "loose",
+            Format::Wrapped(_, inner) => inner.name(),
         }
     }
 
@@ -108,6 +116,7 @@ impl Format {
             Format::Haproxy => Box::new(HaproxyParser),
             Format::Envoy => Box::new(EnvoyParser::default()),
             Format::Loose(layout) => Box::new(super::loose::LooseParser(layout.clone())),
+            Format::Wrapped(wrapper, inner) => Box::new(WrappedParser { wrapper: *wrapper, inner: inner.parser()? }),
         })
     }
 }
@@ -118,6 +127,7 @@ impl std::fmt::Display for Format {
             Format::Nginx(spec) | Format::Apache(spec) | Format::JsonMapped(spec) => {
                 write!(f, "{}:{spec}", self.name())
             }
+            Format::Wrapped(wrapper, inner) => write!(f, "{}:{inner}", wrapper.name()),
             other => f.write_str(other.name()),
         }
     }
@@ -137,6 +147,11 @@ mod tests {
             ("nginx:$remote_addr [$time_local]", Format::Nginx("$remote_addr [$time_local]".into())),
             ("apache:%h %t", Format::Apache("%h %t".into())),
             ("json:time=ts,path=p", Format::JsonMapped("time=ts,path=p".into())),
+            ("docker:combined", Format::Wrapped(Wrapper::DockerJson, Box::new(Format::Combined))),
+            (
+                "cri:nginx:$remote_addr [$time_local]",
+                Format::Wrapped(Wrapper::Cri, Box::new(Format::Nginx("$remote_addr [$time_local]".into()))),
+            ),
         ];
         for (value, want) in table {
             assert_eq!(value.parse::<Format>(), Ok(want), "{value}");

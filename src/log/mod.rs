@@ -8,6 +8,7 @@
 
 mod aws;
 mod clf;
+pub mod container;
 
 mod apache;
 mod envoy;
