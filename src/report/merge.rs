@@ -142,6 +142,11 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
                     out.warnings.push(w.clone());
                 }
             }
+            for s in &r.synthetic {
+                if !out.synthetic.contains(s) {
+                    out.synthetic.push(s.clone());
+                }
+            }
         }
         for (name, text) in &r.histograms {
             add_histogram(histograms.entry(name.clone()).or_default(), text, &what(&format!("histograms.{name}")))?;
