@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         Format::W3c,
         Format::Haproxy,
         Format::Envoy,
+        Format::Squid,
         Format::Loose(
             replay::log::loose::Layout::learn(&[br#"www.example.com 203.0.113.9 [10/Oct/2026:13:55:36 +0000] 0.138 "GET /a?b=1 HTTP/1.1" 200 512 "-" "curl/8.5""#])
                 .expect("a loose layout"),

@@ -60,7 +60,7 @@ pub struct Detection {
 
 /// Tries every family that needs no format string on `lines`.
 pub fn detect(lines: &[&[u8]]) -> Detection {
-    let candidates = [Format::Combined, Format::W3c, Format::Haproxy, Format::Alb, Format::Elb, Format::Envoy, Format::Json];
+    let candidates = [Format::Combined, Format::W3c, Format::Haproxy, Format::Alb, Format::Elb, Format::Envoy, Format::Json, Format::Squid];
     let mut trials: Vec<Trial> = candidates.into_iter().map(|f| Trial::run(f, lines)).collect();
     // Most records first; among equals, fewest rejects, then the list order above.
     trials.sort_by_key(|t| (std::cmp::Reverse(t.records), t.rejected));
@@ -96,6 +96,10 @@ mod tests {
             ),
             (r#"[2019-02-12T18:37:42.921Z] "GET /ip HTTP/1.1" 200 - 0 43 217 216 "1.2.3.4" "curl" "c6" "h" "5.6.7.8:80""#, Format::Envoy),
             (r#"{"ts":1.7e9,"request":{"method":"GET","uri":"/"},"status":200}"#, Format::Json),
+            (
+                "1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://www.google.com/ - DIRECT/209.85.135.104 text/html",
+                Format::Squid,
+            ),
         ];
         for (text, want) in table {
             assert_eq!(detect_text(text), want, "{text}");

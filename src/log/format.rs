@@ -33,6 +33,8 @@ pub enum Format {
     W3c,
     Haproxy,
     Envoy,
+    /// Squid's native access log (and other caching proxies').
+    Squid,
     /// A layout learned from the lines when no format fits (`loose.rs`): never given by `--format`.
     Loose(super::loose::Layout),
     /// Lines inside a container runtime's wrapper (`container.rs`): `docker:combined`, `cri:nginx:…`.
@@ -51,7 +53,7 @@ pub struct FormatError {
 pub const NGINX_COMBINED: &str =
     r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 
-pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy, and docker:FORMAT or cri:FORMAT for lines inside a container runtime's wrapper";
+pub const FORMAT_HELP: &str = "use one of: combined, common, nginx:'<log_format>', apache:'<LogFormat>', json, json:time=FIELD,method=FIELD,path=FIELD,..., alb, elb, w3c, cloudfront, iis, haproxy, envoy, squid, and docker:FORMAT or cri:FORMAT for lines inside a container runtime's wrapper";
 
 impl std::str::FromStr for Format {
     type Err = FormatError;
@@ -71,6 +73,7 @@ impl std::str::FromStr for Format {
             ("w3c" | "iis" | "cloudfront", None) => Format::W3c,
             ("haproxy", None) => Format::Haproxy,
             ("envoy", None) => Format::Envoy,
+            ("squid", None) => Format::Squid,
             ("docker", Some(inner)) => {
                 Format::Wrapped(Wrapper::DockerJson, Box::new(inner.parse().map_err(|e: FormatError| err(e.reason))?))
             }
@@ -97,6 +100,7 @@ impl Format {
             Format::W3c => "w3c",
             Format::Haproxy => "haproxy",
             Format::Envoy => "envoy",
+            Format::Squid => "squid",
             Format::Loose(_) => "loose",
             Format::Wrapped(_, inner) => inner.name(),
         }
@@ -115,6 +119,7 @@ impl Format {
             Format::W3c => Box::new(W3cParser::default()),
             Format::Haproxy => Box::new(HaproxyParser),
             Format::Envoy => Box::new(EnvoyParser::default()),
+            Format::Squid => Box::new(super::squid::SquidParser),
             Format::Loose(layout) => Box::new(super::loose::LooseParser(layout.clone())),
             Format::Wrapped(wrapper, inner) => Box::new(WrappedParser { wrapper: *wrapper, inner: inner.parser()? }),
         })

@@ -20,6 +20,7 @@ pub mod loose;
 mod nginx;
 mod record;
 pub mod request_rule;
+mod squid;
 mod template;
 #[cfg(test)]
 mod template_gen;
