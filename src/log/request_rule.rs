@@ -160,7 +160,8 @@ mod tests {
     #[test]
     fn requests_and_what_is_not_one() {
         // (method, target, verdict): the request line as the parsers split it, with escapes undone.
-        let table: [(&[u8], Option<&[u8]>, Result<(), NotRequest>); 26] = [
+        type Row<'a> = (&'a [u8], Option<&'a [u8]>, Result<(), NotRequest>);
+        let table: [Row<'_>; 26] = [
             (b"GET", Some(b"/"), Ok(())),
             (b"POST", Some(b"/login"), Ok(())),
             (b"M-SEARCH", Some(b"/"), Ok(())),

@@ -210,9 +210,12 @@ fn fold_tail(tail: Vec<Entry>) -> Entry {
     folded
 }
 
+/// Lists by placeholder name: sampled values (`params`) or shapes (`shapes`).
+type ByName = BTreeMap<String, Vec<String>>;
+
 /// Names each placeholder uniquely (`{id}`, `{id2}`) and pairs sampled ones
 /// with their values, redacted ones with their values' shapes.
-fn name_params(e: &Entry) -> (String, BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
+fn name_params(e: &Entry) -> (String, ByName, ByName) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut params = BTreeMap::new();
     let mut shapes = BTreeMap::new();
