@@ -216,9 +216,57 @@ pub fn encode(h: &Histogram<u64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The HDR V2 cookies (the plain encoding, and the deflated one around it).
+const V2_COOKIE: u32 = 0x1c84_9303 | 0x10;
+const V2_DEFLATED_COOKIE: u32 = 0x1c84_9304 | 0x10;
+/// A V2 header: cookie, payload length, normalizing offset, digits, lowest, highest, ratio.
+const V2_HEADER: usize = 40;
+/// Inflated bytes a histogram may take: a run's (3 digits up to an hour) encodes in under 1 MiB.
+const MAX_INFLATED: u64 = 4 << 20;
+/// The highest value a run's histograms track (an hour, in microseconds): see `summary::new_histogram`.
+const MAX_TRACKED: u64 = 3_600_000_000;
+
+/// A histogram from [`encode`]'s text. A results file is untrusted: the encoding's declared
+/// lengths and bounds are checked before anything is allocated by them, and inflating stops at
+/// [`MAX_INFLATED`] bytes, so no file can make this take more memory than that.
 pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    use std::io::Read;
     let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|_| "not an HDR histogram (V2, deflated, base64)".to_owned())
+    let be32 = |b: &[u8], at: usize| b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]));
+    let be64 = |b: &[u8], at: usize| b.get(at..at + 8).map(|s| u64::from_be_bytes(s.try_into().unwrap_or([0; 8])));
+    let plain = match be32(&bytes, 0) {
+        Some(V2_DEFLATED_COOKIE) => {
+            let declared = be32(&bytes, 4).unwrap_or(0) as usize;
+            if declared > bytes.len() - 8 {
+                return Err(format!("its header declares {declared} compressed bytes but it holds {}", bytes.len() - 8));
+            }
+            let mut plain = Vec::new();
+            flate2::read::ZlibDecoder::new(&bytes[8..8 + declared])
+                .take(MAX_INFLATED + 1)
+                .read_to_end(&mut plain)
+                .map_err(|_| "not an HDR histogram (its deflated payload is broken)".to_owned())?;
+            if plain.len() as u64 > MAX_INFLATED {
+                return Err(format!("it inflates past {} MiB; a run's histogram takes less than 1", MAX_INFLATED >> 20));
+            }
+            plain
+        }
+        Some(V2_COOKIE) => bytes,
+        _ => return Err("not an HDR histogram (V2, deflated, base64)".to_owned()),
+    };
+    if be32(&plain, 0) != Some(V2_COOKIE) || plain.len() < V2_HEADER {
+        return Err("not an HDR histogram (V2, deflated, base64)".to_owned());
+    }
+    let declared = be32(&plain, 4).unwrap_or(0) as usize;
+    if declared > plain.len() - V2_HEADER {
+        return Err(format!("its header declares {declared} bytes of counts but it holds {}", plain.len() - V2_HEADER));
+    }
+    let (digits, highest) = (be32(&plain, 12).unwrap_or(0), be64(&plain, 24).unwrap_or(0));
+    if digits > 5 || highest > MAX_TRACKED {
+        return Err(format!(
+            "its bounds ({digits} significant digits, values up to {highest}) are not a run's (3, up to {MAX_TRACKED} µs)"
+        ));
+    }
+    Deserializer::new().deserialize(&mut plain.as_slice()).map_err(|_| "not an HDR histogram (V2, deflated, base64)".to_owned())
 }
 
 /// What the run was, besides its summary.
@@ -353,5 +401,46 @@ mod tests {
         merged.add(decode(&encode(&b)).unwrap()).unwrap();
         assert_eq!(merged, both);
         assert!(decode("not base64!").is_err());
+        // A header that claims 4 GiB of counts is refused before anything is allocated for them.
+        let plain = |declared: u32, digits: u32, highest: u64| {
+            let mut b = Vec::new();
+            b.extend_from_slice(&V2_COOKIE.to_be_bytes());
+            b.extend_from_slice(&declared.to_be_bytes());
+            b.extend_from_slice(&0u32.to_be_bytes());
+            b.extend_from_slice(&digits.to_be_bytes());
+            b.extend_from_slice(&1u64.to_be_bytes());
+            b.extend_from_slice(&highest.to_be_bytes());
+            b.extend_from_slice(&1f64.to_be_bytes());
+            b.extend_from_slice(&[0; 20]);
+            base64::engine::general_purpose::STANDARD.encode(b)
+        };
+        let deflated = |declared: u32, body: &[u8]| {
+            let mut b = Vec::new();
+            b.extend_from_slice(&V2_DEFLATED_COOKIE.to_be_bytes());
+            b.extend_from_slice(&declared.to_be_bytes());
+            b.extend_from_slice(body);
+            base64::engine::general_purpose::STANDARD.encode(b)
+        };
+        for (text, says) in [
+            (plain(u32::MAX, 3, 3_600_000_000), "declares 4294967295 bytes of counts but it holds 20"),
+            (plain(10, 3, u64::MAX), "are not a run's"),
+            (plain(10, 200, 1000), "are not a run's"),
+            (deflated(u32::MAX, b"xx"), "declares 4294967295 compressed bytes but it holds 2"),
+            (deflated(2, b"xx"), "deflated payload is broken"),
+        ] {
+            let err = decode(&text).unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
+        // A deflate bomb stops at the cap.
+        let mut bomb = Vec::new();
+        {
+            use std::io::Write;
+            let mut z = flate2::write::ZlibEncoder::new(&mut bomb, flate2::Compression::best());
+            z.write_all(&V2_COOKIE.to_be_bytes()).unwrap();
+            z.write_all(&vec![0u8; 64 << 20]).unwrap();
+            z.finish().unwrap();
+        }
+        let err = decode(&deflated(bomb.len() as u32, &bomb)).unwrap_err();
+        assert!(err.contains("inflates past 4 MiB"), "{err}");
     }
 }
