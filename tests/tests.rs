@@ -10,6 +10,7 @@
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
+//! - `results_files`: hostile or broken results.json files refused by report, merge and compare, naming the field.
 //! - `run`: replays against loopback targets: counts, mix, failures, the cap, signals, plan, demo.
 //! - `safety`: planted secrets in every output, the results folder, hostile profiles under a memory limit, traces with --vars.
 //! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
@@ -23,6 +24,7 @@ mod fidelity;
 mod gate;
 mod profile;
 mod real_logs;
+mod results_files;
 mod run;
 mod run_loop;
 mod safety;

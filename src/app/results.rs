@@ -11,14 +11,18 @@ use anyhow::Context;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// results.json files are at most this large.
-const MAX_RESULTS_BYTES: u64 = 1 << 30;
+/// results.json files are at most this large: a run's, with its endpoints, periods and
+/// histograms, takes a few MiB; a file is read whole, so this bounds the memory it takes.
+const MAX_RESULTS_BYTES: u64 = 64 << 20;
 
 /// Reads a results.json; a corrupt or truncated one is an error naming the field.
 pub fn load_results(path: &Path) -> anyhow::Result<Results> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut text = String::new();
-    file.take(MAX_RESULTS_BYTES).read_to_string(&mut text).with_context(|| format!("cannot read {} as text", path.display()))?;
+    file.take(MAX_RESULTS_BYTES + 1).read_to_string(&mut text).with_context(|| format!("cannot read {} as text", path.display()))?;
+    if text.len() as u64 > MAX_RESULTS_BYTES {
+        anyhow::bail!("{}: over {} MiB; a run's results.json is a few MiB at most", path.display(), MAX_RESULTS_BYTES >> 20);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(&text);
     let results: Results = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let field = e.path().to_string();
@@ -33,6 +37,8 @@ pub fn load_results(path: &Path) -> anyhow::Result<Results> {
     if !(2..=RESULTS_VERSION).contains(&results.version) {
         anyhow::bail!("{}: results version {} is not one this replay reads (2 to {RESULTS_VERSION})", path.display(), results.version);
     }
+    crate::report::validate::validate(&results)
+        .map_err(|e| anyhow::anyhow!("{}: {e}; expected the results.json a run writes", path.display()))?;
     Ok(results)
 }
 
@@ -66,6 +72,8 @@ pub fn report_command(file: &Path, thresholds: &[String], out: Option<&Path>) ->
 pub fn merge_command(files: &[PathBuf], output: &Path) -> anyhow::Result<Exit> {
     let runs: Vec<Results> = files.iter().map(|f| load_results(f)).collect::<anyhow::Result<_>>()?;
     let merged = merge(&runs).map_err(anyhow::Error::msg)?;
+    // The sum of valid runs must itself be one (no total past 2^53, periods inside the merged run).
+    crate::report::validate::validate(&merged).map_err(|e| anyhow::anyhow!("the merged results would not be valid: {e}"))?;
     std::fs::write(output, serde_json::to_string_pretty(&merged)? + "\n").with_context(|| format!("cannot write {}", output.display()))?;
     println!(
         "merged {} runs: {} intended, {} sent, {} failed, over {}; judge it with `replay report {}`",

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 fn add_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
     for (k, v) in from {
-        *into.entry(k.clone()).or_default() += v;
+        let n = into.entry(k.clone()).or_default();
+        *n = n.saturating_add(*v);
     }
 }
 
@@ -122,13 +123,13 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         let what = |part: &str| format!("input {}: {part}", i + 1);
         if i > 0 {
             let t = &mut out.totals;
-            t.intended += r.totals.intended;
-            t.requests += r.totals.requests;
-            t.not_sent += r.totals.not_sent;
-            t.failures += r.totals.failures;
-            t.held_back += r.totals.held_back;
-            t.retried += r.totals.retried;
-            t.synthetic += r.totals.synthetic;
+            t.intended = t.intended.saturating_add(r.totals.intended);
+            t.requests = t.requests.saturating_add(r.totals.requests);
+            t.not_sent = t.not_sent.saturating_add(r.totals.not_sent);
+            t.failures = t.failures.saturating_add(r.totals.failures);
+            t.held_back = t.held_back.saturating_add(r.totals.held_back);
+            t.retried = t.retried.saturating_add(r.totals.retried);
+            t.synthetic = t.synthetic.saturating_add(r.totals.synthetic);
             add_counts(&mut out.not_sent, &r.not_sent);
             add_counts(&mut out.failures, &r.failures);
             add_counts(&mut out.status, &r.status);
@@ -155,9 +156,9 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
             let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
                 (EndpointResult { requests: 0, failures: 0, bytes: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, None)
             });
-            merged.requests += e.requests;
-            merged.failures += e.failures;
-            merged.bytes += e.bytes;
+            merged.requests = merged.requests.saturating_add(e.requests);
+            merged.failures = merged.failures.saturating_add(e.failures);
+            merged.bytes = merged.bytes.saturating_add(e.bytes);
             add_counts(&mut merged.failures_by_class, &e.failures_by_class);
             add_histogram(h, &e.histogram, &what(&format!("endpoint {} {}", e.method, e.path)))?;
         }
@@ -177,9 +178,9 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
                 };
                 (empty, None)
             });
-            merged.intended += p.intended;
-            merged.requests += p.requests;
-            merged.failures += p.failures;
+            merged.intended = merged.intended.saturating_add(p.intended);
+            merged.requests = merged.requests.saturating_add(p.requests);
+            merged.failures = merged.failures.saturating_add(p.failures);
             merged.lag_max_ms = merged.lag_max_ms.max(p.lag_max_ms);
             add_counts(&mut merged.failures_by_class, &p.failures_by_class);
             add_histogram(h, &p.histogram, &what("a period"))?;

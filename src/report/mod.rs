@@ -12,5 +12,6 @@ pub mod merge;
 pub mod summary;
 pub mod svg;
 pub mod text;
+pub mod validate;
 
 pub use summary::Summary;
