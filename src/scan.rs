@@ -199,7 +199,9 @@ impl<A: Accumulator> ChunkResult<A> {
     fn take_line(&mut self, line: &[u8], parser: &mut dyn LineParser) {
         self.lines += 1;
         match parser.parse(line) {
-            Parsed::Record(record) => match request_rule::check(record.method.as_deref(), record.path.as_deref()) {
+            Parsed::Record(record) => match request_rule::check(record.method.as_deref(), record.path.as_deref())
+                .and_then(|()| request_rule::check_query(record.query.as_deref()))
+            {
                 Ok(()) => {
                     self.records += 1;
                     self.acc.add(&record);

@@ -130,6 +130,12 @@ pub fn check(method: Option<&[u8]>, path: Option<&[u8]>) -> Result<(), NotReques
     if is_target_for(method, target) && is_target_text(target) { Ok(()) } else { Err(NotRequest::BadTarget) }
 }
 
+/// A query holds no control bytes either (`?a=\x1b[2J` is no request a client sent; it would
+/// reach a terminal through derive's summary).
+pub fn check_query(query: Option<&[u8]>) -> Result<(), NotRequest> {
+    if query.is_none_or(is_target_text) { Ok(()) } else { Err(NotRequest::BadTarget) }
+}
+
 /// Whether `target` is in a form HTTP allows for `method`: origin-form
 /// (`/…`; absolute-form arrives split into host and path), `*` for OPTIONS,
 /// authority-form (`host:443`) for CONNECT.
@@ -199,6 +205,10 @@ mod tests {
             );
         }
         assert_eq!(check(None, None), Err(NotRequest::Empty));
+        assert_eq!(
+            (check_query(Some(b"a=1&b")), check_query(Some(b"a=\x1b[2J")), check_query(None)),
+            (Ok(()), Err(NotRequest::BadTarget), Ok(()))
+        );
         assert_eq!(check(None, Some(b"/x")), Err(NotRequest::BadMethod));
         assert!(NotRequest::ALL.iter().enumerate().all(|(i, k)| k.index() == i));
     }
