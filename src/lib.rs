@@ -23,6 +23,7 @@
 //! - [`app`]: the commands behind the CLI, returning an [`Exit`] code.
 //! - [`cli`]: clap definitions and their translation into typed configs.
 //! - [`units`]: durations, rates and counts in words people read.
+//! - [`untrusted`]: text from the logs or a results file rendered inert for a terminal, Markdown, XML, CSV or HTML.
 
 pub mod app;
 pub mod cli;
@@ -38,6 +39,7 @@ pub mod run;
 pub mod scan;
 pub mod schedule;
 pub mod units;
+pub mod untrusted;
 pub mod verdict;
 
 /// The process exit codes, as documented in README.md.

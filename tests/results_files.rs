@@ -86,3 +86,57 @@ fn hostile_results_files_are_refused_naming_the_field() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("over 64 MiB"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn names_from_the_logs_reach_every_output_inert() {
+    let mut r = a_run();
+    let hostile = [
+        "/a\u{1b}[2J\u{1b}]0;owned\u{7}",
+        "/b`](http://evil.example/x.png)",
+        "/c```|![img](http://evil.example/i.png)|",
+        "/d\u{fffe}\u{ffff}",
+        "=HYPERLINK(\"http://evil.example\")",
+        "/f\u{9b}31m",
+        "/g</failure><x>&",
+    ];
+    let endpoints = r["endpoints"].as_array_mut().unwrap();
+    let template = endpoints[0].clone();
+    endpoints.clear();
+    for (i, path) in hostile.iter().enumerate() {
+        let mut e = template.clone();
+        e["path"] = json!(path);
+        e["method"] = json!(if i == 4 { "=CMD" } else { "GET" });
+        e["requests"] = json!(0);
+        e["failures"] = json!(0);
+        endpoints.push(e);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.json");
+    std::fs::write(&path, r.to_string()).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = replay(&["report", path.to_str().unwrap(), "-o", out_dir.to_str().unwrap()], b"");
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    // The terminal: no control character of the logs', shown escaped instead.
+    let stdout = text(&out.stdout);
+    assert!(!stdout.chars().any(|c| (c as u32) < 0x20 && c != '\n' || (0x7f..=0x9f).contains(&(c as u32))), "{stdout:?}");
+    assert!(stdout.contains("\\x1b[2J"), "{stdout}");
+    // Markdown: every name in a code span that nothing inside closes; no live link or image.
+    let md = std::fs::read_to_string(out_dir.join("summary.md")).unwrap();
+    for line in md.lines().filter(|l| l.contains("evil.example")) {
+        let first = line.split(" | ").next().unwrap().trim_start_matches("| ");
+        let fence = first.chars().take_while(|&c| c == '`').count();
+        assert!(fence >= 1 && first.ends_with(&"`".repeat(fence)), "not one code span: {line}");
+        assert!(!first[fence..first.len() - fence].contains(&"`".repeat(fence)), "closable: {line}");
+    }
+    // junit.xml parses, whatever the names held.
+    let junit = std::fs::read_to_string(out_dir.join("junit.xml")).unwrap();
+    roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("junit.xml: {e}\n{junit}"));
+    // stats.csv: no cell a spreadsheet would evaluate.
+    let mut csv = csv::Reader::from_path(out_dir.join("stats.csv")).unwrap();
+    for row in csv.records() {
+        let row = row.unwrap();
+        for cell in row.iter().take(2) {
+            assert!(!cell.starts_with(['=', '+', '@']), "{row:?}");
+        }
+    }
+}

@@ -77,7 +77,7 @@ fn write_profile_summary(profile: &Profile, left_out: &crate::profile::deriver::
     }
     writeln!(out, "replay: {}; top:", crate::units::count(profile.endpoints.len() as u64, "endpoint"))?;
     for e in profile.endpoints.iter().take(TOP_ENDPOINTS) {
-        writeln!(out, "  {:>6.2}%  {} {}", e.weight * 100.0, e.method, e.path)?;
+        writeln!(out, "  {:>6.2}%  {}", e.weight * 100.0, crate::untrusted::terminal(&format!("{} {}", e.method, e.path)))?;
     }
     let arrival = &profile.arrival;
     writeln!(

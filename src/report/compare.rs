@@ -152,12 +152,12 @@ pub fn markdown(changes: &[Change], tolerance: f64) -> String {
         let show = |v: f64| if c.metric == "errors" { format!("{:.2}%", v * 100.0) } else { format!("{v:.2} ms") };
         let mark = if c.regression { "**REGRESSION**: " } else { "" };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {mark}{} |\n",
-            c.endpoint.replace('|', "\\|"),
+            "| {} | {} | {} | {} | {mark}{} |\n",
+            crate::untrusted::markdown_code(&c.endpoint),
             c.metric,
             show(c.baseline),
             show(c.current),
-            c.why
+            crate::untrusted::terminal(&c.why).replace('|', "\\|")
         ));
     }
     out

@@ -57,7 +57,12 @@ pub fn write_stats(r: &Results, out: impl std::io::Write) -> Result<(), String> 
     w.write_record(&header).map_err(|e| e.to_string())?;
     let seconds = r.duration_s.max(1e-9);
     let mut row = |kind: &str, name: &str, requests: u64, failures: u64, bytes: u64, h: &Histogram<u64>| -> Result<(), String> {
-        let mut record = vec![kind.to_owned(), name.to_owned(), requests.to_string(), failures.to_string()];
+        let mut record = vec![
+            crate::untrusted::csv_cell(kind).into_owned(),
+            crate::untrusted::csv_cell(name).into_owned(),
+            requests.to_string(),
+            failures.to_string(),
+        ];
         record.extend(moments(h));
         record.push(format!("{:.1}", if requests == 0 { 0.0 } else { bytes as f64 / requests as f64 }));
         record.push(format!("{:.3}", requests as f64 / seconds));

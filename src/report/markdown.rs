@@ -3,11 +3,12 @@
 
 use super::json::Results;
 use crate::units::{count, human_duration, thousands};
+use crate::untrusted::markdown_code;
 use std::io::{self, Write};
 
-/// `|` would end a table cell.
+/// Our own words in a table cell: `|` would end it; controls are shown escaped.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    crate::untrusted::terminal(text).replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
@@ -35,7 +36,7 @@ pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "|---|---|---|---|")?;
         for j in &verdict.thresholds {
             let icon = if j.passed { "pass" } else { "**FAIL**" };
-            writeln!(out, "| `{}` | {} | {} | {icon} |", cell(&j.threshold), cell(&j.measured_text), cell(&j.condition))?;
+            writeln!(out, "| {} | {} | {} | {icon} |", markdown_code(&j.threshold), cell(&j.measured_text), cell(&j.condition))?;
         }
     }
     writeln!(out, "\n| endpoint | requests | failed | p50 ms | p99 ms | production p99 ms |")?;
@@ -46,9 +47,8 @@ pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         let production = e.production_latency_ms.map_or("-".to_owned(), |q| format!("{:.1}", q.p99));
         writeln!(
             out,
-            "| `{} {}` | {} | {} | {:.1} | {:.1} | {production} |",
-            e.method,
-            cell(&e.path),
+            "| {} | {} | {} | {:.1} | {:.1} | {production} |",
+            markdown_code(&format!("{} {}", e.method, e.path)),
             thousands(e.requests),
             thousands(e.failures),
             e.latency_ms.p50,

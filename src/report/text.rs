@@ -46,7 +46,9 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     )?;
     let mut rows: Vec<_> = r.endpoints.iter().collect();
     rows.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path))));
-    let names = column_names(&rows.iter().map(|e| format!("{} {}", e.method, e.path)).collect::<Vec<_>>());
+    let names = column_names(
+        &rows.iter().map(|e| crate::untrusted::terminal(&format!("{} {}", e.method, e.path)).into_owned()).collect::<Vec<_>>(),
+    );
     for (e, name) in rows.iter().zip(&names) {
         let l = e.latency_ms;
         let production =
