@@ -251,6 +251,11 @@ fn parse_host(value: &str) -> Result<(hyper::Uri, Option<HeaderValue>), String> 
     let bad = || "--host takes an http(s) URL; use e.g. --host http://127.0.0.1:8080 or --host https://staging.example.com".to_owned();
     let uri: hyper::Uri = value.parse().map_err(|_| bad())?;
     let (Some(scheme @ ("http" | "https")), Some(authority)) = (uri.scheme_str(), uri.authority()) else { return Err(bad()) };
+    // A query would be printed in the banner and every report, and it reaches no request: refuse it
+    // without repeating it (it is most often a token).
+    if uri.query().is_some() || value.contains('#') {
+        return Err("--host takes a base URL with no query or fragment (a token in it would be printed in every report and sent with no request); pass a token with --header 'Authorization: Bearer …' or as a --var".to_owned());
+    }
     let Some((userinfo, host)) = authority.as_str().rsplit_once('@') else { return Ok((uri, None)) };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let bare: hyper::Uri = format!("{scheme}://{host}{path}").parse().map_err(|_| bad())?;
@@ -366,6 +371,9 @@ mod tests {
         assert_eq!(bare.to_string(), "https://staging.example.com/api");
         assert_eq!(auth.unwrap().to_str().unwrap(), "Basic b3BzOmh1bnRlcjI=");
         assert!(!parse_host("ftp://ops:hunter2@x").unwrap_err().contains("hunter2"));
+        let err = parse_host("https://staging.example.com/api?token=s3cret").unwrap_err();
+        assert!(err.contains("--header") && !err.contains("s3cret"), "{err}");
+        assert!(parse_host("https://staging.example.com/#frag").is_err());
         assert!(parse_speed("0").unwrap_err().contains("--speed 60"));
         assert_eq!(parse_var("{token}=a=b"), Ok(("token".into(), "a=b".into())));
         // SAFETY: tests in this binary do not read this variable concurrently.
