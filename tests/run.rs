@@ -515,3 +515,32 @@ fn a_bug_that_panics_mid_run_keeps_the_results_and_exits_4() {
     let _ = stop.send(());
     assert!(requests(&received.lock().unwrap()) > 0);
 }
+
+#[test]
+fn sigterm_while_waiting_for_start_at_exits_3_and_leaves_no_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("shard-0");
+    let start = (chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc3339();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_replay"))
+        .args(["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--start-at", &start])
+        .args(["--out", out_dir.to_str().unwrap()])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl-C stops") {
+        line.clear();
+    }
+    assert!(line.contains("waiting") && line.contains("Ctrl-C stops"), "the wait did not start: {line}");
+    // SAFETY: sends SIGTERM to our own child process, which is still running.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(3), "{rest}");
+    assert!(rest.contains("nothing was sent"), "{rest}");
+    assert!(!out_dir.exists(), "an empty results folder was left");
+}

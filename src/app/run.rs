@@ -21,12 +21,20 @@ pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     let loaded = source::load(&mut request)?;
     let planned = source::plan(&loaded, &request)?;
     let thresholds = source::thresholds(&loaded, &request, &planned.catalog)?;
+    let existed = request.out.as_deref().is_some_and(Path::exists);
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
-    wait_for_start(request.start_at)?;
+    let runtime = runtime()?;
+    if !wait_for_start(&runtime, request.start_at)? {
+        // Nothing was sent: leave no empty results folder behind (one that was there stays).
+        if !existed {
+            let _ = std::fs::remove_dir(&out);
+        }
+        eprintln!("replay: interrupted while waiting for --start-at; nothing was sent");
+        return Ok(Exit::Aborted);
+    }
     let target = display_url(&request.run.client.base);
     let facts = plan_facts(&request.source.display().to_string(), &request.plan, &request.run, &planned);
     let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail };
-    let runtime = runtime()?;
     Ok(replay(&runtime, planned, request.run, &target, &out, facts, judging)?.1)
 }
 
@@ -66,8 +74,9 @@ pub const START_GRACE: Duration = Duration::from_secs(5);
 const MAX_START_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Waits for `--start-at`; an instant already past by more than [`START_GRACE`] is an error, not a silent late start.
-pub fn wait_for_start(start_at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<()> {
-    let Some(start_at) = start_at else { return Ok(()) };
+/// Returns false when Ctrl-C or SIGTERM came first.
+pub fn wait_for_start(runtime: &tokio::runtime::Runtime, start_at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<bool> {
+    let Some(start_at) = start_at else { return Ok(true) };
     let when = start_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let now = chrono::Utc::now();
     match (start_at - now).to_std() {
@@ -75,9 +84,15 @@ pub fn wait_for_start(start_at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow
             anyhow::bail!("--start-at {when} is {} away (more than a day); check the date", human_duration(wait.as_secs_f64()))
         }
         Ok(wait) => {
-            eprintln!("replay: waiting {} for the start at {when}", human_duration(wait.as_secs_f64()));
-            std::thread::sleep(wait);
-            Ok(())
+            runtime.block_on(async move {
+                // The handlers are in place before the wait is announced: a signal then is never lost.
+                let stop = interrupted()?;
+                eprintln!("replay: waiting {} for the start at {when}; Ctrl-C stops", human_duration(wait.as_secs_f64()));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => Ok(true),
+                    _ = stop => Ok(false),
+                }
+            })
         }
         Err(_) => {
             let late = (now - start_at).to_std().unwrap_or_default();
@@ -88,7 +103,7 @@ pub fn wait_for_start(start_at: Option<chrono::DateTime<chrono::Utc>>) -> anyhow
                     human_duration(START_GRACE.as_secs_f64())
                 );
             }
-            Ok(())
+            Ok(true)
         }
     }
 }
