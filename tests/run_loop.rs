@@ -219,3 +219,18 @@ async fn a_request_in_flight_at_the_end_is_counted_not_lost() {
     assert_eq!(s.by_failure[&Failure::Timeout], 1000);
     assert!(s.failure_examples[&Failure::Timeout].1.contains("before the run ended"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn interrupted_with_every_connection_busy_counts_every_request_whose_time_came() {
+    // 100 rps, two connections, a target that never answers within the run: Ctrl-C at 4 s.
+    let settings = PlanSettings { pace: Pace::Speed(1.0), ..PlanSettings::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let stand = Stand::new(60_000, 60_000);
+    let outcome =
+        run(planned("profile", &settings, &trace_file(dir.path())), config(2, 60_000), &stand, Some(Duration::from_secs(4))).await;
+    let s = &outcome.summary;
+    assert!(outcome.interrupted);
+    assert_accounted(s, "interrupted");
+    // About 400 were due by then: two went out, the rest waited for a connection or for their wake.
+    assert!((380..=420).contains(&s.intended), "intended {} (not sent {:?})", s.intended, s.not_sent);
+}

@@ -56,6 +56,14 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
         self.ahead.into_iter().chain(self.plan)
     }
 
+    /// The next item of the whole plan due at or before `now_ns`, past the batch too.
+    pub fn take_due(&mut self, now_ns: u64) -> Option<Planned> {
+        if self.ahead.is_empty() {
+            self.ahead.push_back(self.plan.next()?);
+        }
+        self.next_due(now_ns)
+    }
+
     /// The next request due at or before `now_ns`, if any.
     pub fn next_due(&mut self, now_ns: u64) -> Option<Planned> {
         if self.ahead.front()?.at_ns <= now_ns { self.ahead.pop_front() } else { None }

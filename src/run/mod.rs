@@ -149,16 +149,33 @@ pub async fn run_plan<T: Transport>(
             }
         }
     }
-    // Sending ended before the plan did: work whose time had come is counted as not sent.
-    if let Some(reason) = cut.filter(|r| ![NotSent::Interrupted, NotSent::Aborted].contains(r)) {
-        for Planned { at_ns, work } in batches.drain() {
-            if !gate.limits.admit() {
-                break;
+    // Sending ended before the plan did: work whose time had come is counted as not sent. At the
+    // end of sending that is the rest of the plan up to it; when stopped early, what was due by
+    // now, queued behind busy connections or not yet woken for.
+    let not_sent = |Planned { at_ns, work }: Planned, reason: NotSent| {
+        let steps = intend(&state, at_ns, &work);
+        state.not_sent(reason, 1);
+        state.abandon_planned(reason, steps - 1);
+    };
+    match cut {
+        Some(reason @ (NotSent::Interrupted | NotSent::Aborted)) => {
+            let now = now_ns();
+            while let Some(due) = batches.take_due(now) {
+                if !gate.limits.admit() {
+                    break;
+                }
+                not_sent(due, reason);
             }
-            let steps = intend(&state, at_ns, &work);
-            state.not_sent(reason, 1);
-            state.abandon_planned(reason, steps - 1);
         }
+        Some(reason) => {
+            for due in batches.drain() {
+                if !gate.limits.admit() {
+                    break;
+                }
+                not_sent(due, reason);
+            }
+        }
+        None => {}
     }
     let stopped_early = |stop: &watch::Receiver<Stop>| *stop.borrow() != Stop::Running;
     let mut stopping_now = stopped_early(&stop);
