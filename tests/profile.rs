@@ -212,6 +212,9 @@ fn a_bad_profile_is_an_error_naming_the_file_and_field() {
         ("\"weight\": 0.6666666666666666", "\"weight\": -1", "endpoints[0].weight"),
         ("\"bin_s\": 10", "\"bin_s\": 0", "arrival.bin_s"),
         ("\"end_s\": 600", "\"end_s\": 6000", "segments[0].end_s: 6000 is past the curve's end (600 s)"),
+        ("\"version\": 1,", "\"version\": 1, \"thresholds\": [\"p99<1e305s\"],", "thresholds: threshold `p99<1e305s`"),
+        ("\"version\": 1,", "\"version\": 1, \"thresholds\": [\"GET /nope: p99<1s\"],", "no endpoint `GET /nope`"),
+        ("\"method\": \"GET\"", "\"method\": \"=HYPERLINK(1)\"", "endpoints[0].method"),
     ];
     for (edit, with, needle) in table {
         assert!(good.contains(edit), "{edit}");

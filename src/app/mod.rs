@@ -59,6 +59,11 @@ fn write_profile(profile: &Profile, output: Option<PathBuf>) -> anyhow::Result<(
 fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit> {
     for file in files {
         let profile = load::load(file)?;
+        // The profile's own thresholds are judged as plan and run judge them: a typo, or an endpoint it does not have, is refused here.
+        let thresholds =
+            crate::verdict::parse_all(&profile.thresholds).map_err(|e| anyhow::anyhow!("{}: thresholds: {e}", file.display()))?;
+        let names: Vec<String> = crate::plan::Catalog::of_profile(&profile).endpoints.iter().map(|e| e.key.to_string()).collect();
+        crate::verdict::check_endpoints(&thresholds, &names).map_err(|e| anyhow::anyhow!("{}: thresholds: {e}", file.display()))?;
         let span_s = profile.arrival.counts.len() as f64 * f64::from(profile.arrival.bin_s);
         let requests: u64 = profile.arrival.counts.iter().sum();
         writeln!(

@@ -100,6 +100,9 @@ fn metric(name: &str) -> Option<Metric> {
     }
 }
 
+/// The longest latency a run measures (its histograms' range: an hour), microseconds.
+const MAX_LATENCY_US: f64 = 3_600_000_000.0;
+
 /// `300ms`, `1.5s`, `250us` as microseconds.
 fn latency_us(value: &str) -> Option<f64> {
     let (number, scale) = if let Some(n) = value.strip_suffix("ms") {
@@ -160,7 +163,11 @@ impl Threshold {
         let value = value.trim();
         let (limit, of_intended) = match metric {
             Metric::Quantile(_) | Metric::Max | Metric::Mean => {
-                (latency_us(value).ok_or_else(|| bad(&format!("`{value}` is not a latency; give a unit: 300ms, 1.5s or 250us")))?, false)
+                let us = latency_us(value).ok_or_else(|| bad(&format!("`{value}` is not a latency; give a unit: 300ms, 1.5s or 250us")))?;
+                if us > MAX_LATENCY_US {
+                    return Err(bad(&format!("`{value}` is past an hour, the longest latency a run measures")));
+                }
+                (us, false)
             }
             Metric::Errors(_) | Metric::NotSent => {
                 let percent =
@@ -171,6 +178,13 @@ impl Threshold {
                     .ok()
                     .filter(|v: &f64| (0.0..=100.0).contains(v))
                     .ok_or_else(|| bad("a rate is from 0% to 100%"))?;
+                // Below one request in ten million, a share rounds to none for any run this size: say so.
+                if v > 0.0 && v < 1e-5 {
+                    return Err(bad(&format!("`{value}` rounds to zero for any run under ten million requests; write <=0% to allow none")));
+                }
+                if v == 0.0 && op == Op::Less {
+                    return Err(bad(&format!("`<{value}` can never pass; write <=0% to allow none")));
+                }
                 (v / 100.0, false)
             }
             Metric::Rps => match value.strip_suffix("*intended") {
@@ -248,6 +262,7 @@ mod tests {
         assert_eq!((t.endpoint.as_deref(), t.metric, t.limit), (Some("GET /a:b"), Metric::Quantile(0.999), 1_500_000.0));
         assert_eq!(Threshold::parse("mean<250us").unwrap().limit, 250.0);
         assert_eq!(Threshold::parse("not_sent<0.5%").unwrap().metric, Metric::NotSent);
+        assert_eq!(Threshold::parse("errors<=0%").unwrap().limit, 0.0);
     }
 
     #[test]
@@ -263,6 +278,10 @@ mod tests {
             ("p99[soon]<1s", "is not a window"),
             ("get /x: p99<1s", "is not an endpoint"),
             ("rps>=lots", "requests a second"),
+            ("p99<1e305s", "past an hour"),
+            ("max<3601s", "past an hour"),
+            ("errors<0.0000001%", "rounds to zero"),
+            ("errors<0%", "can never pass"),
         ];
         for (text, why) in table {
             let err = Threshold::parse(text).unwrap_err();
