@@ -106,6 +106,41 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
         assert_eq!(out.status.code(), Some(2), "{inputs:?}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
     }
+
+    // One run, one id: every shard carries it; a whole run merged with itself is refused.
+    let id = parts[0]["run_id"].as_str().unwrap().to_owned();
+    assert!(id.len() == 16 && parts.iter().all(|r| r["run_id"] == id.as_str()), "{id}");
+    assert_ne!(whole["run_id"].as_str(), Some(id.as_str()));
+    let out = merge(&[&single_file, &single_file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("are the same run"), "{}", text(&out.stderr));
+    // A failed shard rerun later: another run unless it carries the run's id; with it, it lines up with
+    // the others instead of stretching the merged run.
+    let rerun = |id: Option<&str>| {
+        let out = dir.path().join(format!("rerun-{}", id.is_some()));
+        let later = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+        let mut args =
+            vec!["run", p, "--host", &host, "--seed", "11", "--shard", "2/3", "--start-at", &later, "--out", out.to_str().unwrap()];
+        args.extend(id.map(|id| ["--run-id", id]).into_iter().flatten());
+        let done = replay(&args, b"");
+        assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+        out.join("results.json").to_string_lossy().into_owned()
+    };
+    let foreign = rerun(None);
+    let out = merge(&[&files[0], &files[1], &foreign]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not shards of one run") && text(&out.stderr).contains(&format!("--run-id {id}")),
+        "{}",
+        text(&out.stderr)
+    );
+    let own = rerun(Some(&id));
+    let out = merge(&[&files[0], &files[1], &own]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    let longest = parts.iter().map(|r| r["duration_s"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(m["duration_s"].as_f64().unwrap() <= longest + 1.0, "stretched: {} against {longest}", m["duration_s"]);
+    assert_eq!(m["totals"]["requests"], whole["totals"]["requests"]);
 }
 
 #[test]

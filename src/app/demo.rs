@@ -52,7 +52,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
     let out = prepare_out(Some(&dir.join("results")), true)?;
     let facts = plan_facts(&log.display().to_string(), &settings, &config, &planned);
-    let judging = super::run::Judging::default();
+    let judging = super::run::Judging { run_id: super::run::default_run_id(&facts, None), ..super::run::Judging::default() };
     let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out, facts, judging)?;
     let _ = stop.send(());
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();

@@ -34,15 +34,35 @@ pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     }
     let target = display_url(&request.run.client.base);
     let facts = plan_facts(&request.source.display().to_string(), &request.plan, &request.run, &planned);
-    let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail };
+    let run_id = request.run_id.clone().unwrap_or_else(|| default_run_id(&facts, request.start_at));
+    eprintln!("replay: run {run_id}");
+    let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail, run_id };
     Ok(replay(&runtime, planned, request.run, &target, &out, facts, judging)?.1)
 }
 
-/// What judges a run: its thresholds, and whether one lost stops it.
+/// What judges a run: its thresholds, and whether one lost stops it; and the run's identity.
 #[derive(Default)]
 pub struct Judging {
     pub thresholds: Vec<Threshold>,
     pub abort_on_fail: bool,
+    pub run_id: String,
+}
+
+/// A run's identity when `--run-id` is not given. Every shard of one run is planned alike and
+/// starts at one `--start-at`: its id comes from those, so all shards share it without being
+/// told; a whole run's is new each time.
+pub fn default_run_id(plan: &PlanFacts, start_at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    match plan.shard {
+        Some(shard) => {
+            let p = plan;
+            (&p.source, &p.unit, p.speed.to_bits(), p.rate_scale.to_bits(), p.window, p.seed).hash(&mut h);
+            (p.length_s.map(f64::to_bits), p.max_rps, p.max_requests, shard.count, start_at.map(|t| t.timestamp_millis())).hash(&mut h);
+        }
+        None => (std::process::id(), chrono::Utc::now().timestamp_nanos_opt(), std::time::Instant::now()).hash(&mut h),
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// The plan as results.json records it.
@@ -151,6 +171,7 @@ pub fn replay(
     }
     let internal = outcome.internal.is_some();
     let facts = RunFacts {
+        run_id: &judging.run_id,
         target,
         started: &started,
         duration_s: outcome.duration.as_secs_f64(),

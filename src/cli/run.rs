@@ -113,6 +113,20 @@ pub struct RunArgs {
     /// Start at this instant (RFC 3339, e.g. 2026-12-01T10:00:00Z), so every shard starts together
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The run's identity in results.json, which merge checks: every shard of one run has it. By default a
+    /// shard's comes from the plan and --start-at, a whole run's is new; a rerun of a failed shard passes the others'
+    #[arg(long, value_name = "ID", value_parser = parse_run_id)]
+    pub run_id: Option<String>,
+}
+
+/// Letters, digits, `.`, `_` and `-`, at most 64: it goes into file names and reports as it is.
+fn parse_run_id(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err("a run id is 1 to 64 letters, digits, `.`, `_` or `-` (e.g. the run's results.json `run_id`)".to_owned())
+    }
 }
 
 /// An RFC 3339 instant with its zone.
@@ -152,6 +166,8 @@ pub struct RunRequest {
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `plan --shards N`: show each shard's share.
     pub shards: Option<u32>,
+    /// `--run-id`: the run's identity, when given.
+    pub run_id: Option<String>,
 }
 
 impl RunArgs {
@@ -216,6 +232,7 @@ impl RunArgs {
             abort_on_fail: self.abort_on_fail,
             start_at: self.start_at,
             shards: None,
+            run_id: self.run_id,
         }
     }
 }

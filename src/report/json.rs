@@ -102,6 +102,9 @@ pub struct PeriodResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
     pub version: u32,
+    /// The run's identity: every shard of one run has the same (see `--run-id`); empty in older files.
+    #[serde(default)]
+    pub run_id: String,
     pub target: String,
     pub started: String,
     pub duration_s: f64,
@@ -272,6 +275,7 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
 /// What the run was, besides its summary.
 #[derive(Debug, Clone)]
 pub struct RunFacts<'a> {
+    pub run_id: &'a str,
     /// The target as it may be shown (no credentials).
     pub target: &'a str,
     /// RFC 3339 UTC.
@@ -285,7 +289,7 @@ pub struct RunFacts<'a> {
 }
 
 pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
-    let RunFacts { target, started, duration_s, interrupted, catalog, left_out, .. } = *facts;
+    let RunFacts { run_id, target, started, duration_s, interrupted, catalog, left_out, .. } = *facts;
     let classes = |by: &BTreeMap<crate::client::Failure, u64>| by.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect();
     let mut warnings = Vec::new();
     let behind = summary.behind_windows();
@@ -323,6 +327,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
         .collect();
     Results {
         version: RESULTS_VERSION,
+        run_id: run_id.to_owned(),
         target: target.to_owned(),
         started: started.to_owned(),
         duration_s: (duration_s * 1000.0).round() / 1000.0,

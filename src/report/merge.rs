@@ -33,6 +33,28 @@ fn started_s(r: &Results) -> Result<f64, String> {
         .map_err(|_| format!("`started` is `{}`, not an RFC 3339 time", r.started))
 }
 
+/// Shards must be of one run (one `run_id`); whole runs must be different runs, never one given twice.
+/// Files from before run ids (an empty `run_id`) are not checked.
+fn same_run(runs: &[Results], sharded: bool) -> Result<(), String> {
+    let ids: Vec<(usize, &str)> = runs.iter().enumerate().map(|(i, r)| (i, r.run_id.as_str())).filter(|(_, id)| !id.is_empty()).collect();
+    if sharded {
+        if let (Some(&(first, id)), Some(&(i, other))) = (ids.first(), ids.iter().find(|(_, other)| other != &ids[0].1)) {
+            return Err(format!(
+                "input {} is from run {other}, input {} from run {id}: not shards of one run (a rerun of a failed shard passes --run-id {id})",
+                i + 1,
+                first + 1
+            ));
+        }
+        return Ok(());
+    }
+    for (k, &(i, id)) in ids.iter().enumerate() {
+        if let Some(&(j, _)) = ids[..k].iter().find(|(_, other)| *other == id) {
+            return Err(format!("inputs {} and {} are the same run ({id}): merge it once", j + 1, i + 1));
+        }
+    }
+    Ok(())
+}
+
 /// The plan fields that must agree for runs to be one run's parts.
 fn same_plan(a: &Results, b: &Results) -> Result<(), String> {
     let (Some(pa), Some(pb)) = (&a.plan, &b.plan) else { return Ok(()) };
@@ -99,7 +121,11 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         same_plan(first, r).map_err(|e| format!("input {}: {e}", i + 1))?;
     }
     let sharded = whole_set_of_shards(runs)?;
+    same_run(runs, sharded)?;
     let starts: Vec<f64> = runs.iter().map(started_s).collect::<Result<_, _>>()?;
+    // The shards of one run keep one clock from their common start; a shard rerun later (with the run's
+    // --run-id) lines up with the others instead of stretching the run.
+    let starts: Vec<f64> = if sharded { vec![starts.iter().copied().fold(f64::INFINITY, f64::min); starts.len()] } else { starts };
     let start = starts.iter().copied().fold(f64::INFINITY, f64::min);
     let end = runs.iter().zip(&starts).map(|(r, s)| s + r.duration_s).fold(f64::NEG_INFINITY, f64::max);
     let duration_s = ((end - start) * 1000.0).round() / 1000.0;
@@ -257,7 +283,9 @@ mod tests {
                 .map(|p| CatalogEntry { key: EndpointKey::new("GET", p), production_latency_ms: None })
                 .collect(),
         };
-        let facts = |duration_s| RunFacts {
+        let facts = |duration_s: f64| RunFacts {
+            // Two whole runs with no shard facts: each its own id.
+            run_id: if duration_s < 21.0 { "r2" } else { "r1" },
             target: "http://127.0.0.1:9/",
             started: "2026-12-01T10:00:00Z",
             duration_s,
