@@ -7,7 +7,7 @@ mod demo;
 mod outputs;
 mod plan;
 mod progress;
-mod results;
+pub mod results;
 mod run;
 mod source;
 

@@ -23,7 +23,12 @@ pub fn load_results(path: &Path) -> anyhow::Result<Results> {
     if text.len() as u64 > MAX_RESULTS_BYTES {
         anyhow::bail!("{}: over {} MiB; a run's results.json is a few MiB at most", path.display(), MAX_RESULTS_BYTES >> 20);
     }
-    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    parse_results(&text, path)
+}
+
+/// A results.json's text, parsed and validated (see `report::validate`); errors name `path` and the field.
+pub fn parse_results(text: &str, path: &Path) -> anyhow::Result<Results> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let results: Results = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
