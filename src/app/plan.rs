@@ -74,7 +74,7 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         )?;
     }
     for endpoint in &planned.left_out {
-        writeln!(out, "  left out: {endpoint}")?;
+        writeln!(out, "  left out: {}", crate::untrusted::terminal(endpoint))?;
     }
     for placeholder in &planned.synthetic {
         writeln!(out, "  synthetic values, in the shape of the logs' (no --var given): {placeholder}")?;

@@ -158,7 +158,7 @@ pub fn replay(
     let catalog = planned.catalog.clone();
     let left_out = planned.left_out.clone();
     for endpoint in &left_out {
-        eprintln!("replay: left out: {endpoint}");
+        eprintln!("replay: left out: {}", crate::untrusted::terminal(endpoint));
     }
     let synthetic = planned.synthetic.clone();
     if !synthetic.is_empty() {

@@ -15,16 +15,25 @@ fn add_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
     }
 }
 
-/// Adds a serialised histogram into `into`; the first one added sets the precision (periods keep fewer digits).
-fn add_histogram(into: &mut Option<Histogram<u64>>, text: &str, what: &str) -> Result<(), String> {
+/// Adds a serialised histogram into `into`, kept serialised: a merge holds one decoded histogram at a
+/// time, so its memory is the inputs' text, not a decoded histogram per endpoint and period. The
+/// first one added sets the precision (periods keep fewer digits).
+fn add_histogram(into: &mut Option<String>, text: &str, what: &str) -> Result<(), String> {
     let h = decode(text).map_err(|e| format!("{what}: {e}"))?;
-    match into {
-        Some(into) => into.add(h).map_err(|_| format!("{what}: the histogram does not fit the run's bounds")),
-        None => {
-            *into = Some(h);
-            Ok(())
+    *into = Some(match into.take() {
+        Some(sum) => {
+            let mut sum = decode(&sum).map_err(|e| format!("{what}: {e}"))?;
+            sum.add(h).map_err(|_| format!("{what}: the histogram does not fit the run's bounds"))?;
+            encode(&sum)
         }
-    }
+        None => text.to_owned(),
+    });
+    Ok(())
+}
+
+/// A merged histogram, or an empty one.
+fn finished(h: Option<String>) -> Histogram<u64> {
+    h.and_then(|text| decode(&text).ok()).unwrap_or_else(new_histogram)
 }
 
 fn started_s(r: &Results) -> Result<f64, String> {
@@ -141,10 +150,10 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         plan.max_rps = sum(|p| p.max_rps.map(u64::from)).map(|n| n.min(u64::from(u32::MAX)) as u32);
         plan.connections = runs.iter().filter_map(|r| r.plan.as_ref()).map(|p| p.connections).sum();
     }
-    let mut histograms: BTreeMap<String, Option<Histogram<u64>>> = BTreeMap::new();
-    let mut endpoints: BTreeMap<(String, String), (EndpointResult, Option<Histogram<u64>>)> = BTreeMap::new();
+    let mut histograms: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut endpoints: BTreeMap<(String, String), (EndpointResult, Option<String>)> = BTreeMap::new();
     let period_s = runs.iter().map(|r| r.period_s.max(1)).max().unwrap_or(1);
-    let mut periods: BTreeMap<u64, (PeriodResult, Option<Histogram<u64>>)> = BTreeMap::new();
+    let mut periods: BTreeMap<u64, (PeriodResult, Option<String>)> = BTreeMap::new();
     for (i, (r, s)) in runs.iter().zip(&starts).enumerate() {
         let what = |part: &str| format!("input {}: {part}", i + 1);
         if i > 0 {
@@ -212,7 +221,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
             add_histogram(h, &p.histogram, &what("a period"))?;
         }
     }
-    let histograms: BTreeMap<String, Histogram<u64>> = histograms.into_iter().map(|(k, h)| (k, h.unwrap_or_else(new_histogram))).collect();
+    let histograms: BTreeMap<String, Histogram<u64>> = histograms.into_iter().map(|(k, h)| (k, finished(h))).collect();
     let get = |name: &str| histograms.get(name).cloned().unwrap_or_else(new_histogram);
     out.latency_ms = Millis::of(&get("latency"));
     out.service_ms = Millis::of(&get("service"));
@@ -221,7 +230,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     out.endpoints = endpoints
         .into_values()
         .map(|(mut e, h)| {
-            let h = h.unwrap_or_else(new_histogram);
+            let h = finished(h);
             e.rps = if duration_s > 0.0 { (e.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 };
             e.latency_ms = Millis::of(&h);
             e.histogram = encode(&h);
@@ -232,7 +241,7 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     out.periods = periods
         .into_values()
         .map(|(mut p, h)| {
-            let h = h.unwrap_or_else(new_histogram);
+            let h = finished(h);
             p.latency_ms = Millis::of(&h);
             p.histogram = encode(&h);
             p

@@ -102,7 +102,7 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for endpoint in &r.left_out {
-        writeln!(out, "left out: {endpoint}")?;
+        writeln!(out, "left out: {}", crate::untrusted::terminal(endpoint))?;
     }
     if t.synthetic > 0 {
         writeln!(
@@ -116,7 +116,7 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         let classes: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(out, "failures: {}", classes.join(", "))?;
         for (class, example) in &r.failure_examples {
-            writeln!(out, "  {class}, e.g.: {example}")?;
+            writeln!(out, "  {}, e.g.: {}", crate::untrusted::terminal(class), crate::untrusted::terminal(example))?;
         }
     }
     for warning in &r.warnings {
@@ -135,10 +135,15 @@ pub fn write_verdict(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         let mark = if j.passed { "pass" } else { "FAIL" };
         let window =
             j.window_start_s.filter(|_| !j.passed).map_or(String::new(), |s| format!(" (worst window from {})", human_duration(s as f64)));
-        writeln!(out, "threshold {mark}: {}: measured {}, want {}{window}", j.threshold, j.measured_text, j.condition)?;
+        let (threshold, measured, condition) = (
+            crate::untrusted::terminal(&j.threshold),
+            crate::untrusted::terminal(&j.measured_text),
+            crate::untrusted::terminal(&j.condition),
+        );
+        writeln!(out, "threshold {mark}: {threshold}: measured {measured}, want {condition}{window}")?;
     }
     for reason in &v.reasons {
-        writeln!(out, "failed: {reason}")?;
+        writeln!(out, "failed: {}", crate::untrusted::terminal(reason))?;
     }
     let how = if v.passed { "PASSED" } else { "FAILED" };
     let judged = if v.thresholds.is_empty() {
