@@ -150,14 +150,11 @@ fn the_max_rps_cap_holds_requests_back() {
     assert!(outcome.duration >= Duration::from_millis(900), "{:?}", outcome.duration);
 }
 
-#[test]
-fn sigterm_writes_partial_results_and_exits_3() {
-    let rt = runtime();
-    let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `replay` with `args` and reads its stderr up to the first line holding `marker`;
+/// returns the child, the rest of its stderr, and that line (empty if it never came).
+fn start_until(args: &[&str], marker: &str) -> (std::process::Child, BufReader<std::process::ChildStderr>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_replay"))
-        .args(["run", "profiles/steady.json", "--host", &format!("http://{addr}")])
-        .args(["--out", dir.path().to_str().unwrap()])
+        .args(args)
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -165,9 +162,20 @@ fn sigterm_writes_partial_results_and_exits_3() {
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl-C stops") {
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains(marker) {
         line.clear();
     }
+    (child, stderr, line)
+}
+
+#[test]
+fn sigterm_writes_partial_results_and_exits_3() {
+    let rt = runtime();
+    let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("http://{addr}");
+    let (mut child, _, line) =
+        start_until(&["run", "profiles/steady.json", "--host", &host, "--out", dir.path().to_str().unwrap()], "Ctrl-C stops");
     assert!(line.contains("Ctrl-C stops"), "the run did not start: {line}");
     // SAFETY: sends SIGTERM to our own child process, which is still running.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
@@ -521,19 +529,8 @@ fn sigterm_while_waiting_for_start_at_exits_3_and_leaves_no_empty_folder() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("shard-0");
     let start = (chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc3339();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replay"))
-        .args(["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--start-at", &start])
-        .args(["--out", out_dir.to_str().unwrap()])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("Ctrl-C stops") {
-        line.clear();
-    }
+    let args = ["run", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--start-at", &start, "--out", out_dir.to_str().unwrap()];
+    let (mut child, mut stderr, line) = start_until(&args, "Ctrl-C stops");
     assert!(line.contains("waiting") && line.contains("Ctrl-C stops"), "the wait did not start: {line}");
     // SAFETY: sends SIGTERM to our own child process, which is still running.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
