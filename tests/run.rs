@@ -174,7 +174,7 @@ fn sigterm_writes_partial_results_and_exits_3() {
     let (addr, _, stop) = rt.block_on(replay::demo::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let host = format!("http://{addr}");
-    let (mut child, _, line) =
+    let (mut child, _stderr, line) =
         start_until(&["run", "profiles/steady.json", "--host", &host, "--out", dir.path().to_str().unwrap()], "Ctrl-C stops");
     assert!(line.contains("Ctrl-C stops"), "the run did not start: {line}");
     // SAFETY: sends SIGTERM to our own child process, which is still running.
