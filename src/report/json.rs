@@ -239,9 +239,9 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     let be64 = |b: &[u8], at: usize| b.get(at..at + 8).map(|s| u64::from_be_bytes(s.try_into().unwrap_or([0; 8])));
     let plain = match be32(&bytes, 0) {
         Some(V2_DEFLATED_COOKIE) => {
-            let declared = be32(&bytes, 4).unwrap_or(0) as usize;
-            if declared > bytes.len() - 8 {
-                return Err(format!("its header declares {declared} compressed bytes but it holds {}", bytes.len() - 8));
+            let (declared, held) = (be32(&bytes, 4).unwrap_or(0) as usize, bytes.len().saturating_sub(8));
+            if bytes.len() < 8 || declared > held {
+                return Err(format!("its header declares {declared} compressed bytes but it holds {held}"));
             }
             let mut plain = Vec::new();
             flate2::read::ZlibDecoder::new(&bytes[8..8 + declared])
@@ -426,6 +426,8 @@ mod tests {
             b.extend_from_slice(body);
             base64::engine::general_purpose::STANDARD.encode(b)
         };
+        let short = base64::engine::general_purpose::STANDARD.encode(V2_DEFLATED_COOKIE.to_be_bytes());
+        assert!(decode(&short).unwrap_err().contains("compressed bytes but it holds 0"));
         for (text, says) in [
             (plain(u32::MAX, 3, 3_600_000_000), "declares 4294967295 bytes of counts but it holds 20"),
             (plain(10, 3, u64::MAX), "are not a run's"),

@@ -103,8 +103,9 @@ pub fn validate(r: &Results) -> Result<(), String> {
     if !r.periods.is_empty() && r.period_s == 0 {
         return Err(bad("period_s", "0; periods need a width of a second or more"));
     }
+    at_most("period_s", r.period_s, MAX_DURATION_S as u64, "ten years in seconds")?;
     // Periods begin inside the run (a merge's may start up to a period before its last second).
-    let last_start = r.duration_s.ceil() as u64 + r.period_s;
+    let last_start = (r.duration_s.ceil() as u64).saturating_add(r.period_s);
     for (i, p) in r.periods.iter().enumerate() {
         let field = |name: &str| format!("periods[{i}].{name}");
         at_most(&field("start_s"), p.start_s, last_start, "the run's length in seconds plus a period")?;
