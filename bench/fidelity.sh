@@ -8,35 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log=${1:?usage: bench/fidelity.sh LOG [DURATION]}
 duration=${2:-40s}
-command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx) >/dev/null
+. bench/nginx_target.sh
 cargo build --release --locked -q
 replay=target/release/replay
 out=bench/out/fidelity
-rm -rf "$out" && mkdir -p "$out/nginx/tmp"
-cat > "$out/nginx/nginx.conf" <<'CONF'
-worker_processes 1;
-daemon off;
-pid nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-    log_format replay '$msec "$request" $status';
-    access_log access.log replay;
-    client_body_temp_path tmp;
-    proxy_temp_path tmp;
-    fastcgi_temp_path tmp;
-    uwsgi_temp_path tmp;
-    scgi_temp_path tmp;
-    server {
-        listen 127.0.0.1:18095;
-        location / { return 200 "ok"; }
-    }
-}
-CONF
-(cd "$out/nginx" && exec nginx -p "$PWD" -c nginx.conf) &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18095/ && break; sleep 0.1; done
+rm -rf "$out" && mkdir -p "$out"
+start_nginx "$out/nginx" 18095 "log_format replay '\$msec \"\$request\" \$status'; access_log access.log replay;"
 : > "$out/nginx/access.log"   # the readiness probe is no part of the replay
 $replay derive "$log" -o "$out/original.json" 2>/dev/null
 $replay run "$out/original.json" --host http://127.0.0.1:18095 --duration "$duration" --connections 256 --out "$out/run" >/dev/null 2>&1 || true

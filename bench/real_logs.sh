@@ -8,35 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-../shared/real-logs}
-command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx) >/dev/null
+. bench/nginx_target.sh
 cargo build --release --locked -q
 replay=$PWD/target/release/replay
 out=bench/out/real_logs
-rm -rf "$out" && mkdir -p "$out/nginx/tmp"
-cat > "$out/nginx/nginx.conf" <<'CONF'
-worker_processes 1;
-daemon off;
-pid nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path tmp;
-    proxy_temp_path tmp;
-    fastcgi_temp_path tmp;
-    uwsgi_temp_path tmp;
-    scgi_temp_path tmp;
-    server {
-        listen 127.0.0.1:18096;
-        location / { return 200 "ok"; }
-    }
-}
-CONF
-(cd "$out/nginx" && exec nginx -p "$PWD" -c nginx.conf) &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18096/ && break; sleep 0.1; done
+rm -rf "$out" && mkdir -p "$out"
+start_nginx "$out/nginx" 18096 'access_log off;'
 printf '%-70s %6s %4s %8s %8s %6s %10s\n' log derive run requests not_http sent synthetic
 find "$dir" -name '*.log' -o -name '*.jsonl' | sort | while read -r log; do
     name=${log#"$dir"/}
