@@ -9,6 +9,12 @@
 //! GET /users/{id}  {"id": "…"}
 //! ```
 //! `GET /slow` answers after 2 s and `GET /fail` with 503, for failure tests.
+//!
+//! [`App::with_login`] makes it an app that needs its login, as the classic
+//! Locust example's does: `POST /login` takes a form (`username=…&password=…`)
+//! and accepts a user whose password is `pw-` and the name (`ann` / `pw-ann`),
+//! answering 200 with a `session` cookie, or 401. Without the cookie, `GET /`
+//! redirects to `/login` (302) and `GET /profile` answers 401.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -27,9 +33,65 @@ use tokio::net::TcpListener;
 /// under `over HTTP/2` those that came by HTTP/2, and under `without a host`
 /// those with neither a Host header nor an authority, and under
 /// `connections` the connections accepted.
+///
+/// An app that needs its login also counts `login <name>` for each accepted
+/// login, `login failed` for each refused one, and `sent to the login page`
+/// for each request it answered 302 or 401 for want of the cookie.
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
-async fn answer(request: Request<Incoming>, received: Received) -> Result<Response<Full<Bytes>>, hyper::Error> {
+/// How the example server behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct App {
+    /// `GET /` and `GET /profile` need the cookie `POST /login` sets for a good password.
+    pub requires_login: bool,
+}
+
+impl App {
+    pub fn with_login() -> Self {
+        App { requires_login: true }
+    }
+}
+
+/// The user a login form names, when its password is right (`pw-` and the name).
+fn accepted_user(form: &[u8]) -> Option<String> {
+    let pairs: BTreeMap<String, String> = form::parse(form);
+    let user = pairs.get("username").filter(|u| !u.is_empty())?;
+    (pairs.get("password").map(String::as_str) == Some(format!("pw-{user}").as_str())).then(|| user.clone())
+}
+
+/// `a=1&b=x%20y` as pairs, percent-decoded.
+mod form {
+    use std::collections::BTreeMap;
+
+    pub fn parse(form: &[u8]) -> BTreeMap<String, String> {
+        form.split(|&b| b == b'&')
+            .filter_map(|pair| {
+                let mut halves = pair.splitn(2, |&b| b == b'=');
+                Some((decode(halves.next()?), decode(halves.next().unwrap_or_default())))
+            })
+            .collect()
+    }
+
+    fn decode(bytes: &[u8]) -> String {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (b'+', _, _) => out.push(b' '),
+                (b'%', Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 2;
+                }
+                (b, _, _) => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+async fn answer(request: Request<Incoming>, received: Received, app: App) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let logged_in = request.headers().get(hyper::header::COOKIE).is_some_and(|c| c.as_bytes().starts_with(b"session=demo"));
@@ -42,7 +104,7 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
     if delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
     }
-    let _ = request.into_body().collect().await?;
+    let body = request.into_body().collect().await?.to_bytes();
     let key_path = if path.starts_with("/users/") { "/users/{id}".to_owned() } else { path.clone() };
     {
         let mut received = received.lock().expect("received lock");
@@ -60,7 +122,24 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
             *received.entry("without a host".to_owned()).or_default() += 1;
         }
     }
+    let count = |what: String| *received.lock().expect("received lock").entry(what).or_default() += 1;
+    let mut login_cookie = !app.requires_login;
     let (status, body) = match (method.as_str(), path.as_str()) {
+        ("POST", "/login") if app.requires_login => match accepted_user(&body) {
+            Some(user) => {
+                count(format!("login {user}"));
+                login_cookie = true;
+                (StatusCode::OK, "Login".to_owned())
+            }
+            None => {
+                count("login failed".to_owned());
+                (StatusCode::UNAUTHORIZED, "Login failed".to_owned())
+            }
+        },
+        ("GET", "/" | "/profile") if app.requires_login && !logged_in => {
+            count("sent to the login page".to_owned());
+            if path == "/" { (StatusCode::FOUND, String::new()) } else { (StatusCode::UNAUTHORIZED, "Log in first".to_owned()) }
+        }
         ("GET", "/") => (StatusCode::OK, "Our example home page.".to_owned()),
         ("POST", "/login") => (StatusCode::OK, "Login".to_owned()),
         ("GET", "/profile") => (StatusCode::OK, "Profile".to_owned()),
@@ -74,16 +153,24 @@ async fn answer(request: Request<Incoming>, received: Received) -> Result<Respon
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    if method == hyper::Method::POST && path == "/login" {
+    if method == hyper::Method::POST && path == "/login" && login_cookie {
         response.headers_mut().insert(hyper::header::SET_COOKIE, hyper::header::HeaderValue::from_static("session=demo; Path=/; HttpOnly"));
+    }
+    if status == StatusCode::FOUND {
+        response.headers_mut().insert(hyper::header::LOCATION, hyper::header::HeaderValue::from_static("/login"));
     }
     Ok(response)
 }
 
 /// Serves on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Future<Output = ()>) {
+    serve_app(listener, App::default(), received, shutdown).await;
+}
+
+/// [`serve`] as `app`.
+pub async fn serve_app(listener: TcpListener, app: App, received: Received, shutdown: impl Future<Output = ()>) {
     let counted = Arc::clone(&received);
-    accept(listener, counted, shutdown, move |stream| serve_connection(stream, Arc::clone(&received))).await;
+    accept(listener, counted, shutdown, move |stream| serve_connection(stream, Arc::clone(&received), app)).await;
 }
 
 /// Like [`serve`], over TLS with `tls`: for testing `replay run` against HTTPS.
@@ -93,7 +180,7 @@ pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, re
         let (acceptor, received) = (acceptor.clone(), Arc::clone(&received));
         async move {
             if let Ok(stream) = acceptor.accept(stream).await {
-                serve_connection(stream, received).await;
+                serve_connection(stream, received, App::default()).await;
             }
         }
     })
@@ -121,19 +208,43 @@ async fn accept<F: Future<Output = ()> + Send + 'static>(
     }
 }
 
-async fn serve_connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static>(stream: S, received: Received) {
-    let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received)));
+async fn serve_connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    received: Received,
+    app: App,
+) {
+    let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received), app));
     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 
 /// Binds 127.0.0.1 on a free port and serves there in the background.
 pub async fn start() -> std::io::Result<(SocketAddr, Received, tokio::sync::oneshot::Sender<()>)> {
+    start_app(App::default()).await
+}
+
+/// [`start`] as `app`.
+pub async fn start_app(app: App) -> std::io::Result<(SocketAddr, Received, tokio::sync::oneshot::Sender<()>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let received = Received::default();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, Arc::clone(&received), async move {
+    tokio::spawn(serve_app(listener, app, Arc::clone(&received), async move {
         let _ = stopped.await;
     }));
     Ok((addr, received, stop))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_form_is_accepted_with_the_users_password_only() {
+        assert_eq!(accepted_user(b"username=ann&password=pw-ann").as_deref(), Some("ann"));
+        assert_eq!(accepted_user(b"password=pw-o%27neil&username=o%27neil").as_deref(), Some("o'neil"));
+        assert_eq!(accepted_user(b"username=ann&password=wrong"), None);
+        assert_eq!(accepted_user(b"username=&password=pw-"), None);
+        assert_eq!(accepted_user(b""), None);
+        assert_eq!(form::parse(b"a=%zz&b=x+y%2"), [("a".into(), "%zz".into()), ("b".into(), "x y%2".into())].into_iter().collect());
+    }
 }

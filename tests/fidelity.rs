@@ -116,7 +116,10 @@ fn a_real_days_log_arrives_whole_with_its_mix() {
         ["run", profile.to_str().unwrap(), "--host", &format!("http://{addr}"), "--duration", "10s", "--out", results.to_str().unwrap()];
     let out = replay(&args, b"");
     let _ = stop.send(());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The example server answers 404 to the log's paths, where production answered 200: the default
+    // verdict fails the run for it, naming the mismatch.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("status class production rarely answered"), "{}", text(&out.stdout));
     let got = received.lock().unwrap().clone();
     let logged = p["source"]["records"].as_u64().unwrap();
     assert_eq!(requests(&got), logged, "every request of the day arrived once");

@@ -269,9 +269,31 @@ fn a_login_and_real_flows_are_found_among_bots() {
     let flows = profile["sessions"]["flows"].as_array().unwrap();
     assert_eq!(flows[0]["steps"], serde_json::json!(["POST /login", "GET /", "GET /profile"]), "{flows:?}");
     assert_eq!(flows[0]["share"], 1.0, "ranked among the sessions of more than one request: {flows:?}");
-    // A plain run still draws the login by its share; --sessions sends it first.
+    // Logs hold no bodies: the login gets a form with named placeholders.
+    assert_eq!(login["body"]["text"], "username={username}&password={password}", "{login}");
+    assert_eq!(login["body"]["content_type"], "application/x-www-form-urlencoded");
+    // Users are not started without values for it, named; with them, the plan goes ahead.
     let saved = dir.path().join("p.json");
     std::fs::write(&saved, &out.stdout).unwrap();
-    let plan = replay(&["plan", saved.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--speed", "10", "--sessions"], b"");
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", saved.to_str().unwrap(), "--host", "http://127.0.0.1:9", "--speed", "10", "--sessions"];
+        args.extend_from_slice(extra);
+        replay(&args, b"")
+    };
+    let refused = plan(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    for name in ["{username} (in POST /login)", "{password} (in POST /login)", "--vars", "one row per user"] {
+        assert!(text(&refused.stderr).contains(name), "{name}: {}", text(&refused.stderr));
+    }
+    let planned = plan(&["--var", "username=u", "--var", "password=p"]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    // --login-form names the fields; a form opening with `{` goes as JSON.
+    let json_form = r#"{"email": "{email}", "pin": "{pin}"}"#;
+    let out = replay(&["derive", path.to_str().unwrap(), "--login-form", json_form], b"");
+    let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let login = profile["endpoints"].as_array().unwrap().iter().find(|e| e["path"] == "/login").unwrap();
+    assert_eq!((login["body"]["text"].as_str(), login["body"]["content_type"].as_str()), (Some(json_form), Some("application/json")));
+    let bad = replay(&["derive", path.to_str().unwrap(), "--login-form", "user=me"], b"");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("names no value to fill"), "{}", text(&bad.stderr));
 }

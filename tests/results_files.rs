@@ -108,6 +108,8 @@ fn names_from_the_logs_reach_every_output_inert() {
         e["method"] = json!(if i == 4 { "=CMD" } else { "GET" });
         e["requests"] = json!(0);
         e["failures"] = json!(0);
+        e["statuses"] = json!({});
+        e["status_mismatches"] = json!(0);
         endpoints.push(e);
     }
     let dir = tempfile::tempdir().unwrap();

@@ -268,8 +268,10 @@ fn plan_and_demo() {
     // Sessions and traces plan too.
     let out = replay(&["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10", "--sessions"], b"");
     let plan = text(&out.stdout);
-    // 200 requests per 10 s bin in 3-step sessions: 67 users a bin, 60 bins.
-    assert!(plan.contains("about 4,020 virtual users") && plan.contains("about 12,060 requests"), "{plan}");
+    // 12,000 requests in sessions of a login and 20 tasks 3 s apart: 571 users, 58 walking at once
+    // (Little's law: a user a second for a minute), and the last minute's users cut off by the end.
+    assert!(plan.contains("about 571 virtual users, up to 58 at once") && plan.contains("about 11,407 requests"), "{plan}");
+    assert!(plan.contains("peak 201 rps"), "the users' requests spread over their sessions: {plan}");
     // The demo, run where a newcomer would: it names the folder it keeps everything in.
     let here = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_replay")).args(["demo", "--duration", "2s"]).current_dir(here.path()).output().unwrap();
@@ -332,7 +334,7 @@ fn a_derived_trace_replays_request_by_request() {
 }
 
 #[test]
-fn virtual_users_log_in_first_keep_their_cookie_and_walk_their_flow() {
+fn virtual_users_log_in_once_then_repeat_their_tasks_by_weight() {
     let rt = runtime();
     let (addr, received, stop) = rt.block_on(replay::demo::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -342,17 +344,23 @@ fn virtual_users_log_in_first_keep_their_cookie_and_walk_their_flow() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let got = received.lock().unwrap().clone();
     let logins = got["POST /login"];
-    // 12,000 requests in 3-step sessions, a tenth of them: about 400 users.
-    assert!((330..470).contains(&logins), "{got:?}");
-    // Users who arrive at the very end have steps due after it: those are not sent (duration bound).
+    // 12,000 requests in sessions of a login and 20 tasks: 571 users, a tenth of them.
+    assert!((50..65).contains(&logins), "{got:?}");
+    // One login per user, then the tasks by weight, 2:1, as a Locust user repeats them.
     let (home, profile) = (got["GET /"], got["GET /profile"]);
-    assert!(home <= logins && profile <= home && profile + 10 >= logins, "{got:?}");
+    let ratio = home as f64 / profile as f64;
+    assert!((ratio - 2.0).abs() < 0.1, "2:1 within 5%: {got:?}");
+    assert!(home + profile > 15 * logins, "users repeat their tasks: {got:?}");
     assert_eq!(got["with the login cookie"], home + profile, "every request after the login sends its cookie: {got:?}");
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     let totals = &results["totals"];
     assert_eq!(totals["requests"].as_u64(), Some(logins + home + profile));
-    assert_eq!(totals["intended"].as_u64(), Some(3 * logins), "every step of a started session is intended: {totals}");
-    assert_eq!(results["not_sent"]["duration_bound"].as_u64().unwrap_or(0), 3 * logins - (logins + home + profile), "{results}");
+    assert_eq!(totals["users"].as_u64(), Some(logins), "{totals}");
+    // Users still walking at the end have later steps that never came due: apart from intended.
+    let intended = totals["intended"].as_u64().unwrap();
+    assert_eq!(intended + totals["steps_cut_off"].as_u64().unwrap(), 21 * logins, "{totals}");
+    assert_eq!(intended, totals["requests"].as_u64().unwrap() + totals["not_sent"].as_u64().unwrap(), "{totals}");
+    assert!(text(&out.stdout).contains(&format!("virtual users: {logins} started")), "{}", text(&out.stdout));
 }
 
 #[test]

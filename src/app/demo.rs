@@ -47,7 +47,9 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
         crate::units::human_duration(duration_s as f64)
     );
     let host: hyper::Uri = format!("http://{addr}").parse()?;
-    let settings = PlanSettings { pace: Pace::Duration(Duration::from_secs(duration_s.max(1))), ..PlanSettings::default() };
+    // The example server takes any login; a login found in the log needs values all the same.
+    let vars = [("username", "demo"), ("password", "pw-demo")].into_iter().map(|(k, v)| (k.to_owned(), vec![v.to_owned()])).collect();
+    let settings = PlanSettings { pace: Pace::Duration(Duration::from_secs(duration_s.max(1))), vars, ..PlanSettings::default() };
     let planned = build(Source::Profile(&profile), &settings)?;
     let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
     let out = prepare_out(Some(&dir.join("results")), true)?;

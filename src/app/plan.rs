@@ -47,7 +47,8 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         count(catalog.endpoints.len() as u64, "endpoint")
     )?;
     if let Some(users) = estimate.users {
-        writeln!(out, "  about {} virtual users", thousands(users.round() as u64))?;
+        let at_once = estimate.users_at_once.map_or(String::new(), |n| format!(", up to {} at once", thousands(n.round() as u64)));
+        writeln!(out, "  about {} virtual users{at_once}", thousands(users.round() as u64))?;
     }
     let mean = estimate.duration_s.filter(|d| *d > 0.0).map(|d| requests / d);
     let capped = request.run.max_rps.is_some_and(|cap| estimate.peak_rps > f64::from(cap));
@@ -59,7 +60,7 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         if capped { " (over --max-rps: the cap will hold requests back, and those it holds past the end are not sent)" } else { "" }
     )?;
     if let Some(shards) = request.shards {
-        write_shares(out, shards, requests, estimate.peak_rps)?;
+        write_shares(out, shards, requests, estimate.peak_rps, estimate.users.is_some())?;
     }
     let latency_s: f64 = match &loaded {
         Loaded::Profile(p) => p.endpoints.iter().filter_map(|e| e.latency_ms.map(|l| e.weight * l.p50 / 1000.0)).sum(),
@@ -83,7 +84,7 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         writeln!(out, "  threshold: {t}")?;
     }
     if thresholds.is_empty() {
-        writeln!(out, "  no thresholds: the run fails only if nothing is sent, every request fails, or the generator under-delivers")?;
+        writeln!(out, "  {}", crate::verdict::default_rule::SUMMARY)?;
     }
     Ok(Exit::Ok)
 }
@@ -94,12 +95,13 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
 pub const CORE_RPS: f64 = 20_000.0;
 
 /// `plan --shards N`: each shard's share, and whether one core keeps up with it.
-fn write_shares(out: &mut dyn Write, shards: u32, requests: f64, peak_rps: f64) -> anyhow::Result<()> {
+fn write_shares(out: &mut dyn Write, shards: u32, requests: f64, peak_rps: f64, users: bool) -> anyhow::Result<()> {
     let n = f64::from(shards);
     let (each, peak) = (requests / n, peak_rps / n);
+    let unit = if users { "virtual user" } else { "request" };
     writeln!(
         out,
-        "  {} shards (--shard 0/{shards} to {}/{shards}): each about {}, peak {} (request k goes to shard k mod {shards}, so each shard's curve is the whole one's, scaled)",
+        "  {} shards (--shard 0/{shards} to {}/{shards}): each about {}, peak {} ({unit} k goes to shard k mod {shards}, so each shard's curve is the whole one's, scaled)",
         shards,
         shards - 1,
         count(each.round() as u64, "request"),

@@ -34,6 +34,14 @@ impl ProgressView {
         }
     }
 
+    /// A line of its own, above the bar on a terminal.
+    pub fn say(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("replay: {line}")),
+            None => eprintln!("replay: {line}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
@@ -45,8 +53,9 @@ fn line(p: &Progress) -> String {
     let behind = if p.falling_behind { "  FALLING BEHIND: results understate the load" } else { "" };
     let not_sent = if p.not_sent > 0 { format!(", not sent {}", p.not_sent) } else { String::new() };
     let synthetic = if p.synthetic > 0 { format!(", {} with synthetic values", p.synthetic) } else { String::new() };
+    let users = if p.users > 0 { format!("{} users  ", p.users) } else { String::new() };
     format!(
-        "intended {:.0} rps, achieved {:.0} rps ({} sent{not_sent}{synthetic})  p50 {:.1} ms  p99 {:.1} ms  errors {}  lag p99 {:.2} ms{behind}",
+        "{users}intended {:.0} rps, achieved {:.0} rps ({} sent{not_sent}{synthetic})  p50 {:.1} ms  p99 {:.1} ms  errors {}  lag p99 {:.2} ms{behind}",
         p.intended_rps, p.achieved_rps, p.requests, p.p50_ms, p.p99_ms, p.failures, p.lag_p99_ms
     )
 }

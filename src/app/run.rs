@@ -164,7 +164,8 @@ pub fn replay(
     if !synthetic.is_empty() {
         eprintln!("replay: synthetic values (no --var given) for {}", synthetic.join(", "));
     }
-    let watch = Watch::new(judging.thresholds.clone(), judging.abort_on_fail, planned.expected_requests, target);
+    let names = (0..planned.catalog.endpoints.len()).map(|i| planned.catalog.name(i)).collect();
+    let watch = Watch::new(judging.thresholds.clone(), judging.abort_on_fail, planned.expected_requests, target).naming(names);
     let outcome = drive(runtime, planned, config, target, watch)?;
     if let Some(why) = &outcome.aborted {
         eprintln!("replay: stopped early: {why}");
@@ -202,7 +203,7 @@ fn drive(
     planned: PlannedRun,
     config: RunConfig,
     target: &str,
-    watch: Watch,
+    mut watch: Watch,
 ) -> anyhow::Result<RunOutcome> {
     let total_s = planned.end_ns.map(|ns| ns as f64 / 1e9);
     let length = total_s.map_or("until stopped".to_owned(), |s| format!("for {}", human_duration(s)));
@@ -214,12 +215,17 @@ fn drive(
         let timer = PreciseTimer::new().context("cannot create a timer")?;
         eprintln!("replay: sending {what}; Ctrl-C stops and writes the partial results");
         let view = ProgressView::new(total_s);
-        let shown = view.clone();
+        let (shown, told) = (view.clone(), view.clone());
         // The loop runs as a task on the runtime's workers, beside the requests
         // it spawns: on one core, one thread, and no wake-ups across threads.
         let observers = Observers {
             report: move |p: &crate::run::Progress| shown.show(p),
-            watch: move |s: &Summary, elapsed: f64| watch.check(s, elapsed),
+            watch: move |s: &Summary, elapsed: f64| {
+                if let Some(notice) = watch.notice(s) {
+                    told.say(&notice);
+                }
+                watch.check(s, elapsed)
+            },
         };
         let task = tokio::spawn(run_plan(planned, config, client, timer, stop, observers));
         let outcome = task.await.map_err(|e| anyhow::anyhow!("the run failed: {e}"));

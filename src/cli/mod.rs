@@ -102,9 +102,12 @@ enum CliCommand {
         /// An endpoint sent once at the start of each session, with a login form: 'POST /login'
         #[arg(long, value_name = "'METHOD /path'")]
         login: Option<String>,
-        /// Think time between a session's requests
+        /// Think time between a session's requests (Locust's `constant`)
         #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration_s)]
         think: u64,
+        /// Requests a session makes after its login, drawn by weight, as a Locust user repeats its tasks
+        #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        session_requests: u32,
         /// Write the profile here instead of stdout
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -251,6 +254,14 @@ struct ProfileArgs {
     /// Also write every request's time, template and redacted path here (CSV)
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// The form a login found in the logs sends, with a placeholder per value
+    /// (default 'username={username}&password={password}'; a form opening with `{` goes as JSON)
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_login_form)]
+    login_form: Option<String>,
+}
+
+fn parse_login_form(value: &str) -> Result<String, String> {
+    crate::profile::login::check_form(value).map(|()| value.to_owned())
 }
 
 /// An RFC 3339 time, or a plain date (`2015-05-18`, its midnight UTC).
@@ -345,11 +356,27 @@ fn translate(cli: Cli) -> Command {
                 bin_s: profile.bin.map(|b| b.min(u64::from(u32::MAX)) as u32),
                 seed: profile.seed,
                 trace: false,
+                login_form: profile.login_form,
             };
             config.trace = profile.trace;
             Command::Derive { config, output }
         }
-        CliCommand::Profile { shape, rps, from, to, peak, burst_every, burst_length, over, bin, endpoints, login, think, output } => {
+        CliCommand::Profile {
+            shape,
+            rps,
+            from,
+            to,
+            peak,
+            burst_every,
+            burst_length,
+            over,
+            bin,
+            endpoints,
+            login,
+            think,
+            session_requests,
+            output,
+        } => {
             let value = |v: Option<f64>| v.unwrap_or(0.0);
             let shape = match shape {
                 ShapeArg::Steady => Shape::Steady { rps: value(rps) },
@@ -365,6 +392,7 @@ fn translate(cli: Cli) -> Command {
                 endpoints,
                 login,
                 think_s: think as f64,
+                session_requests: session_requests as usize,
             };
             Command::Profile { spec, output }
         }

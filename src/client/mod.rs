@@ -93,6 +93,8 @@ struct Shared {
 /// What came back: the status, the cookies set, whether the request went out again, the body's size.
 struct Exchanged {
     status: u16,
+    /// A redirect to a login page, or back to where the request went.
+    to_login: bool,
     set_cookies: Vec<String>,
     retried: bool,
     bytes: u64,
@@ -192,6 +194,8 @@ impl Client {
             }
         };
         let status = response.status().as_u16();
+        let to_login = response.status().is_redirection()
+            && response.headers().get(hyper::header::LOCATION).is_some_and(|l| redirects_to_login(l.as_bytes(), &spec.target));
         let set_cookies = if keep_cookies {
             response.headers().get_all(hyper::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect()
         } else {
@@ -207,7 +211,7 @@ impl Client {
         if let Conn::Http1(sender) = conn {
             pool.put_back(sender);
         }
-        Ok(Exchanged { status, set_cookies, retried, bytes })
+        Ok(Exchanged { status, to_login, set_cookies, retried, bytes })
     }
 
     /// The request for `spec`: origin form and a Host header over HTTP/1.1, absolute form over HTTP/2.
@@ -278,24 +282,23 @@ impl Transport for Client {
         let sent_ns = now_ns();
         let timeout = self.shared.config.timeout;
         let cookie = jar.as_ref().and_then(|j| j.header());
-        let (status, failure, detail, retried) =
+        let (status, failure, detail, (retried, bytes, to_login)) =
             match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
-                Ok(Ok(Exchanged { status, set_cookies, retried, bytes })) => {
+                Ok(Ok(Exchanged { status, to_login, set_cookies, retried, bytes })) => {
                     if let Some(jar) = jar {
                         set_cookies.iter().for_each(|c| jar.keep(c));
                     }
                     let failure = classify_status(status);
-                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes))
+                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes, to_login))
                 }
-                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0)),
+                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0, false)),
                 Err(_) => (
                     None,
                     Some(Failure::Timeout),
                     Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
-                    (false, 0),
+                    (false, 0, false),
                 ),
             };
-        let (retried, bytes) = retried;
         Outcome {
             endpoint: spec.endpoint,
             intended_ns,
@@ -307,8 +310,23 @@ impl Transport for Client {
             retried,
             bytes,
             synthetic: spec.synthetic,
+            to_login,
         }
     }
+}
+
+/// Whether a redirect's `location` leads to a login page (`/login?next=…`,
+/// `https://sso.example/signin`) or back to `target`, the path the request went to.
+fn redirects_to_login(location: &[u8], target: &str) -> bool {
+    let Ok(location) = std::str::from_utf8(location) else { return false };
+    // The path of an absolute URL (`https://host/path`) or of a relative one.
+    let path = match location.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => location,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let own = target.split(['?', '#']).next().unwrap_or(target);
+    crate::profile::login::looks_like_login(path) || path == own
 }
 
 /// `target` with every byte a request-target cannot hold percent-encoded

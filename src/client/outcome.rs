@@ -12,6 +12,8 @@ pub enum Failure {
     Tls,
     Http4xx,
     Http5xx,
+    /// A session's login answered 4xx or sent the user back to a login page: the session goes on without it.
+    Login,
     Other,
 }
 
@@ -24,6 +26,7 @@ impl Failure {
             Failure::Tls => "tls",
             Failure::Http4xx => "http_4xx",
             Failure::Http5xx => "http_5xx",
+            Failure::Login => "login_failed",
             Failure::Other => "other",
         }
     }
@@ -48,4 +51,6 @@ pub struct Outcome {
     pub bytes: u64,
     /// The request carried a synthetic value for a placeholder no `--var` filled.
     pub synthetic: bool,
+    /// A redirect to a login page (or back to the request's own path): what a login that failed answers.
+    pub to_login: bool,
 }

@@ -114,6 +114,29 @@ fn write_profile_summary(profile: &Profile, left_out: &crate::profile::deriver::
             human_duration(median(&sessions.duration_s)),
             human_duration(median(&sessions.think_time_s))
         )?;
+        if sessions.time_resolution_s.is_some() {
+            writeln!(
+                out,
+                "replay: the log's times are whole seconds, so think times under 2 s could not be measured: each gap was spread \
+                 over the two seconds around it (a logged 0 over the second after), which keeps their mean; runs draw from that"
+            )?;
+        }
+    }
+    for login in profile.endpoints.iter().filter(|e| e.once_per_session) {
+        let form = login.body.as_ref().map_or(String::new(), |b| format!(" with the form `{}`", b.text));
+        let names: Vec<String> = login
+            .body
+            .iter()
+            .flat_map(|b| crate::profile::template::placeholders(&b.text).map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        writeln!(
+            out,
+            "replay: {} {} opens the sessions: `run --sessions` logs each user in first{form}; logs keep no bodies, so give \
+             each user's {} with --vars users.csv (a header naming them, one row per user)",
+            login.method,
+            crate::untrusted::terminal(&login.path),
+            if names.is_empty() { "values".to_owned() } else { names.join(" and ") }
+        )?;
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod settings;
 pub mod synthetic;
 pub mod trace;
+pub mod vars;
 
 pub use limits::{Limits, NotSent};
 pub use request::{RequestMaker, Vars};
@@ -56,6 +57,15 @@ impl fmt::Display for EndpointKey {
 pub struct CatalogEntry {
     pub key: EndpointKey,
     pub production_latency_ms: Option<Quantiles>,
+    /// Production's share of each status class (1xx … 5xx), where the profile holds statuses.
+    pub production_status: Option<[f64; 5]>,
+}
+
+impl CatalogEntry {
+    /// An endpoint with nothing known of production.
+    pub fn named(key: EndpointKey) -> Self {
+        CatalogEntry { key, production_latency_ms: None, production_status: None }
+    }
 }
 
 /// The endpoints a run's requests point into (by index), for reports.
@@ -70,7 +80,11 @@ impl Catalog {
             endpoints: profile
                 .endpoints
                 .iter()
-                .map(|e| CatalogEntry { key: EndpointKey::new(&e.method, &e.path), production_latency_ms: e.latency_ms })
+                .map(|e| CatalogEntry {
+                    key: EndpointKey::new(&e.method, &e.path),
+                    production_latency_ms: e.latency_ms,
+                    production_status: crate::report::status_classes::production_shares(&e.status),
+                })
                 .collect(),
         }
     }
@@ -102,6 +116,8 @@ pub struct RequestSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSpec {
     pub steps: Vec<RequestSpec>,
+    /// The first step is the session's login: a 4xx, or a redirect to a login page, fails it.
+    pub login: bool,
     /// Think time after each step but the last, nanoseconds of run time.
     pub think_ns: Vec<u64>,
 }
@@ -306,8 +322,9 @@ mod tests {
         seen.sort_unstable();
         assert_eq!(seen, (0..30).collect::<Vec<_>>());
         // Sessions go whole, by their order in the plan.
-        let sessions: Plan =
-            Box::new((0..6).map(|i| Planned { at_ns: i, work: Work::Session(SessionSpec { steps: vec![], think_ns: vec![] }) }));
+        let sessions: Plan = Box::new(
+            (0..6).map(|i| Planned { at_ns: i, work: Work::Session(SessionSpec { steps: vec![], login: false, think_ns: vec![] }) }),
+        );
         assert_eq!(Shard { index: 1, count: 2 }.part(sessions).map(|p| p.at_ns).collect::<Vec<_>>(), [1, 3, 5]);
     }
 }

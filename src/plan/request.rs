@@ -34,13 +34,14 @@ use std::sync::Arc;
 /// they carry less than this share of requests; at or past it the run is refused.
 pub const MATERIAL_SHARE: f64 = 0.01;
 
-/// Values for placeholders: each name has one or more values, one drawn per request.
-pub type Vars = HashMap<String, Vec<String>>;
+pub use super::vars::{Vars, vars_from_csv};
 
 /// What fills a placeholder: values from `--var` or the profile's samples, or synthetic values of a shape.
 #[derive(Debug, Clone)]
 enum Values {
-    Given(Arc<[String]>),
+    /// Values given, and whether a session takes its own row of them (`--vars` rows, a login's values)
+    /// rather than a draw per request.
+    Given(Arc<[String]>, bool),
     Synthetic(Arc<[Shape]>),
 }
 
@@ -106,8 +107,11 @@ pub struct RequestMaker {
 /// Values for `name` on endpoint `e`: `--var` first, then the profile's samples,
 /// then (but for a login's credentials, or with `--strict-vars`) synthetic values of the shapes derive saw.
 fn values(e: &Endpoint, vars: &Vars, name: &str, strict: bool) -> Option<Values> {
-    if let Some(given) = vars.get(name).filter(|v| !v.is_empty()).or_else(|| e.params.get(name).filter(|v| !v.is_empty())) {
-        return Some(Values::Given(given.clone().into()));
+    if let Some(given) = vars.get(name).filter(|v| !v.is_empty()) {
+        return Some(Values::Given(given.clone().into(), true));
+    }
+    if let Some(samples) = e.params.get(name).filter(|v| !v.is_empty()) {
+        return Some(Values::Given(samples.clone().into(), e.once_per_session));
     }
     if e.once_per_session || strict {
         return None;
@@ -157,7 +161,7 @@ fn prepare(e: &Endpoint, vars: &Vars, strict: bool) -> Result<(Prepared, Vec<Dro
                     }
                 }
                 None if q.samples.is_empty() => None,
-                None => Some(Values::Given(q.samples.clone().into())),
+                None => Some(Values::Given(q.samples.clone().into(), false)),
             };
             query.push(Query { key: q.key.clone(), share: q.share, values });
         }
@@ -196,6 +200,15 @@ struct Unfilled {
 impl RequestMaker {
     /// Binds every placeholder; see the module doc for endpoints whose values are missing.
     pub fn new(profile: &Profile, vars: &Vars, seed: u64, strict: bool) -> Result<Self, String> {
+        Self::build(profile, vars, seed, strict, false)
+    }
+
+    /// [`RequestMaker::new`] for virtual users: a login without values for its form is refused.
+    pub fn for_sessions(profile: &Profile, vars: &Vars, seed: u64, strict: bool) -> Result<Self, String> {
+        Self::build(profile, vars, seed, strict, true)
+    }
+
+    fn build(profile: &Profile, vars: &Vars, seed: u64, strict: bool, sessions: bool) -> Result<Self, String> {
         let mut endpoints = Vec::with_capacity(profile.endpoints.len());
         let mut usable = Vec::with_capacity(profile.endpoints.len());
         let mut unfilled: Vec<Unfilled> = Vec::new();
@@ -207,7 +220,7 @@ impl RequestMaker {
             match prepare(e, vars, strict) {
                 Ok((prepared, dropped)) => {
                     for d in dropped.into_iter().filter(|_| drawn) {
-                        login_unfilled |= e.once_per_session;
+                        login_unfilled |= sessions && e.once_per_session;
                         unfilled.push(Unfilled {
                             share: e.weight * d.share,
                             needs: vec![format!("{} (in {name}?{}=)", d.placeholder, d.key)],
@@ -227,7 +240,7 @@ impl RequestMaker {
                 }
                 Err(missing) => {
                     if drawn {
-                        login_unfilled |= e.once_per_session;
+                        login_unfilled |= sessions && e.once_per_session;
                         let names: Vec<&str> = missing.iter().map(String::as_str).collect();
                         unfilled.push(Unfilled {
                             share: e.weight,
@@ -249,10 +262,17 @@ impl RequestMaker {
         let unfilled_share: f64 = unfilled.iter().map(|u| u.share).sum();
         if !unfilled.is_empty() && (strict || login_unfilled || unfilled_share >= MATERIAL_SHARE) {
             let needs: BTreeSet<&String> = unfilled.iter().flat_map(|u| &u.needs).collect();
+            let needs = needs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+            if login_unfilled && !strict {
+                return Err(format!(
+                    "the sessions' login needs values the profile does not hold (logs keep no bodies): {needs}; \
+                     give each user's with --vars users.csv (a header naming them, one row per user; user k logs in with row k) \
+                     or --var name=value"
+                ));
+            }
             let why = if strict { "(--strict-vars)".to_owned() } else { format!("on {:.1}% of requests", unfilled_share * 100.0) };
             return Err(format!(
-                "the profile needs values it does not hold {why}: {}; pass them with --var name=value or --vars staging-values.csv",
-                needs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                "the profile needs values it does not hold {why}: {needs}; pass them with --var name=value or --vars staging-values.csv"
             ));
         }
         let left_out = unfilled.into_iter().map(|u| u.left_out).collect();
@@ -306,16 +326,27 @@ impl RequestMaker {
 
     /// The request for an endpoint drawn for profile time `profile_s`.
     pub fn next(&mut self, profile_s: u64) -> RequestSpec {
+        self.next_as(profile_s, None)
+    }
+
+    /// [`RequestMaker::next`] for virtual user `user` (see [`RequestMaker::request_as`]).
+    pub fn next_as(&mut self, profile_s: u64, user: Option<u64>) -> RequestSpec {
         let picker = match self.segments.iter_mut().find(|(start, end, _)| (*start..*end).contains(&profile_s)) {
             Some((_, _, picker)) => picker,
             None => &mut self.overall,
         };
         let index = picker.pick();
-        self.request(index)
+        self.request_as(index, user)
     }
 
     /// The request for endpoint `index` (a session's login, say).
     pub fn request(&mut self, index: usize) -> RequestSpec {
+        self.request_as(index, None)
+    }
+
+    /// [`RequestMaker::request`] for virtual user `user`, who takes its own row of the values
+    /// given per user (`--vars` rows, a login's samples) instead of a draw.
+    pub fn request_as(&mut self, index: usize, user: Option<u64>) -> RequestSpec {
         let rng = &mut self.rng;
         let e = &self.endpoints[index];
         let mut target = String::with_capacity(64);
@@ -328,7 +359,7 @@ impl RequestMaker {
         match path {
             Some(path) => {
                 synthetic |= has_synthetic(path);
-                fill(rng, path, &mut target);
+                fill(rng, user, path, &mut target);
             }
             None => target.push('/'),
         }
@@ -341,8 +372,8 @@ impl RequestMaker {
             first = false;
             target.push_str(&q.key);
             match &q.values {
-                Some(Values::Given(values)) => {
-                    let value = choose(rng, values);
+                Some(Values::Given(values, per_user)) => {
+                    let value = pick(rng, user.filter(|_| *per_user), values);
                     if !value.is_empty() {
                         target.push('=');
                         target.push_str(value);
@@ -351,7 +382,7 @@ impl RequestMaker {
                 Some(values @ Values::Synthetic(_)) => {
                     synthetic = true;
                     target.push('=');
-                    fill_values(rng, values, &mut target);
+                    fill_values(rng, user, values, &mut target);
                 }
                 None => {}
             }
@@ -359,7 +390,7 @@ impl RequestMaker {
         let body = e.body.as_ref().map(|(content_type, parts)| {
             synthetic |= has_synthetic(parts);
             let mut text = String::new();
-            fill(rng, parts, &mut text);
+            fill(rng, user, parts, &mut text);
             (content_type.clone(), text)
         });
         let seq = self.made;
@@ -403,9 +434,17 @@ fn choose<'a>(rng: &mut ChaCha8Rng, values: &'a [String]) -> &'a str {
     values.get(i).map_or("", String::as_str)
 }
 
-fn fill_values(rng: &mut ChaCha8Rng, values: &Values, out: &mut String) {
+/// User `user`'s row of `values`, or a draw.
+fn pick<'a>(rng: &mut ChaCha8Rng, user: Option<u64>, values: &'a [String]) -> &'a str {
+    match user {
+        Some(user) if !values.is_empty() => &values[(user % values.len() as u64) as usize],
+        _ => choose(rng, values),
+    }
+}
+
+fn fill_values(rng: &mut ChaCha8Rng, user: Option<u64>, values: &Values, out: &mut String) {
     match values {
-        Values::Given(values) => out.push_str(choose(rng, values)),
+        Values::Given(values, per_user) => out.push_str(pick(rng, user.filter(|_| *per_user), values)),
         Values::Synthetic(shapes) => {
             let i = ((uniform(rng) * shapes.len() as f64) as usize).min(shapes.len().saturating_sub(1));
             if let Some(shape) = shapes.get(i) {
@@ -415,11 +454,11 @@ fn fill_values(rng: &mut ChaCha8Rng, values: &Values, out: &mut String) {
     }
 }
 
-fn fill(rng: &mut ChaCha8Rng, parts: &[Part], out: &mut String) {
+fn fill(rng: &mut ChaCha8Rng, user: Option<u64>, parts: &[Part], out: &mut String) {
     for part in parts {
         match part {
             Part::Literal(text) => out.push_str(text),
-            Part::Param(values) => fill_values(rng, values, out),
+            Part::Param(values) => fill_values(rng, user, values, out),
         }
     }
 }
@@ -433,26 +472,6 @@ fn note_synthetic(e: &Endpoint, prepared: &Prepared, synthetic: &mut BTreeMap<St
         let name = e.query.iter().find(|k| k.key == q.key).and_then(|k| k.placeholder.clone()).unwrap_or_else(|| format!("{{{}}}", q.key));
         *synthetic.entry(name).or_default() += e.weight * q.share;
     }
-}
-
-/// Reads `--vars`: a CSV whose header names placeholders; each column's values are drawn from.
-/// Errors name the file and row, never a value.
-pub fn vars_from_csv(path: &std::path::Path) -> Result<Vars, String> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("--vars {}: {e}", path.display()))?;
-    let headers: Vec<String> =
-        reader.headers().map_err(|e| format!("--vars {}: the header row: {e}", path.display()))?.iter().map(str::to_owned).collect();
-    let mut vars: Vars = HashMap::new();
-    for (line, row) in reader.records().enumerate() {
-        let row = row.map_err(|_| {
-            format!("--vars {}: row {} does not have the header's {} columns, or is not UTF-8", path.display(), line + 2, headers.len())
-        })?;
-        for (name, value) in headers.iter().zip(row.iter()) {
-            if !value.is_empty() {
-                vars.entry(name.clone()).or_default().push(value.to_owned());
-            }
-        }
-    }
-    Ok(vars)
 }
 
 #[cfg(test)]
@@ -512,8 +531,11 @@ mod tests {
             r#""once_per_session": true, "shapes": {"username": ["{lower:5}"], "password": ["{alnum:12}"]},"#,
         );
         let profile = parse(&text, "p.json").unwrap();
-        let err = RequestMaker::new(&profile, &vars(&[("token", "T")]), 7, false).err().unwrap();
+        let err = RequestMaker::for_sessions(&profile, &vars(&[("token", "T")]), 7, false).err().unwrap();
         assert!(err.contains("{username} (in POST /login)") && err.contains("{password} (in POST /login)"), "{err}");
+        assert!(err.contains("one row per user"), "{err}");
+        // A plain run never sends a hand-written login (weight 0): nothing to refuse.
+        assert!(RequestMaker::new(&profile, &vars(&[("token", "T")]), 7, false).is_ok());
         // The same shapes on an ordinary endpoint fill it.
         let ordinary = text.replace(r#""once_per_session": true, "#, "");
         let mut maker = RequestMaker::new(&parse(&ordinary, "p.json").unwrap(), &vars(&[("token", "T")]), 7, false).unwrap();

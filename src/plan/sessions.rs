@@ -32,17 +32,34 @@ pub struct SessionPlan {
     length: Option<Quantiles>,
     speed: f64,
     rng: ChaCha8Rng,
+    /// Users started so far: user k takes row k of the values given per user.
+    users: u64,
 }
 
-/// A value drawn from p50/p90/p99 quantiles (piecewise uniform between them).
-fn draw(q: &Quantiles, u: f64, v: f64) -> f64 {
-    let (lo, hi) = match u {
-        u if u < 0.5 => (0.0, q.p50),
-        u if u < 0.9 => (q.p50, q.p90),
-        u if u < 0.99 => (q.p90, q.p99),
-        _ => (q.p99, q.p99 * 1.5),
-    };
-    lo + (hi - lo) * v
+/// The value at quantile `u` of a distribution known by its quantiles: linear
+/// between those the profile holds, from its `min` (0 when it has none) to
+/// its `max` (p99 × 1.5 when it has none).
+pub fn draw(q: &Quantiles, u: f64) -> f64 {
+    let known = [
+        (0.0, Some(q.min.unwrap_or(0.0))),
+        (0.10, q.p10),
+        (0.25, q.p25),
+        (0.50, Some(q.p50)),
+        (0.90, Some(q.p90)),
+        (0.99, Some(q.p99)),
+        (1.0, Some(q.max.unwrap_or(q.p99 * 1.5))),
+    ];
+    let mut below = (0.0, q.min.unwrap_or(0.0));
+    for (at, value) in known.into_iter().skip(1) {
+        let Some(value) = value else { continue };
+        // Quantiles never fall; a hand-written profile's that do are read as flat.
+        let value = value.max(below.1);
+        if u <= at {
+            return below.1 + (value - below.1) * (u - below.0) / (at - below.0);
+        }
+        below = (at, value);
+    }
+    below.1
 }
 
 impl SessionPlan {
@@ -52,10 +69,23 @@ impl SessionPlan {
         let mean_length = Self::mean_length(profile);
         match sessions.and_then(|s| s.arrival.clone()) {
             Some(arrival) => arrival,
-            None => Arrival {
-                bin_s: profile.arrival.bin_s,
-                counts: profile.arrival.counts.iter().map(|&c| (c as f64 / mean_length).round() as u64).collect(),
-            },
+            None => {
+                // Rounded cumulatively, so the users add up to the requests over the session length
+                // however many bins the curve has.
+                let (mut wanted, mut started) = (0.0f64, 0u64);
+                let counts = profile
+                    .arrival
+                    .counts
+                    .iter()
+                    .map(|&c| {
+                        wanted += c as f64 / mean_length;
+                        let now = (wanted.round() as u64).saturating_sub(started);
+                        started += now;
+                        now
+                    })
+                    .collect();
+                Arrival { bin_s: profile.arrival.bin_s, counts }
+            }
         }
     }
 
@@ -94,13 +124,14 @@ impl SessionPlan {
         }
         Ok(SessionPlan {
             starts: Schedule::new(&starts, config.clone()),
-            maker: RequestMaker::new(profile, &settings.vars, config.seed, settings.strict_vars)?,
+            maker: RequestMaker::for_sessions(profile, &settings.vars, config.seed, settings.strict_vars)?,
             flows,
             login,
             think_s: sessions.and_then(|s| s.think_time_s),
             length: sessions.and_then(|s| s.length),
             speed: config.speed,
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x05e5),
+            users: 0,
         })
     }
 
@@ -110,8 +141,10 @@ impl SessionPlan {
 
     fn session(&mut self, profile_s: u64) -> SessionSpec {
         let mut steps: Vec<RequestSpec> = Vec::new();
+        let user = Some(self.users);
+        self.users += 1;
         if let Some(login) = self.login {
-            steps.push(self.maker.request(login));
+            steps.push(self.maker.request_as(login, user));
         }
         let total: f64 = self.flows.iter().map(|(_, share)| share).sum();
         if total > 0.0 {
@@ -123,32 +156,32 @@ impl SessionPlan {
             let indices = flow.or(self.flows.last()).map(|(f, _)| f.clone()).unwrap_or_default();
             for index in indices {
                 if Some(index) != self.login {
-                    steps.push(self.maker.request(index));
+                    steps.push(self.maker.request_as(index, user));
                 }
             }
         }
-        let (u, v) = (self.uniform(), self.uniform());
-        let length = self.length.map_or(steps.len().max(1), |q| draw(&q, u, v).round().clamp(1.0, MAX_SESSION_STEPS as f64) as usize);
+        let u = self.uniform();
+        let length = self.length.map_or(steps.len().max(1), |q| draw(&q, u).round().clamp(1.0, MAX_SESSION_STEPS as f64) as usize);
         steps.truncate(MAX_SESSION_STEPS);
         while steps.len() < length {
             // The login opens the session; the rest of it is drawn without it.
-            let mut spec = self.maker.next(profile_s);
+            let mut spec = self.maker.next_as(profile_s, user);
             for _ in 0..16 {
                 if Some(spec.endpoint) != self.login {
                     break;
                 }
-                spec = self.maker.next(profile_s);
+                spec = self.maker.next_as(profile_s, user);
             }
             steps.push(spec);
         }
         let think_ns = (1..steps.len())
             .map(|_| {
-                let (u, v) = (self.uniform(), self.uniform());
-                let seconds = self.think_s.map_or(1.0, |q| draw(&q, u, v));
+                let u = self.uniform();
+                let seconds = self.think_s.map_or(1.0, |q| draw(&q, u));
                 (seconds / self.speed * 1e9) as u64
             })
             .collect();
-        SessionSpec { steps, think_ns }
+        SessionSpec { login: self.login.is_some() && !steps.is_empty(), steps, think_ns }
     }
 }
 
@@ -187,7 +220,40 @@ pub fn estimate(profile: &Profile, settings: &PlanSettings) -> Result<Estimate, 
     let per_user = SessionPlan::mean_length(profile);
     let mut estimate = Estimate::of_curve(&starts, &config, timeline.end_ns.map(|ns| ns as f64 / 1e9), per_user);
     estimate.users = Some(estimate.requests / per_user);
+    // A user's requests are spread over its session, not sent when it arrives.
+    let think_s = mean_of(profile.sessions.as_ref().and_then(|s| s.think_time_s), 1.0);
+    let (at_once, busiest) = super::estimate::in_flight(&starts, &config, (per_user - 1.0).max(0.0) * think_s, per_user);
+    estimate.users_at_once = Some(at_once);
+    estimate.peak_rps = busiest;
+    if !config.looped {
+        // Users still walking when the schedule ends have later steps that never come due.
+        estimate.requests = due_requests(&starts, &config, per_user, think_s);
+    }
     Ok(estimate)
+}
+
+/// The requests of one pass whose time comes before the window's end: a user arriving
+/// `left` seconds before it sends its first and one more per think time, up to `per_user`.
+fn due_requests(starts: &Arrival, config: &ScheduleConfig, per_user: f64, think_s: f64) -> f64 {
+    let bin_s = f64::from(starts.bin_s.max(1));
+    let (from, to) =
+        config.window.map_or((0, starts.counts.len()), |(from, to)| ((from as f64 / bin_s) as usize, (to as f64 / bin_s).ceil() as usize));
+    let bins = &starts.counts[from.min(starts.counts.len())..to.min(starts.counts.len())];
+    let end_s = bins.len() as f64 * bin_s;
+    bins.iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let left = end_s - (i as f64 + 0.5) * bin_s;
+            let due = if think_s > 0.0 { 1.0 + (left / think_s).floor() } else { per_user };
+            c as f64 * config.rate_scale * due.min(per_user)
+        })
+        .sum()
+}
+
+/// The mean of a distribution known by its quantiles, as [`draw`] draws it; `otherwise` without one.
+pub fn mean_of(q: Option<Quantiles>, otherwise: f64) -> f64 {
+    const STEPS: u32 = 1000;
+    q.map_or(otherwise, |q| (0..STEPS).map(|i| draw(&q, (f64::from(i) + 0.5) / f64::from(STEPS))).sum::<f64>() / f64::from(STEPS))
 }
 
 impl Iterator for SessionPlan {
@@ -205,10 +271,13 @@ mod tests {
     use crate::profile::load::parse;
 
     #[test]
-    fn users_log_in_first_then_walk_their_flow() {
+    fn users_log_in_with_their_own_row_then_repeat_their_tasks() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/steady.json")).unwrap();
         let profile = parse(&text, "steady.json").unwrap();
-        let vars: Vars = [("username", "u"), ("password", "p")].iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
+        let rows = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+        let vars: Vars = [("username".to_owned(), rows(&["ann", "bob", "cy"])), ("password".to_owned(), rows(&["pa", "pb", "pc"]))]
+            .into_iter()
+            .collect();
         let config = ScheduleConfig { speed: 10.0, ..ScheduleConfig::default() };
         let settings = PlanSettings { vars, ..PlanSettings::default() };
         let sessions: Vec<SessionSpec> = SessionPlan::new(&profile, &config, &settings)
@@ -218,14 +287,38 @@ mod tests {
                 Work::Request(_) => panic!("a session plan plans sessions"),
             })
             .collect();
-        // 12,000 requests over 3-step sessions: about 4,000 users.
-        assert!((3900..4100).contains(&sessions.len()), "{}", sessions.len());
-        for s in &sessions {
-            let path: Vec<&str> = s.steps.iter().map(|r| r.target.as_str()).collect();
-            assert_eq!(&path[..3], ["/login", "/", "/profile"]);
-            assert_eq!(s.think_ns.len(), s.steps.len() - 1);
-            // Think times of up to ~9 s (p99 6 s, x1.5), played 10x faster.
-            assert!(s.think_ns.iter().all(|&t| t <= 900_000_000), "{:?}", s.think_ns);
+        // 12,000 requests over sessions of a login and 20 tasks: 571 users.
+        assert_eq!(sessions.len(), 571);
+        let (mut home, mut profile_page) = (0, 0);
+        for (k, s) in sessions.iter().enumerate() {
+            assert!(s.login && s.steps[0].target == "/login" && s.steps.len() == 21);
+            // User k logs in with row k: a name and its password together, never a random pairing.
+            let (user, password) = [("ann", "pa"), ("bob", "pb"), ("cy", "pc")][k % 3];
+            assert_eq!(s.steps[0].body.as_ref().unwrap().1, format!("username={user}&password={password}"));
+            assert!(s.steps[1..].iter().all(|r| r.target != "/login"), "one login per user");
+            home += s.steps.iter().filter(|r| r.target == "/").count();
+            profile_page += s.steps.iter().filter(|r| r.target == "/profile").count();
+            // A constant think time of 3 s, played 10x faster.
+            assert!(s.think_ns.iter().all(|&t| t == 300_000_000), "{:?}", s.think_ns);
         }
+        let ratio = home as f64 / profile_page as f64;
+        assert!((ratio - 2.0).abs() < 0.02, "the tasks 2:1: {home} to {profile_page}");
+    }
+
+    #[test]
+    fn draws_follow_the_whole_distribution_from_its_minimum() {
+        // Think times of 0.5 to 1 s, as a derived profile keeps them.
+        let q = Quantiles { min: Some(0.5), p10: Some(0.55), p25: Some(0.625), max: Some(1.0), ..Quantiles::new(0.75, 0.95, 0.995) };
+        let draws: Vec<f64> = (0..1000).map(|i| draw(&q, (f64::from(i) + 0.5) / 1000.0)).collect();
+        assert!(draws.iter().all(|d| (0.5..=1.0).contains(d)), "never under the minimum nor over the maximum");
+        assert!((draws[100] - 0.55).abs() < 0.01 && (draws[500] - 0.75).abs() < 0.01);
+        assert!((mean_of(Some(q), 0.0) - 0.75).abs() < 0.01);
+        // Without a minimum (an older or hand-written profile), from zero as before.
+        let old = Quantiles::new(3.0, 4.5, 6.0);
+        assert_eq!(draw(&old, 0.0), 0.0);
+        assert!((draw(&old, 1.0) - 9.0).abs() < 1e-9);
+        // Quantiles that fall are read as flat, never drawn backwards.
+        let falling = Quantiles { min: Some(5.0), ..Quantiles::new(1.0, 2.0, 3.0) };
+        assert!((0..=10).all(|i| draw(&falling, f64::from(i) / 10.0) >= 5.0));
     }
 }

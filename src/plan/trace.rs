@@ -103,7 +103,7 @@ pub fn scan(path: &Path, vars: &Vars) -> Result<TraceInfo, PlanError> {
         let at = match index.get(&key) {
             Some(&at) => at,
             None => {
-                catalog.endpoints.push(CatalogEntry { key: key.clone(), production_latency_ms: None });
+                catalog.endpoints.push(CatalogEntry::named(key.clone()));
                 counts.push(0);
                 index.insert(key, catalog.endpoints.len() - 1);
                 catalog.endpoints.len() - 1
@@ -234,6 +234,7 @@ pub fn estimate(info: &TraceInfo, settings: &PlanSettings) -> Result<Estimate, P
         duration_s: timeline.end_ns.map(|ns| ns as f64 / 1e9),
         requests: info.rows as f64 * share.min(1.0),
         users: None,
+        users_at_once: None,
         peak_rps: info.peak_per_s as f64 * timeline.speed,
         speed: timeline.speed,
     })

@@ -59,6 +59,8 @@ pub struct DeriveSettings {
     pub seed: u64,
     /// Keep each request's row for `--trace`.
     pub trace: bool,
+    /// The form a derived login sends (`--login-form`); see `login.rs`.
+    pub login_form: Option<String>,
 }
 
 impl Default for DeriveSettings {
@@ -73,6 +75,7 @@ impl Default for DeriveSettings {
             bin_s: None,
             seed: super::DEFAULT_SEED,
             trace: false,
+            login_form: None,
         }
     }
 }
@@ -466,9 +469,7 @@ impl Deriver {
         self.sessions.finish();
         let sessions = self.sessions_wire(&finished, start, &arrival);
         let mut endpoints = finished.endpoints;
-        if let Some(login) = sessions.as_ref().and_then(find_login) {
-            endpoints.iter_mut().filter(|e| format!("{} {}", e.method, e.path) == login).for_each(|e| e.once_per_session = true);
-        }
+        super::login::mark(&mut endpoints, sessions.as_ref(), settings.login_form.as_deref());
         let trace = self.trace.take().map(TraceWriter::finish);
         DerivedParts { endpoints, arrival, segments, sessions, trace }
     }
@@ -547,9 +548,10 @@ impl Deriver {
             gap_s: self.settings.session_gap_s,
             count: t.count,
             arrival: Some(starts),
-            length: t.length.whole_summary(),
-            duration_s: t.duration_s.summary(1.0),
-            think_time_s: t.think_ms.summary(0.001),
+            length: t.length.whole_full_summary(),
+            duration_s: t.duration_ms.full_summary(0.001),
+            think_time_s: t.think_ms.full_summary(0.001),
+            time_resolution_s: (!t.subsecond).then_some(1),
             flows: flows
                 .into_iter()
                 .take(TOP_FLOWS)
@@ -557,30 +559,4 @@ impl Deriver {
                 .collect(),
         })
     }
-}
-
-/// The login among a profile's flows: a POST that opens the sessions it
-/// appears in (nine in ten at least) and appears once in each, in at least
-/// ten sessions of more than one request. `run --sessions` sends it first, as
-/// production did; a plain run still draws it by its weight.
-fn find_login(sessions: &Sessions) -> Option<String> {
-    let mut stats: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new(); // (containing, opening, repeated)
-    for flow in sessions.flows.iter().filter(|f| f.steps.len() > 1) {
-        for (i, step) in flow.steps.iter().enumerate() {
-            if flow.steps[..i].contains(step) {
-                continue;
-            }
-            let entry = stats.entry(step.as_str()).or_default();
-            entry.0 += flow.count;
-            entry.1 += if i == 0 { flow.count } else { 0 };
-            entry.2 += if flow.steps.iter().filter(|s| *s == step).count() > 1 { flow.count } else { 0 };
-        }
-    }
-    stats
-        .into_iter()
-        .filter(|(name, (containing, opening, repeated))| {
-            name.starts_with("POST ") && *opening >= 10 && *opening * 10 >= *containing * 9 && *repeated * 20 <= *containing
-        })
-        .max_by_key(|(_, (_, opening, _))| *opening)
-        .map(|(name, _)| name.to_owned())
 }

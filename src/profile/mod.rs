@@ -19,6 +19,7 @@ pub mod endpoints;
 pub mod fold;
 mod left_out;
 pub mod load;
+pub mod login;
 pub mod segments;
 pub mod sessions;
 pub mod shape;

@@ -150,13 +150,25 @@ pub struct SessionTracker {
     last_sweep_us: i64,
     pub count: u64,
     pub length: QuantileSketch,
-    pub duration_s: QuantileSketch,
+    /// First to last request, milliseconds.
+    pub duration_ms: QuantileSketch,
     /// Think times in milliseconds (the sketch keeps values of 1 and more apart).
     pub think_ms: QuantileSketch,
     pub flows: FxHashMap<FlowKey, u64>,
     /// Sessions whose flow found no room in `flows`.
     pub other_flows: u64,
     pub starts: ArrivalCounter,
+    /// A request time with a fraction of a second was seen: the log's clock is finer than whole seconds.
+    pub subsecond: bool,
+}
+
+/// A draw from the triangular distribution on (-1, 1), from a hash: how far a
+/// gap between two whole-second times may be from the true one, when each
+/// time was cut down to its second at a uniform point within it.
+fn triangular(hash: u64) -> f64 {
+    let u = (hash >> 40) as f64 / (1u64 << 24) as f64;
+    let v = (hash & 0xff_ffff) as f64 / (1u64 << 24) as f64;
+    u - v
 }
 
 impl SessionTracker {
@@ -172,13 +184,22 @@ impl SessionTracker {
     /// One request by user `key` at `time_us` to endpoint `endpoint`.
     pub fn add(&mut self, key: u64, time_us: i64, endpoint: u32) {
         self.watermark_us = self.watermark_us.max(time_us);
+        self.subsecond |= time_us % 1_000_000 != 0;
+        let subsecond = self.subsecond;
         let gap = self.gap_us;
         let endpoint = u16::try_from(endpoint).unwrap_or(u16::MAX);
         let closed = match self.open.get_mut(key) {
             Some(s) if time_us - s.last_us() <= gap && s.start_us - time_us <= gap => {
                 let last_us = s.last_us();
-                if time_us > last_us {
-                    self.think_ms.add((time_us - last_us) as f64 / 1000.0);
+                if subsecond {
+                    if time_us > last_us {
+                        self.think_ms.add((time_us - last_us) as f64 / 1000.0);
+                    }
+                } else if time_us >= last_us {
+                    // Whole-second times: a gap of d seconds was anything from d - 1 to d + 1. It is
+                    // spread so (a gap of 0 included), which keeps the mean of the true gaps.
+                    let jitter = triangular(super::sketch::seeded_hash(key, &time_us.to_le_bytes()));
+                    self.think_ms.add(((time_us - last_us) as f64 / 1e6 + jitter).abs() * 1000.0);
                 }
                 let start_us = s.start_us.min(time_us);
                 let last_us = last_us.max(time_us);
@@ -230,7 +251,7 @@ impl SessionTracker {
     fn close(&mut self, s: Open) {
         self.count += 1;
         self.length.add(f64::from(s.requests));
-        self.duration_s.add(f64::from(s.last_ms) / 1e3);
+        self.duration_ms.add(f64::from(s.last_ms));
         self.starts.add(s.start_us.div_euclid(1_000_000), 1);
         let key = (s.flow, s.flow_len());
         if let Some(n) = self.flows.get_mut(&key) {
@@ -276,11 +297,11 @@ mod tests {
         let mut t = SessionTracker::new(1800);
         // User 1: login, home, profile; then 40 minutes idle and a new session.
         for (time, endpoint) in [(0, 7), (5, 1), (12, 2), (2412, 1)] {
-            t.add(1, time * S, endpoint);
+            t.add(1, time * S + 1, endpoint);
         }
         // User 2: the same opening flow, with one line logged out of order.
         for (time, endpoint) in [(100, 7), (110, 1), (108, 2)] {
-            t.add(2, time * S, endpoint);
+            t.add(2, time * S + 1, endpoint);
         }
         t.finish();
         assert_eq!(t.count, 3);
@@ -291,6 +312,25 @@ mod tests {
         assert_eq!(t.think_ms.count(), 3);
         assert!((t.think_ms.quantile(0.5).unwrap() - 7000.0).abs() < 150.0);
         assert_eq!(t.length.quantile(0.99).map(f64::round), Some(3.0));
+    }
+
+    #[test]
+    fn whole_second_times_keep_the_mean_think_time() {
+        // True gaps of 0.5 to 1 s (mean 0.75 s), logged as whole seconds: 0 or 1 apart.
+        let mut t = SessionTracker::new(1800);
+        let mut now_us: i64 = 123_456;
+        for i in 0..4000i64 {
+            now_us += 500_000 + (i * 7919 % 500) * 1000;
+            t.add(1, now_us / S * S, 1);
+        }
+        t.finish();
+        assert!(!t.subsecond);
+        let quantile = |p: f64| t.think_ms.quantile(p).unwrap() / 1000.0;
+        let mean: f64 = (1..1000).map(|p| quantile(f64::from(p) / 1000.0)).sum::<f64>() / 999.0;
+        // Spread over the two seconds around each logged gap: the mean within a tenth of a second
+        // (a logged 0 can only be spread upwards), where leaving out the zeros gave 1 s.
+        assert!((mean - 0.75).abs() < 0.1, "{mean}");
+        assert!(quantile(0.99) < 2.0, "{}", quantile(0.99));
     }
 
     #[test]

@@ -68,12 +68,32 @@ impl QuantileSketch {
     /// p50, p90 and p99, each times `scale` (a unit change) and kept to 3 decimals.
     pub fn summary(&self, scale: f64) -> Option<Quantiles> {
         let q = |p| self.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
-        Some(Quantiles { p50: q(0.5)?, p90: q(0.9)?, p99: q(0.99)? })
+        Some(Quantiles::new(q(0.5)?, q(0.9)?, q(0.99)?))
     }
 
-    /// [`QuantileSketch::summary`] in whole units (bytes, requests).
+    /// [`QuantileSketch::summary`] with the low end (`min`, `p10`, `p25`) and `max`, for what is drawn from.
+    pub fn full_summary(&self, scale: f64) -> Option<Quantiles> {
+        let q = |p| self.quantile(p).map(|v| (v * scale * 1000.0).round() / 1000.0);
+        Some(Quantiles { min: q(0.0), p10: q(0.1), p25: q(0.25), max: q(1.0), ..self.summary(scale)? })
+    }
+
+    /// [`QuantileSketch::summary`] in whole units (bytes).
     pub fn whole_summary(&self) -> Option<Quantiles> {
-        self.summary(1.0).map(|q| Quantiles { p50: q.p50.round(), p90: q.p90.round(), p99: q.p99.round() })
+        self.summary(1.0).map(|q| Quantiles::new(q.p50.round(), q.p90.round(), q.p99.round()))
+    }
+
+    /// [`QuantileSketch::full_summary`] in whole units (requests).
+    pub fn whole_full_summary(&self) -> Option<Quantiles> {
+        let round = |v: Option<f64>| v.map(f64::round);
+        self.full_summary(1.0).map(|q| Quantiles {
+            p50: q.p50.round(),
+            p90: q.p90.round(),
+            p99: q.p99.round(),
+            min: round(q.min),
+            p10: round(q.p10),
+            p25: round(q.p25),
+            max: round(q.max),
+        })
     }
 
     /// The value below which a fraction `q` of the values lie, or `None` when empty.

@@ -30,6 +30,8 @@ pub struct SynthSpec {
     /// A `METHOD /path` sent once at the start of each session, with a form body.
     pub login: Option<String>,
     pub think_s: f64,
+    /// Requests a session makes after its login, drawn by weight (a Locust user's tasks, repeated).
+    pub session_requests: usize,
 }
 
 fn rate_at(shape: Shape, t: f64, over: f64) -> f64 {
@@ -95,18 +97,21 @@ pub fn synthesize(spec: &SynthSpec) -> Result<Profile, String> {
         // Sample values, so the profile runs as made; `--var username=… --var password=…` gives staging's own.
         login_endpoint.params.insert("username".into(), (1..=5).map(|i| format!("replay-user-{i}")).collect());
         login_endpoint.params.insert("password".into(), vec!["replay-password".into()]);
-        let mut steps = vec![format!("{} {}", login_endpoint.method, login_endpoint.path)];
-        steps.extend(spec.endpoints.iter().map(|(name, _)| name.clone()));
+        // Every session opens with the login; its other requests are drawn by weight, as a
+        // Locust user picks its tasks, for the session's length.
+        let steps = vec![format!("{} {}", login_endpoint.method, login_endpoint.path)];
         endpoints.push(login_endpoint);
-        let think = spec.think_s;
+        let constant = |v: f64| Quantiles { min: Some(v), p10: Some(v), p25: Some(v), max: Some(v), ..Quantiles::new(v, v, v) };
+        let length = (spec.session_requests + 1) as f64;
         sessions = Some(Sessions {
             key: "synthetic".into(),
             gap_s: 1800,
             count: 0,
             arrival: None,
-            length: None,
-            duration_s: None,
-            think_time_s: Some(Quantiles { p50: think, p90: think * 1.5, p99: think * 2.0 }),
+            length: Some(constant(length)),
+            duration_s: Some(constant(spec.session_requests as f64 * spec.think_s)),
+            think_time_s: Some(constant(spec.think_s)),
+            time_resolution_s: None,
             flows: vec![Flow { steps, count: 0, share: 1.0 }],
         });
     }
@@ -133,7 +138,15 @@ mod tests {
     use crate::profile::SegmentKind;
 
     fn spec(shape: Shape, over_s: u64, bin_s: u32) -> SynthSpec {
-        SynthSpec { shape, over_s, bin_s, endpoints: vec![("GET /".into(), 2.0), ("GET /profile".into(), 1.0)], login: None, think_s: 3.0 }
+        SynthSpec {
+            shape,
+            over_s,
+            bin_s,
+            endpoints: vec![("GET /".into(), 2.0), ("GET /profile".into(), 1.0)],
+            login: None,
+            think_s: 3.0,
+            session_requests: 20,
+        }
     }
 
     #[test]
@@ -163,7 +176,11 @@ mod tests {
         let login = profile.endpoints.iter().find(|e| e.path == "/login").unwrap();
         assert!(login.once_per_session && login.body.is_some() && login.weight == 0.0);
         assert!(login.params["username"].len() == 5 && login.params["password"] == ["replay-password"], "the form runs without --var");
-        assert_eq!(profile.sessions.unwrap().flows[0].steps, ["POST /login", "GET /", "GET /profile"]);
+        // A session opens with the login, then repeats its tasks by weight for its length, as a Locust user.
+        let sessions = profile.sessions.unwrap();
+        assert_eq!(sessions.flows[0].steps, ["POST /login"]);
+        assert_eq!((sessions.length.unwrap().p50, sessions.length.unwrap().min), (21.0, Some(21.0)));
+        assert_eq!(sessions.think_time_s.unwrap().min, Some(3.0));
     }
 
     #[test]

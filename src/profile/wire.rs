@@ -143,9 +143,26 @@ pub struct QueryKey {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quantiles {
+    /// The low end and the highest, for what sessions draw from (think times,
+    /// lengths, durations): a draw follows the whole distribution, not a line from zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p10: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p25: Option<f64>,
     pub p50: f64,
     pub p90: f64,
     pub p99: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Quantiles {
+    /// p50, p90 and p99 alone.
+    pub fn new(p50: f64, p90: f64, p99: f64) -> Self {
+        Quantiles { p50, p90, p99, min: None, p10: None, p25: None, max: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +244,10 @@ pub struct Sessions {
     /// Between one request and the next in a session, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think_time_s: Option<Quantiles>,
+    /// The log's clock, when whole seconds (1): think times under two seconds could not be
+    /// measured, and whole-second gaps were spread over the two seconds around them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_resolution_s: Option<u32>,
     /// The most frequent opening sequences of endpoints.
     #[serde(default)]
     pub flows: Vec<Flow>,

@@ -106,7 +106,7 @@ pub fn write_history(r: &Results, out: impl std::io::Write) -> Result<(), String
         failures += p.failures;
         let mut record = vec![
             (started + p.start_s as i64 + r.period_s as i64).to_string(),
-            "0".to_owned(),
+            p.users.to_string(),
             String::new(),
             "Aggregated".to_owned(),
             format!("{:.3}", p.requests as f64 / period_s),

@@ -20,6 +20,9 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8p
 .muted { color: #5b6577; } table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: right; padding: 4px 8px; border-bottom: 1px solid #eef1f5; } th:first-child, td:first-child { text-align: left; }
 th { font-weight: 600; background: #f6f8fb; } td.bad { color: #b3261e; font-weight: 600; }
+.classes { display: flex; width: 9em; height: 0.8em; background: #eee; margin: 2px 0; }
+.classes span { display: block; height: 100%; }
+.c1xx { background: #9aa0a6; } .c2xx { background: #2e7d32; } .c3xx { background: #1565c0; } .c4xx { background: #ef6c00; } .c5xx { background: #b3261e; }
 .chart { width: 100%; height: auto; margin: 8px 0; } .chart-title { font-weight: 600; font-size: 13px; fill: #1d2330; }
 .grid { stroke: #e6e9ef; } .tick, .legend, .band-label { font-size: 11px; fill: #5b6577; }
 .band { fill: #4a6fa5; opacity: 0.07; } .band-bursty { fill: #d9822b; opacity: 0.12; } .band-ramp { fill: #6b4ea5; opacity: 0.10; }
@@ -149,7 +152,8 @@ fn charts(r: &Results, page: &mut String) -> Result<(), String> {
 fn endpoints(r: &Results, page: &mut String) {
     page.push_str(
         "<h2>Endpoints</h2><table id=\"endpoints\"><tr><th>endpoint</th><th>requests</th><th>failed</th><th>rps</th>\
-         <th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>production p50 ms</th><th>production p99 ms</th></tr>",
+         <th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>max ms</th><th>production p50 ms</th><th>production p99 ms</th>\
+         <th>statuses (staging, production)</th><th>status mismatches</th></tr>",
     );
     let mut rows: Vec<_> = r.endpoints.iter().collect();
     rows.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path))));
@@ -161,7 +165,8 @@ fn endpoints(r: &Results, page: &mut String) {
         let slower = e.production_latency_ms.is_some_and(|q| l.p99 > q.p99 * 1.5);
         let _ = write!(
             page,
-            "<tr><td><code>{} {}</code></td><td>{}</td><td{}>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td{}>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><code>{} {}</code></td><td>{}</td><td{}>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td{}>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td{}>{}</td></tr>",
             esc(&e.method),
             esc(&e.path),
             thousands(e.requests),
@@ -174,10 +179,36 @@ fn endpoints(r: &Results, page: &mut String) {
             l.p99,
             l.max,
             production(|q| q.p50),
-            production(|q| q.p99)
+            production(|q| q.p99),
+            statuses(e),
+            if e.status_mismatches > 0 { " class=\"bad\"" } else { "" },
+            if e.production_statuses.is_empty() { "-".to_owned() } else { thousands(e.status_mismatches) }
         );
     }
     page.push_str("</table>");
+}
+
+/// Staging's status classes over production's, as two stacked bars with their shares in words.
+fn statuses(e: &crate::report::json::EndpointResult) -> String {
+    use crate::report::status_classes::{CLASS_NAMES, counts_text, shares_text};
+    let counts = e.class_counts();
+    let total: u64 = counts.iter().sum();
+    let bar = |shares: [f64; 5], who: &str, text: &str| {
+        let mut bar = format!("<div class=\"classes\" title=\"{who}: {}\">", esc(text));
+        for (share, name) in shares.iter().zip(CLASS_NAMES).filter(|(s, _)| **s > 0.0) {
+            let _ = write!(bar, "<span class=\"c{name}\" style=\"width: {:.1}%\"></span>", share * 100.0);
+        }
+        bar.push_str("</div>");
+        bar
+    };
+    let staging = counts.map(|c| c as f64 / total.max(1) as f64);
+    let mut cell = bar(staging, "staging", &counts_text(&counts));
+    let _ = write!(cell, "<small>{}</small>", esc(&counts_text(&counts)));
+    if let Some(production) = e.production_shares() {
+        cell.push_str(&bar(production, "production", &shares_text(&production)));
+        let _ = write!(cell, "<small class=\"muted\">production: {}</small>", esc(&shares_text(&production)));
+    }
+    cell
 }
 
 fn failures(r: &Results, page: &mut String) {

@@ -35,6 +35,16 @@ pub struct Totals {
     /// Requests that carried a synthetic value for a placeholder no `--var` filled (which: `synthetic`).
     #[serde(default)]
     pub synthetic: u64,
+    /// Responses whose status class production rarely answered on their endpoint (a 302 where it answered 200).
+    #[serde(default)]
+    pub status_mismatches: u64,
+    /// Virtual users started (`--sessions`).
+    #[serde(default)]
+    pub users: u64,
+    /// Later steps of virtual users that never came due (the run ended or was stopped first):
+    /// planned, never intended, so apart from `intended` and `not_sent`.
+    #[serde(default)]
+    pub steps_cut_off: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -75,10 +85,42 @@ pub struct EndpointResult {
     pub production_latency_ms: Option<crate::profile::Quantiles>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failures_by_class: BTreeMap<String, u64>,
+    /// Responses by status class (`2xx`, `3xx`…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, u64>,
+    /// Production's share of each status class, from the profile.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub production_statuses: BTreeMap<String, f64>,
+    /// Responses in a class production answered here less than 1% of the time.
+    #[serde(default)]
+    pub status_mismatches: u64,
     /// Response body bytes received.
     #[serde(default)]
     pub bytes: u64,
     pub histogram: String,
+}
+
+impl EndpointResult {
+    /// Responses by class, 1xx … 5xx.
+    pub fn class_counts(&self) -> [u64; 5] {
+        let mut counts = [0; 5];
+        for (i, name) in super::status_classes::CLASS_NAMES.iter().enumerate() {
+            counts[i] = self.statuses.get(*name).copied().unwrap_or(0);
+        }
+        counts
+    }
+
+    /// Production's share of each class, 1xx … 5xx, when the profile held statuses.
+    pub fn production_shares(&self) -> Option<[f64; 5]> {
+        if self.production_statuses.is_empty() {
+            return None;
+        }
+        let mut shares = [0.0; 5];
+        for (i, name) in super::status_classes::CLASS_NAMES.iter().enumerate() {
+            shares[i] = self.production_statuses.get(*name).copied().unwrap_or(0.0);
+        }
+        Some(shares)
+    }
 }
 
 /// Latency over one stretch of the run.
@@ -95,6 +137,9 @@ pub struct PeriodResult {
     /// The worst schedule lag of a request due in the period.
     #[serde(default)]
     pub lag_max_ms: f64,
+    /// The most virtual users in flight at once in the period.
+    #[serde(default)]
+    pub users: u64,
     pub latency_ms: Millis,
     pub histogram: String,
 }
@@ -288,6 +333,11 @@ pub struct RunFacts<'a> {
     pub plan: Option<PlanFacts>,
 }
 
+/// `{"2xx": …}` of the classes `keep` keeps.
+fn by_class<T: Copy>(values: &[T; 5], keep: impl Fn(T) -> bool) -> BTreeMap<String, T> {
+    super::status_classes::CLASS_NAMES.iter().zip(values).filter(|(_, v)| keep(**v)).map(|(name, v)| ((*name).to_owned(), *v)).collect()
+}
+
 pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
     let RunFacts { run_id, target, started, duration_s, interrupted, catalog, left_out, .. } = *facts;
     let classes = |by: &BTreeMap<crate::client::Failure, u64>| by.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect();
@@ -307,6 +357,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
     if summary.lag.value_at_quantile(0.99) > crate::report::summary::LATE_US {
         warnings.push(format!("schedule lag p99 is {:.1} ms (over 50 ms)", summary.lag.value_at_quantile(0.99) as f64 / 1000.0));
     }
+    let users = summary.users_by_second();
     let endpoints = summary
         .endpoints
         .iter()
@@ -321,6 +372,9 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             latency_ms: Millis::of(&s.latency),
             production_latency_ms: e.production_latency_ms,
             failures_by_class: classes(&s.by_failure),
+            statuses: by_class(&s.classes, |n| n > 0),
+            production_statuses: e.production_status.map(|p| by_class(&p, |v| v > 0.0)).unwrap_or_default(),
+            status_mismatches: s.mismatches,
             bytes: s.bytes,
             histogram: encode(&s.latency),
         })
@@ -342,6 +396,9 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
             held_back: summary.held_back,
             retried: summary.retried,
             synthetic: summary.synthetic,
+            status_mismatches: summary.status_mismatches,
+            users: summary.users_started,
+            steps_cut_off: summary.cut_off,
         },
         not_sent: summary.not_sent.iter().map(|(r, n)| (r.name().to_owned(), *n)).collect(),
         left_out: left_out.to_vec(),
@@ -372,6 +429,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
                 failures: p.failures,
                 failures_by_class: classes(&p.by_failure),
                 lag_max_ms: p.lag_max_us as f64 / 1000.0,
+                users: users.iter().skip(i * summary.period_s as usize).take(summary.period_s as usize).copied().max().unwrap_or(0),
                 latency_ms: Millis::of(&p.latency),
                 histogram: encode(&p.latency),
             })

@@ -39,20 +39,26 @@ pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "| {} | {} | {} | {icon} |", markdown_code(&j.threshold), cell(&j.measured_text), cell(&j.condition))?;
         }
     }
-    writeln!(out, "\n| endpoint | requests | failed | p50 ms | p99 ms | production p99 ms |")?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "\n| endpoint | requests | failed | p50 ms | p99 ms | production p99 ms | statuses | production statuses | mismatches |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---|---|---:|")?;
     let mut endpoints: Vec<_> = r.endpoints.iter().collect();
     endpoints.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path))));
     for e in endpoints.iter().take(20) {
         let production = e.production_latency_ms.map_or("-".to_owned(), |q| format!("{:.1}", q.p99));
         writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {:.1} | {production} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {production} | {} | {} | {} |",
             markdown_code(&format!("{} {}", e.method, e.path)),
             thousands(e.requests),
             thousands(e.failures),
             e.latency_ms.p50,
-            e.latency_ms.p99
+            e.latency_ms.p99,
+            crate::report::status_classes::counts_text(&e.class_counts()),
+            e.production_shares().map_or("-".to_owned(), |s| crate::report::status_classes::shares_text(&s)),
+            if e.production_statuses.is_empty() { "-".to_owned() } else { thousands(e.status_mismatches) }
         )?;
     }
     if endpoints.len() > 20 {

@@ -165,6 +165,9 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
             t.held_back = t.held_back.saturating_add(r.totals.held_back);
             t.retried = t.retried.saturating_add(r.totals.retried);
             t.synthetic = t.synthetic.saturating_add(r.totals.synthetic);
+            t.status_mismatches = t.status_mismatches.saturating_add(r.totals.status_mismatches);
+            t.users = t.users.saturating_add(r.totals.users);
+            t.steps_cut_off = t.steps_cut_off.saturating_add(r.totals.steps_cut_off);
             add_counts(&mut out.not_sent, &r.not_sent);
             add_counts(&mut out.failures, &r.failures);
             add_counts(&mut out.status, &r.status);
@@ -189,12 +192,25 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         }
         for e in &r.endpoints {
             let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
-                (EndpointResult { requests: 0, failures: 0, bytes: 0, failures_by_class: BTreeMap::new(), ..e.clone() }, None)
+                (
+                    EndpointResult {
+                        requests: 0,
+                        failures: 0,
+                        bytes: 0,
+                        failures_by_class: BTreeMap::new(),
+                        statuses: BTreeMap::new(),
+                        status_mismatches: 0,
+                        ..e.clone()
+                    },
+                    None,
+                )
             });
             merged.requests = merged.requests.saturating_add(e.requests);
             merged.failures = merged.failures.saturating_add(e.failures);
             merged.bytes = merged.bytes.saturating_add(e.bytes);
+            merged.status_mismatches = merged.status_mismatches.saturating_add(e.status_mismatches);
             add_counts(&mut merged.failures_by_class, &e.failures_by_class);
+            add_counts(&mut merged.statuses, &e.statuses);
             add_histogram(h, &e.histogram, &what(&format!("endpoint {} {}", e.method, e.path)))?;
         }
         let offset = s - start;
@@ -208,12 +224,15 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
                     failures: 0,
                     failures_by_class: BTreeMap::new(),
                     lag_max_ms: 0.0,
+                    users: 0,
                     latency_ms: p.latency_ms,
                     histogram: String::new(),
                 };
                 (empty, None)
             });
             merged.intended = merged.intended.saturating_add(p.intended);
+            // Shards' users are apart: in flight together, they add up.
+            merged.users = merged.users.saturating_add(p.users);
             merged.requests = merged.requests.saturating_add(p.requests);
             merged.failures = merged.failures.saturating_add(p.failures);
             merged.lag_max_ms = merged.lag_max_ms.max(p.lag_max_ms);
@@ -271,6 +290,7 @@ mod tests {
             detail: failure.map(|_| "HTTP 503".into()),
             retried: false,
             synthetic: false,
+            to_login: false,
             bytes: 100,
         }
     }
@@ -286,12 +306,7 @@ mod tests {
 
     #[test]
     fn two_halves_merge_into_the_whole_exactly() {
-        let catalog = Catalog {
-            endpoints: ["/a", "/b", "/c"]
-                .iter()
-                .map(|p| CatalogEntry { key: EndpointKey::new("GET", p), production_latency_ms: None })
-                .collect(),
-        };
+        let catalog = Catalog { endpoints: ["/a", "/b", "/c"].iter().map(|p| CatalogEntry::named(EndpointKey::new("GET", p))).collect() };
         let facts = |duration_s: f64| RunFacts {
             // Two whole runs with no shard facts: each its own id.
             run_id: if duration_s < 21.0 { "r2" } else { "r1" },

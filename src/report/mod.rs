@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod status_classes;
 pub mod summary;
 pub mod svg;
 pub mod text;

@@ -31,6 +31,12 @@ pub struct EndpointSummary {
     pub latency: Histogram<u64>,
     /// Response body bytes received.
     pub bytes: u64,
+    /// Responses by status class, 1xx … 5xx.
+    pub classes: [u64; 5],
+    /// Responses whose class production rarely answered here (see `status_classes.rs`).
+    pub mismatches: u64,
+    /// The classes production answered here, as a mask; `None` when the profile holds no statuses.
+    pub expected: Option<u8>,
 }
 
 /// Per-second counts of the run, for the achieved rate and lag per window.
@@ -41,6 +47,9 @@ pub struct Window {
     /// Sent more than [`LATE_US`] after their intended time.
     pub late: u64,
     pub lag_max_us: u64,
+    /// Virtual users: the most in flight at a start or end in this second, and how many after its last.
+    pub users_max: u64,
+    pub users_end: Option<u64>,
 }
 
 /// A request that left more than this after its intended time (µs) left late.
@@ -73,12 +82,19 @@ pub struct Summary {
     pub not_sent: BTreeMap<NotSent, u64>,
     /// Requests that went out a second time on a new connection (see the client).
     pub retried: u64,
+    /// Virtual users started, and in flight now.
+    pub users_started: u64,
+    pub users_active: u64,
+    /// Later steps of virtual users that never came due (the user was stopped first): planned, not intended.
+    pub cut_off: u64,
     /// Requests sent with a synthetic value for a placeholder (see `plan::request`).
     pub synthetic: u64,
     pub by_failure: BTreeMap<Failure, u64>,
     /// The first failure of each class: its endpoint and what went wrong, in words.
     pub failure_examples: BTreeMap<Failure, (usize, String)>,
     pub by_status: BTreeMap<u16, u64>,
+    /// Responses whose status class production rarely answered on their endpoint.
+    pub status_mismatches: u64,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     pub lag: Histogram<u64>,
@@ -106,20 +122,40 @@ impl Summary {
             held_back: 0,
             not_sent: BTreeMap::new(),
             retried: 0,
+            users_started: 0,
+            users_active: 0,
+            cut_off: 0,
             synthetic: 0,
             by_failure: BTreeMap::new(),
             failure_examples: BTreeMap::new(),
             by_status: BTreeMap::new(),
+            status_mismatches: 0,
             latency: new_histogram(),
             service: new_histogram(),
             lag: new_histogram(),
             endpoints: (0..endpoints)
-                .map(|_| EndpointSummary { requests: 0, failures: 0, by_failure: BTreeMap::new(), latency: new_histogram(), bytes: 0 })
+                .map(|_| EndpointSummary {
+                    requests: 0,
+                    failures: 0,
+                    by_failure: BTreeMap::new(),
+                    latency: new_histogram(),
+                    bytes: 0,
+                    classes: [0; 5],
+                    mismatches: 0,
+                    expected: None,
+                })
                 .collect(),
             windows: Vec::new(),
             periods: Vec::new(),
             period_s: period_s.max(1),
             last_done_ns: 0,
+        }
+    }
+
+    /// Judges each endpoint's statuses against production's classes, where `catalog` holds them.
+    pub fn expect_statuses(&mut self, catalog: &crate::plan::Catalog) {
+        for (e, entry) in self.endpoints.iter_mut().zip(&catalog.endpoints) {
+            e.expected = entry.production_status.as_ref().map(super::status_classes::expected_mask);
         }
     }
 
@@ -172,18 +208,41 @@ impl Summary {
     /// A request became due (whether or not it could be sent).
     pub fn intend(&mut self, at_ns: u64) {
         self.intended += 1;
-        self.came_due(at_ns);
-    }
-
-    /// Requests that will come due later without a time of their own yet (a session's later steps).
-    pub fn intend_later(&mut self, n: u64) {
-        self.intended += n;
-    }
-
-    /// A request counted by [`Summary::intend_later`] came due at `at_ns`.
-    pub fn came_due(&mut self, at_ns: u64) {
         self.window(at_ns).intended += 1;
         self.period(at_ns).intended += 1;
+    }
+
+    /// A virtual user started at `at_ns`.
+    pub fn user_started(&mut self, at_ns: u64) {
+        self.users_started += 1;
+        self.users_active += 1;
+        self.users_changed(at_ns);
+    }
+
+    /// A virtual user finished (or stopped) at `at_ns`.
+    pub fn user_done(&mut self, at_ns: u64) {
+        self.users_active = self.users_active.saturating_sub(1);
+        self.users_changed(at_ns);
+    }
+
+    fn users_changed(&mut self, at_ns: u64) {
+        let active = self.users_active;
+        let window = self.window(at_ns);
+        window.users_max = window.users_max.max(active);
+        window.users_end = Some(active);
+    }
+
+    /// Virtual users in flight in each second of the run (the most at any moment of it).
+    pub fn users_by_second(&self) -> Vec<u64> {
+        let mut carried = 0;
+        self.windows
+            .iter()
+            .map(|w| {
+                let most = w.users_max.max(carried);
+                carried = w.users_end.unwrap_or(carried);
+                most
+            })
+            .collect()
     }
 
     /// `n` intended requests were not sent, for `reason`.
@@ -234,6 +293,15 @@ impl Summary {
             *self.by_status.entry(status).or_default() += 1;
         }
         if let Some(e) = self.endpoints.get_mut(o.endpoint) {
+            if let Some(status) = o.status {
+                if let Some(class) = super::status_classes::class_of(status) {
+                    e.classes[class] += 1;
+                }
+                if super::status_classes::mismatched(e.expected, status) {
+                    e.mismatches += 1;
+                    self.status_mismatches += 1;
+                }
+            }
             e.requests += 1;
             e.failures += u64::from(o.failure.is_some());
             e.latency.saturating_record(latency);
@@ -299,6 +367,7 @@ mod tests {
             detail: failure.map(|f| f.name().to_owned()),
             retried: false,
             synthetic: false,
+            to_login: false,
             bytes: 0,
         }
     }
@@ -317,15 +386,45 @@ mod tests {
     #[test]
     fn not_sent_and_unfinished_requests_keep_the_identity() {
         let mut s = Summary::new(1);
-        s.intend(0);
-        s.intend(0);
-        s.intend_later(3);
+        for _ in 0..5 {
+            s.intend(0);
+        }
         s.add(&outcome(0, 0, 1, None));
         s.unfinished(1);
         s.not_sent(NotSent::Interrupted, 2);
         s.not_sent(NotSent::RateCap, 1);
         assert_eq!(s.intended, s.requests + s.not_sent_total());
         assert_eq!((s.requests, s.failures, s.by_failure[&Failure::Timeout]), (2, 1, 1));
+    }
+
+    #[test]
+    fn users_in_flight_are_counted_through_the_seconds_they_span() {
+        let mut s = Summary::new(1);
+        let second = 1_000_000_000;
+        s.user_started(0);
+        s.user_started(second / 2);
+        s.user_done(second + 1);
+        s.intend(4 * second);
+        // A user walked from second 0 to 5 with no event between: it counts in every second.
+        s.user_done(5 * second);
+        assert_eq!(s.users_by_second(), [2, 2, 1, 1, 1, 1]);
+        assert_eq!((s.users_started, s.users_active), (2, 0));
+    }
+
+    #[test]
+    fn status_classes_unlike_productions_are_mismatches() {
+        let mut s = Summary::new(1);
+        let catalog = crate::plan::Catalog {
+            endpoints: vec![crate::plan::CatalogEntry {
+                production_status: Some([0.0, 1.0, 0.0, 0.0, 0.0]),
+                ..crate::plan::CatalogEntry::named(crate::plan::EndpointKey::new("GET", "/"))
+            }],
+        };
+        s.expect_statuses(&catalog);
+        for status in [200, 204, 302, 401] {
+            s.add(&Outcome { status: Some(status), ..outcome(0, 0, 1, None) });
+        }
+        assert_eq!((s.status_mismatches, s.endpoints[0].classes), (2, [0, 2, 1, 1, 0]));
     }
 
     #[test]

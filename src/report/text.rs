@@ -1,14 +1,18 @@
 //! The table printed when a run ends: one line per endpoint, busiest first
 //! (requests, failures, rate, p50/p90/p99/max, and production's p50/p99
-//! beside staging's where the profile holds them), then totals, failures by
-//! class, what was not sent and why, and the verdict.
+//! beside staging's where the profile holds them, then the status classes
+//! staging answered beside production's and the responses that differ from
+//! them), then totals, failures by class, what was not sent and why, and the verdict.
 
 use super::json::Results;
+use super::status_classes::{counts_text, shares_text};
 use crate::units::{count, human_duration, thousands};
 use std::io::{self, Write};
 
 /// The endpoint column's width.
 const NAME: usize = 44;
+/// The statuses column's width (`2xx 97%, 3xx 2.5%` fits).
+const STATUSES: usize = 20;
 
 /// Names that fit the column, shortened in the middle (the distinguishing
 /// tail of a path stays), and never two alike: a clash gets its row number.
@@ -41,8 +45,20 @@ fn column_names(names: &[String]) -> Vec<String> {
 pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "{:<NAME$} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}   {:>9} {:>9}",
-        "endpoint", "requests", "failed", "rps", "p50 ms", "p90 ms", "p99 ms", "max ms", "prod p50", "prod p99"
+        "{:<NAME$} {:>9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}   {:>9} {:>9}   {:>8}  {:<STATUSES$} {}",
+        "endpoint",
+        "requests",
+        "failed",
+        "rps",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "prod p50",
+        "prod p99",
+        "mismatch",
+        "statuses",
+        "prod statuses"
     )?;
     let mut rows: Vec<_> = r.endpoints.iter().collect();
     rows.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| (&a.method, &a.path).cmp(&(&b.method, &b.path))));
@@ -56,7 +72,7 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         let pad = NAME.saturating_sub(name.chars().count());
         writeln!(
             out,
-            "{name}{:pad$} {:>9} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   {:>9} {:>9}",
+            "{name}{:pad$} {:>9} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   {:>9} {:>9}   {:>8}  {:<STATUSES$} {}",
             "",
             e.requests,
             e.failures,
@@ -66,16 +82,30 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
             l.p99,
             l.max,
             production(|q| q.p50),
-            production(|q| q.p99)
+            production(|q| q.p99),
+            if e.production_statuses.is_empty() { "-".to_owned() } else { e.status_mismatches.to_string() },
+            counts_text(&e.class_counts()),
+            e.production_shares().map_or("-".to_owned(), |s| shares_text(&s))
         )?;
     }
     let t = &r.totals;
     let l = r.latency_ms;
     let rps = if r.duration_s > 0.0 { t.requests as f64 / r.duration_s } else { 0.0 };
+    let judged = r.endpoints.iter().any(|e| !e.production_statuses.is_empty());
     writeln!(
         out,
-        "{:<NAME$} {:>9} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-        "all", t.requests, t.failures, rps, l.p50, l.p90, l.p99, l.max
+        "{:<NAME$} {:>9} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   {:>9} {:>9}   {:>8}",
+        "all",
+        t.requests,
+        t.failures,
+        rps,
+        l.p50,
+        l.p90,
+        l.p99,
+        l.max,
+        "",
+        "",
+        if judged { t.status_mismatches.to_string() } else { "-".to_owned() }
     )?;
     let not_sent = if t.not_sent == 0 {
         String::new()
@@ -91,8 +121,25 @@ pub fn write_table(r: &Results, out: &mut dyn Write) -> io::Result<()> {
         human_duration(r.duration_s),
         r.schedule_lag_ms.p99
     )?;
+    if t.users > 0 {
+        let most = r.periods.iter().map(|p| p.users).max().unwrap_or(0);
+        let cut = if t.steps_cut_off > 0 {
+            format!("; {} of users still walking at the end never came due (planned, not intended)", count(t.steps_cut_off, "later step"))
+        } else {
+            String::new()
+        };
+        writeln!(out, "virtual users: {} started, at most {} at once{cut}", thousands(t.users), thousands(most))?;
+    }
     if t.held_back > 0 {
         writeln!(out, "held back by --max-rps: {} (sent late, which their latency shows)", count(t.held_back, "request"))?;
+    }
+    if t.status_mismatches > 0 {
+        writeln!(
+            out,
+            "status mismatches: {} ({:.1}%) in a class production answered on their endpoint less than 1% of the time",
+            count(t.status_mismatches, "response"),
+            t.status_mismatches as f64 * 100.0 / t.requests.max(1) as f64
+        )?;
     }
     if t.retried > 0 {
         writeln!(
@@ -147,7 +194,7 @@ pub fn write_verdict(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     }
     let how = if v.passed { "PASSED" } else { "FAILED" };
     let judged = if v.thresholds.is_empty() {
-        "no thresholds given: the run fails only if nothing was sent, every request failed, or the generator under-delivered".to_owned()
+        crate::verdict::default_rule::SUMMARY.to_owned()
     } else {
         format!("{} of {} passed", v.thresholds.iter().filter(|j| j.passed).count(), count(v.thresholds.len() as u64, "threshold"))
     };

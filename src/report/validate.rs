@@ -65,13 +65,22 @@ pub fn validate(r: &Results) -> Result<(), String> {
         ("held_back", t.held_back),
         ("retried", t.retried),
         ("synthetic", t.synthetic),
+        ("status_mismatches", t.status_mismatches),
+        ("users", t.users),
+        ("steps_cut_off", t.steps_cut_off),
     ] {
         count(&format!("totals.{name}"), value)?;
     }
     if t.intended != t.requests + t.not_sent {
         return Err(bad("totals.intended", format!("{} is not requests + not_sent ({} + {})", t.intended, t.requests, t.not_sent)));
     }
-    for (name, value) in [("failures", t.failures), ("held_back", t.held_back), ("retried", t.retried), ("synthetic", t.synthetic)] {
+    for (name, value) in [
+        ("failures", t.failures),
+        ("held_back", t.held_back),
+        ("retried", t.retried),
+        ("synthetic", t.synthetic),
+        ("status_mismatches", t.status_mismatches),
+    ] {
         at_most(&format!("totals.{name}"), value, t.requests, "the requests sent")?;
     }
     let sum = |counts: &std::collections::BTreeMap<String, u64>| counts.values().fold(0u64, |a, &n| a.saturating_add(n));
@@ -89,6 +98,11 @@ pub fn validate(r: &Results) -> Result<(), String> {
         at_most(&field("requests"), e.requests, t.requests, "the run's requests")?;
         at_most(&field("failures"), e.failures, e.requests, "the endpoint's requests")?;
         count(&field("bytes"), e.bytes)?;
+        at_most(&field("status_mismatches"), e.status_mismatches, e.requests, "the endpoint's requests")?;
+        at_most(&field("statuses"), sum(&e.statuses), e.requests, "the endpoint's requests")?;
+        for (class, share) in &e.production_statuses {
+            number(&field(&format!("production_statuses.{class}")), *share, 1.0)?;
+        }
         number(&field("rps"), e.rps, 1e9)?;
         millis(&field("latency_ms"), &e.latency_ms)?;
         if let Some(q) = e.production_latency_ms {

@@ -43,6 +43,8 @@ pub struct Progress {
     pub failures: u64,
     /// Requests sent with a synthetic value for a placeholder no `--var` filled.
     pub synthetic: u64,
+    /// Virtual users in flight now (0 without `--sessions`).
+    pub users: u64,
     pub intended_rps: f64,
     pub achieved_rps: f64,
     pub p50_ms: f64,

@@ -142,6 +142,7 @@ pub async fn send<T: Transport>(
                 retried: false,
                 bytes: 0,
                 synthetic: spec.synthetic,
+                to_login: false,
             }
         }
     }

@@ -71,7 +71,9 @@ pub async fn run_plan<T: Transport>(
     // The tally's histograms (one per endpoint and period) take milliseconds to allocate: before the clock too.
     let total_s = end_ns.map(|ns| ns as f64 / 1e9);
     let period_s = (total_s.unwrap_or(3600.0) / 100.0).ceil().max(1.0) as u64;
-    let state = Arc::new(RunState::new(Summary::with_periods(catalog.endpoints.len(), period_s)));
+    let mut summary = Summary::with_periods(catalog.endpoints.len(), period_s);
+    summary.expect_statuses(&catalog);
+    let state = Arc::new(RunState::new(summary));
     let t0 = Instant::now();
     let now_ns = move || t0.elapsed().as_nanos() as u64;
     let connections = config.client.connections.max(1);
@@ -116,7 +118,9 @@ pub async fn run_plan<T: Transport>(
                 Ok(passed) => passed,
                 Err(reason) => {
                     state.not_sent(reason, 1);
-                    state.abandon_planned(reason, steps - 1);
+                    if matches!(work, Work::Session(_)) {
+                        state.user_not_started(now_ns(), steps - 1);
+                    }
                     cut = Some(reason);
                     break 'schedule;
                 }
@@ -155,7 +159,9 @@ pub async fn run_plan<T: Transport>(
     let not_sent = |Planned { at_ns, work }: Planned, reason: NotSent| {
         let steps = intend(&state, at_ns, &work);
         state.not_sent(reason, 1);
-        state.abandon_planned(reason, steps - 1);
+        if matches!(work, Work::Session(_)) {
+            state.user_not_started(at_ns, steps - 1);
+        }
     };
     match cut {
         Some(reason @ (NotSent::Interrupted | NotSent::Aborted)) => {
@@ -205,7 +211,7 @@ pub async fn run_plan<T: Transport>(
     let duration = t0.elapsed();
     let internal = error.get();
     let how = stop.borrow().clone();
-    let summary = state.close(if how == Stop::Running { NotSent::DurationBound } else { how.reason() });
+    let summary = state.close();
     let interrupted = how == Stop::Interrupted;
     let aborted = match how {
         Stop::Aborted(why) => Some(why),
@@ -271,6 +277,7 @@ impl Look {
                     not_sent: s.not_sent_total(),
                     failures: s.failures,
                     synthetic: s.synthetic,
+                    users: s.users_active,
                     intended_rps: (s.intended - last.0) as f64 / window,
                     achieved_rps: (s.requests - last.1) as f64 / window,
                     p50_ms: s.latency.value_at_quantile(0.5) as f64 / 1000.0,

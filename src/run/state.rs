@@ -2,6 +2,13 @@
 //! flight or planned but not yet due, so that when the run closes every
 //! intended request is either sent or counted as not sent with a reason:
 //! `intended == requests + not_sent`, exactly, however the run ends.
+//!
+//! A request is intended when its time comes, in every kind of run. A
+//! virtual user's later steps come due one by one (after the previous
+//! response and a think time); those whose time had not come when the user
+//! stopped (the run ended, was stopped, or a limit cut the user short) were
+//! never intended: they are counted apart as cut off, so delivery
+//! (`rps>=0.99*intended`) means the same with `--sessions` as without.
 
 use crate::client::Outcome;
 use crate::plan::NotSent;
@@ -41,7 +48,7 @@ impl RunState {
     pub fn intend_session(&self, at_ns: u64, steps: u64) {
         self.with(|t| {
             t.summary.intend(at_ns);
-            t.summary.intend_later(steps.saturating_sub(1));
+            t.summary.user_started(at_ns);
             t.open_steps += steps.saturating_sub(1);
         });
     }
@@ -49,8 +56,17 @@ impl RunState {
     /// A session's later step came due at `at_ns`.
     pub fn step_due(&self, at_ns: u64) {
         self.with(|t| {
-            t.summary.came_due(at_ns);
+            t.summary.intend(at_ns);
             t.open_steps -= 1;
+        });
+    }
+
+    /// A virtual user is done, its last `cut_off` steps never having come due.
+    pub fn user_done(&self, at_ns: u64, cut_off: u64) {
+        self.with(|t| {
+            t.open_steps -= cut_off;
+            t.summary.cut_off += cut_off;
+            t.summary.user_done(at_ns);
         });
     }
 
@@ -59,19 +75,9 @@ impl RunState {
         self.with(|t| t.summary.not_sent(reason, n));
     }
 
-    /// `n` steps of a session that had not come due will not be sent.
-    pub fn abandon(&self, reason: NotSent, n: u64) {
-        self.with(|t| {
-            t.open_steps -= n;
-            t.summary.not_sent(reason, n);
-        });
-    }
-
-    /// `n` later steps of a session that just started will not be sent (its first is counted apart).
-    pub fn abandon_planned(&self, reason: NotSent, n: u64) {
-        if n > 0 {
-            self.abandon(reason, n);
-        }
+    /// A session whose first step was not sent at `at_ns`: it ends there, its later steps cut off.
+    pub fn user_not_started(&self, at_ns: u64, later_steps: u64) {
+        self.user_done(at_ns, later_steps);
     }
 
     /// A request the cap held back before it went out.
@@ -104,13 +110,14 @@ impl RunState {
         self.with(|t| f(&t.summary))
     }
 
-    /// Ends the tally: requests still in flight fail as unfinished, steps not yet due are not sent for `reason`.
-    pub fn close(&self, reason: NotSent) -> Summary {
+    /// Ends the tally: requests still in flight fail as unfinished; steps of users still walking
+    /// that had not come due are cut off.
+    pub fn close(&self) -> Summary {
         self.with(|t| {
             t.closed = true;
             let (in_flight, open) = (self.in_flight.swap(0, Ordering::Relaxed), std::mem::take(&mut t.open_steps));
             t.summary.unfinished(in_flight);
-            t.summary.not_sent(reason, open);
+            t.summary.cut_off += open;
             t.summary.clone()
         })
     }

@@ -32,6 +32,8 @@ struct Traffic<'a> {
     failures: u64,
     /// Failures of one class, when the threshold names one.
     class_failures: u64,
+    /// Responses in a status class production rarely answered.
+    mismatches: u64,
     seconds: f64,
     latency: &'a Histogram<u64>,
 }
@@ -45,6 +47,7 @@ fn measure(t: &Threshold, traffic: &Traffic<'_>) -> Option<f64> {
         Metric::Errors(None) => share(traffic.failures, traffic.requests),
         Metric::Errors(Some(_)) => share(traffic.class_failures, traffic.requests),
         Metric::NotSent => share(traffic.intended.saturating_sub(traffic.requests), traffic.intended),
+        Metric::StatusMismatch => share(traffic.mismatches, traffic.requests),
         Metric::Rps if t.of_intended => share(traffic.requests, traffic.intended),
         Metric::Rps => (traffic.seconds > 0.0).then(|| traffic.requests as f64 / traffic.seconds),
     }
@@ -71,6 +74,7 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
                             requests: e.requests,
                             failures: e.failures,
                             class_failures: class(&e.failures_by_class),
+                            mismatches: e.status_mismatches,
                             seconds: results.duration_s,
                             latency: &latency,
                         };
@@ -84,6 +88,7 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
                     requests: results.totals.requests,
                     failures: results.totals.failures,
                     class_failures: class(&results.failures),
+                    mismatches: results.totals.status_mismatches,
                     seconds: results.duration_s,
                     latency: &overall,
                 };
@@ -108,6 +113,8 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
     } else if t.failures == t.requests {
         let classes: Vec<String> = results.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
         reasons.push(format!("every request failed ({})", classes.join(", ")));
+    } else if thresholds.is_empty() {
+        reasons.extend(super::default_rule::reasons(results));
     }
     if !results.trustworthy {
         let why = results.warnings.first().cloned().unwrap_or_else(|| "the generator fell behind its schedule".to_owned());
@@ -135,6 +142,7 @@ fn worst_window(results: &Results, t: &Threshold, window_s: f64) -> Result<(Opti
                 Metric::Errors(Some(class)) => chunk.iter().map(|p| p.failures_by_class.get(class).copied().unwrap_or(0)).sum(),
                 _ => 0,
             },
+            mismatches: 0,
             seconds: chunk.len() as f64 * period_s,
             latency: &latency,
         };

@@ -4,9 +4,11 @@
 //! (0 passed, 1 failed).
 //!
 //! - `threshold.rs`: the grammar.
-//! - `judge.rs`: measuring each threshold on results.json's histograms, and the default verdict.
+//! - `judge.rs`: measuring each threshold on results.json's histograms.
+//! - `default_rule.rs`: the default verdict, for a run given no threshold.
 //! - `watch.rs`: `--abort-on-fail`: noticing, while the run goes, that a threshold can no longer pass.
 
+pub mod default_rule;
 pub mod judge;
 pub mod threshold;
 pub mod watch;

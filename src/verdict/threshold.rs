@@ -6,8 +6,9 @@
 //!
 //! p99<300ms                      latency: p50 p90 p95 p99 p99.9 max mean, in us, ms or s
 //! errors<1%                      failed requests, as a share of those sent
-//! http_5xx<0.1%                  one failure class: connect timeout reset tls http_4xx http_5xx other
+//! http_5xx<0.1%                  one failure class: connect timeout reset tls http_4xx http_5xx login_failed other
 //! not_sent<1%                    intended requests that were not sent
+//! status_mismatch<1%             responses in a status class production rarely answered there
 //! rps>=0.99*intended             delivery: requests sent against those intended (or rps>=100)
 //! GET /users/{id}: p99<250ms     one endpoint, by its template
 //! p99[1m]<400ms                  every window of a minute of the run, not only the whole
@@ -27,6 +28,8 @@ pub enum Metric {
     Errors(Option<&'static str>),
     /// Intended requests not sent, over those intended.
     NotSent,
+    /// Responses whose status class production rarely answered on their endpoint, over requests sent.
+    StatusMismatch,
     /// Requests sent per second, or (with `of_intended`) as a share of those intended.
     Rps,
 }
@@ -60,7 +63,7 @@ impl Op {
 }
 
 /// The failure classes a threshold may name, as results.json names them.
-pub const CLASSES: [&str; 7] = ["connect", "timeout", "reset", "tls", "http_4xx", "http_5xx", "other"];
+pub const CLASSES: [&str; 8] = ["connect", "timeout", "reset", "tls", "http_4xx", "http_5xx", "login_failed", "other"];
 
 /// One parsed threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +98,7 @@ fn metric(name: &str) -> Option<Metric> {
         "mean" | "avg" => Some(Metric::Mean),
         "errors" => Some(Metric::Errors(None)),
         "not_sent" => Some(Metric::NotSent),
+        "status_mismatch" | "status_mismatches" => Some(Metric::StatusMismatch),
         "rps" => Some(Metric::Rps),
         class => CLASSES.iter().find(|c| **c == class).map(|c| Metric::Errors(Some(c))),
     }
@@ -156,10 +160,13 @@ impl Threshold {
         };
         let metric = metric(name).ok_or_else(|| {
             bad(&format!(
-                "`{name}` is not a metric: p50 p90 p95 p99 p99.9 max mean, errors, not_sent, rps, or a class ({})",
+                "`{name}` is not a metric: p50 p90 p95 p99 p99.9 max mean, errors, not_sent, status_mismatch, rps, or a class ({})",
                 CLASSES.join(" ")
             ))
         })?;
+        if metric == Metric::StatusMismatch && window.is_some() {
+            return Err(bad("status_mismatch is judged over the whole run (or one endpoint), not by window"));
+        }
         let value = value.trim();
         let (limit, of_intended) = match metric {
             Metric::Quantile(_) | Metric::Max | Metric::Mean => {
@@ -169,7 +176,7 @@ impl Threshold {
                 }
                 (us, false)
             }
-            Metric::Errors(_) | Metric::NotSent => {
+            Metric::Errors(_) | Metric::NotSent | Metric::StatusMismatch => {
                 let percent =
                     value.strip_suffix('%').ok_or_else(|| bad(&format!("`{value}` is not a rate; write a percentage such as 1%")))?;
                 let v: f64 = percent
@@ -219,7 +226,7 @@ impl Threshold {
     pub fn show(&self, value: f64) -> String {
         match self.metric {
             Metric::Quantile(_) | Metric::Max | Metric::Mean => format!("{:.1} ms", value / 1000.0),
-            Metric::Errors(_) | Metric::NotSent => format!("{:.2}%", value * 100.0),
+            Metric::Errors(_) | Metric::NotSent | Metric::StatusMismatch => format!("{:.2}%", value * 100.0),
             Metric::Rps if self.of_intended => format!("{:.1}% of intended", value * 100.0),
             Metric::Rps => format!("{value:.1} rps"),
         }
@@ -263,6 +270,9 @@ mod tests {
         assert_eq!(Threshold::parse("mean<250us").unwrap().limit, 250.0);
         assert_eq!(Threshold::parse("not_sent<0.5%").unwrap().metric, Metric::NotSent);
         assert_eq!(Threshold::parse("errors<=0%").unwrap().limit, 0.0);
+        let t = Threshold::parse("status_mismatch<1%").unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::StatusMismatch, 0.01));
+        assert_eq!(Threshold::parse("login_failed<=0%").unwrap().metric, Metric::Errors(Some("login_failed")));
     }
 
     #[test]

@@ -23,6 +23,10 @@ const REFUSED_AT_LEAST: u64 = 10;
 pub struct Watch {
     thresholds: Vec<Threshold>,
     abort_on_fail: bool,
+    /// The first failed login has been told.
+    told_login: bool,
+    /// The run's endpoints by index (`POST /login`), to name them.
+    names: Vec<String>,
     /// The most requests the run will have intended by its end.
     expected: f64,
     target: String,
@@ -30,7 +34,27 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(thresholds: Vec<Threshold>, abort_on_fail: bool, expected: f64, target: &str) -> Self {
-        Watch { thresholds, abort_on_fail, expected: expected.max(1.0), target: target.to_owned() }
+        Watch { thresholds, abort_on_fail, told_login: false, names: Vec::new(), expected: expected.max(1.0), target: target.to_owned() }
+    }
+
+    /// Names the run's endpoints (by index) in what it tells.
+    pub fn naming(self, names: Vec<String>) -> Self {
+        Watch { names, ..self }
+    }
+
+    /// What to tell at once, the first time it happens: a session's login that failed.
+    pub fn notice(&mut self, s: &Summary) -> Option<String> {
+        if self.told_login || !s.by_failure.contains_key(&Failure::Login) {
+            return None;
+        }
+        self.told_login = true;
+        let (endpoint, detail) = s.failure_examples.get(&Failure::Login).cloned().unwrap_or((usize::MAX, String::new()));
+        let login = self.names.get(endpoint).map_or("a session's login".to_owned(), |name| format!("the sessions' login ({name})"));
+        Some(format!(
+            "{login} failed: {detail}. Its users go on without being logged in, and the run will fail; \
+             check the values given with --vars (one row per user){}",
+            if self.abort_on_fail && self.thresholds.is_empty() { "" } else { " or stop it now" }
+        ))
     }
 
     /// Why to stop now, if the run should stop.
@@ -45,6 +69,10 @@ impl Watch {
         }
         if !self.abort_on_fail {
             return None;
+        }
+        // With no threshold, a failed login fails the run (the default verdict): stop at the first.
+        if self.thresholds.is_empty() && s.by_failure.contains_key(&Failure::Login) {
+            return Some("a session's login failed, which fails the run (--abort-on-fail)".to_owned());
         }
         let expected = self.expected.max(s.intended as f64);
         self.thresholds.iter().find(|t| lost(t, s, expected)).map(|t| format!("threshold `{t}` can no longer pass (--abort-on-fail)"))
@@ -121,6 +149,7 @@ mod tests {
             detail: None,
             retried: false,
             synthetic: false,
+            to_login: false,
             bytes: 0,
         }
     }

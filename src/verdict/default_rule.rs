@@ -1,0 +1,86 @@
+//! The default verdict: what fails a run that was given no threshold.
+//!
+//! A replay is meant to make staging receive production's traffic, so with
+//! no threshold a run fails when staging answered materially worse than
+//! production did, not only when nothing got through:
+//!
+//! - **a session's login failed** (`login_failed`): its users went on
+//!   without being logged in, so nothing after it replayed production;
+//! - **errors** (failed requests of any class) exceed production's own
+//!   failed share for the same mix of endpoints by more than
+//!   [`MARGIN`] (5 percentage points) plus three standard errors of that
+//!   share over the requests sent;
+//! - **status mismatches** (responses in a class production answered on
+//!   their endpoint less than 1% of the time: a 302 where it answered 200)
+//!   exceed the same margin.
+//!
+//! Why 5 points: staging is not production. Its data differ (an id sampled
+//! from production's log may be a 404 there), and a short CI run's shares
+//! are noisy; five points of the traffic is past what those explain, and
+//! well under what a broken login, a missing route or a redirect loop on
+//! any endpoint that matters does (the Locust example without its login
+//! gave 34%). The three standard errors keep a run of a few hundred
+//! requests from failing on chance. Anything stricter is a threshold away:
+//! `errors<1%`, `status_mismatch<1%`.
+
+use crate::report::json::Results;
+use crate::report::status_classes::production_error_share;
+
+/// The default verdict in a line, for `plan` and the end of a run.
+pub const SUMMARY: &str = "no thresholds given: the run fails if nothing is sent, every request fails, the generator under-delivers, \
+a session's login fails, or errors or status mismatches pass production's own by 5 points (docs/ci.md)";
+
+/// How far past production's own rates a run may go before the default verdict fails it.
+pub const MARGIN: f64 = 0.05;
+
+/// The allowance over `expected` for a share measured on `n` requests.
+fn allowance(expected: f64, n: u64) -> f64 {
+    MARGIN + 3.0 * (expected * (1.0 - expected) / n.max(1) as f64).sqrt()
+}
+
+/// Why the default verdict fails `results`, if it does (empty when it passes).
+pub fn reasons(results: &Results) -> Vec<String> {
+    let t = &results.totals;
+    let mut reasons = Vec::new();
+    if let Some(&logins) = results.failures.get("login_failed").filter(|n| **n > 0) {
+        let example = results.failure_examples.get("login_failed").map_or(String::new(), |e| format!(": {e}"));
+        reasons.push(format!(
+            "{} failed{example}; its users went on without it (check the values given with --vars)",
+            crate::units::count(logins, "session login")
+        ));
+    }
+    if t.requests == 0 {
+        return reasons;
+    }
+    let shares: Vec<Option<[f64; 5]>> = results.endpoints.iter().map(|e| e.production_shares()).collect();
+    let production = production_error_share(results.endpoints.iter().zip(&shares).map(|(e, s)| (e.requests, s.as_ref()))).unwrap_or(0.0);
+    let errors = t.failures as f64 / t.requests as f64;
+    if errors > production + allowance(production, t.requests) {
+        reasons.push(format!(
+            "{:.1}% of requests failed where production failed {:.1}% of the same mix (the default verdict allows {:.1} points more; set thresholds to judge otherwise)",
+            errors * 100.0,
+            production * 100.0,
+            allowance(production, t.requests) * 100.0
+        ));
+    }
+    let mismatches = t.status_mismatches as f64 / t.requests as f64;
+    if mismatches > allowance(0.0, t.requests) {
+        let worst = results.endpoints.iter().max_by_key(|e| e.status_mismatches).filter(|e| e.status_mismatches > 0);
+        let worst = worst.map_or(String::new(), |e| {
+            format!(
+                ", most on {} {} ({} answered {} where production answered {})",
+                e.method,
+                e.path,
+                e.status_mismatches,
+                crate::report::status_classes::counts_text(&e.class_counts()),
+                e.production_shares().map_or("-".to_owned(), |s| crate::report::status_classes::shares_text(&s))
+            )
+        });
+        reasons.push(format!(
+            "{:.1}% of responses came in a status class production rarely answered there{worst} (the default verdict allows {:.0}%; set thresholds to judge otherwise)",
+            mismatches * 100.0,
+            MARGIN * 100.0
+        ));
+    }
+    reasons
+}
