@@ -13,6 +13,7 @@
 //! - `results_files`: hostile or broken results.json files refused by report, merge and compare, naming the field.
 //! - `run`: replays against loopback targets: counts, mix, failures, the cap, signals, plan, demo.
 //! - `safety`: planted secrets in every output, the results folder, hostile profiles under a memory limit, traces with --vars.
+//! - `sessions`: the Locust scenario made real: a derived login that logs in, a failed one that fails, statuses against production's, think times.
 //! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
 
 mod browser;
@@ -28,5 +29,6 @@ mod results_files;
 mod run;
 mod run_loop;
 mod safety;
+mod sessions;
 mod shards;
 mod util;

@@ -68,7 +68,7 @@ pub fn reasons(results: &Results) -> Vec<String> {
         let worst = results.endpoints.iter().max_by_key(|e| e.status_mismatches).filter(|e| e.status_mismatches > 0);
         let worst = worst.map_or(String::new(), |e| {
             format!(
-                ", most on {} {} ({} answered {} where production answered {})",
+                ", most on {} {} ({} of them: staging answered {}, production {})",
                 e.method,
                 e.path,
                 e.status_mismatches,
