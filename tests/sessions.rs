@@ -106,7 +106,13 @@ fn a_derived_login_logs_in_and_a_failed_one_fails_the_run() {
     let wrong = dir.path().join("wrong.csv");
     std::fs::write(&wrong, "username,password\nuser-1,guess\n").unwrap();
     let out = run_sessions(&profile, addr, &dir.path().join("r2"), &["--vars", wrong.to_str().unwrap()]);
+    // With --abort-on-fail, the first failed login stops the run.
+    let aborted = run_sessions(&profile, addr, &dir.path().join("r3"), &["--vars", wrong.to_str().unwrap(), "--abort-on-fail"]);
     let _ = stop.send(());
+    assert_eq!(aborted.status.code(), Some(1), "{}", text(&aborted.stderr));
+    assert!(text(&aborted.stderr).contains("a session's login failed, which fails the run (--abort-on-fail)"), "{}", text(&aborted.stderr));
+    let r3: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("r3/results.json")).unwrap()).unwrap();
+    assert!(r3["duration_s"].as_f64().unwrap() < 5.0, "stopped early: {}", r3["duration_s"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("the sessions' login (POST /login) failed: HTTP 401"), "said at once: {stderr}");

@@ -17,6 +17,7 @@
 pub mod batching;
 pub mod estimate;
 pub mod limits;
+mod mix;
 mod picker;
 pub mod profile;
 pub mod request;

@@ -301,8 +301,10 @@ impl RequestMaker {
             .collect();
         // Each picker's sequence starts at a point of the seed's choosing.
         let mut starts = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37);
-        let overall =
-            Picker::new(residual_mix(profile, &own_mixes).into_iter().enumerate().map(|(i, w)| drawn(i, w)), uniform(&mut starts));
+        let overall = Picker::new(
+            super::mix::residual_mix(profile, &own_mixes).into_iter().enumerate().map(|(i, w)| drawn(i, w)),
+            uniform(&mut starts),
+        );
         let segments = own_mixes
             .iter()
             .filter_map(|(s, shares)| {
@@ -397,32 +399,6 @@ impl RequestMaker {
         self.made += 1;
         RequestSpec { seq, endpoint: index, method: e.method.clone(), target, body, synthetic }
     }
-}
-
-/// The mix of the timeline outside the segments that have their own: the
-/// profile's counts less what those segments hold (their requests on the
-/// arrival curve times their shares), so the whole replay reproduces the
-/// whole log instead of counting those segments' endpoints twice. A profile
-/// without counts (hand-written) keeps its weights.
-fn residual_mix(profile: &Profile, own_mixes: &[(&crate::profile::Segment, Vec<f64>)]) -> Vec<f64> {
-    let weights: Vec<f64> = profile.endpoints.iter().map(|e| e.weight).collect();
-    if own_mixes.is_empty() || profile.endpoints.iter().all(|e| e.count == 0) {
-        return weights;
-    }
-    let bin_s = u64::from(profile.arrival.bin_s.max(1));
-    let in_segment = |s: &crate::profile::Segment| -> f64 {
-        let (from, to) = ((s.start_s / bin_s) as usize, (s.end_s.div_ceil(bin_s) as usize).min(profile.arrival.counts.len()));
-        profile.arrival.counts.get(from..to).map_or(0.0, |c| c.iter().map(|&n| n as f64).sum())
-    };
-    let mut residual: Vec<f64> = profile.endpoints.iter().map(|e| e.count as f64).collect();
-    for (segment, shares) in own_mixes {
-        let requests = in_segment(segment);
-        for (r, share) in residual.iter_mut().zip(shares) {
-            *r -= share * requests;
-        }
-    }
-    let residual: Vec<f64> = residual.into_iter().map(|r| r.max(0.0)).collect();
-    if residual.iter().sum::<f64>() > 0.0 { residual } else { weights }
 }
 
 fn uniform(rng: &mut ChaCha8Rng) -> f64 {

@@ -321,4 +321,25 @@ mod tests {
         let falling = Quantiles { min: Some(5.0), ..Quantiles::new(1.0, 2.0, 3.0) };
         assert!((0..=10).all(|i| draw(&falling, f64::from(i) / 10.0) >= 5.0));
     }
+
+    #[test]
+    fn every_shipped_profile_logs_each_user_in_once_then_mixes_its_tasks_two_to_one() {
+        for name in ["steady", "bursty", "ramp", "daily"] {
+            let path = format!("{}/profiles/{name}.json", env!("CARGO_MANIFEST_DIR"));
+            let profile = parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+            let config = ScheduleConfig { speed: 10.0, ..ScheduleConfig::default() };
+            let (mut logins, mut home, mut profile_page, mut users) = (0, 0, 0, 0);
+            for planned in SessionPlan::new(&profile, &config, &PlanSettings::default()).unwrap().take(2000) {
+                let Work::Session(s) = planned.work else { panic!("{name}: a session plan plans sessions") };
+                users += 1;
+                assert_eq!(s.steps[0].target, "/login", "{name}: the login first");
+                logins += s.steps.iter().filter(|r| r.target == "/login").count();
+                home += s.steps.iter().filter(|r| r.target == "/").count();
+                profile_page += s.steps.iter().filter(|r| r.target == "/profile").count();
+            }
+            assert_eq!(logins, users, "{name}: one login per user");
+            let ratio = home as f64 / profile_page as f64;
+            assert!((ratio - 2.0).abs() < 0.1, "{name}: {home} to {profile_page}");
+        }
+    }
 }

@@ -84,3 +84,74 @@ pub fn reasons(results: &Results) -> Vec<String> {
     }
     reasons
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::json::{EndpointResult, Millis, Results, Totals};
+    use std::collections::BTreeMap;
+
+    fn results(requests: u64, failures: u64, mismatches: u64, production_errors: f64, logins_failed: u64) -> Results {
+        let millis = Millis { p50: 1.0, p90: 1.0, p99: 1.0, max: 1.0, mean: 1.0 };
+        let mut production = BTreeMap::new();
+        production.insert("2xx".to_owned(), 1.0 - production_errors);
+        if production_errors > 0.0 {
+            production.insert("4xx".to_owned(), production_errors);
+        }
+        let endpoint = EndpointResult {
+            method: "GET".into(),
+            path: "/".into(),
+            requests,
+            failures,
+            rps: 1.0,
+            latency_ms: millis,
+            production_latency_ms: None,
+            failures_by_class: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            production_statuses: production,
+            status_mismatches: mismatches,
+            bytes: 0,
+            histogram: String::new(),
+        };
+        let mut failures_by_class = BTreeMap::new();
+        if logins_failed > 0 {
+            failures_by_class.insert("login_failed".to_owned(), logins_failed);
+        }
+        let json = serde_json::json!({
+            "version": 3, "target": "t", "started": "s", "duration_s": 1.0, "trustworthy": true, "interrupted": false,
+            "warnings": [], "failures": failures_by_class, "status": {}, "latency_ms": millis, "service_ms": millis,
+            "schedule_lag_ms": millis, "endpoints": [endpoint], "histograms": {},
+            "totals": Totals { intended: requests, requests, not_sent: 0, failures, held_back: 0, retried: 0, synthetic: 0,
+                               status_mismatches: mismatches, users: 0, steps_cut_off: 0 },
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_default_verdict_allows_productions_own_rates_and_five_points() {
+        // (requests, failed, mismatched, production's failed share, logins failed, fails?)
+        let table = [
+            (1000, 0, 0, 0.0, 0, false),
+            // Production failed 10%: staging at 14% is within its rate, five points and three standard errors (2.8).
+            (1000, 140, 0, 0.10, 0, false),
+            (1000, 190, 0, 0.10, 0, true),
+            // From a clean production, 6% fails; a few hundred requests get their noise allowed.
+            (1000, 60, 0, 0.0, 0, true),
+            (200, 9, 0, 0.0, 0, false),
+            // The Locust example without its login: 34% errors, every answer unlike production's.
+            (1457, 493, 1457, 0.0, 0, true),
+            // Mismatches alone: 4% passes, 6% fails.
+            (1000, 0, 40, 0.0, 0, false),
+            (1000, 0, 60, 0.0, 0, true),
+            // One failed login fails the run, whatever the rates.
+            (1000, 1, 1, 0.0, 1, true),
+        ];
+        for (requests, failed, mismatched, production, logins, fails) in table {
+            let reasons = reasons(&results(requests, failed, mismatched, production, logins));
+            assert_eq!(!reasons.is_empty(), fails, "{requests} {failed} {mismatched} {production} {logins}: {reasons:?}");
+        }
+        let why = reasons(&results(1457, 493, 1457, 0.0, 0));
+        assert!(why[0].contains("33.8% of requests failed where production failed 0.0%"), "{why:?}");
+        assert!(why[1].contains("most on GET /"), "{why:?}");
+    }
+}
