@@ -101,6 +101,12 @@ fn a_derived_login_logs_in_and_a_failed_one_fails_the_run() {
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("r1/results.json")).unwrap()).unwrap();
     assert_eq!(results["totals"]["status_mismatches"], 0, "{}", results["totals"]);
     assert_eq!(results["totals"]["users"], u64::from(USERS));
+    // history.csv's User Count is the users in flight, as Locust's is.
+    let history = std::fs::read_to_string(dir.path().join("r1/history.csv")).unwrap();
+    let most = history.lines().skip(1).filter_map(|l| l.split(',').nth(1)?.parse::<u64>().ok()).max();
+    assert_eq!(most, Some(u64::from(USERS)), "{history}");
+    // The live line counts a step as intended when it comes due, as it counts any request.
+    assert!(text(&out.stderr).contains(" users  intended "), "{}", text(&out.stderr));
 
     // A wrong password: the run says so at once, counts it, and the default verdict fails.
     let wrong = dir.path().join("wrong.csv");

@@ -27,6 +27,16 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    // Sessions too, with values for a login's form, as a user would give them.
+    let vars: Vars = [("username", "u"), ("password", "p")].iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
+    let sessions = PlanSettings { vars, ..settings };
+    if let Ok(planned) = build(Source::Sessions(&profile), &sessions) {
+        for planned in planned.plan.take(200) {
+            if let Work::Session(s) = planned.work {
+                assert!(s.steps.len() <= replay::plan::sessions::MAX_SESSION_STEPS && s.think_ns.len() + 1 == s.steps.len().max(1));
+            }
+        }
+    }
     if let Ok(mut maker) = RequestMaker::new(&profile, &Vars::new(), 7, false) {
         for index in 0..profile.endpoints.len() {
             for _ in 0..8 {
