@@ -237,3 +237,30 @@ async fn interrupted_with_every_connection_busy_counts_every_request_whose_time_
     // About 400 were due by then: two went out, the rest waited for a connection or for their wake.
     assert!((380..=420).contains(&s.intended), "intended {} (not sent {:?})", s.intended, s.not_sent);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_live_intended_rate_holds_while_every_connection_is_busy() {
+    // 100 rps, two connections, a target that never answers within the run.
+    let settings = PlanSettings { pace: Pace::Speed(1.0), ..PlanSettings::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let stand = Stand::new(60_000, 60_000);
+    let mut config = config(2, 60_000);
+    config.progress_every = Duration::from_secs(1);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    let observers = replay::run::Observers {
+        report: move |p: &replay::run::Progress| log.lock().unwrap().push((p.elapsed_s, p.intended_rps, p.achieved_rps)),
+        watch: |_: &Summary, _: f64| None,
+    };
+    let shutdown = tokio::time::sleep(Duration::from_secs(5));
+    let outcome =
+        run_plan(planned("profile", &settings, &trace_file(dir.path())), config, stand.clone(), TokioSleeper, shutdown, observers).await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 4, "{seen:?}");
+    // Past the first second, nothing more is sent, but a hundred requests a second still come due.
+    for &(at, intended, achieved) in &seen[1..4] {
+        assert!((85.0..=115.0).contains(&intended), "at {at:.1} s: intended {intended:.0} rps: {seen:?}");
+        assert!(achieved < 1.0, "at {at:.1} s: {achieved}");
+    }
+    assert_accounted(&outcome.summary, "stalled");
+}

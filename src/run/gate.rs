@@ -62,6 +62,16 @@ impl Gate {
 
     /// Waits for the cap and a free connection; `Err` when sending ends or the run stops first.
     pub async fn pass(&self, sleeper: &impl Sleeper, stop: &mut watch::Receiver<Stop>) -> Result<Passed, NotSent> {
+        let held_back = self.pass_cap(sleeper, stop).await?;
+        match self.try_slot(held_back) {
+            Some(passed) => Ok(passed),
+            None => self.slot(held_back, stop).await,
+        }
+    }
+
+    /// Waits for the `--max-rps` cap, which charges the request once it lets it go;
+    /// returns whether it held the request back. Cancel-safe: nothing is charged while it waits.
+    pub async fn pass_cap(&self, sleeper: &impl Sleeper, stop: &mut watch::Receiver<Stop>) -> Result<bool, NotSent> {
         let until = self.limits.send_until_ns().map(|ns| self.at(ns));
         let mut held_back = false;
         while let Some(wait) = self.limits.cap_wait() {
@@ -76,9 +86,18 @@ impl Gate {
                 _ = sleeper.sleep_until(ready) => {}
             }
         }
-        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
-            return Ok(Passed { _slot: permit, held_back });
-        }
+        Ok(held_back)
+    }
+
+    /// A free connection now, if there is one.
+    pub fn try_slot(&self, held_back: bool) -> Option<Passed> {
+        Arc::clone(&self.slots).try_acquire_owned().ok().map(|permit| Passed { _slot: permit, held_back })
+    }
+
+    /// Waits for a free connection; `Err` when sending ends or the run stops first. Cancel-safe
+    /// (a dropped wait gives up its place in the queue, never a connection).
+    pub async fn slot(&self, held_back: bool, stop: &mut watch::Receiver<Stop>) -> Result<Passed, NotSent> {
+        let until = self.limits.send_until_ns().map(|ns| self.at(ns));
         let end = async {
             match until {
                 Some(until) => tokio::time::sleep_until(until).await,

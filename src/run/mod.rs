@@ -91,30 +91,55 @@ pub async fn run_plan<T: Transport>(
     let progress = tokio::spawn(look.run(observers));
 
     let mut walkers = tokio::task::JoinSet::new();
+    // Work whose time came while the loop waited for a connection: (due time, work, requests it stands for).
+    let mut pending: std::collections::VecDeque<(u64, Work, u64)> = std::collections::VecDeque::new();
     // Why the loop stopped early, if it did.
     let mut cut: Option<NotSent> = None;
     // One stop future for the loop's life: a wake costs no new one.
     let mut loop_stop = stop.clone();
     let stopping = stopped(&mut loop_stop);
     tokio::pin!(stopping);
-    'schedule: while !gate.limits.exhausted() {
-        let Some(wake_ns) = batches.wake_ns() else { break };
-        tokio::select! {
-            biased;
-            reason = &mut stopping => { cut = Some(reason); break; }
-            _ = sleeper.sleep_until(t0 + Duration::from_nanos(wake_ns)) => {}
+    'schedule: while !gate.limits.exhausted() || !pending.is_empty() {
+        // Work already due waits for no wake.
+        if pending.is_empty() {
+            let Some(wake_ns) = batches.wake_ns() else { break };
+            tokio::select! {
+                biased;
+                reason = &mut stopping => { cut = Some(reason); break; }
+                _ = sleeper.sleep_until(t0 + Duration::from_nanos(wake_ns)) => {}
+            }
         }
         let now = now_ns();
         if send_until_ns.is_some_and(|until| now > until) {
             cut = Some(NotSent::DurationBound);
             break;
         }
-        while let Some(Planned { at_ns, work }) = batches.next_due(now) {
-            if !gate.limits.admit() {
-                break 'schedule;
-            }
-            let steps = intend(&state, at_ns, &work);
-            let passed = match gate.pass(&sleeper, &mut stop).await {
+        loop {
+            // Work pulled while waiting for a connection first (already admitted and intended).
+            let (at_ns, work, steps) = match pending.pop_front() {
+                Some(due) => due,
+                None => match batches.next_due(now) {
+                    Some(Planned { at_ns, work }) => {
+                        if !gate.limits.admit() {
+                            break 'schedule;
+                        }
+                        let steps = intend(&state, at_ns, &work);
+                        (at_ns, work, steps)
+                    }
+                    None => break,
+                },
+            };
+            let passed = match gate.pass_cap(&sleeper, &mut stop).await {
+                Ok(held_back) => match gate.try_slot(held_back) {
+                    Some(passed) => Ok(passed),
+                    None => {
+                        let pull = Pull { batches: &mut batches, pending: &mut pending, state: &state, gate: &gate, t0 };
+                        wait_for_slot(&gate, held_back, &mut stop, pull).await
+                    }
+                },
+                Err(reason) => Err(reason),
+            };
+            let passed = match passed {
                 Ok(passed) => passed,
                 Err(reason) => {
                     state.not_sent(reason, 1);
@@ -163,6 +188,14 @@ pub async fn run_plan<T: Transport>(
             state.user_not_started(at_ns, steps - 1);
         }
     };
+    // Work pulled while waiting and never sent: intended already, not sent now.
+    for (at_ns, work, steps) in pending.drain(..) {
+        let reason = cut.unwrap_or(NotSent::DurationBound);
+        state.not_sent(reason, 1);
+        if matches!(work, Work::Session(_)) {
+            state.user_not_started(at_ns, steps - 1);
+        }
+    }
     match cut {
         Some(reason @ (NotSent::Interrupted | NotSent::Aborted)) => {
             let now = now_ns();
@@ -218,6 +251,56 @@ pub async fn run_plan<T: Transport>(
         _ => internal.as_ref().map(|e| format!("internal error: {e}")),
     };
     RunOutcome { summary, duration, interrupted, aborted, internal }
+}
+
+/// While the loop waits for a connection, work keeps coming due: pulling it
+/// counts it as intended when its time comes (so the live line's intended
+/// rate, and an interrupted run's count, hold during a stall), in order, up
+/// to [`MAX_PENDING`] waiting, for the loop to send when connections free.
+const MAX_PENDING: usize = 100_000;
+/// How often a wait for a connection looks for work that came due.
+const PULL_EVERY: Duration = Duration::from_millis(50);
+
+struct Pull<'a, P: Iterator<Item = Planned>> {
+    batches: &'a mut Batches<P>,
+    pending: &'a mut std::collections::VecDeque<(u64, Work, u64)>,
+    state: &'a RunState,
+    gate: &'a Gate,
+    t0: Instant,
+}
+
+impl<P: Iterator<Item = Planned>> Pull<'_, P> {
+    fn due(&mut self) {
+        let now = self.t0.elapsed().as_nanos() as u64;
+        while self.pending.len() < MAX_PENDING {
+            let Some(Planned { at_ns, work }) = self.batches.take_due(now) else { break };
+            if !self.gate.limits.admit() {
+                break;
+            }
+            let steps = intend(self.state, at_ns, &work);
+            self.pending.push_back((at_ns, work, steps));
+        }
+    }
+}
+
+/// Waits for a free connection, pulling work that comes due meanwhile.
+async fn wait_for_slot<P: Iterator<Item = Planned>>(
+    gate: &Gate,
+    held_back: bool,
+    stop: &mut watch::Receiver<Stop>,
+    mut pull: Pull<'_, P>,
+) -> Result<gate::Passed, NotSent> {
+    let slot = gate.slot(held_back, stop);
+    tokio::pin!(slot);
+    let mut tick = tokio::time::interval(PULL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            passed = &mut slot => return passed,
+            _ = tick.tick() => pull.due(),
+        }
+    }
 }
 
 /// Counts `work` as intended at `at_ns`; returns how many requests it stands for.
