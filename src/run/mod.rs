@@ -7,7 +7,9 @@
 //! own walker (`walk.rs`), whose later steps pass the same gate. The loop
 //! never waits for a response, so a slow target cannot slow the schedule
 //! (an open model); a stalled one leaves due requests waiting, with their
-//! lag showing, until sending ends, and they are counted as not sent.
+//! lag showing, until sending ends, and they are counted as not sent. While
+//! the loop waits for a connection it keeps pulling the work that comes due
+//! (bounded, in order), so every request is intended when its time comes.
 //!
 //! The run ends when the plan is done, at the end of sending (the
 //! schedule's end plus [`crate::plan::limits::LATE_ALLOWANCE`]), at
