@@ -8,7 +8,8 @@ fn main() -> ExitCode {
         eprintln!("replay: internal error (a bug in replay; please report it with the command that caused it): {info}");
     }));
     let command = replay::cli::parse();
-    match std::panic::catch_unwind(|| replay::app::run(command)) {
+    // Nothing is shared across the boundary: after a panic the process only exits.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay::app::run(command))) {
         Ok(Ok(exit)) => ExitCode::from(exit as u8),
         Ok(Err(error)) => {
             eprintln!("replay: error: {error:#}");

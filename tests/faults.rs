@@ -98,7 +98,7 @@ fn cfg(base: &str) -> Cfg {
 }
 
 /// Runs the profile against `base`; checks the accounting and the end; returns the summary.
-fn run_against(rt: &tokio::runtime::Runtime, base: &str, cfg: Cfg, what: &str) -> replay::report::Summary {
+fn run_against(rt: &tokio::runtime::Runtime, base: &str, cfg: Cfg, what: &str) -> replay::run::Summary {
     let profile = parse(PROFILE, "p.json").unwrap();
     let started = Instant::now();
     let outcome = run(rt, &profile, &cfg);
@@ -114,7 +114,7 @@ fn run_against(rt: &tokio::runtime::Runtime, base: &str, cfg: Cfg, what: &str) -
 #[test]
 fn every_fault_is_counted_and_the_run_ends_on_time() {
     let rt = runtime();
-    let class = |s: &replay::report::Summary, f| s.by_failure.get(&f).copied().unwrap_or(0);
+    let class = |s: &replay::run::Summary, f| s.by_failure.get(&f).copied().unwrap_or(0);
     for fault in [
         Fault::Refuse,
         Fault::Reset,

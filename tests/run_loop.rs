@@ -5,21 +5,21 @@
 use replay::client::{CookieJar, Failure, Outcome, Transport};
 use replay::plan::{Pace, PlanSettings, PlannedRun, RequestSpec, Source, build, trace};
 use replay::profile::load::parse;
-use replay::report::Summary;
+use replay::run::Summary;
 use replay::run::{RunConfig, RunOutcome, TokioSleeper, run_plan, unobserved};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Answers after `latency`, or fails as a timeout at `timeout`; notes when each request went out.
 #[derive(Clone)]
-struct Stand {
+pub struct Stand {
     latency: Duration,
     timeout: Duration,
-    sent_ns: Arc<Mutex<Vec<u64>>>,
+    pub sent_ns: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Stand {
-    fn new(latency_ms: u64, timeout_ms: u64) -> Self {
+    pub fn new(latency_ms: u64, timeout_ms: u64) -> Self {
         Stand { latency: Duration::from_millis(latency_ms), timeout: Duration::from_millis(timeout_ms), sent_ns: Arc::default() }
     }
 
@@ -70,7 +70,7 @@ const PROFILE: &str = r#"{"version": 1,
                  "think_time_s": {"p50": 0.5, "p90": 0.5, "p99": 0.5},
                  "flows": [{"steps": ["POST /login", "GET /", "GET /profile"], "share": 1.0}]}}"#;
 
-fn planned(source: &str, settings: &PlanSettings, trace_file: &std::path::Path) -> PlannedRun {
+pub fn planned(source: &str, settings: &PlanSettings, trace_file: &std::path::Path) -> PlannedRun {
     let profile = parse(PROFILE, "p.json").unwrap();
     match source {
         "profile" => build(Source::Profile(&profile), settings).unwrap(),
@@ -93,7 +93,7 @@ fn trace_file(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-fn config(connections: usize, timeout_ms: u64) -> RunConfig {
+pub fn config(connections: usize, timeout_ms: u64) -> RunConfig {
     let mut client = replay::client::ClientConfig::new("http://127.0.0.1:9".parse().unwrap());
     client.connections = connections;
     client.timeout = Duration::from_millis(timeout_ms);
@@ -110,7 +110,7 @@ async fn run(planned: PlannedRun, config: RunConfig, stand: &Stand, stop_after: 
     run_plan(planned, config, stand.clone(), TokioSleeper, shutdown, unobserved()).await
 }
 
-fn assert_accounted(s: &Summary, what: &str) {
+pub fn assert_accounted(s: &Summary, what: &str) {
     assert_eq!(
         s.intended,
         s.requests + s.not_sent_total(),
@@ -138,7 +138,7 @@ async fn the_cap_holds_for_every_source() {
         assert!(busiest >= 45, "{source}: the cap is a ceiling, not a stop: {busiest}");
         assert_accounted(&outcome.summary, source);
         assert!(
-            outcome.summary.not_sent.contains_key(&replay::plan::NotSent::RateCap) || source == "sessions",
+            outcome.summary.not_sent.contains_key(&replay::run::NotSent::RateCap) || source == "sessions",
             "{source}: {:?}",
             outcome.summary.not_sent
         );
@@ -174,7 +174,7 @@ async fn a_stalled_target_cannot_stretch_the_run() {
     let s = &outcome.summary;
     assert_accounted(s, "stalled");
     assert_eq!(s.intended, 1000, "every request of the plan came due");
-    assert!(s.not_sent[&replay::plan::NotSent::NoConnection] > 900, "{:?}", s.not_sent);
+    assert!(s.not_sent[&replay::run::NotSent::NoConnection] > 900, "{:?}", s.not_sent);
     assert_eq!(s.by_failure.get(&Failure::Timeout), Some(&s.requests));
 }
 
@@ -191,7 +191,7 @@ async fn interrupted_runs_account_for_every_request() {
         assert_accounted(s, source);
         // Requests due when it stopped are not sent; users' later steps whose time had not come are cut off.
         let cut = source == "sessions" && s.cut_off > 0;
-        assert!(s.not_sent.contains_key(&replay::plan::NotSent::Interrupted) || cut, "{source} x{connections}: {:?}", s.not_sent);
+        assert!(s.not_sent.contains_key(&replay::run::NotSent::Interrupted) || cut, "{source} x{connections}: {:?}", s.not_sent);
         // Stopped at 2.5 s; in-flight requests finish within their latency.
         assert!(outcome.duration < Duration::from_millis(2500 + 800), "{source}: {:?}", outcome.duration);
     }

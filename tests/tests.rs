@@ -7,6 +7,7 @@
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
 //! - `fidelity`: a log with a known truth derived and replayed; the target receives its total and mix.
 //! - `gate`: thresholds, exit codes, every report a run writes, --abort-on-fail, report, merge, compare.
+//! - `extension_limit`, `extension_writer`: a stand-in limit and a stand-in report, each in one file, registered in one line.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
@@ -20,6 +21,8 @@ mod browser;
 mod chain;
 mod cli;
 mod derive;
+mod extension_limit;
+mod extension_writer;
 mod faults;
 mod fidelity;
 mod gate;

@@ -10,11 +10,9 @@ use std::path::Path;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(results) = replay::app::results::parse_results(text, Path::new("fuzz.json")) else { return };
-    let _ = replay::report::html::write_html(&results);
-    let _ = replay::report::markdown::write_summary(&results, &mut Vec::new());
-    let _ = replay::report::junit::write_junit(&results, &mut Vec::new());
-    let _ = replay::report::csv::write_stats(&results, Vec::new());
-    let _ = replay::report::csv::write_history(&results, Vec::new());
+    for writer in replay::app::outputs::WRITERS {
+        let _ = (writer.write)(&results, &mut Vec::new());
+    }
     let _ = replay::report::text::write_table(&results, &mut Vec::new());
     let _ = replay::verdict::judge(&results, &[]);
     let _ = replay::report::compare::compare(&results, &results, 0.1);

@@ -4,7 +4,7 @@
 //! say what traffic they would send); `source.rs` loads what they replay.
 
 mod demo;
-mod outputs;
+pub mod outputs;
 mod plan;
 mod progress;
 pub mod results;

@@ -19,6 +19,7 @@ mod cookies;
 mod failure;
 mod outcome;
 mod pool;
+pub mod status_classes;
 mod tls;
 
 pub use cookies::CookieJar;

@@ -14,9 +14,7 @@
 //! A [`Shard`] (`--shard K/N`) keeps one generator's part of any source's plan.
 //! `batching.rs` groups due work into the loop's wakes.
 
-pub mod batching;
 pub mod estimate;
-pub mod limits;
 mod mix;
 mod picker;
 pub mod profile;
@@ -27,7 +25,6 @@ pub mod synthetic;
 pub mod trace;
 pub mod vars;
 
-pub use limits::{Limits, NotSent};
 pub use request::{RequestMaker, Vars};
 pub use settings::{MAX_UNSCALED_TIMELINE_S, Pace, PlanError, PlanSettings};
 
@@ -84,7 +81,7 @@ impl Catalog {
                 .map(|e| CatalogEntry {
                     key: EndpointKey::new(&e.method, &e.path),
                     production_latency_ms: e.latency_ms,
-                    production_status: crate::report::status_classes::production_shares(&e.status),
+                    production_status: crate::client::status_classes::production_shares(&e.status),
                 })
                 .collect(),
         }

@@ -4,7 +4,7 @@
 //! time; `Aggregated` rows cover every endpoint.
 
 use super::json::{Results, decode};
-use super::summary::new_histogram;
+use crate::run::summary::new_histogram;
 use hdrhistogram::Histogram;
 
 const PERCENTILES: [(f64, &str); 11] = [
@@ -38,7 +38,7 @@ fn moments(h: &Histogram<u64>) -> [String; 4] {
 }
 
 /// `stats.csv`: one row per endpoint, then `Aggregated`.
-pub fn write_stats(r: &Results, out: impl std::io::Write) -> Result<(), String> {
+pub fn write_stats(r: &Results, out: &mut dyn std::io::Write) -> Result<(), String> {
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec![
         "Type",
@@ -80,7 +80,7 @@ pub fn write_stats(r: &Results, out: impl std::io::Write) -> Result<(), String> 
 }
 
 /// `history.csv`: one `Aggregated` row per period of the run, with the totals so far.
-pub fn write_history(r: &Results, out: impl std::io::Write) -> Result<(), String> {
+pub fn write_history(r: &Results, out: &mut dyn std::io::Write) -> Result<(), String> {
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s"];
     header.extend(PERCENTILES.iter().map(|(_, name)| *name));

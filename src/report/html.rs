@@ -29,8 +29,13 @@ th { font-weight: 600; background: #f6f8fb; } td.bad { color: #b3261e; font-weig
 code { background: #f2f4f8; padding: 1px 4px; border-radius: 3px; } td:first-child code { white-space: nowrap; }
 ";
 
-/// Writes the page for `r`.
-pub fn write_html(r: &Results) -> Result<String, String> {
+/// Writes the page for `r` to `out`.
+pub fn write_html(r: &Results, out: &mut dyn std::io::Write) -> Result<(), String> {
+    out.write_all(page(r)?.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// The page for `r`.
+pub fn page(r: &Results) -> Result<String, String> {
     let mut page = String::with_capacity(64 * 1024);
     let verdict = r.verdict.clone().unwrap_or_default();
     let _ = write!(
@@ -190,7 +195,7 @@ fn endpoints(r: &Results, page: &mut String) {
 
 /// Staging's status classes over production's, as two stacked bars with their shares in words.
 fn statuses(e: &crate::report::json::EndpointResult) -> String {
-    use crate::report::status_classes::{CLASS_NAMES, counts_text, shares_text};
+    use crate::client::status_classes::{CLASS_NAMES, counts_text, shares_text};
     let counts = e.class_counts();
     let total: u64 = counts.iter().sum();
     let bar = |shares: [f64; 5], who: &str, text: &str| {

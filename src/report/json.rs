@@ -9,8 +9,8 @@
 //!  "latency_ms": {"p50": 1.2, "p90": 2.0, "p99": 4.1, "max": 12.0, "mean": 1.3}, ...}
 //! ```
 
-use super::summary::Summary;
 use crate::plan::Catalog;
+use crate::run::Summary;
 use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
@@ -104,7 +104,7 @@ impl EndpointResult {
     /// Responses by class, 1xx … 5xx.
     pub fn class_counts(&self) -> [u64; 5] {
         let mut counts = [0; 5];
-        for (i, name) in super::status_classes::CLASS_NAMES.iter().enumerate() {
+        for (i, name) in crate::client::status_classes::CLASS_NAMES.iter().enumerate() {
             counts[i] = self.statuses.get(*name).copied().unwrap_or(0);
         }
         counts
@@ -116,7 +116,7 @@ impl EndpointResult {
             return None;
         }
         let mut shares = [0.0; 5];
-        for (i, name) in super::status_classes::CLASS_NAMES.iter().enumerate() {
+        for (i, name) in crate::client::status_classes::CLASS_NAMES.iter().enumerate() {
             shares[i] = self.production_statuses.get(*name).copied().unwrap_or(0.0);
         }
         Some(shares)
@@ -333,9 +333,20 @@ pub struct RunFacts<'a> {
     pub plan: Option<PlanFacts>,
 }
 
+/// Writes `results.json`: `r`, pretty-printed.
+pub fn write_json(r: &Results, out: &mut dyn std::io::Write) -> Result<(), String> {
+    serde_json::to_writer_pretty(&mut *out, r).map_err(|e| e.to_string())?;
+    out.write_all(b"\n").map_err(|e| e.to_string())
+}
+
 /// `{"2xx": …}` of the classes `keep` keeps.
 fn by_class<T: Copy>(values: &[T; 5], keep: impl Fn(T) -> bool) -> BTreeMap<String, T> {
-    super::status_classes::CLASS_NAMES.iter().zip(values).filter(|(_, v)| keep(**v)).map(|(name, v)| ((*name).to_owned(), *v)).collect()
+    crate::client::status_classes::CLASS_NAMES
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| keep(**v))
+        .map(|(name, v)| ((*name).to_owned(), *v))
+        .collect()
 }
 
 pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
@@ -354,7 +365,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
     if !left_out.is_empty() {
         warnings.push(format!("{} left out for want of a placeholder value", crate::units::count(left_out.len() as u64, "endpoint")));
     }
-    if summary.lag.value_at_quantile(0.99) > crate::report::summary::LATE_US {
+    if summary.lag.value_at_quantile(0.99) > crate::run::summary::LATE_US {
         warnings.push(format!("schedule lag p99 is {:.1} ms (over 50 ms)", summary.lag.value_at_quantile(0.99) as f64 / 1000.0));
     }
     let users = summary.users_by_second();
@@ -446,7 +457,7 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::summary::new_histogram;
+    use crate::run::summary::new_histogram;
 
     #[test]
     fn histograms_round_trip_and_merge_exactly() {

@@ -18,7 +18,11 @@ pub fn xml_escape(text: &str) -> String {
     crate::untrusted::xml(text)
 }
 
-pub fn write_junit(r: &Results, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_junit(r: &Results, out: &mut dyn Write) -> Result<(), String> {
+    junit(r, out).map_err(|e| e.to_string())
+}
+
+fn junit(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     let verdict = r.verdict.clone().unwrap_or_default();
     let tests = verdict.thresholds.len() + 1;
     let failures = verdict.thresholds.iter().filter(|j| !j.passed).count() + usize::from(!verdict.reasons.is_empty());

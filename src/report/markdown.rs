@@ -11,7 +11,11 @@ fn cell(text: &str) -> String {
     crate::untrusted::terminal(text).replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_summary(r: &Results, out: &mut dyn Write) -> Result<(), String> {
+    summary(r, out).map_err(|e| e.to_string())
+}
+
+fn summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     let verdict = r.verdict.clone().unwrap_or_default();
     let mark = if verdict.passed { "passed" } else { "FAILED" };
     writeln!(out, "### replay: {mark} against {}", cell(&r.target))?;
@@ -56,8 +60,8 @@ pub fn write_summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
             thousands(e.failures),
             e.latency_ms.p50,
             e.latency_ms.p99,
-            crate::report::status_classes::counts_text(&e.class_counts()),
-            e.production_shares().map_or("-".to_owned(), |s| crate::report::status_classes::shares_text(&s)),
+            crate::client::status_classes::counts_text(&e.class_counts()),
+            e.production_shares().map_or("-".to_owned(), |s| crate::client::status_classes::shares_text(&s)),
             if e.production_statuses.is_empty() { "-".to_owned() } else { thousands(e.status_mismatches) }
         )?;
     }

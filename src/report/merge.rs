@@ -4,7 +4,7 @@
 //! periods line up on the wall clock.
 
 use super::json::{EndpointResult, Millis, PeriodResult, PlanFacts, Results, ShardFacts, decode, encode};
-use super::summary::new_histogram;
+use crate::run::summary::new_histogram;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
@@ -274,8 +274,8 @@ mod tests {
     use super::*;
     use crate::client::{Failure, Outcome};
     use crate::plan::{Catalog, CatalogEntry, EndpointKey};
-    use crate::report::Summary;
     use crate::report::json::{RunFacts, results};
+    use crate::run::Summary;
 
     fn outcome(i: u64) -> Outcome {
         let intended_ns = i * 7_000_000;

@@ -5,7 +5,7 @@
 //! them), then totals, failures by class, what was not sent and why, and the verdict.
 
 use super::json::Results;
-use super::status_classes::{counts_text, shares_text};
+use crate::client::status_classes::{counts_text, shares_text};
 use crate::units::{count, human_duration, thousands};
 use std::io::{self, Write};
 

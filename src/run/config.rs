@@ -1,13 +1,13 @@
 //! What a run is configured with, and what it reports while and after it runs.
 
 use crate::client::ClientConfig;
-use crate::report::Summary;
+use crate::run::Summary;
 use std::time::Duration;
 
 /// Requests due within this long of the first waiting go out on one wake, when not given.
 pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_micros(500);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunConfig {
     pub client: ClientConfig,
     /// `--max-rps`: a hard ceiling for every request of the run.
@@ -16,13 +16,35 @@ pub struct RunConfig {
     pub max_requests: Option<u64>,
     /// How often progress is reported.
     pub progress_every: Duration,
-    /// Requests due within this long of the first waiting go out on one wake (see `plan/batching.rs`).
+    /// Requests due within this long of the first waiting go out on one wake (see `batching.rs`).
     pub batch_window: Duration,
+    /// Limits beyond the flags' (see `limits/`), held for every request like them.
+    pub limits: Vec<std::sync::Arc<dyn super::limits::Limit>>,
+}
+
+impl std::fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("client", &self.client)
+            .field("max_rps", &self.max_rps)
+            .field("max_requests", &self.max_requests)
+            .field("progress_every", &self.progress_every)
+            .field("batch_window", &self.batch_window)
+            .field("limits", &self.limits.len())
+            .finish()
+    }
 }
 
 impl RunConfig {
     pub fn new(client: ClientConfig) -> Self {
-        RunConfig { client, max_rps: None, max_requests: None, progress_every: Duration::from_secs(5), batch_window: DEFAULT_BATCH_WINDOW }
+        RunConfig {
+            client,
+            max_rps: None,
+            max_requests: None,
+            progress_every: Duration::from_secs(5),
+            batch_window: DEFAULT_BATCH_WINDOW,
+            limits: Vec::new(),
+        }
     }
 
     /// How long requests in flight may take to finish once sending has stopped: their timeout, and a little.

@@ -3,8 +3,8 @@
 //! bounded by the end of sending and by a stop. A request that cannot pass
 //! says why ([`NotSent`]); the caller counts it.
 
+use super::limits::{Limits, NotSent};
 use super::timer::Sleeper;
-use crate::plan::{Limits, NotSent};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -74,16 +74,19 @@ impl Gate {
     pub async fn pass_cap(&self, sleeper: &impl Sleeper, stop: &mut watch::Receiver<Stop>) -> Result<bool, NotSent> {
         let until = self.limits.send_until_ns().map(|ns| self.at(ns));
         let mut held_back = false;
-        while let Some(wait) = self.limits.cap_wait() {
-            held_back = true;
-            let ready = Instant::now() + wait;
-            if until.is_some_and(|until| ready > until) {
-                return Err(NotSent::RateCap);
-            }
-            tokio::select! {
-                biased;
-                reason = stopped(stop) => return Err(reason),
-                _ = sleeper.sleep_until(ready) => {}
+        // One limit after another: each charges the request once, when it lets it go.
+        for limit in self.limits.each() {
+            while let Some(wait) = limit.wait() {
+                held_back = true;
+                let ready = Instant::now() + wait;
+                if until.is_some_and(|until| ready > until) {
+                    return Err(limit.reason());
+                }
+                tokio::select! {
+                    biased;
+                    reason = stopped(stop) => return Err(reason),
+                    _ = sleeper.sleep_until(ready) => {}
+                }
             }
         }
         Ok(held_back)

@@ -12,27 +12,31 @@
 //! (bounded, in order), so every request is intended when its time comes.
 //!
 //! The run ends when the plan is done, at the end of sending (the
-//! schedule's end plus [`crate::plan::limits::LATE_ALLOWANCE`]), at
+//! schedule's end plus [`crate::run::limits::LATE_ALLOWANCE`]), at
 //! `--max-requests`, or when `shutdown` resolves; requests in flight then
 //! get their timeout to finish. Whatever happens, the tally closes with
 //! `intended == requests + not_sent` (`state.rs`). A bug that panics while
 //! planning or sending ends the run as aborted with its results kept
 //! (`guard.rs`).
 
+pub mod batching;
 mod config;
 mod gate;
 mod guard;
+pub mod limits;
 mod state;
+pub mod summary;
 pub mod timer;
 mod walk;
 
 pub use config::{DEFAULT_BATCH_WINDOW, Progress, RunConfig, RunOutcome};
+pub use limits::{Limits, NotSent};
+pub use summary::Summary;
 pub use timer::{PreciseTimer, Sleeper, TokioSleeper};
 
 use crate::client::Transport;
-use crate::plan::batching::Batches;
-use crate::plan::{Limits, NotSent, Planned, PlannedRun, Work};
-use crate::report::Summary;
+use crate::plan::{Planned, PlannedRun, Work};
+use crate::run::batching::Batches;
 use gate::{Gate, Stop, stopped};
 use state::RunState;
 use std::future::Future;
@@ -79,7 +83,8 @@ pub async fn run_plan<T: Transport>(
     let t0 = Instant::now();
     let now_ns = move || t0.elapsed().as_nanos() as u64;
     let connections = config.client.connections.max(1);
-    let gate = Arc::new(Gate::new(Limits::new(config.max_requests, config.max_rps, end_ns, t0), connections, t0));
+    let limits = Limits::new(config.max_requests, config.max_rps, end_ns, t0).with(config.limits.iter().cloned());
+    let gate = Arc::new(Gate::new(limits, connections, t0));
     let send_until_ns = gate.limits.send_until_ns();
     let (stop_tx, mut stop) = watch::channel(Stop::Running);
     let stop_tx = Arc::new(stop_tx);

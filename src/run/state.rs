@@ -11,8 +11,8 @@
 //! (`rps>=0.99*intended`) means the same with `--sessions` as without.
 
 use crate::client::Outcome;
-use crate::plan::NotSent;
-use crate::report::Summary;
+use crate::run::NotSent;
+use crate::run::Summary;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 

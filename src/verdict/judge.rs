@@ -130,7 +130,7 @@ fn worst_window(results: &Results, t: &Threshold, window_s: f64) -> Result<(Opti
     let per_window = ((window_s / period_s).round() as usize).max(1);
     let mut worst: Option<(f64, u64)> = None;
     for chunk in results.periods.chunks(per_window) {
-        let mut latency = crate::report::summary::new_histogram();
+        let mut latency = crate::run::summary::new_histogram();
         for p in chunk {
             latency.add(decode(&p.histogram)?).map_err(|_| "a period's histogram does not fit the run's bounds".to_owned())?;
         }

@@ -12,7 +12,7 @@
 
 use super::threshold::{Metric, Threshold};
 use crate::client::Failure;
-use crate::report::Summary;
+use crate::run::Summary;
 
 /// A run that refused every connection this long is stopped.
 pub const REFUSED_FOR_S: f64 = 5.0;
@@ -120,7 +120,7 @@ fn window_lost(t: &Threshold, s: &Summary, window_s: f64) -> bool {
         }
         match t.metric {
             Metric::Quantile(q) => {
-                let mut latency = crate::report::summary::new_histogram();
+                let mut latency = crate::run::summary::new_histogram();
                 chunk.iter().for_each(|p| {
                     let _ = latency.add(&p.latency);
                 });

@@ -1,15 +1,14 @@
 //! The limits that hold for every source of work, checked as each request
-//! is about to go out: `--max-requests`, the `--max-rps` cap (governor, on
-//! the run's own clock so tests can pause time), and the end of sending.
-//! A request that a limit stops is never lost: it is counted as not sent,
-//! with the [`NotSent`] reason.
+//! comes due and is about to go out: one [`Limit`] per file (`--max-requests`
+//! in `max_requests.rs`, the `--max-rps` cap in `max_rps.rs`), held as a list,
+//! and the end of sending. A request that a limit stops is never lost: it is
+//! counted as not sent, with the limit's [`NotSent`] reason.
 
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
+mod max_requests;
+mod max_rps;
+
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// After the schedule's end, due requests may still go out for this long
@@ -31,6 +30,8 @@ pub enum NotSent {
     RateCap,
     /// The run stopped early: a threshold could no longer pass (`--abort-on-fail`), or the target refused everything.
     Aborted,
+    /// Another [`Limit`] held it back until the end: its name in results.json.
+    Limit(&'static str),
 }
 
 impl NotSent {
@@ -46,6 +47,7 @@ impl NotSent {
             NotSent::NoConnection => "no_free_connection",
             NotSent::RateCap => "max_rps_cap",
             NotSent::Aborted => "aborted",
+            NotSent::Limit(name) => name,
         }
     }
 
@@ -54,60 +56,67 @@ impl NotSent {
     }
 }
 
-/// The run's clock for governor: time since the start, from tokio's clock.
-#[derive(Debug, Clone, Copy)]
-pub struct RunClock {
-    t0: tokio::time::Instant,
-}
-
-impl Clock for RunClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
-        self.t0.elapsed()
+/// One limit on sending, checked for every request of every source. A new
+/// limit is a file here implementing this, and a line in [`Limits::new`]
+/// (or a caller's own, in [`crate::run::RunConfig`]'s `limits`).
+pub trait Limit: Send + Sync {
+    /// Counts a request whose time has come; `false` once no more may come due (the plan ends there).
+    fn admit(&self) -> bool {
+        true
     }
+
+    /// No more requests may come due at all.
+    fn exhausted(&self) -> bool {
+        false
+    }
+
+    /// `None` when the request may go now (and charges it), else how long until it may.
+    fn wait(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Why a request this limit holds back until sending ends is not sent.
+    fn reason(&self) -> NotSent;
 }
 
-type Cap = RateLimiter<NotKeyed, InMemoryState, RunClock, NoOpMiddleware<Duration>>;
-
-/// The limits of one run, shared by everything that sends.
+/// The limits of one run, shared by everything that sends, and when sending ends.
 pub struct Limits {
-    max_requests: Option<u64>,
-    admitted: AtomicU64,
-    cap: Option<Cap>,
-    clock: RunClock,
+    list: Vec<Arc<dyn Limit>>,
     send_until_ns: Option<u64>,
 }
 
 impl Limits {
     /// `end_ns`: when the schedule ends (sending stops [`LATE_ALLOWANCE`] later); `t0`: the run's start.
     pub fn new(max_requests: Option<u64>, max_rps: Option<u32>, end_ns: Option<u64>, t0: tokio::time::Instant) -> Self {
-        let clock = RunClock { t0 };
-        let cap = max_rps.and_then(NonZeroU32::new).map(|rps| {
-            // A burst of a hundredth of a second at most, so no second ever holds more than the cap and that.
-            let burst = NonZeroU32::new((rps.get() / 100).max(1)).expect("at least 1");
-            RateLimiter::direct_with_clock(Quota::per_second(rps).allow_burst(burst), clock)
-        });
-        let send_until_ns = end_ns.map(|end| end.saturating_add(LATE_ALLOWANCE.as_nanos() as u64));
-        Limits { max_requests, admitted: AtomicU64::new(0), cap, clock, send_until_ns }
-    }
-
-    /// Counts one request against `--max-requests`; false once it is reached.
-    pub fn admit(&self) -> bool {
-        match self.max_requests {
-            None => true,
-            Some(max) => self.admitted.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < max).then_some(n + 1)).is_ok(),
+        let mut list: Vec<Arc<dyn Limit>> = Vec::new();
+        if let Some(max) = max_requests {
+            list.push(Arc::new(max_requests::MaxRequests::new(max)));
         }
+        if let Some(rps) = max_rps.and_then(NonZeroU32::new) {
+            list.push(Arc::new(max_rps::MaxRps::new(rps, t0)));
+        }
+        Limits { list, send_until_ns: end_ns.map(|end| end.saturating_add(LATE_ALLOWANCE.as_nanos() as u64)) }
     }
 
-    /// Whether `--max-requests` has been reached.
+    /// These limits and `more`.
+    pub fn with(mut self, more: impl IntoIterator<Item = Arc<dyn Limit>>) -> Self {
+        self.list.extend(more);
+        self
+    }
+
+    /// Counts a request whose time has come against every limit; false once one says no more.
+    pub fn admit(&self) -> bool {
+        self.list.iter().all(|l| l.admit())
+    }
+
+    /// Whether a limit allows no more requests.
     pub fn exhausted(&self) -> bool {
-        self.max_requests.is_some_and(|max| self.admitted.load(Ordering::Relaxed) >= max)
+        self.list.iter().any(|l| l.exhausted())
     }
 
-    /// `None` when the cap lets a request go now (and charges it), else how long until it may.
-    pub fn cap_wait(&self) -> Option<Duration> {
-        let cap = self.cap.as_ref()?;
-        cap.check().err().map(|not_until| not_until.wait_time_from(self.clock.now()).max(Duration::from_micros(1)))
+    /// The limits a request waits for, one after another.
+    pub fn each(&self) -> impl Iterator<Item = &dyn Limit> {
+        self.list.iter().map(|l| &**l)
     }
 
     /// When sending stops, nanoseconds after the start.
@@ -133,12 +142,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_cap_lets_its_rate_through_on_the_runs_clock() {
         let limits = Limits::new(None, Some(100), None, tokio::time::Instant::now());
+        let cap = limits.each().next().unwrap();
         // A burst of one, then one every 10 ms.
-        assert_eq!(limits.cap_wait(), None);
-        let wait = limits.cap_wait().expect("the second must wait");
+        assert_eq!(cap.wait(), None);
+        let wait = cap.wait().expect("the second must wait");
         assert!(wait <= Duration::from_millis(10) && wait > Duration::from_millis(9), "{wait:?}");
         tokio::time::advance(wait).await;
-        assert_eq!(limits.cap_wait(), None);
+        assert_eq!(cap.wait(), None);
         assert_eq!(NotSent::from_name("max_rps_cap"), Some(NotSent::RateCap));
     }
 }
