@@ -78,18 +78,28 @@ pub struct Schedule {
     current_bin: usize,
 }
 
-/// Bins `[first, end)` that a window covers.
-fn window_bins(counts_len: usize, bin_s: u64, window: Option<(u64, u64)>) -> (usize, usize) {
+/// The bins of `curve` that a window of profile seconds `[from, to)` covers
+/// (every bin without one): the one place a window becomes bins.
+pub fn window_bins(curve: &Arrival, window: Option<(u64, u64)>) -> std::ops::Range<usize> {
+    let (bin_s, len) = (u64::from(curve.bin_s.max(1)), curve.counts.len());
     match window {
-        None => (0, counts_len),
-        Some((from, to)) => ((from / bin_s) as usize, (to.div_ceil(bin_s) as usize).min(counts_len)),
+        None => 0..len,
+        Some((from, to)) => {
+            let end = (to.div_ceil(bin_s) as usize).min(len);
+            ((from / bin_s) as usize).min(end)..end
+        }
     }
+}
+
+/// A uniform draw in [0, 1) from `rng`: the one way every seeded draw is made.
+pub fn uniform(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Schedule {
     pub fn new(curve: &Arrival, config: ScheduleConfig) -> Self {
         let bin_s = u64::from(curve.bin_s.max(1));
-        let (first_bin, end_bin) = window_bins(curve.counts.len(), bin_s, config.window);
+        let std::ops::Range { start: first_bin, end: end_bin } = window_bins(curve, config.window);
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Schedule {
             counts: curve.counts.clone(),
@@ -120,7 +130,7 @@ impl Schedule {
     }
 
     fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        uniform(&mut self.rng)
     }
 
     /// Moves to the next non-empty bin; false when done.

@@ -70,6 +70,23 @@ pub fn count(n: u64, noun: &str) -> String {
 }
 
 /// A duration from a number and a unit (`us`, `ms`, `s`, `m`, `h`, `d`; none means seconds).
+/// A default duration as a flag takes it (`5s`, `500us`, `30m`), for clap's
+/// `default_value`, so the library's constant is the one source of a default.
+/// Leaked once per flag, for the life of the process (clap wants `'static`).
+pub fn flag_default(d: std::time::Duration) -> &'static str {
+    let us = d.as_micros();
+    let text = match us {
+        0 => "0".to_owned(),
+        us if us % 86_400_000_000 == 0 => format!("{}d", us / 86_400_000_000),
+        us if us % 3_600_000_000 == 0 => format!("{}h", us / 3_600_000_000),
+        us if us % 60_000_000 == 0 => format!("{}m", us / 60_000_000),
+        us if us % 1_000_000 == 0 => format!("{}s", us / 1_000_000),
+        us if us % 1_000 == 0 => format!("{}ms", us / 1_000),
+        us => format!("{us}us"),
+    };
+    Box::leak(text.into_boxed_str())
+}
+
 pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("`{value}` is not a duration; use e.g. 500ms, 90s, 30m, 2h or 1d");
     let v = value.trim();
@@ -128,5 +145,20 @@ mod tests {
         assert_eq!(count(1, "request"), "1 request");
         assert_eq!(count(2, "request"), "2 requests");
         assert_eq!(count(1_000_000, "request"), "1,000,000 requests");
+    }
+
+    #[test]
+    fn flag_defaults_read_back_as_the_same_duration() {
+        use std::time::Duration;
+        for (d, text) in [
+            (Duration::from_secs(5), "5s"),
+            (Duration::from_micros(500), "500us"),
+            (Duration::from_secs(1800), "30m"),
+            (Duration::from_millis(1500), "1500ms"),
+            (Duration::from_secs(86_400), "1d"),
+        ] {
+            assert_eq!(flag_default(d), text);
+            assert_eq!(parse_duration(text).unwrap(), d);
+        }
     }
 }

@@ -241,10 +241,10 @@ struct ProfileArgs {
     #[arg(long, value_name = "HOST")]
     host_filter: Option<String>,
     /// Most endpoints in the profile; the rest fold into one tail entry
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = crate::profile::deriver::DEFAULT_MAX_ENDPOINTS, value_parser = clap::value_parser!(u32).range(1..))]
     max_endpoints: u32,
     /// Idle time that ends a user's session (e.g. 30m, 90s, 1h)
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration_s)]
+    #[arg(long, value_name = "DURATION", default_value = crate::units::flag_default(crate::profile::deriver::DEFAULT_SESSION_GAP), value_parser = parse_duration_s)]
     session_gap: u64,
     /// Width of the arrival curve's bins (e.g. 1s, 1m); chosen from the span when left out
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_s)]

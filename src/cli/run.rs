@@ -57,10 +57,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
     /// Per-request timeout (e.g. 5s, 500ms); requests in flight when sending ends get this long to finish
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = crate::units::flag_default(crate::client::DEFAULT_TIMEOUT), value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Requests due within this long of each other go out together, none early (e.g. 500us, 1ms; 0 wakes for each)
-    #[arg(long, value_name = "DURATION", default_value = "500us", value_parser = parse_batch_window)]
+    #[arg(long, value_name = "DURATION", default_value = crate::units::flag_default(crate::run::DEFAULT_BATCH_WINDOW), value_parser = parse_batch_window)]
     pub batch_window: Duration,
     /// A header for every request, 'Name: value'; ${ENV} is expanded (repeat for more)
     #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
@@ -217,7 +217,11 @@ impl RunArgs {
             max_rps: self.max_rps.map(|cap| share(u64::from(cap)) as u32),
             max_requests: self.max_requests.map(share),
             batch_window: self.batch_window,
-            progress_every: if std::io::stderr().is_terminal() { Duration::from_millis(250) } else { Duration::from_secs(5) },
+            progress_every: if std::io::stderr().is_terminal() {
+                crate::run::PROGRESS_ON_A_TERMINAL
+            } else {
+                crate::run::DEFAULT_PROGRESS_EVERY
+            },
             ..RunConfig::new(client)
         };
         RunRequest {

@@ -18,6 +18,19 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Every class, in results.json's order.
+    pub const ALL: [Failure; 8] = [
+        Failure::Connect,
+        Failure::Timeout,
+        Failure::Reset,
+        Failure::Tls,
+        Failure::Http4xx,
+        Failure::Http5xx,
+        Failure::Login,
+        Failure::Other,
+    ];
+
+    /// The class's name in results.json and in thresholds (`http_5xx<0.1%`).
     pub fn name(self) -> &'static str {
         match self {
             Failure::Connect => "connect",

@@ -5,15 +5,7 @@
 use crate::profile::Arrival;
 use crate::schedule::ScheduleConfig;
 
-/// The bins `[first, end)` a window covers.
-fn bins(curve: &Arrival, window: Option<(u64, u64)>) -> std::ops::Range<usize> {
-    let bin_s = u64::from(curve.bin_s.max(1));
-    let len = curve.counts.len();
-    match window {
-        None => 0..len,
-        Some((from, to)) => ((from / bin_s) as usize).min(len)..(to.div_ceil(bin_s) as usize).min(len),
-    }
-}
+use crate::schedule::window_bins as bins;
 
 /// The highest rate of any bin in the window, per second of run time.
 pub fn peak_rps(curve: &Arrival, config: &ScheduleConfig) -> f64 {

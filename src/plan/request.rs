@@ -25,8 +25,9 @@ use super::picker::Picker;
 use super::synthetic::{Shape, fill as fill_shape};
 pub use crate::profile::template::{Piece, pieces, placeholders};
 use crate::profile::{Endpoint, Profile};
+use crate::schedule::uniform;
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -399,10 +400,6 @@ impl RequestMaker {
         self.made += 1;
         RequestSpec { seq, endpoint: index, method: e.method.clone(), target, body, synthetic }
     }
-}
-
-fn uniform(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn choose<'a>(rng: &mut ChaCha8Rng, values: &'a [String]) -> &'a str {

@@ -18,7 +18,7 @@ use super::{Catalog, PlanError, PlanSettings, Planned, PlannedRun, RequestSpec, 
 use crate::profile::{Arrival, Profile, Quantiles};
 use crate::schedule::{Schedule, ScheduleConfig};
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use std::collections::HashMap;
 
 pub use crate::profile::load::MAX_SESSION_STEPS;
@@ -136,7 +136,7 @@ impl SessionPlan {
     }
 
     fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        crate::schedule::uniform(&mut self.rng)
     }
 
     fn session(&mut self, profile_s: u64) -> SessionSpec {
@@ -236,9 +236,7 @@ pub fn estimate(profile: &Profile, settings: &PlanSettings) -> Result<Estimate, 
 /// `left` seconds before it sends its first and one more per think time, up to `per_user`.
 fn due_requests(starts: &Arrival, config: &ScheduleConfig, per_user: f64, think_s: f64) -> f64 {
     let bin_s = f64::from(starts.bin_s.max(1));
-    let (from, to) =
-        config.window.map_or((0, starts.counts.len()), |(from, to)| ((from as f64 / bin_s) as usize, (to as f64 / bin_s).ceil() as usize));
-    let bins = &starts.counts[from.min(starts.counts.len())..to.min(starts.counts.len())];
+    let bins = &starts.counts[crate::schedule::window_bins(starts, config.window)];
     let end_s = bins.len() as f64 * bin_s;
     bins.iter()
         .enumerate()

@@ -19,14 +19,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The header a trace starts with.
-pub const HEADER: &str = "offset_s,method,template,target";
+use crate::profile::trace::COLUMNS;
 
-/// Whether `path` holds a trace rather than a profile: its first bytes are the trace header.
+/// Whether `path` holds a trace rather than a profile: its first bytes are the trace's first four columns.
 pub fn is_trace(path: &Path) -> bool {
+    let header = COLUMNS[..4].join(",");
     let Ok(file) = std::fs::File::open(path) else { return false };
-    let mut start = Vec::with_capacity(HEADER.len());
-    file.take(HEADER.len() as u64).read_to_end(&mut start).is_ok() && start == HEADER.as_bytes()
+    let mut start = Vec::with_capacity(header.len());
+    file.take(header.len() as u64).read_to_end(&mut start).is_ok() && start == header.as_bytes()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -55,18 +55,13 @@ fn csv_error(path: &Path, e: &csv::Error) -> String {
     let at = e.position().map_or(String::new(), |p| format!(" row {}", p.line()));
     let what = match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-            Some(i) => format!(
-                "column {} ({}): {}",
-                i + 1,
-                ["offset_s", "method", "template", "target", "session"].get(i as usize).unwrap_or(&"?"),
-                err.kind()
-            ),
+            Some(i) => format!("column {} ({}): {}", i + 1, COLUMNS.get(i as usize).unwrap_or(&"?"), err.kind()),
             None => err.kind().to_string(),
         },
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("{len} columns where the header has {expected_len}"),
         _ => e.to_string(),
     };
-    format!("{}:{at}: {what}; a trace has the columns offset_s,method,template,target,session", path.display())
+    format!("{}:{at}: {what}; a trace has the columns {}", path.display(), COLUMNS.join(","))
 }
 
 /// Reads the trace once: endpoints, length, and placeholders nothing fills.

@@ -63,6 +63,11 @@ pub struct DeriveSettings {
     pub login_form: Option<String>,
 }
 
+/// `--max-endpoints`, when not given.
+pub const DEFAULT_MAX_ENDPOINTS: u32 = 200;
+/// `--session-gap`, when not given: half an hour idle ends a session.
+pub const DEFAULT_SESSION_GAP: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 impl Default for DeriveSettings {
     fn default() -> Self {
         DeriveSettings {
@@ -70,8 +75,8 @@ impl Default for DeriveSettings {
             until_us: None,
             exclude: None,
             host_filter: None,
-            max_endpoints: 200,
-            session_gap_s: 1800,
+            max_endpoints: DEFAULT_MAX_ENDPOINTS as usize,
+            session_gap_s: DEFAULT_SESSION_GAP.as_secs(),
             bin_s: None,
             seed: super::DEFAULT_SEED,
             trace: false,

@@ -20,6 +20,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::Write;
 
+/// The trace's columns, in order: what `derive --trace` writes and `run` reads.
+pub const COLUMNS: [&str; 5] = ["offset_s", "method", "template", "target", "session"];
+
 pub const WINDOW_S: i64 = 60;
 
 /// One request of the timeline.
@@ -48,7 +51,7 @@ pub struct TraceWriter {
 impl TraceWriter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         let mut csv = csv::Writer::from_writer(out);
-        let error = csv.write_record(["offset_s", "method", "template", "target", "session"]).err();
+        let error = csv.write_record(COLUMNS).err();
         TraceWriter {
             csv,
             pending: BinaryHeap::new(),

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 /// Requests due within this long of the first waiting go out on one wake, when not given.
 pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_micros(500);
+/// How often a run's progress line is printed (CI logs); a terminal's bar is redrawn every [`PROGRESS_ON_A_TERMINAL`].
+pub const DEFAULT_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+pub const PROGRESS_ON_A_TERMINAL: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
 pub struct RunConfig {
@@ -41,7 +44,7 @@ impl RunConfig {
             client,
             max_rps: None,
             max_requests: None,
-            progress_every: Duration::from_secs(5),
+            progress_every: DEFAULT_PROGRESS_EVERY,
             batch_window: DEFAULT_BATCH_WINDOW,
             limits: Vec::new(),
         }

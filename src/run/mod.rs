@@ -29,7 +29,7 @@ pub mod summary;
 pub mod timer;
 mod walk;
 
-pub use config::{DEFAULT_BATCH_WINDOW, Progress, RunConfig, RunOutcome};
+pub use config::{DEFAULT_BATCH_WINDOW, DEFAULT_PROGRESS_EVERY, PROGRESS_ON_A_TERMINAL, Progress, RunConfig, RunOutcome};
 pub use limits::{Limits, NotSent};
 pub use summary::Summary;
 pub use timer::{PreciseTimer, Sleeper, TokioSleeper};

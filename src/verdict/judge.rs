@@ -4,9 +4,9 @@
 //! run that sent nothing or where every request failed; a run whose
 //! generator could not keep its schedule fails either way, with that reason.
 
+use super::measure::{Traffic, measure, periods_per_window};
 use super::threshold::{Metric, Threshold};
 use crate::report::json::{Judged, Results, Verdict, decode};
-use hdrhistogram::Histogram;
 
 /// Checks that every endpoint a threshold names is one of `endpoints` (`METHOD /path`).
 pub fn check_endpoints(thresholds: &[Threshold], endpoints: &[String]) -> Result<(), String> {
@@ -23,34 +23,6 @@ pub fn check_endpoints(thresholds: &[Threshold], endpoints: &[String]) -> Result
         }
     }
     Ok(())
-}
-
-/// What one stretch of traffic holds, to measure a threshold on.
-struct Traffic<'a> {
-    intended: u64,
-    requests: u64,
-    failures: u64,
-    /// Failures of one class, when the threshold names one.
-    class_failures: u64,
-    /// Responses in a status class production rarely answered.
-    mismatches: u64,
-    seconds: f64,
-    latency: &'a Histogram<u64>,
-}
-
-fn measure(t: &Threshold, traffic: &Traffic<'_>) -> Option<f64> {
-    let share = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
-    match t.metric {
-        Metric::Quantile(q) => (!traffic.latency.is_empty()).then(|| traffic.latency.value_at_quantile(q) as f64),
-        Metric::Max => (!traffic.latency.is_empty()).then(|| traffic.latency.max() as f64),
-        Metric::Mean => (!traffic.latency.is_empty()).then(|| traffic.latency.mean()),
-        Metric::Errors(None) => share(traffic.failures, traffic.requests),
-        Metric::Errors(Some(_)) => share(traffic.class_failures, traffic.requests),
-        Metric::NotSent => share(traffic.intended.saturating_sub(traffic.requests), traffic.intended),
-        Metric::StatusMismatch => share(traffic.mismatches, traffic.requests),
-        Metric::Rps if t.of_intended => share(traffic.requests, traffic.intended),
-        Metric::Rps => (traffic.seconds > 0.0).then(|| traffic.requests as f64 / traffic.seconds),
-    }
 }
 
 /// Judges `results` against `thresholds` (already checked against its endpoints).
@@ -94,7 +66,7 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
                 };
                 (measure(t, &traffic), None)
             }
-            (None, Some(window)) => worst_window(results, t, window.as_secs_f64())?,
+            (None, Some(window)) => worst_window(results, t, window)?,
         };
         let passed = measured.is_some_and(|m| t.op.holds(m, t.limit));
         let measured_text = match measured {
@@ -125,9 +97,9 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
 }
 
 /// The worst value over consecutive windows of about `window_s` seconds, cut from the run's periods.
-fn worst_window(results: &Results, t: &Threshold, window_s: f64) -> Result<(Option<f64>, Option<u64>), String> {
+fn worst_window(results: &Results, t: &Threshold, window: std::time::Duration) -> Result<(Option<f64>, Option<u64>), String> {
     let period_s = results.period_s.max(1) as f64;
-    let per_window = ((window_s / period_s).round() as usize).max(1);
+    let per_window = periods_per_window(window, results.period_s);
     let mut worst: Option<(f64, u64)> = None;
     for chunk in results.periods.chunks(per_window) {
         let mut latency = crate::run::summary::new_histogram();

@@ -4,12 +4,14 @@
 //! (0 passed, 1 failed).
 //!
 //! - `threshold.rs`: the grammar.
-//! - `judge.rs`: measuring each threshold on results.json's histograms.
+//! - `measure.rs`: one view of traffic and one measure of every metric, live and at the end.
+//! - `judge.rs`: each threshold on results.json's histograms.
 //! - `default_rule.rs`: the default verdict, for a run given no threshold.
 //! - `watch.rs`: `--abort-on-fail`: noticing, while the run goes, that a threshold can no longer pass.
 
 pub mod default_rule;
 pub mod judge;
+pub mod measure;
 pub mod threshold;
 pub mod watch;
 

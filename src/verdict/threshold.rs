@@ -63,7 +63,9 @@ impl Op {
 }
 
 /// The failure classes a threshold may name, as results.json names them.
-pub const CLASSES: [&str; 8] = ["connect", "timeout", "reset", "tls", "http_4xx", "http_5xx", "login_failed", "other"];
+fn classes() -> impl Iterator<Item = &'static str> {
+    crate::client::Failure::ALL.into_iter().map(crate::client::Failure::name)
+}
 
 /// One parsed threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +102,7 @@ fn metric(name: &str) -> Option<Metric> {
         "not_sent" => Some(Metric::NotSent),
         "status_mismatch" | "status_mismatches" => Some(Metric::StatusMismatch),
         "rps" => Some(Metric::Rps),
-        class => CLASSES.iter().find(|c| **c == class).map(|c| Metric::Errors(Some(c))),
+        class => classes().find(|c| *c == class).map(|c| Metric::Errors(Some(c))),
     }
 }
 
@@ -161,7 +163,7 @@ impl Threshold {
         let metric = metric(name).ok_or_else(|| {
             bad(&format!(
                 "`{name}` is not a metric: p50 p90 p95 p99 p99.9 max mean, errors, not_sent, status_mismatch, rps, or a class ({})",
-                CLASSES.join(" ")
+                classes().collect::<Vec<_>>().join(" ")
             ))
         })?;
         if metric == Metric::StatusMismatch && window.is_some() {

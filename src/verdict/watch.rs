@@ -10,6 +10,7 @@
 //! Thresholds on one endpoint are judged at the end only: its share of what
 //! is still to come is not known.
 
+use super::measure::{Traffic, measure, periods_per_window};
 use super::threshold::{Metric, Threshold};
 use crate::client::Failure;
 use crate::run::Summary;
@@ -86,50 +87,48 @@ fn lost(t: &Threshold, s: &Summary, expected: f64) -> bool {
         return false;
     }
     if let Some(window) = t.window {
-        return window_lost(t, s, window.as_secs_f64());
+        return window_lost(t, s, window);
     }
     let ceiling = t.is_ceiling();
+    // Every metric says whether it can be lost early; a floor (`rps>=100`, `errors>1%`) and a mean
+    // can still be made up by what is to come.
+    let over = |count: u64| ceiling && count as f64 / expected > t.limit;
     match t.metric {
-        Metric::Quantile(q) if ceiling => {
-            let over = s.requests - s.latency.count_between(0, t.limit as u64);
-            over as f64 > (1.0 - q) * expected
-        }
-        Metric::Max if ceiling => s.latency.max() as f64 > t.limit,
-        Metric::Errors(class) if ceiling => {
-            let failed = match class {
-                None => s.failures,
-                Some(name) => s.by_failure.iter().filter(|(f, _)| f.name() == name).map(|(_, n)| *n).sum(),
-            };
-            failed as f64 / expected > t.limit
-        }
-        Metric::NotSent if ceiling => s.not_sent_total() as f64 / expected > t.limit,
-        Metric::Rps if t.of_intended && !ceiling => s.not_sent_total() as f64 / expected > 1.0 - t.limit,
-        _ => false,
+        Metric::Quantile(q) => ceiling && (s.requests - s.latency.count_between(0, t.limit as u64)) as f64 > (1.0 - q) * expected,
+        Metric::Max => ceiling && s.latency.max() as f64 > t.limit,
+        Metric::Mean => false,
+        Metric::Errors(None) => over(s.failures),
+        Metric::Errors(Some(name)) => over(s.by_failure.iter().filter(|(f, _)| f.name() == name).map(|(_, n)| *n).sum()),
+        Metric::NotSent => over(s.not_sent_total()),
+        Metric::StatusMismatch => over(s.status_mismatches),
+        Metric::Rps => t.of_intended && !ceiling && s.not_sent_total() as f64 / expected > 1.0 - t.limit,
     }
 }
 
 /// A windowed threshold is lost once a whole window of the run, already over, failed it.
-fn window_lost(t: &Threshold, s: &Summary, window_s: f64) -> bool {
-    let per_window = ((window_s / s.period_s as f64).round() as usize).max(1);
+fn window_lost(t: &Threshold, s: &Summary, window: std::time::Duration) -> bool {
+    let per_window = periods_per_window(window, s.period_s);
     // The last period may still be filling: judge only windows wholly before it.
     let done = s.periods.len().saturating_sub(1);
     s.periods[..done].chunks_exact(per_window).any(|chunk| {
-        let requests: u64 = chunk.iter().map(|p| p.requests).sum();
-        if requests == 0 {
-            return false;
-        }
-        match t.metric {
-            Metric::Quantile(q) => {
-                let mut latency = crate::run::summary::new_histogram();
-                chunk.iter().for_each(|p| {
-                    let _ = latency.add(&p.latency);
-                });
-                !t.op.holds(latency.value_at_quantile(q) as f64, t.limit)
-            }
-            Metric::Max => chunk.iter().any(|p| !t.op.holds(p.latency.max() as f64, t.limit)),
-            Metric::Errors(None) => !t.op.holds(chunk.iter().map(|p| p.failures).sum::<u64>() as f64 / requests as f64, t.limit),
-            _ => false,
-        }
+        let mut latency = crate::run::summary::new_histogram();
+        chunk.iter().for_each(|p| {
+            let _ = latency.add(&p.latency);
+        });
+        let class = |p: &crate::run::summary::Period| match t.metric {
+            Metric::Errors(Some(name)) => p.by_failure.iter().filter(|(f, _)| f.name() == name).map(|(_, n)| *n).sum(),
+            _ => 0,
+        };
+        let traffic = Traffic {
+            intended: chunk.iter().map(|p| p.intended.max(p.requests)).sum(),
+            requests: chunk.iter().map(|p| p.requests).sum(),
+            failures: chunk.iter().map(|p| p.failures).sum(),
+            class_failures: chunk.iter().map(class).sum(),
+            mismatches: 0,
+            seconds: chunk.len() as f64 * s.period_s as f64,
+            latency: &latency,
+        };
+        traffic.requests > 0 && measure(t, &traffic).is_some_and(|v| !t.op.holds(v, t.limit))
     })
 }
 
@@ -186,6 +185,12 @@ mod tests {
         assert_eq!(watch("max<1s").check(&s, 1.0), None);
         // Without --abort-on-fail, thresholds never stop a run.
         assert_eq!(Watch::new(vec![Threshold::parse("errors<1%").unwrap()], false, 1000.0, "x").check(&s, 1.0), None);
+        // Status mismatches: lost past 1% of the 1,000; a mean and a floor can still be made up.
+        assert_eq!(watch("status_mismatch<1%").check(&s, 1.0), None);
+        s.status_mismatches = 11;
+        assert!(watch("status_mismatch<1%").check(&s, 1.0).is_some());
+        assert_eq!(watch("mean<1ms").check(&s, 1.0), None);
+        assert_eq!(watch("rps>=1000").check(&s, 1.0), None);
     }
 
     #[test]
