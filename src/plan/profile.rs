@@ -18,7 +18,8 @@ impl Iterator for ProfilePlan {
     type Item = Planned;
     fn next(&mut self) -> Option<Planned> {
         let due = self.schedule.next()?;
-        Some(Planned { at_ns: due.at_ns, work: Work::Request(self.maker.next(due.profile_s)) })
+        let spec = self.maker.next(due.profile_s);
+        Some(Planned { at_ns: due.at_ns, shard_key: spec.seq, work: Work::Request(spec) })
     }
 }
 

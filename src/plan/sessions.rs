@@ -258,7 +258,9 @@ impl Iterator for SessionPlan {
     type Item = Planned;
     fn next(&mut self) -> Option<Planned> {
         let due = self.starts.next()?;
-        Some(Planned { at_ns: due.at_ns, work: Work::Session(self.session(due.profile_s)) })
+        // A user's number is its shard key: it goes whole to one shard.
+        let shard_key = self.users;
+        Some(Planned { at_ns: due.at_ns, shard_key, work: Work::Session(self.session(due.profile_s)) })
     }
 }
 

@@ -136,7 +136,6 @@ pub struct TracePlan {
     speed: f64,
     window: Option<(u64, u64)>,
     seq: u64,
-    shard: Option<super::Shard>,
 }
 
 impl Iterator for TracePlan {
@@ -152,12 +151,8 @@ impl Iterator for TracePlan {
             };
             let seq = self.seq;
             self.seq += 1;
-            if let Some(shard) = self.shard {
-                let client = if row.user.is_empty() { seq } else { crate::profile::sketch::seeded_hash(0, row.user.as_bytes()) };
-                if !shard.owns(client) {
-                    continue;
-                }
-            }
+            // A client's rows share a shard key, so a shard keeps each client whole.
+            let client = if row.user.is_empty() { seq } else { crate::profile::sketch::seeded_hash(0, row.user.as_bytes()) };
             let mut target = String::with_capacity(row.target.len());
             for piece in pieces(&row.target) {
                 match piece {
@@ -170,7 +165,7 @@ impl Iterator for TracePlan {
             let method = hyper::Method::from_bytes(key.method.as_bytes()).unwrap_or(hyper::Method::GET);
             let at_ns = ((row.offset_s - from) / self.speed * 1e9) as u64;
             let spec = RequestSpec { seq, endpoint, method, target, body: None, synthetic: false };
-            return Some(Planned { at_ns, work: Work::Request(spec) });
+            return Some(Planned { at_ns, shard_key: client, work: Work::Request(spec) });
         }
     }
 }
@@ -206,7 +201,6 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         speed: timeline.speed,
         window: settings.window,
         seq: 0,
-        shard: settings.shard,
     };
     Ok(PlannedRun {
         plan: until(plan, timeline.end_ns),
@@ -217,7 +211,7 @@ pub fn plan(info: &TraceInfo, settings: &PlanSettings) -> Result<PlannedRun, Pla
         synthetic: vec![],
         speed: timeline.speed,
         segments: vec![],
-        expected_requests: info.rows as f64 / settings.shard.map_or(1.0, |s| f64::from(s.count)),
+        expected_requests: info.rows as f64,
     })
 }
 
@@ -252,7 +246,8 @@ mod tests {
         let info = scan(&path, &Vars::new()).unwrap();
         let rows = |shard: Option<Shard>| -> Vec<(u64, String)> {
             let settings = PlanSettings { shard, ..PlanSettings::default() };
-            plan(&info, &settings)
+            // Sharding is applied by `build`, for every source alike.
+            crate::plan::build(crate::plan::Source::Trace(&info), &settings)
                 .unwrap()
                 .plan
                 .map(|p| match p.work {

@@ -16,6 +16,7 @@
 use super::endpoints::{EndpointStats, PARAM_SAMPLES};
 use super::fold::{Rules, group_key};
 use super::sketch::Sample;
+use super::template::{is_placeholder, is_shape_placeholder};
 use super::wire::{Endpoint, QueryKey};
 use std::collections::{BTreeMap, HashMap};
 
@@ -116,11 +117,6 @@ fn key_of(e: &Entry) -> String {
     format!("{} {}", e.method, e.segments.join("/"))
 }
 
-/// `{id}`, but not a log's own braces, which the template holds doubled (`{{x}}`).
-pub(super) fn is_placeholder(segment: &str) -> bool {
-    segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}') && !segment[1..segment.len() - 1].contains(['{', '}'])
-}
-
 fn fold_position(entries: &mut [Entry], position: usize, seed: u64, mut rules: Option<&mut Rules>) {
     // group key → (literal value → requests)
     let mut groups: HashMap<(String, usize, Vec<String>), BTreeMap<String, u64>> = HashMap::new();
@@ -170,11 +166,6 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64, mut rules: O
             e.segments[position] = "{param}".to_owned();
         }
     }
-}
-
-/// Placeholders given by a value's look; secrets (`{email}`, `{token}`) keep theirs.
-pub(super) fn is_shape_placeholder(segment: &str) -> bool {
-    matches!(segment, "{id}" | "{uuid}" | "{hash}" | "{date}")
 }
 
 fn merge_equal(entries: Vec<Entry>) -> Vec<Entry> {

@@ -88,14 +88,14 @@ impl Rules {
         for (position, segment) in path.split('/').enumerate() {
             if position > 0 {
                 let replace = self.groups.get(out.as_str()).is_some_and(|kept| {
-                    if super::collapse::is_placeholder(segment) {
-                        super::collapse::is_shape_placeholder(segment)
+                    if super::template::is_placeholder(segment) {
+                        super::template::is_shape_placeholder(segment)
                     } else {
                         !kept.contains(segment)
                     }
                 });
                 if replace {
-                    if !super::collapse::is_placeholder(segment) {
+                    if !super::template::is_placeholder(segment) {
                         folded.push(position);
                     }
                     changed = true;

@@ -50,6 +50,16 @@ pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
     pieces(template).filter_map(|p| if let Piece::Param(name) = p { Some(name) } else { None })
 }
 
+/// `{id}`, but not a log's own braces, which the template holds doubled (`{{x}}`).
+pub fn is_placeholder(segment: &str) -> bool {
+    segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}') && !segment[1..segment.len() - 1].contains(['{', '}'])
+}
+
+/// Placeholders given by a value's look; secrets (`{email}`, `{token}`) keep theirs.
+pub fn is_shape_placeholder(segment: &str) -> bool {
+    matches!(segment, "{id}" | "{uuid}" | "{hash}" | "{date}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

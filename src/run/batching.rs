@@ -78,6 +78,7 @@ mod tests {
     fn plan(times: &[u64]) -> impl Iterator<Item = Planned> + '_ {
         times.iter().copied().enumerate().map(|(i, at_ns)| Planned {
             at_ns,
+            shard_key: i as u64,
             work: Work::Request(RequestSpec {
                 endpoint: 0,
                 seq: i as u64,

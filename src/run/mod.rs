@@ -126,7 +126,7 @@ pub async fn run_plan<T: Transport>(
             let (at_ns, work, steps) = match pending.pop_front() {
                 Some(due) => due,
                 None => match batches.next_due(now) {
-                    Some(Planned { at_ns, work }) => {
+                    Some(Planned { at_ns, work, .. }) => {
                         if !gate.limits.admit() {
                             break 'schedule;
                         }
@@ -188,7 +188,7 @@ pub async fn run_plan<T: Transport>(
     // Sending ended before the plan did: work whose time had come is counted as not sent. At the
     // end of sending that is the rest of the plan up to it; when stopped early, what was due by
     // now, queued behind busy connections or not yet woken for.
-    let not_sent = |Planned { at_ns, work }: Planned, reason: NotSent| {
+    let not_sent = |Planned { at_ns, work, .. }: Planned, reason: NotSent| {
         let steps = intend(&state, at_ns, &work);
         state.not_sent(reason, 1);
         if matches!(work, Work::Session(_)) {
@@ -280,7 +280,7 @@ impl<P: Iterator<Item = Planned>> Pull<'_, P> {
     fn due(&mut self) {
         let now = self.t0.elapsed().as_nanos() as u64;
         while self.pending.len() < MAX_PENDING {
-            let Some(Planned { at_ns, work }) = self.batches.take_due(now) else { break };
+            let Some(Planned { at_ns, work, .. }) = self.batches.take_due(now) else { break };
             if !self.gate.limits.admit() {
                 break;
             }
