@@ -7,7 +7,7 @@
 use crate::util::real_logs;
 use replay::derive::{DeriveConfig, derive};
 use replay::plan::request::{RequestMaker, Vars};
-use replay::plan::{Pace, PlanSettings, Source, Work, build};
+use replay::plan::{Pace, PlanSettings, Requests, Users, Work, build};
 use replay::profile::Profile;
 use std::path::{Path, PathBuf};
 
@@ -52,7 +52,7 @@ fn check_request(name: &str, spec: &replay::plan::RequestSpec) {
 fn build_every_request(name: &str, profile: &Profile) -> f64 {
     let settings = PlanSettings { pace: Pace::Duration(std::time::Duration::from_secs(60)), ..PlanSettings::default() };
     let has_login = profile.endpoints.iter().any(|e| e.once_per_session);
-    let planned = match build(Source::Profile(profile), &settings) {
+    let planned = match build(&Requests(profile), &settings) {
         Ok(planned) => planned,
         Err(e) if has_login => {
             assert!(e.0.contains("--var"), "{name}: {e}");
@@ -77,7 +77,7 @@ fn build_every_request(name: &str, profile: &Profile) -> f64 {
     }
     // Sessions too, where the log has them.
     if profile.sessions.is_some() && !has_login {
-        let planned = build(Source::Sessions(profile), &settings).unwrap_or_else(|e| panic!("{name}: --sessions: {e}"));
+        let planned = build(&Users(profile), &settings).unwrap_or_else(|e| panic!("{name}: --sessions: {e}"));
         for planned in planned.plan.take(2_000) {
             if let Work::Session(session) = planned.work {
                 session.steps.iter().for_each(|s| check_request(name, s));

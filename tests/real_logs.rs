@@ -5,7 +5,7 @@
 
 use crate::util::real_logs;
 use replay::derive::{DeriveConfig, derive};
-use replay::plan::{Pace, PlanSettings, Source, build};
+use replay::plan::{Pace, PlanSettings, Requests, build};
 
 /// The format name replay reports for a manifest family.
 fn reported_name(family: &str) -> &str {
@@ -41,7 +41,7 @@ fn every_manifest_log_yields_its_requests() {
         assert!(source.first <= source.last && source.first.is_some(), "{path}");
         // A derived profile runs as derived, with no value to invent: redacted values are synthetic.
         let settings = PlanSettings { pace: Pace::Duration(std::time::Duration::from_secs(60)), ..PlanSettings::default() };
-        if let Err(e) = build(Source::Profile(&derived.profile), &settings) {
+        if let Err(e) = build(&Requests(&derived.profile), &settings) {
             panic!("{path}: asks for values: {e}");
         }
         checked += 1;

@@ -4,7 +4,7 @@
 
 use crate::util::{replay, root, text};
 use replay::client::{Client, ClientConfig, Failure};
-use replay::plan::{Pace, PlanSettings, Source, build};
+use replay::plan::{Pace, PlanSettings, Requests, build};
 use replay::profile::Profile;
 use replay::profile::load::parse;
 use replay::run::{PreciseTimer, RunConfig, RunOutcome, run_plan, unobserved};
@@ -37,7 +37,7 @@ pub fn config(base: &str, speed: f64) -> Cfg {
 
 /// Runs `profile` with `cfg` to its end, with the real client and timer.
 pub fn run(rt: &tokio::runtime::Runtime, profile: &Profile, cfg: &Cfg) -> RunOutcome {
-    let planned = build(Source::Profile(profile), &cfg.plan).unwrap();
+    let planned = build(&Requests(profile), &cfg.plan).unwrap();
     let client = Client::new(cfg.run.client.clone()).unwrap();
     let config = cfg.run.clone();
     rt.block_on(async move { run_plan(planned, config, client, PreciseTimer::new().unwrap(), std::future::pending(), unobserved()).await })

@@ -3,7 +3,7 @@
 //! is accounted for (`intended == requests + not_sent`) however it ends.
 
 use replay::client::{CookieJar, Failure, Outcome, Transport};
-use replay::plan::{Pace, PlanSettings, PlannedRun, RequestSpec, Source, build, trace};
+use replay::plan::{Pace, PlanSettings, PlannedRun, RequestSpec, Requests, Trace, Users, build, trace};
 use replay::profile::load::parse;
 use replay::run::Summary;
 use replay::run::{RunConfig, RunOutcome, TokioSleeper, run_plan, unobserved};
@@ -73,11 +73,11 @@ const PROFILE: &str = r#"{"version": 1,
 pub fn planned(source: &str, settings: &PlanSettings, trace_file: &std::path::Path) -> PlannedRun {
     let profile = parse(PROFILE, "p.json").unwrap();
     match source {
-        "profile" => build(Source::Profile(&profile), settings).unwrap(),
-        "sessions" => build(Source::Sessions(&profile), settings).unwrap(),
+        "profile" => build(&Requests(&profile), settings).unwrap(),
+        "sessions" => build(&Users(&profile), settings).unwrap(),
         _ => {
             let info = trace::scan(trace_file, &settings.vars).unwrap();
-            build(Source::Trace(&info), settings).unwrap()
+            build(&Trace(&info), settings).unwrap()
         }
     }
 }

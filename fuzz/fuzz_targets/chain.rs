@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use replay::derive::{DeriveConfig, derive};
 use replay::plan::request::{RequestMaker, Vars};
-use replay::plan::{Pace, PlanSettings, Source, Work, build};
+use replay::plan::{Pace, PlanSettings, Requests, Users, Work, build};
 
 fuzz_target!(|data: &[u8]| {
     let path = std::env::temp_dir().join(format!("replay-fuzz-chain-{}.log", std::process::id()));
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let text = serde_json::to_string(&derived.profile).expect("a profile serialises");
     let profile = replay::profile::load::parse(&text, "fuzz.json").unwrap_or_else(|e| panic!("derive wrote a profile check refuses: {e}"));
     let settings = PlanSettings { pace: Pace::Duration(std::time::Duration::from_secs(10)), ..PlanSettings::default() };
-    if let Ok(planned) = build(Source::Profile(&profile), &settings) {
+    if let Ok(planned) = build(&Requests(&profile), &settings) {
         for planned in planned.plan.take(2_000) {
             if let Work::Request(spec) = planned.work {
                 let target = replay::client::percent_encode_target(&spec.target);
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     // Sessions too, with values for a login's form, as a user would give them.
     let vars: Vars = [("username", "u"), ("password", "p")].iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
     let sessions = PlanSettings { vars, ..settings };
-    if let Ok(planned) = build(Source::Sessions(&profile), &sessions) {
+    if let Ok(planned) = build(&Users(&profile), &sessions) {
         for planned in planned.plan.take(200) {
             if let Work::Session(s) = planned.work {
                 assert!(s.steps.len() <= replay::plan::sessions::MAX_SESSION_STEPS && s.think_ns.len() + 1 == s.steps.len().max(1));

@@ -6,7 +6,7 @@
 use super::run::{plan_facts, prepare_out, replay, runtime};
 use crate::Exit;
 use crate::client::ClientConfig;
-use crate::plan::{Pace, PlanSettings, Source, build};
+use crate::plan::{Pace, PlanSettings, Requests, build};
 use crate::run::RunConfig;
 use anyhow::Context;
 use std::time::Duration;
@@ -50,7 +50,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     // The example server takes any login; a login found in the log needs values all the same.
     let vars = [("username", "demo"), ("password", "pw-demo")].into_iter().map(|(k, v)| (k.to_owned(), vec![v.to_owned()])).collect();
     let settings = PlanSettings { pace: Pace::Duration(Duration::from_secs(duration_s.max(1))), vars, ..PlanSettings::default() };
-    let planned = build(Source::Profile(&profile), &settings)?;
+    let planned = build(&Requests(&profile), &settings)?;
     let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
     let out = prepare_out(Some(&dir.join("results")), true)?;
     let facts = plan_facts(&log.display().to_string(), &settings, &config, &planned);

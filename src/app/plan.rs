@@ -1,26 +1,21 @@
 //! `replay plan`: what a run with the same flags would do, computed from
 //! the bins (or one pass over a trace), without sending anything.
 
-use super::source::{self, Loaded};
+use super::source;
 use crate::Exit;
 use crate::cli::RunRequest;
 use crate::client::display_url;
-use crate::plan::estimate::Estimate;
-use crate::plan::{Catalog, Pace, profile, sessions, trace};
+use crate::plan::{Pace, build};
 use crate::units::{count, human_duration, human_rate, thousands};
 use std::io::Write;
 
 pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let loaded = source::load(&mut request)?;
+    let source = source::open(&mut request)?;
     let settings = &request.plan;
-    let (estimate, catalog): (Estimate, Catalog) = match &loaded {
-        Loaded::Profile(p) if request.sessions => (sessions::estimate(p, settings)?, Catalog::of_profile(p)),
-        Loaded::Profile(p) => (profile::estimate(p, settings)?, Catalog::of_profile(p)),
-        Loaded::Trace(info) => (trace::estimate(info, settings)?, info.catalog.clone()),
-    };
+    let (estimate, catalog) = (source.estimate(settings)?, source.catalog());
     // Planning checks every placeholder and names the endpoints left out, as the run would; and the thresholds.
-    let planned = source::plan(&loaded, &request)?;
-    let thresholds = source::thresholds(&loaded, &request, &catalog)?;
+    let planned = build(source.as_ref(), settings)?;
+    let thresholds = source::thresholds(source.as_ref(), &request, &catalog)?;
     let mut requests = estimate.requests;
     if let Some(max) = request.run.max_requests {
         requests = requests.min(max as f64);
@@ -62,10 +57,7 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
     if let Some(shards) = request.shards {
         write_shares(out, shards, requests, estimate.peak_rps, estimate.users.is_some())?;
     }
-    let latency_s: f64 = match &loaded {
-        Loaded::Profile(p) => p.endpoints.iter().filter_map(|e| e.latency_ms.map(|l| e.weight * l.p50 / 1000.0)).sum(),
-        Loaded::Trace(_) => 0.0,
-    };
+    let latency_s = source.production_latency_s();
     if latency_s > 0.0 {
         writeln!(
             out,

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
-    let loaded = source::load(&mut request)?;
-    let planned = source::plan(&loaded, &request)?;
-    let thresholds = source::thresholds(&loaded, &request, &planned.catalog)?;
+    let source = source::open(&mut request)?;
+    let planned = crate::plan::build(source.as_ref(), &request.plan)?;
+    let thresholds = source::thresholds(source.as_ref(), &request, &planned.catalog)?;
     let existed = request.out.as_deref().is_some_and(Path::exists);
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
     let runtime = runtime()?;

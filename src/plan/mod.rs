@@ -22,6 +22,7 @@ pub mod request;
 pub mod sessions;
 pub mod settings;
 pub mod shard;
+pub mod source;
 pub mod synthetic;
 pub mod trace;
 pub mod vars;
@@ -30,24 +31,12 @@ pub mod work;
 pub use request::{RequestMaker, Vars};
 pub use settings::{MAX_UNSCALED_TIMELINE_S, Pace, PlanError, PlanSettings};
 pub use shard::{MAX_SHARDS, Shard};
+pub use source::{Requests, Trace, Users, WorkSource, open};
 pub use work::*;
 
-use crate::profile::Profile;
-
-/// Where a run's work comes from.
-pub enum Source<'a> {
-    Profile(&'a Profile),
-    Sessions(&'a Profile),
-    Trace(&'a trace::TraceInfo),
-}
-
 /// Plans a run of `source` with `settings`; with a shard, only that shard's part of it.
-pub fn build(source: Source<'_>, settings: &PlanSettings) -> Result<PlannedRun, PlanError> {
-    let mut planned = match source {
-        Source::Profile(profile) => profile::plan(profile, settings),
-        Source::Sessions(profile) => sessions::plan(profile, settings),
-        Source::Trace(info) => trace::plan(info, settings),
-    }?;
+pub fn build(source: &dyn WorkSource, settings: &PlanSettings) -> Result<PlannedRun, PlanError> {
+    let mut planned = source.plan(settings)?;
     if let Some(shard) = settings.shard {
         let whole = std::mem::replace(&mut planned.plan, Box::new(std::iter::empty()));
         planned.plan = Box::new(shard.part(whole));

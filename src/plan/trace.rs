@@ -247,7 +247,7 @@ mod tests {
         let rows = |shard: Option<Shard>| -> Vec<(u64, String)> {
             let settings = PlanSettings { shard, ..PlanSettings::default() };
             // Sharding is applied by `build`, for every source alike.
-            crate::plan::build(crate::plan::Source::Trace(&info), &settings)
+            crate::plan::build(&crate::plan::Trace(&info), &settings)
                 .unwrap()
                 .plan
                 .map(|p| match p.work {
