@@ -4,8 +4,11 @@
 //! # Layout
 //! The modules follow the data:
 //! `input` bytes → `log` records → `scan` (parallel, streaming) → `derive` → `profile`
-//! → `schedule` → `plan` (profile, sessions or trace; limits) → `run` → `client` → `report`.
-//! Arrows point downstream: `cli → app → {log, profile, plan} → run → client → report`.
+//! → `schedule` → `plan` (sources of work) → `run` (the loop, its limits and its tally) → `client`,
+//! and the tally → `verdict` (thresholds) and `report` (every file a run leaves).
+//! Dependencies point the same way: `cli → app → {derive, plan, run, report, verdict}`;
+//! `plan → {profile, schedule, client}`; `run → {plan, client}`; `report → {run, verdict, plan, client}`;
+//! nothing below imports `app` or `cli`, and `run` does not import `report`.
 //!
 //! - [`input`]: opening files, stdin and gzip, with errors that name the path.
 //! - [`log`]: one line → [`log::LogRecord`]: the nom field parsers, one file per log family, format detection.
@@ -13,12 +16,13 @@
 //! - [`derive`]: `replay derive`: inputs → format → scan → [`profile::Profile`], and its stderr summary.
 //! - [`profile`]: the versioned profile wire format, and everything that builds, synthesises and loads it.
 //! - [`schedule`]: when each request is due: pure, one clock, speed, rate scale and window.
-//! - [`plan`]: what a run sends and when: the due-request vocabulary, the sources (profile,
-//!   `--sessions`, trace), the settings and limits every source shares, and `replay plan`'s estimates.
-//! - [`run`]: the one replay loop: plan → gate → client → outcomes, with a shutdown future;
-//!   every intended request is sent or counted as not sent.
+//! - [`plan`]: what a run sends and when: the work vocabulary, one [`plan::WorkSource`] per kind
+//!   (a profile's requests, its users, a trace), sharding, and `replay plan`'s estimates.
+//! - [`run`]: the one replay loop: plan → limits and gate → client → outcomes into the run's
+//!   [`run::Summary`], with a shutdown future; every intended request is sent or counted as not sent.
 //! - [`client`]: the hyper/rustls client; every request becomes an [`client::Outcome`], never an error.
-//! - [`report`]: the run's summary (HDR histograms), `results.json` and the end table.
+//! - [`verdict`]: thresholds parsed, measured live and at the end, and the default verdict.
+//! - [`report`]: `results.json` from the summary, its validation and merging, and one writer per file.
 //! - [`demo`]: the example target server, for `replay demo` and the tests.
 //! - [`app`]: the commands behind the CLI, returning an [`Exit`] code.
 //! - [`cli`]: clap definitions and their translation into typed configs.

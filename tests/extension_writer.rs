@@ -1,9 +1,10 @@
 //! A new report is one file: a stand-in writer, added to the table of
 //! writers, leaves its file beside the others and is named with them.
 
-use replay::app::outputs::{WRITERS, write_with};
+use replay::app::outputs::write_with;
 use replay::client::{Failure, Outcome};
 use replay::plan::{Catalog, CatalogEntry, EndpointKey};
+use replay::report::WRITERS;
 use replay::report::Writer;
 use replay::report::json::{Results, RunFacts, results};
 use replay::run::Summary;

@@ -6,6 +6,7 @@
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
 //! - `fidelity`: a log with a known truth derived and replayed; the target receives its total and mix.
+//! - `layout`: no two top-level modules import each other.
 //! - `gate`: thresholds, exit codes, every report a run writes, --abort-on-fail, report, merge, compare.
 //! - `extension_limit`, `extension_writer`: a stand-in limit and a stand-in report, each in one file, registered in one line.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
@@ -26,6 +27,7 @@ mod extension_writer;
 mod faults;
 mod fidelity;
 mod gate;
+mod layout;
 mod profile;
 mod real_logs;
 mod results_files;

@@ -10,7 +10,7 @@ use std::path::Path;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(results) = replay::app::results::parse_results(text, Path::new("fuzz.json")) else { return };
-    for writer in replay::app::outputs::WRITERS {
+    for writer in replay::report::WRITERS {
         let _ = (writer.write)(&results, &mut Vec::new());
     }
     let _ = replay::report::text::write_table(&results, &mut Vec::new());

@@ -71,7 +71,7 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
         "demo: schedule lag is how late requests left against that time ({:.2} ms at p99 here): small lag means the load was delivered.",
         results.schedule_lag_ms.p99
     );
-    println!("demo: 3. the reports are in {}: {} (open report.html in a browser)", out.display(), super::outputs::other_files());
+    println!("demo: 3. the reports are in {}: {} (open report.html in a browser)", out.display(), crate::report::other_files());
     println!("demo: next, on your own logs:");
     println!("  replay derive /var/log/nginx/access.log > profile.json");
     println!("  replay plan profile.json --host https://staging.example.com --speed 60");

@@ -1,32 +1,13 @@
 //! What a run (or `replay report`) leaves in its folder: one file per
 //! [`Writer`] in [`WRITERS`] (summary.md is also appended to
 //! `$GITHUB_STEP_SUMMARY` when that is set), and the table and verdict on stdout.
-//! A new report is a writer in `report/` and one line here.
 
 use crate::Exit;
 use crate::report::json::Results;
-use crate::report::{Writer, csv, html, json, junit, markdown, text};
+use crate::report::{STEP_SUMMARY, WRITERS, Writer, text};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
-
-/// Every file a run leaves, in the order they are written; results.json first.
-pub const WRITERS: &[Writer] = &[
-    Writer { file: "results.json", write: json::write_json },
-    Writer { file: "report.html", write: html::write_html },
-    Writer { file: "summary.md", write: markdown::write_summary },
-    Writer { file: "junit.xml", write: junit::write_junit },
-    Writer { file: "stats.csv", write: csv::write_stats },
-    Writer { file: "history.csv", write: csv::write_history },
-];
-
-/// The file a CI step summary gets a copy of.
-const STEP_SUMMARY: &str = "summary.md";
-
-/// `report.html, summary.md, …`: the files besides results.json, for what the run prints.
-pub fn other_files() -> String {
-    WRITERS.iter().skip(1).map(|w| w.file).collect::<Vec<_>>().join(", ")
-}
 
 /// Writes every output of `results` into `dir`, prints the table and the verdict, and says how to exit.
 pub fn write_all(results: &Results, dir: &Path) -> anyhow::Result<Exit> {

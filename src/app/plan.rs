@@ -76,7 +76,7 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
         writeln!(out, "  threshold: {t}")?;
     }
     if thresholds.is_empty() {
-        writeln!(out, "  {}", crate::verdict::default_rule::SUMMARY)?;
+        writeln!(out, "  {}", crate::report::json::DEFAULT_VERDICT)?;
     }
     Ok(Exit::Ok)
 }

@@ -134,7 +134,7 @@ enum CliCommand {
     },
     /// Judge a saved run again and write its reports
     #[command(
-        about = format!("Judge a saved run again and write its reports ({})", crate::app::outputs::other_files()),
+        about = format!("Judge a saved run again and write its reports ({})", crate::report::other_files()),
         after_help = "Examples:\n  replay report replay-results/2026-12-01T10-00-00Z/results.json\n  replay report results.json --threshold 'p99<300ms' -o ci-report\n\nExit codes: 0 passed, 1 failed, 2 bad input."
     )]
     Report {

@@ -19,7 +19,6 @@ mod cookies;
 mod failure;
 mod outcome;
 mod pool;
-pub mod status_classes;
 mod tls;
 
 pub use cookies::CookieJar;

@@ -54,7 +54,7 @@ impl Catalog {
                 .map(|e| CatalogEntry {
                     key: EndpointKey::new(&e.method, &e.path),
                     production_latency_ms: e.latency_ms,
-                    production_status: crate::client::status_classes::production_shares(&e.status),
+                    production_status: crate::profile::status_classes::production_shares(&e.status),
                 })
                 .collect(),
         }

@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod shape;
 pub mod sketch;
 mod source;
+pub mod status_classes;
 pub mod synth;
 pub mod template;
 pub mod trace;

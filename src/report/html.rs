@@ -195,7 +195,7 @@ fn endpoints(r: &Results, page: &mut String) {
 
 /// Staging's status classes over production's, as two stacked bars with their shares in words.
 fn statuses(e: &crate::report::json::EndpointResult) -> String {
-    use crate::client::status_classes::{CLASS_NAMES, counts_text, shares_text};
+    use crate::profile::status_classes::{CLASS_NAMES, counts_text, shares_text};
     let counts = e.class_counts();
     let total: u64 = counts.iter().sum();
     let bar = |shares: [f64; 5], who: &str, text: &str| {

@@ -104,7 +104,7 @@ impl EndpointResult {
     /// Responses by class, 1xx … 5xx.
     pub fn class_counts(&self) -> [u64; 5] {
         let mut counts = [0; 5];
-        for (i, name) in crate::client::status_classes::CLASS_NAMES.iter().enumerate() {
+        for (i, name) in crate::profile::status_classes::CLASS_NAMES.iter().enumerate() {
             counts[i] = self.statuses.get(*name).copied().unwrap_or(0);
         }
         counts
@@ -116,7 +116,7 @@ impl EndpointResult {
             return None;
         }
         let mut shares = [0.0; 5];
-        for (i, name) in crate::client::status_classes::CLASS_NAMES.iter().enumerate() {
+        for (i, name) in crate::profile::status_classes::CLASS_NAMES.iter().enumerate() {
             shares[i] = self.production_statuses.get(*name).copied().unwrap_or(0.0);
         }
         Some(shares)
@@ -232,6 +232,11 @@ pub struct SegmentFacts {
     pub end_s: f64,
 }
 
+/// The default verdict in a line, for `plan` and the end of a run
+/// (judged in `verdict/default_rule.rs`).
+pub const DEFAULT_VERDICT: &str = "no thresholds given: the run fails if nothing is sent, every request fails, the generator under-delivers, \
+a session's login fails, or errors or status mismatches pass production's own by 5 points (docs/ci.md)";
+
 /// One threshold's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judged {
@@ -341,7 +346,7 @@ pub fn write_json(r: &Results, out: &mut dyn std::io::Write) -> Result<(), Strin
 
 /// `{"2xx": …}` of the classes `keep` keeps.
 fn by_class<T: Copy>(values: &[T; 5], keep: impl Fn(T) -> bool) -> BTreeMap<String, T> {
-    crate::client::status_classes::CLASS_NAMES
+    crate::profile::status_classes::CLASS_NAMES
         .iter()
         .zip(values)
         .filter(|(_, v)| keep(**v))

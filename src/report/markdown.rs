@@ -60,8 +60,8 @@ fn summary(r: &Results, out: &mut dyn Write) -> io::Result<()> {
             thousands(e.failures),
             e.latency_ms.p50,
             e.latency_ms.p99,
-            crate::client::status_classes::counts_text(&e.class_counts()),
-            e.production_shares().map_or("-".to_owned(), |s| crate::client::status_classes::shares_text(&s)),
+            crate::profile::status_classes::counts_text(&e.class_counts()),
+            e.production_shares().map_or("-".to_owned(), |s| crate::profile::status_classes::shares_text(&s)),
             if e.production_statuses.is_empty() { "-".to_owned() } else { thousands(e.status_mismatches) }
         )?;
     }

@@ -5,7 +5,7 @@
 //! them), then totals, failures by class, what was not sent and why, and the verdict.
 
 use super::json::Results;
-use crate::client::status_classes::{counts_text, shares_text};
+use crate::profile::status_classes::{counts_text, shares_text};
 use crate::units::{count, human_duration, thousands};
 use std::io::{self, Write};
 
@@ -194,7 +194,7 @@ pub fn write_verdict(r: &Results, out: &mut dyn Write) -> io::Result<()> {
     }
     let how = if v.passed { "PASSED" } else { "FAILED" };
     let judged = if v.thresholds.is_empty() {
-        crate::verdict::default_rule::SUMMARY.to_owned()
+        super::json::DEFAULT_VERDICT.to_owned()
     } else {
         format!("{} of {} passed", v.thresholds.iter().filter(|j| j.passed).count(), count(v.thresholds.len() as u64, "threshold"))
     };

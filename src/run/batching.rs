@@ -10,7 +10,7 @@
 //! in its window leaves exactly on time, so a slow schedule pays nothing.
 //! A batch holds [`MAX_BATCH`] requests at most.
 
-use super::Planned;
+use crate::plan::Planned;
 use std::collections::VecDeque;
 
 /// A batch ends at this many requests even inside the window: at high rates

@@ -155,7 +155,7 @@ impl Summary {
     /// Judges each endpoint's statuses against production's classes, where `catalog` holds them.
     pub fn expect_statuses(&mut self, catalog: &crate::plan::Catalog) {
         for (e, entry) in self.endpoints.iter_mut().zip(&catalog.endpoints) {
-            e.expected = entry.production_status.as_ref().map(crate::client::status_classes::expected_mask);
+            e.expected = entry.production_status.as_ref().map(crate::profile::status_classes::expected_mask);
         }
     }
 
@@ -294,10 +294,10 @@ impl Summary {
         }
         if let Some(e) = self.endpoints.get_mut(o.endpoint) {
             if let Some(status) = o.status {
-                if let Some(class) = crate::client::status_classes::class_of(status) {
+                if let Some(class) = crate::profile::status_classes::class_of(status) {
                     e.classes[class] += 1;
                 }
-                if crate::client::status_classes::mismatched(e.expected, status) {
+                if crate::profile::status_classes::mismatched(e.expected, status) {
                     e.mismatches += 1;
                     self.status_mismatches += 1;
                 }

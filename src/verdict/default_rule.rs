@@ -23,12 +23,8 @@
 //! requests from failing on chance. Anything stricter is a threshold away:
 //! `errors<1%`, `status_mismatch<1%`.
 
-use crate::client::status_classes::production_error_share;
+use crate::profile::status_classes::production_error_share;
 use crate::report::json::Results;
-
-/// The default verdict in a line, for `plan` and the end of a run.
-pub const SUMMARY: &str = "no thresholds given: the run fails if nothing is sent, every request fails, the generator under-delivers, \
-a session's login fails, or errors or status mismatches pass production's own by 5 points (docs/ci.md)";
 
 /// How far past production's own rates a run may go before the default verdict fails it.
 pub const MARGIN: f64 = 0.05;
@@ -72,8 +68,8 @@ pub fn reasons(results: &Results) -> Vec<String> {
                 e.method,
                 e.path,
                 e.status_mismatches,
-                crate::client::status_classes::counts_text(&e.class_counts()),
-                e.production_shares().map_or("-".to_owned(), |s| crate::client::status_classes::shares_text(&s))
+                crate::profile::status_classes::counts_text(&e.class_counts()),
+                e.production_shares().map_or("-".to_owned(), |s| crate::profile::status_classes::shares_text(&s))
             )
         });
         reasons.push(format!(
