@@ -43,7 +43,7 @@ fn replay_limited(args: &[&str], limit_mb: u64, secs: u64) -> Output {
 fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = r#""endpoints": [{"method": "GET", "path": "/", "weight": 1}]"#;
-    let table: [(&str, String, &[&str], &str); 9] = [
+    let table: [(&str, String, &[&str], &str); 10] = [
         (
             "wide-bin",
             format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 4294967295, "counts": [1]}}}}"#),
@@ -95,6 +95,14 @@ fn hostile_profiles_exit_2_naming_the_field_in_bounded_memory() {
             ),
             &["check"],
             "sessions.length.p50",
+        ),
+        (
+            "negative-think-minimum",
+            format!(
+                r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": 1, "counts": [1]}}, "sessions": {{"key": "user", "gap_s": 1, "count": 1, "think_time_s": {{"min": -0.5, "p50": 1, "p90": 1, "p99": 1}}, "flows": []}}}}"#
+            ),
+            &["check"],
+            "sessions.think_time_s.min",
         ),
         ("typed", format!(r#"{{"version": 1, {endpoint}, "arrival": {{"bin_s": "sixty", "counts": [1]}}}}"#), &["check"], "arrival.bin_s"),
     ];

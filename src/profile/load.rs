@@ -14,7 +14,7 @@
 //! [`MAX_SESSION_STEPS`] requests when they are drawn. Rates are checked
 //! when a run is planned, after `--speed` and `--rate-scale`.
 
-use super::wire::{Profile, SegmentKind, VERSION};
+use super::wire::{Arrival, Profile, SegmentKind, Sessions, VERSION};
 use crate::log::request_rule;
 use std::collections::HashSet;
 use std::io::Read;
@@ -112,11 +112,27 @@ fn check_counts(counts: &[u64], field: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Checks every field and normalises the weights; the error names the first bad field by its path.
 fn validate(profile: &mut Profile) -> Result<(), Invalid> {
-    let bad = |field: String, message: String| Err((field, message));
     if profile.version != VERSION {
-        return bad("version".into(), format!("{} is not supported; this replay reads version {VERSION}", profile.version));
+        return Err(("version".into(), format!("{} is not supported; this replay reads version {VERSION}", profile.version)));
     }
+    let names = endpoints(profile)?;
+    normalise_weights(profile)?;
+    arrival(&profile.arrival)?;
+    span(profile)?;
+    if let Some(sessions) = &profile.sessions {
+        self::sessions(sessions, &profile.arrival, &names)?;
+    }
+    segments(profile, &names)
+}
+
+fn bad<T>(field: String, message: String) -> Result<T, Invalid> {
+    Err((field, message))
+}
+
+/// Each endpoint's weight, method, target and shapes; returns their names (`GET /a`).
+fn endpoints(profile: &Profile) -> Result<HashSet<String>, Invalid> {
     if profile.endpoints.is_empty() {
         return bad("endpoints".into(), "empty; a profile needs at least one endpoint".into());
     }
@@ -152,51 +168,35 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
         }
         names.insert(format!("{} {}", e.method, e.path));
     }
-    // A login found in the logs keeps its share (a plain run draws it by weight); a hand-written one has 0.
-    let total: f64 = profile.endpoints.iter().map(|e| e.weight).sum();
+    Ok(names)
+}
+
+/// Weights as shares that sum to 1. A login found in the logs keeps its share (a plain run
+/// draws it by weight); a hand-written one has 0.
+fn normalise_weights(profile: &mut Profile) -> Result<(), Invalid> {
     if profile.endpoints.iter().filter(|e| !e.once_per_session).all(|e| e.weight <= 0.0) {
         return bad("endpoints".into(), "all weights are zero; give at least one endpoint a weight above 0".into());
     }
+    let total: f64 = profile.endpoints.iter().map(|e| e.weight).sum();
     for e in profile.endpoints.iter_mut() {
         e.weight /= total;
     }
-    let arrival = &profile.arrival;
+    Ok(())
+}
+
+fn arrival(arrival: &Arrival) -> Result<(), Invalid> {
     if arrival.bin_s == 0 || arrival.bin_s > MAX_BIN_S {
         return bad("arrival.bin_s".into(), format!("{}; bins must be from 1 second to a day ({MAX_BIN_S} s) wide", arrival.bin_s));
     }
     if arrival.counts.is_empty() {
         return bad("arrival.counts".into(), "empty; the curve needs at least one bin".into());
     }
-    check_counts(&arrival.counts, "arrival.counts")?;
-    if let Some(sessions) = &profile.sessions {
-        if let Some(curve) = &sessions.arrival {
-            if curve.bin_s != arrival.bin_s || curve.counts.len() != arrival.counts.len() {
-                return bad("sessions.arrival".into(), "must have the same bins as arrival (bin_s and number of counts)".into());
-            }
-            check_counts(&curve.counts, "sessions.arrival.counts")?;
-        }
-        // Lengths past MAX_SESSION_STEPS are cut when sessions are drawn; these only need to be numbers.
-        let quantiles = [("length", sessions.length), ("duration_s", sessions.duration_s), ("think_time_s", sessions.think_time_s)];
-        for (name, q) in quantiles {
-            let Some(q) = q else { continue };
-            for (which, v) in [("p50", q.p50), ("p90", q.p90), ("p99", q.p99)] {
-                if !v.is_finite() || v < 0.0 {
-                    return bad(format!("sessions.{name}.{which}"), format!("{v} is not a number of 0 or more"));
-                }
-            }
-        }
-        for (i, flow) in sessions.flows.iter().enumerate() {
-            if !flow.share.is_finite() || !(0.0..=MAX_WEIGHT).contains(&flow.share) {
-                return bad(format!("sessions.flows[{i}].share"), format!("{} is not a share from 0 to {MAX_WEIGHT:e}", flow.share));
-            }
-            if flow.steps.len() > MAX_SESSION_STEPS {
-                return bad(
-                    format!("sessions.flows[{i}].steps"),
-                    format!("{} steps; a flow has at most {}", flow.steps.len(), MAX_SESSION_STEPS),
-                );
-            }
-        }
-    }
+    check_counts(&arrival.counts, "arrival.counts")
+}
+
+/// The curve covers the span the source's first and last requests say, within two bins.
+fn span(profile: &Profile) -> Result<(), Invalid> {
+    let arrival = &profile.arrival;
     let span_s = arrival.counts.len() as u64 * u64::from(arrival.bin_s);
     if let Some(source) = &profile.source
         && let (Some(first), Some(last)) = (&source.first, &source.last)
@@ -216,6 +216,55 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
             }
         }
     }
+    Ok(())
+}
+
+fn sessions(sessions: &Sessions, arrival: &Arrival, names: &HashSet<String>) -> Result<(), Invalid> {
+    if let Some(curve) = &sessions.arrival {
+        if curve.bin_s != arrival.bin_s || curve.counts.len() != arrival.counts.len() {
+            return bad("sessions.arrival".into(), "must have the same bins as arrival (bin_s and number of counts)".into());
+        }
+        check_counts(&curve.counts, "sessions.arrival.counts")?;
+    }
+    // Lengths past MAX_SESSION_STEPS are cut when sessions are drawn; these only need to be numbers.
+    let quantiles = [("length", sessions.length), ("duration_s", sessions.duration_s), ("think_time_s", sessions.think_time_s)];
+    for (name, q) in quantiles {
+        let Some(q) = q else { continue };
+        let values = [
+            ("min", q.min),
+            ("p10", q.p10),
+            ("p25", q.p25),
+            ("p50", Some(q.p50)),
+            ("p90", Some(q.p90)),
+            ("p99", Some(q.p99)),
+            ("max", q.max),
+        ];
+        for (which, v) in values.into_iter().filter_map(|(which, v)| Some((which, v?))) {
+            if !v.is_finite() || v < 0.0 {
+                return bad(format!("sessions.{name}.{which}"), format!("{v} is not a number of 0 or more"));
+            }
+        }
+    }
+    for (i, flow) in sessions.flows.iter().enumerate() {
+        if !flow.share.is_finite() || !(0.0..=MAX_WEIGHT).contains(&flow.share) {
+            return bad(format!("sessions.flows[{i}].share"), format!("{} is not a share from 0 to {MAX_WEIGHT:e}", flow.share));
+        }
+        if flow.steps.len() > MAX_SESSION_STEPS {
+            return bad(
+                format!("sessions.flows[{i}].steps"),
+                format!("{} steps; a flow has at most {}", flow.steps.len(), MAX_SESSION_STEPS),
+            );
+        }
+        if let Some(step) = flow.steps.iter().find(|step| !names.contains(*step)) {
+            return bad(format!("sessions.flows[{i}].steps"), format!("`{step}` is not one of the profile's endpoints"));
+        }
+    }
+    Ok(())
+}
+
+/// Segments in order, inside the curve, with the rates their kind needs and mixes of known endpoints.
+fn segments(profile: &Profile, names: &HashSet<String>) -> Result<(), Invalid> {
+    let span_s = profile.arrival.counts.len() as u64 * u64::from(profile.arrival.bin_s);
     let mut previous_end = 0;
     for (i, s) in profile.segments.iter().enumerate() {
         let field = |name: &str| format!("segments[{i}].{name}");
@@ -247,13 +296,6 @@ fn validate(profile: &mut Profile) -> Result<(), Invalid> {
             }
             if !w.is_finite() || !(0.0..=MAX_WEIGHT).contains(w) {
                 return bad(format!("segments[{i}].weights.{name}"), format!("{w} is not a share from 0 to {MAX_WEIGHT:e}"));
-            }
-        }
-    }
-    if let Some(sessions) = &profile.sessions {
-        for (i, flow) in sessions.flows.iter().enumerate() {
-            if let Some(step) = flow.steps.iter().find(|step| !names.contains(*step)) {
-                return bad(format!("sessions.flows[{i}].steps"), format!("`{step}` is not one of the profile's endpoints"));
             }
         }
     }
