@@ -157,87 +157,17 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
     for (i, (r, s)) in runs.iter().zip(&starts).enumerate() {
         let what = |part: &str| format!("input {}: {part}", i + 1);
         if i > 0 {
-            let t = &mut out.totals;
-            t.intended = t.intended.saturating_add(r.totals.intended);
-            t.requests = t.requests.saturating_add(r.totals.requests);
-            t.not_sent = t.not_sent.saturating_add(r.totals.not_sent);
-            t.failures = t.failures.saturating_add(r.totals.failures);
-            t.held_back = t.held_back.saturating_add(r.totals.held_back);
-            t.retried = t.retried.saturating_add(r.totals.retried);
-            t.synthetic = t.synthetic.saturating_add(r.totals.synthetic);
-            t.status_mismatches = t.status_mismatches.saturating_add(r.totals.status_mismatches);
-            t.users = t.users.saturating_add(r.totals.users);
-            t.steps_cut_off = t.steps_cut_off.saturating_add(r.totals.steps_cut_off);
-            add_counts(&mut out.not_sent, &r.not_sent);
-            add_counts(&mut out.failures, &r.failures);
-            add_counts(&mut out.status, &r.status);
-            for (k, v) in &r.failure_examples {
-                out.failure_examples.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-            out.trustworthy &= r.trustworthy;
-            out.interrupted |= r.interrupted;
-            for w in r.warnings.iter().chain(&r.left_out) {
-                if !out.warnings.contains(w) && !out.left_out.contains(w) {
-                    out.warnings.push(w.clone());
-                }
-            }
-            for s in &r.synthetic {
-                if !out.synthetic.contains(s) {
-                    out.synthetic.push(s.clone());
-                }
-            }
+            add_run(&mut out, r);
         }
         for (name, text) in &r.histograms {
             add_histogram(histograms.entry(name.clone()).or_default(), text, &what(&format!("histograms.{name}")))?;
         }
         for e in &r.endpoints {
-            let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
-                (
-                    EndpointResult {
-                        requests: 0,
-                        failures: 0,
-                        bytes: 0,
-                        failures_by_class: BTreeMap::new(),
-                        statuses: BTreeMap::new(),
-                        status_mismatches: 0,
-                        ..e.clone()
-                    },
-                    None,
-                )
-            });
-            merged.requests = merged.requests.saturating_add(e.requests);
-            merged.failures = merged.failures.saturating_add(e.failures);
-            merged.bytes = merged.bytes.saturating_add(e.bytes);
-            merged.status_mismatches = merged.status_mismatches.saturating_add(e.status_mismatches);
-            add_counts(&mut merged.failures_by_class, &e.failures_by_class);
-            add_counts(&mut merged.statuses, &e.statuses);
-            add_histogram(h, &e.histogram, &what(&format!("endpoint {} {}", e.method, e.path)))?;
+            add_endpoint(&mut endpoints, e, &what)?;
         }
         let offset = s - start;
         for p in &r.periods {
-            let index = ((offset + p.start_s as f64) / period_s as f64).floor() as u64;
-            let (merged, h) = periods.entry(index).or_insert_with(|| {
-                let empty = PeriodResult {
-                    start_s: index * period_s,
-                    intended: 0,
-                    requests: 0,
-                    failures: 0,
-                    failures_by_class: BTreeMap::new(),
-                    lag_max_ms: 0.0,
-                    users: 0,
-                    latency_ms: p.latency_ms,
-                    histogram: String::new(),
-                };
-                (empty, None)
-            });
-            merged.intended = merged.intended.saturating_add(p.intended);
-            // Shards' users are apart: in flight together, they add up.
-            merged.users = merged.users.saturating_add(p.users);
-            merged.requests = merged.requests.saturating_add(p.requests);
-            merged.failures = merged.failures.saturating_add(p.failures);
-            merged.lag_max_ms = merged.lag_max_ms.max(p.lag_max_ms);
-            add_counts(&mut merged.failures_by_class, &p.failures_by_class);
-            add_histogram(h, &p.histogram, &what("a period"))?;
+            add_period(&mut periods, p, offset, period_s, &what)?;
         }
     }
     let histograms: BTreeMap<String, Histogram<u64>> = histograms.into_iter().map(|(k, h)| (k, finished(h))).collect();
@@ -267,6 +197,103 @@ pub fn merge(runs: &[Results]) -> Result<Results, String> {
         })
         .collect();
     Ok(out)
+}
+
+/// Adds the totals, counts, examples and notes of `r` (a run after the first) to `out`.
+fn add_run(out: &mut Results, r: &Results) {
+    let t = &mut out.totals;
+    t.intended = t.intended.saturating_add(r.totals.intended);
+    t.requests = t.requests.saturating_add(r.totals.requests);
+    t.not_sent = t.not_sent.saturating_add(r.totals.not_sent);
+    t.failures = t.failures.saturating_add(r.totals.failures);
+    t.held_back = t.held_back.saturating_add(r.totals.held_back);
+    t.retried = t.retried.saturating_add(r.totals.retried);
+    t.synthetic = t.synthetic.saturating_add(r.totals.synthetic);
+    t.status_mismatches = t.status_mismatches.saturating_add(r.totals.status_mismatches);
+    t.users = t.users.saturating_add(r.totals.users);
+    t.steps_cut_off = t.steps_cut_off.saturating_add(r.totals.steps_cut_off);
+    add_counts(&mut out.not_sent, &r.not_sent);
+    add_counts(&mut out.failures, &r.failures);
+    add_counts(&mut out.status, &r.status);
+    for (k, v) in &r.failure_examples {
+        out.failure_examples.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    out.trustworthy &= r.trustworthy;
+    out.interrupted |= r.interrupted;
+    for w in r.warnings.iter().chain(&r.left_out) {
+        if !out.warnings.contains(w) && !out.left_out.contains(w) {
+            out.warnings.push(w.clone());
+        }
+    }
+    for s in &r.synthetic {
+        if !out.synthetic.contains(s) {
+            out.synthetic.push(s.clone());
+        }
+    }
+}
+
+/// Adds an endpoint's counts and histogram to the one of its name.
+fn add_endpoint(
+    endpoints: &mut BTreeMap<(String, String), (EndpointResult, Option<String>)>,
+    e: &EndpointResult,
+    what: &impl Fn(&str) -> String,
+) -> Result<(), String> {
+    let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
+        (
+            EndpointResult {
+                requests: 0,
+                failures: 0,
+                bytes: 0,
+                failures_by_class: BTreeMap::new(),
+                statuses: BTreeMap::new(),
+                status_mismatches: 0,
+                ..e.clone()
+            },
+            None,
+        )
+    });
+    merged.requests = merged.requests.saturating_add(e.requests);
+    merged.failures = merged.failures.saturating_add(e.failures);
+    merged.bytes = merged.bytes.saturating_add(e.bytes);
+    merged.status_mismatches = merged.status_mismatches.saturating_add(e.status_mismatches);
+    add_counts(&mut merged.failures_by_class, &e.failures_by_class);
+    add_counts(&mut merged.statuses, &e.statuses);
+    add_histogram(h, &e.histogram, &what(&format!("endpoint {} {}", e.method, e.path)))?;
+    Ok(())
+}
+
+/// Adds a period, `offset` seconds after the merged run's start, to the merged period it falls in.
+fn add_period(
+    periods: &mut BTreeMap<u64, (PeriodResult, Option<String>)>,
+    p: &PeriodResult,
+    offset: f64,
+    period_s: u64,
+    what: &impl Fn(&str) -> String,
+) -> Result<(), String> {
+    let index = ((offset + p.start_s as f64) / period_s as f64).floor() as u64;
+    let (merged, h) = periods.entry(index).or_insert_with(|| {
+        let empty = PeriodResult {
+            start_s: index * period_s,
+            intended: 0,
+            requests: 0,
+            failures: 0,
+            failures_by_class: BTreeMap::new(),
+            lag_max_ms: 0.0,
+            users: 0,
+            latency_ms: p.latency_ms,
+            histogram: String::new(),
+        };
+        (empty, None)
+    });
+    merged.intended = merged.intended.saturating_add(p.intended);
+    // Shards' users are apart: in flight together, they add up.
+    merged.users = merged.users.saturating_add(p.users);
+    merged.requests = merged.requests.saturating_add(p.requests);
+    merged.failures = merged.failures.saturating_add(p.failures);
+    merged.lag_max_ms = merged.lag_max_ms.max(p.lag_max_ms);
+    add_counts(&mut merged.failures_by_class, &p.failures_by_class);
+    add_histogram(h, &p.histogram, &what("a period"))?;
+    Ok(())
 }
 
 #[cfg(test)]
