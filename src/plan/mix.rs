@@ -1,7 +1,8 @@
-//! Which mix the timeline outside the segments with their own draws from:
-//! what the log had there, so a burst's endpoints are not counted twice.
+//! Which mix each stretch of the timeline draws from: a segment's own, or,
+//! outside those, what the log had there, so a burst's endpoints are not counted twice.
 
 use crate::profile::{Profile, Segment};
+use std::collections::HashMap;
 
 /// The mix of the timeline outside the segments that have their own: the
 /// profile's counts less what those segments hold (their requests on the
@@ -27,4 +28,24 @@ pub fn residual_mix(profile: &Profile, own_mixes: &[(&Segment, Vec<f64>)]) -> Ve
     }
     let residual: Vec<f64> = residual.into_iter().map(|r| r.max(0.0)).collect();
     if residual.iter().sum::<f64>() > 0.0 { residual } else { weights }
+}
+
+/// The segments with their own mix, each with every endpoint's share of its requests.
+pub fn own_mixes(profile: &Profile) -> Vec<(&Segment, Vec<f64>)> {
+    let name_index: HashMap<(&str, &str), usize> =
+        profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
+    profile
+        .segments
+        .iter()
+        .filter_map(|s| {
+            let weights = s.weights.as_ref()?;
+            let mut shares = vec![0.0; profile.endpoints.len()];
+            for (name, w) in weights {
+                let (method, path) = name.split_once(' ')?;
+                shares[*name_index.get(&(method, path))?] = w.max(0.0);
+            }
+            let total: f64 = shares.iter().sum();
+            (total > 0.0).then(|| (s, shares.into_iter().map(|w| w / total).collect()))
+        })
+        .collect()
 }

@@ -28,7 +28,7 @@ use crate::profile::{Endpoint, Profile};
 use crate::schedule::uniform;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Endpoints whose placeholders have no value are left out while together
@@ -260,59 +260,12 @@ impl RequestMaker {
                 }
             }
         }
-        let unfilled_share: f64 = unfilled.iter().map(|u| u.share).sum();
-        if !unfilled.is_empty() && (strict || login_unfilled || unfilled_share >= MATERIAL_SHARE) {
-            let needs: BTreeSet<&String> = unfilled.iter().flat_map(|u| &u.needs).collect();
-            let needs = needs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ");
-            if login_unfilled && !strict {
-                return Err(format!(
-                    "the sessions' login needs values the profile does not hold (logs keep no bodies): {needs}; \
-                     give each user's with --vars users.csv (a header naming them, one row per user; user k logs in with row k) \
-                     or --var name=value"
-                ));
-            }
-            let why = if strict { "(--strict-vars)".to_owned() } else { format!("on {:.1}% of requests", unfilled_share * 100.0) };
-            return Err(format!(
-                "the profile needs values it does not hold {why}: {needs}; pass them with --var name=value or --vars staging-values.csv"
-            ));
+        if let Some(refusal) = refusal(&unfilled, strict, login_unfilled) {
+            return Err(refusal);
         }
         let left_out = unfilled.into_iter().map(|u| u.left_out).collect();
         let synthetic = synthetic.into_iter().map(|(name, share)| format!("{name} on {:.1}% of requests", share * 100.0)).collect();
-        let name_index: HashMap<(&str, &str), usize> =
-            profile.endpoints.iter().enumerate().map(|(i, e)| ((e.method.as_str(), e.path.as_str()), i)).collect();
-        // A hand-written login (weight 0) is only sent first in sessions; one found in the logs is drawn by its share.
-        let drawn = |i: usize, w: f64| {
-            let e = &profile.endpoints[i];
-            if usable[i] && !(e.once_per_session && e.weight <= 0.0) { w } else { 0.0 }
-        };
-        // Segments with their own mix: each endpoint's share of the segment's requests.
-        let own_mixes: Vec<(&crate::profile::Segment, Vec<f64>)> = profile
-            .segments
-            .iter()
-            .filter_map(|s| {
-                let weights = s.weights.as_ref()?;
-                let mut shares = vec![0.0; profile.endpoints.len()];
-                for (name, w) in weights {
-                    let (method, path) = name.split_once(' ')?;
-                    shares[*name_index.get(&(method, path))?] = w.max(0.0);
-                }
-                let total: f64 = shares.iter().sum();
-                (total > 0.0).then(|| (s, shares.into_iter().map(|w| w / total).collect()))
-            })
-            .collect();
-        // Each picker's sequence starts at a point of the seed's choosing.
-        let mut starts = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37);
-        let overall = Picker::new(
-            super::mix::residual_mix(profile, &own_mixes).into_iter().enumerate().map(|(i, w)| drawn(i, w)),
-            uniform(&mut starts),
-        );
-        let segments = own_mixes
-            .iter()
-            .filter_map(|(s, shares)| {
-                let weights: Vec<f64> = shares.iter().enumerate().map(|(i, w)| drawn(i, *w)).collect();
-                weights.iter().any(|&w| w > 0.0).then(|| (s.start_s, s.end_s, Picker::new(weights.into_iter(), uniform(&mut starts))))
-            })
-            .collect();
+        let (overall, segments) = pickers(profile, &usable, seed);
         Ok(RequestMaker { endpoints, overall, segments, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), made: 0, left_out, synthetic })
     }
 
@@ -402,6 +355,49 @@ impl RequestMaker {
     }
 }
 
+/// Why a run cannot start for want of values, if it cannot: values missing on a material share
+/// of requests, for a session's login, or with `--strict-vars`. The error names every one.
+fn refusal(unfilled: &[Unfilled], strict: bool, login_unfilled: bool) -> Option<String> {
+    let share: f64 = unfilled.iter().map(|u| u.share).sum();
+    if unfilled.is_empty() || !(strict || login_unfilled || share >= MATERIAL_SHARE) {
+        return None;
+    }
+    let needs: BTreeSet<&String> = unfilled.iter().flat_map(|u| &u.needs).collect();
+    let needs = needs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ");
+    if login_unfilled && !strict {
+        return Some(format!(
+            "the sessions' login needs values the profile does not hold (logs keep no bodies): {needs}; \
+             give each user's with --vars users.csv (a header naming them, one row per user; user k logs in with row k) \
+             or --var name=value"
+        ));
+    }
+    let why = if strict { "(--strict-vars)".to_owned() } else { format!("on {:.1}% of requests", share * 100.0) };
+    Some(format!("the profile needs values it does not hold {why}: {needs}; pass them with --var name=value or --vars staging-values.csv"))
+}
+
+/// The draw for the timeline outside segments with their own mix, and one for each of those,
+/// over the endpoints that are `usable` and drawn by weight.
+fn pickers(profile: &Profile, usable: &[bool], seed: u64) -> (Picker, Vec<(u64, u64, Picker)>) {
+    // A hand-written login (weight 0) is only sent first in sessions; one found in the logs is drawn by its share.
+    let drawn = |i: usize, w: f64| {
+        let e = &profile.endpoints[i];
+        if usable[i] && !(e.once_per_session && e.weight <= 0.0) { w } else { 0.0 }
+    };
+    let own_mixes = super::mix::own_mixes(profile);
+    // Each picker's sequence starts at a point of the seed's choosing.
+    let mut starts = ChaCha8Rng::seed_from_u64(seed ^ 0x9e37);
+    let overall =
+        Picker::new(super::mix::residual_mix(profile, &own_mixes).into_iter().enumerate().map(|(i, w)| drawn(i, w)), uniform(&mut starts));
+    let segments = own_mixes
+        .iter()
+        .filter_map(|(s, shares)| {
+            let weights: Vec<f64> = shares.iter().enumerate().map(|(i, w)| drawn(i, *w)).collect();
+            weights.iter().any(|&w| w > 0.0).then(|| (s.start_s, s.end_s, Picker::new(weights.into_iter(), uniform(&mut starts))))
+        })
+        .collect();
+    (overall, segments)
+}
+
 fn choose<'a>(rng: &mut ChaCha8Rng, values: &'a [String]) -> &'a str {
     let i = ((uniform(rng) * values.len() as f64) as usize).min(values.len().saturating_sub(1));
     values.get(i).map_or("", String::as_str)
@@ -451,6 +447,7 @@ fn note_synthetic(e: &Endpoint, prepared: &Prepared, synthetic: &mut BTreeMap<St
 mod tests {
 
     use super::*;
+    use std::collections::HashMap;
     use crate::profile::load::parse;
 
     const PROFILE: &str = r#"{"version": 1,
