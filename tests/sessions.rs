@@ -71,6 +71,14 @@ fn a_derived_login_logs_in_and_a_failed_one_fails_the_run() {
     assert_eq!(p["sessions"]["count"].as_u64(), Some(u64::from(USERS)), "{}", p["sessions"]);
     let login = p["endpoints"].as_array().unwrap().iter().find(|e| e["path"] == "/login").unwrap();
     assert_eq!(login["body"]["text"], "username={username}&password={password}");
+    // check says what the login needs before anyone runs it.
+    let checked = replay(&["check", profile.to_str().unwrap()], b"");
+    assert_eq!(checked.status.code(), Some(0));
+    assert!(
+        text(&checked.stdout).contains("POST /login logs users in with values the profile does not hold ({username}, {password})"),
+        "{}",
+        text(&checked.stdout)
+    );
 
     // Without values: refused, naming them, before any traffic.
     let rt = runtime();

@@ -76,6 +76,25 @@ fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit
             count(profile.segments.len() as u64, "segment"),
             if profile.sessions.is_some() { ", sessions" } else { "" }
         )?;
+        // A login whose form has values nobody gave: the profile is valid, but users will not start without them.
+        for login in profile.endpoints.iter().filter(|e| e.once_per_session) {
+            let unfilled: Vec<String> = login
+                .body
+                .iter()
+                .flat_map(|b| crate::profile::template::placeholders(&b.text).map(str::to_owned).collect::<Vec<_>>())
+                .filter(|name| login.params.get(name).is_none_or(Vec::is_empty))
+                .map(|name| format!("{{{name}}}"))
+                .collect();
+            if !unfilled.is_empty() {
+                writeln!(
+                    out,
+                    "  note: {} {} logs users in with values the profile does not hold ({}): give them with --vars users.csv, one row per user",
+                    login.method,
+                    crate::untrusted::terminal(&login.path),
+                    unfilled.join(", ")
+                )?;
+            }
+        }
     }
     Ok(Exit::Ok)
 }

@@ -447,8 +447,8 @@ fn note_synthetic(e: &Endpoint, prepared: &Prepared, synthetic: &mut BTreeMap<St
 mod tests {
 
     use super::*;
-    use std::collections::HashMap;
     use crate::profile::load::parse;
+    use std::collections::HashMap;
 
     const PROFILE: &str = r#"{"version": 1,
         "endpoints": [
