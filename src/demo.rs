@@ -35,8 +35,10 @@ use tokio::net::TcpListener;
 /// `connections` the connections accepted.
 ///
 /// An app that needs its login also counts `login <name>` for each accepted
-/// login, `login failed` for each refused one, and `sent to the login page`
-/// for each request it answered 302 or 401 for want of the cookie.
+/// login, `login failed` for each refused one, `sent to the login page`
+/// for each request it answered 302 or 401 for want of the cookie, and
+/// `gap_ms <N>` for each request of a logged-in user N ms (to 10 ms) after
+/// that user's previous one (its cookie is `session=demo-<name>`).
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// How the example server behaves.
@@ -91,10 +93,27 @@ mod form {
     }
 }
 
+/// Counts the gap since `user`'s previous request, to 10 ms, under `gap_ms <N>`; the time of
+/// each user's last request is kept under `at <user>` (ms since the epoch).
+fn note_gap(received: &Received, user: &str) {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let mut received = received.lock().expect("received lock");
+    if let Some(last) = received.insert(format!("at {user}"), now_ms) {
+        let gap = now_ms.saturating_sub(last) / 10 * 10;
+        *received.entry(format!("gap_ms {gap}")).or_default() += 1;
+    }
+}
+
 async fn answer(request: Request<Incoming>, received: Received, app: App) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let logged_in = request.headers().get(hyper::header::COOKIE).is_some_and(|c| c.as_bytes().starts_with(b"session=demo"));
+    let cookie = request.headers().get(hyper::header::COOKIE).map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned());
+    let logged_in = cookie.as_deref().is_some_and(|c| c.starts_with("session=demo"));
+    if app.requires_login
+        && let Some(user) = cookie.as_deref().and_then(|c| c.strip_prefix("session=demo-"))
+    {
+        note_gap(&received, user);
+    }
     let traced = request.headers().get("traceparent").is_some_and(|v| v.as_bytes().starts_with(b"00-"))
         && request.headers().contains_key("x-replay-id");
     let http2 = request.version() == hyper::Version::HTTP_2;
@@ -123,12 +142,13 @@ async fn answer(request: Request<Incoming>, received: Received, app: App) -> Res
         }
     }
     let count = |what: String| *received.lock().expect("received lock").entry(what).or_default() += 1;
-    let mut login_cookie = !app.requires_login;
+    let mut login_cookie = (!app.requires_login).then(|| "session=demo; Path=/; HttpOnly".to_owned());
     let (status, body) = match (method.as_str(), path.as_str()) {
         ("POST", "/login") if app.requires_login => match accepted_user(&body) {
             Some(user) => {
                 count(format!("login {user}"));
-                login_cookie = true;
+                note_gap(&received, &user);
+                login_cookie = Some(format!("session=demo-{user}; Path=/; HttpOnly"));
                 (StatusCode::OK, "Login".to_owned())
             }
             None => {
@@ -153,8 +173,11 @@ async fn answer(request: Request<Incoming>, received: Received, app: App) -> Res
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    if method == hyper::Method::POST && path == "/login" && login_cookie {
-        response.headers_mut().insert(hyper::header::SET_COOKIE, hyper::header::HeaderValue::from_static("session=demo; Path=/; HttpOnly"));
+    if method == hyper::Method::POST
+        && path == "/login"
+        && let Some(cookie) = login_cookie.and_then(|c| hyper::header::HeaderValue::from_str(&c).ok())
+    {
+        response.headers_mut().insert(hyper::header::SET_COOKIE, cookie);
     }
     if status == StatusCode::FOUND {
         response.headers_mut().insert(hyper::header::LOCATION, hyper::header::HeaderValue::from_static("/login"));

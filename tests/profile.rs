@@ -174,7 +174,7 @@ fn every_hand_written_profile_loads_and_matches_its_recipe() {
     let mut names: Vec<String> =
         std::fs::read_dir(root().join("profiles")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(names, ["bursty.json", "daily.json", "ramp.json", "steady.json"]);
+    assert_eq!(names, ["bursty.json", "daily.json", "locust.json", "ramp.json", "steady.json"]);
     for name in &names {
         let profile = replay::profile::load::load(&root().join("profiles").join(name)).unwrap_or_else(|e| panic!("{e}"));
         let paths: Vec<String> = profile.endpoints.iter().map(|e| format!("{} {}", e.method, e.path)).collect();
@@ -192,6 +192,10 @@ fn every_hand_written_profile_loads_and_matches_its_recipe() {
         ),
         ("ramp.json", vec!["--shape", "ramp", "--from", "10", "--to", "500", "--over", "10m", "--bin", "5s"]),
         ("daily.json", vec!["--shape", "daily", "--from", "5", "--to", "120", "--bin", "5m"]),
+        (
+            "locust.json",
+            vec!["--shape", "users", "--users", "20", "--spawn-rate", "2", "--over", "10m", "--bin", "10s", "--think", "5s..9s"],
+        ),
     ];
     for (name, mut args) in recipes {
         args.splice(0..0, ["profile"]);

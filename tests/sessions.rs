@@ -215,3 +215,52 @@ fn think_times_from_a_one_second_log_keep_their_mean() {
     assert!((drawn - truth).abs() < 0.12, "drawn mean {drawn:.3} s, the log's {truth:.3} s: {think}");
     assert!(think["max"].as_f64().unwrap() < 2.0, "{think}");
 }
+
+#[test]
+fn the_locust_quick_start_logs_in_once_then_browses_two_to_one_with_its_waits() {
+    // profiles/locust.json: 20 users, 2 a second, log in once, then / and /profile 2:1, waiting 5 to 9 s.
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.csv");
+    let mut csv = "username,password\n".to_owned();
+    for k in 0..USERS {
+        let _ = writeln!(csv, "user-{k},pw-user-{k}");
+    }
+    std::fs::write(&users, csv).unwrap();
+    let rt = runtime();
+    let (addr, received, stop) = rt.block_on(replay::demo::start_app(replay::demo::App::with_login())).unwrap();
+    let host = format!("http://{addr}");
+    let out_dir = dir.path().join("r");
+    // Its first two minutes, 20 times faster: waits of 250 to 450 ms.
+    let args = [
+        "run",
+        "profiles/locust.json",
+        "--host",
+        &host,
+        "--sessions",
+        "--window",
+        "0s..120s",
+        "--speed",
+        "20",
+        "--vars",
+        users.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let out = replay(&args, b"");
+    let _ = stop.send(());
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.get("sent to the login page"), None, "every session logs in first: {got:?}");
+    let logins: u64 = got.iter().filter(|(k, _)| k.starts_with("login user-")).map(|(_, n)| n).sum();
+    assert_eq!(logins, u64::from(USERS), "{got:?}");
+    let ratio = got["GET /"] as f64 / got["GET /profile"] as f64;
+    assert!((ratio - 2.0).abs() <= 0.1, "2:1 within 5%: {got:?}");
+    // Every gap between a user's requests is a wait of 5 to 9 s played 20 times faster, plus the answer's time.
+    let gaps: Vec<(u64, u64)> = got.iter().filter_map(|(k, n)| Some((k.strip_prefix("gap_ms ")?.parse::<u64>().ok()?, *n))).collect();
+    let total: u64 = gaps.iter().map(|(_, n)| n).sum();
+    assert!(total > 200, "{gaps:?}");
+    assert!(gaps.iter().all(|(ms, _)| (240..=470).contains(ms)), "gaps outside 250..450 ms: {gaps:?}");
+    // Spread over the range, not bunched at one value: a quarter of them in each fifty milliseconds of it, roughly.
+    let low: u64 = gaps.iter().filter(|(ms, _)| *ms < 300).map(|(_, n)| n).sum();
+    assert!(low * 8 > total && low * 3 < total, "{low} of {total} under 300 ms");
+}

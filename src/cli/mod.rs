@@ -84,6 +84,12 @@ enum CliCommand {
         /// Bursty: requests per second during a burst
         #[arg(long, value_name = "RPS", required_if_eq("shape", "bursty"))]
         peak: Option<f64>,
+        /// Users: how many walk at once (Locust's users)
+        #[arg(long, value_name = "N", required_if_eq("shape", "users"), value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        users: Option<u32>,
+        /// Users: how many start each second until all walk (Locust's spawn rate) [default: all at once]
+        #[arg(long, value_name = "PER_SECOND", value_parser = parse_spawn_rate)]
+        spawn_rate: Option<f64>,
         /// Bursty: time from one burst to the next
         #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_s)]
         burst_every: u64,
@@ -102,9 +108,9 @@ enum CliCommand {
         /// An endpoint sent once at the start of each session, with a login form: 'POST /login'
         #[arg(long, value_name = "'METHOD /path'")]
         login: Option<String>,
-        /// Think time between a session's requests (Locust's `constant`)
-        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration_s)]
-        think: u64,
+        /// Think time between a session's requests: one duration (Locust's constant) or a range, 5s..9s (Locust's between)
+        #[arg(long, value_name = "DURATION[..DURATION]", default_value = "3s", value_parser = crate::profile::think::Think::parse)]
+        think: crate::profile::think::Think,
         /// Requests a session makes after its login, drawn by weight, as a Locust user repeats its tasks
         #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         session_requests: u32,
@@ -216,7 +222,8 @@ Examples:
   replay profile --shape steady --rps 50 --over 10m --endpoint 'GET /=2' --endpoint 'GET /profile=1' --login 'POST /login'
   replay profile --shape ramp --from 10 --to 500 --over 10m --endpoint 'GET /'
   replay profile --shape bursty --rps 20 --peak 200 --burst-every 5m --burst-length 10s --endpoint 'GET /'
-  replay profile --shape daily --from 5 --to 120 --endpoint 'GET /' -o daily.json";
+  replay profile --shape daily --from 5 --to 120 --endpoint 'GET /' -o daily.json
+  replay profile --shape users --users 20 --spawn-rate 2 --over 10m --endpoint 'GET /=2' --endpoint 'GET /profile=1' --login 'POST /login' --think 5s..9s";
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ShapeArg {
@@ -224,6 +231,8 @@ enum ShapeArg {
     Ramp,
     Bursty,
     Daily,
+    /// Concurrent users, as Locust sizes a test
+    Users,
 }
 
 #[derive(Debug, clap::Args)]
@@ -259,6 +268,15 @@ struct ProfileArgs {
     /// (default 'username={username}&password={password}'; a form opening with `{` goes as JSON)
     #[arg(long, value_name = "TEMPLATE", value_parser = parse_login_form)]
     login_form: Option<String>,
+}
+
+fn parse_spawn_rate(value: &str) -> Result<f64, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .ok_or_else(|| format!("`{value}` is not a spawn rate; give users a second above 0, e.g. 2"))
 }
 
 fn parse_login_form(value: &str) -> Result<String, String> {
@@ -368,6 +386,8 @@ fn translate(cli: Cli) -> Command {
             from,
             to,
             peak,
+            users,
+            spawn_rate,
             burst_every,
             burst_length,
             over,
@@ -384,6 +404,7 @@ fn translate(cli: Cli) -> Command {
                 ShapeArg::Ramp => Shape::Ramp { from: value(from), to: value(to) },
                 ShapeArg::Bursty => Shape::Bursty { rps: value(rps), peak: value(peak), every_s: burst_every, burst_s: burst_length },
                 ShapeArg::Daily => Shape::Daily { from: value(from), to: value(to) },
+                ShapeArg::Users => Shape::Users { users: users.unwrap_or(1), spawn_rate },
             };
             let daily = matches!(shape, Shape::Daily { .. });
             let spec = SynthSpec {
@@ -392,7 +413,7 @@ fn translate(cli: Cli) -> Command {
                 bin_s: bin.unwrap_or(if daily { 60 } else { 1 }).min(u64::from(u32::MAX)) as u32,
                 endpoints,
                 login,
-                think_s: think as f64,
+                think,
                 session_requests: session_requests as usize,
             };
             Command::Profile { spec, output }

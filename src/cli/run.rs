@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// Virtual users: arrive at the profile's session rate, log in first, walk flows with think times, keep cookies
     #[arg(long)]
     pub sessions: bool,
+    /// With --sessions: the users' think time instead of the profile's, one duration or a range (5s..9s, Locust's between)
+    #[arg(long, value_name = "DURATION[..DURATION]", requires = "sessions", value_parser = crate::profile::think::Think::parse)]
+    pub think: Option<crate::profile::think::Think>,
     /// Start the window again when it ends (soak tests; stop with --max-requests or Ctrl-C)
     #[arg(long = "loop")]
     pub looped: bool,
@@ -193,6 +196,7 @@ impl RunArgs {
             looped: self.looped,
             vars,
             strict_vars: self.strict_vars,
+            think: self.think,
             shard: self.shard,
         };
         let (base, credentials) = self.host;

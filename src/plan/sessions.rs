@@ -127,7 +127,7 @@ impl SessionPlan {
             maker: RequestMaker::for_sessions(profile, &settings.vars, config.seed, settings.strict_vars)?,
             flows,
             login,
-            think_s: sessions.and_then(|s| s.think_time_s),
+            think_s: settings.think.map(|t| t.quantiles()).or_else(|| sessions.and_then(|s| s.think_time_s)),
             length: sessions.and_then(|s| s.length),
             speed: config.speed,
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x05e5),
@@ -221,7 +221,7 @@ pub fn estimate(profile: &Profile, settings: &PlanSettings) -> Result<Estimate, 
     let mut estimate = Estimate::of_curve(&starts, &config, timeline.end_ns.map(|ns| ns as f64 / 1e9), per_user);
     estimate.users = Some(estimate.requests / per_user);
     // A user's requests are spread over its session, not sent when it arrives.
-    let think_s = mean_of(profile.sessions.as_ref().and_then(|s| s.think_time_s), 1.0);
+    let think_s = mean_of(settings.think.map(|t| t.quantiles()).or_else(|| profile.sessions.as_ref().and_then(|s| s.think_time_s)), 1.0);
     let (at_once, busiest) = super::estimate::in_flight(&starts, &config, (per_user - 1.0).max(0.0) * think_s, per_user);
     estimate.users_at_once = Some(at_once);
     estimate.peak_rps = busiest;

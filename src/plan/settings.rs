@@ -47,6 +47,8 @@ pub struct PlanSettings {
     pub strict_vars: bool,
     /// `--shard K/N`: send only this shard's part of the schedule.
     pub shard: Option<super::Shard>,
+    /// `--think`: virtual users' think time instead of the profile's.
+    pub think: Option<crate::profile::think::Think>,
 }
 
 impl Default for PlanSettings {
@@ -61,6 +63,7 @@ impl Default for PlanSettings {
             vars: Vars::new(),
             strict_vars: false,
             shard: None,
+            think: None,
         }
     }
 }

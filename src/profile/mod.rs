@@ -28,7 +28,9 @@ mod source;
 pub mod status_classes;
 pub mod synth;
 pub mod template;
+pub mod think;
 pub mod trace;
+pub mod users;
 pub mod value_shape;
 pub mod wire;
 

@@ -18,6 +18,8 @@ pub enum Shape {
     Bursty { rps: f64, peak: f64, every_s: u64, burst_s: u64 },
     /// A day's curve: lowest (`from`) at 04:00, highest (`to`) at 16:00.
     Daily { from: f64, to: f64 },
+    /// `users` walking at once, started `spawn_rate` a second (see `users.rs`).
+    Users { users: u32, spawn_rate: Option<f64> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +31,7 @@ pub struct SynthSpec {
     pub endpoints: Vec<(String, f64)>,
     /// A `METHOD /path` sent once at the start of each session, with a form body.
     pub login: Option<String>,
-    pub think_s: f64,
+    pub think: super::think::Think,
     /// Requests a session makes after its login, drawn by weight (a Locust user's tasks, repeated).
     pub session_requests: usize,
 }
@@ -43,6 +45,8 @@ fn rate_at(shape: Shape, t: f64, over: f64) -> f64 {
             // The first burst comes half a period in, so the curve opens at its baseline.
             if (every_s / 2..every_s / 2 + burst_s).contains(&phase) { peak } else { rps }
         }
+        // Users are sized by Little's law in `users.rs`, not by a rate.
+        Shape::Users { .. } => 0.0,
         Shape::Daily { from, to } => {
             let hour = (t / 3600.0) % 24.0;
             let phase = (hour - 4.0) / 24.0 * std::f64::consts::TAU;
@@ -82,37 +86,53 @@ pub fn synthesize(spec: &SynthSpec) -> Result<Profile, String> {
     }
     let bins = spec.over_s.div_ceil(u64::from(spec.bin_s)) as usize;
     let bin = f64::from(spec.bin_s);
-    let counts: Vec<u64> =
-        (0..bins).map(|i| (rate_at(spec.shape, (i as f64 + 0.5) * bin, spec.over_s as f64).max(0.0) * bin).round() as u64).collect();
+    let per_session = (spec.session_requests + usize::from(spec.login.is_some())) as f64;
+    let session_s = spec.session_requests as f64 * spec.think.mean_s();
+    let user_curves = match spec.shape {
+        Shape::Users { users, spawn_rate } => {
+            Some(super::users::curves(users, spawn_rate, session_s, per_session, spec.over_s, spec.bin_s))
+        }
+        _ => None,
+    };
+    let counts: Vec<u64> = match &user_curves {
+        Some(c) => c.requests.clone(),
+        None => {
+            (0..bins).map(|i| (rate_at(spec.shape, (i as f64 + 0.5) * bin, spec.over_s as f64).max(0.0) * bin).round() as u64).collect()
+        }
+    };
     let total: f64 = spec.endpoints.iter().map(|(_, w)| w).sum();
     if total <= 0.0 {
         return Err("all endpoint weights are zero".into());
     }
     let mut endpoints: Vec<Endpoint> = spec.endpoints.iter().map(|(name, w)| endpoint(name, w / total, false)).collect::<Result<_, _>>()?;
     let mut sessions = None;
-    if let Some(login) = &spec.login {
-        let mut login_endpoint = endpoint(login, 0.0, true)?;
-        login_endpoint.body =
-            Some(Body { content_type: "application/x-www-form-urlencoded".into(), text: "username={username}&password={password}".into() });
-        // Sample values, so the profile runs as made; `--var username=… --var password=…` gives staging's own.
-        login_endpoint.params.insert("username".into(), (1..=5).map(|i| format!("replay-user-{i}")).collect());
-        login_endpoint.params.insert("password".into(), vec!["replay-password".into()]);
-        // Every session opens with the login; its other requests are drawn by weight, as a
-        // Locust user picks its tasks, for the session's length.
-        let steps = vec![format!("{} {}", login_endpoint.method, login_endpoint.path)];
-        endpoints.push(login_endpoint);
+    if spec.login.is_some() || user_curves.is_some() {
+        // Every session opens with the login, if there is one; its other requests are drawn by
+        // weight, as a Locust user picks its tasks, for the session's length.
+        let mut steps = Vec::new();
+        if let Some(login) = &spec.login {
+            let mut login_endpoint = endpoint(login, 0.0, true)?;
+            login_endpoint.body = Some(Body {
+                content_type: "application/x-www-form-urlencoded".into(),
+                text: "username={username}&password={password}".into(),
+            });
+            // Sample values, so the profile runs as made; `--vars` gives staging's own users.
+            login_endpoint.params.insert("username".into(), (1..=5).map(|i| format!("replay-user-{i}")).collect());
+            login_endpoint.params.insert("password".into(), vec!["replay-password".into()]);
+            steps.push(format!("{} {}", login_endpoint.method, login_endpoint.path));
+            endpoints.push(login_endpoint);
+        }
         let constant = |v: f64| Quantiles { min: Some(v), p10: Some(v), p25: Some(v), max: Some(v), ..Quantiles::new(v, v, v) };
-        let length = (spec.session_requests + 1) as f64;
         sessions = Some(Sessions {
             key: "synthetic".into(),
             gap_s: 1800,
             count: 0,
-            arrival: None,
-            length: Some(constant(length)),
-            duration_s: Some(constant(spec.session_requests as f64 * spec.think_s)),
-            think_time_s: Some(constant(spec.think_s)),
+            arrival: user_curves.as_ref().map(|c| Arrival { bin_s: spec.bin_s, counts: c.starts.clone() }),
+            length: Some(constant(per_session)),
+            duration_s: Some(constant(session_s)),
+            think_time_s: Some(spec.think.quantiles()),
             time_resolution_s: None,
-            flows: vec![Flow { steps, count: 0, share: 1.0 }],
+            flows: if steps.is_empty() { vec![] } else { vec![Flow { steps, count: 0, share: 1.0 }] },
         });
     }
     let segments = segments(&counts, spec.bin_s);
@@ -144,7 +164,7 @@ mod tests {
             bin_s,
             endpoints: vec![("GET /".into(), 2.0), ("GET /profile".into(), 1.0)],
             login: None,
-            think_s: 3.0,
+            think: crate::profile::think::Think { min_s: 3.0, max_s: 3.0 },
             session_requests: 20,
         }
     }
