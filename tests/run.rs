@@ -265,6 +265,7 @@ fn plan_and_demo() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(plan.contains("duration 1 m,") && plan.contains("about 12,000 requests") && plan.contains("peak 200 rps"), "{plan}");
     assert!(!plan.contains("None") && !plan.contains("Some("), "no debug forms: {plan}");
+    assert!(plan.contains("its sessions are about 58 users walking at once"), "a plain plan says what its sessions amount to: {plan}");
     // Sessions and traces plan too.
     let out = replay(&["plan", "profiles/steady.json", "--host", "http://127.0.0.1:9", "--speed", "10", "--sessions"], b"");
     let plan = text(&out.stdout);

@@ -44,6 +44,12 @@ pub fn plan_command(mut request: RunRequest, out: &mut dyn Write) -> anyhow::Res
     if let Some(users) = estimate.users {
         let at_once = estimate.users_at_once.map_or(String::new(), |n| format!(", up to {} at once", thousands(n.round() as u64)));
         writeln!(out, "  about {} virtual users{at_once}", thousands(users.round() as u64))?;
+    } else if let Some(at_once) = source.users_at_once(settings) {
+        writeln!(
+            out,
+            "  its sessions are about {} users walking at once (Little's law; --sessions replays them as users)",
+            thousands(at_once.round() as u64)
+        )?;
     }
     let mean = estimate.duration_s.filter(|d| *d > 0.0).map(|d| requests / d);
     let capped = request.run.max_rps.is_some_and(|cap| estimate.peak_rps > f64::from(cap));

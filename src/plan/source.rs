@@ -28,6 +28,10 @@ pub trait WorkSource {
     fn production_latency_s(&self) -> f64 {
         0.0
     }
+    /// How many users walking at once its traffic corresponds to, where it knows its sessions.
+    fn users_at_once(&self, _settings: &PlanSettings) -> Option<f64> {
+        None
+    }
 }
 
 /// A profile's requests, each on its own (the open model).
@@ -56,6 +60,11 @@ impl<P: Borrow<Profile>> WorkSource for Requests<P> {
     }
     fn production_latency_s(&self) -> f64 {
         profile_latency_s(self.0.borrow())
+    }
+    fn users_at_once(&self, settings: &PlanSettings) -> Option<f64> {
+        let profile = self.0.borrow();
+        profile.sessions.as_ref()?;
+        super::sessions::estimate(profile, settings).ok()?.users_at_once
     }
 }
 
