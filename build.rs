@@ -1,7 +1,8 @@
 //! Tells the tests what this machine has, so a test that cannot run here is
 //! reported as ignored, with why, instead of passing without checking
-//! anything: `has_chromium` (report.html in a real browser) and
-//! `has_real_logs` (../shared/real-logs beside the checkout).
+//! anything: `has_chromium` (report.html in a real browser),
+//! `has_real_logs` (../shared/real-logs beside the checkout) and
+//! `has_locust` (Locust from PyPI, to run an exported locustfile).
 
 use std::path::Path;
 
@@ -11,6 +12,11 @@ pub const CHROMIUM: [&str; 3] = ["/usr/bin/chromium", "/usr/bin/chromium-browser
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_chromium)");
     println!("cargo::rustc-check-cfg=cfg(has_real_logs)");
+    println!("cargo::rustc-check-cfg=cfg(has_locust)");
+    let locust = std::process::Command::new("python3").args(["-c", "import locust"]).output();
+    if locust.is_ok_and(|out| out.status.success()) {
+        println!("cargo::rustc-cfg=has_locust");
+    }
     for path in CHROMIUM {
         println!("cargo::rerun-if-changed={path}");
     }

@@ -23,6 +23,7 @@
 //! - [`client`]: the hyper/rustls client; every request becomes an [`client::Outcome`], never an error.
 //! - [`verdict`]: thresholds parsed, measured live and at the end, and the default verdict.
 //! - [`report`]: `results.json` from the summary, its validation and merging, and one writer per file.
+//! - [`export`]: a profile as a locustfile, for teams that keep Locust in CI.
 //! - [`demo`]: the example target server, for `replay demo` and the tests.
 //! - [`app`]: the commands behind the CLI, returning an [`Exit`] code.
 //! - [`cli`]: clap definitions and their translation into typed configs.
@@ -34,6 +35,7 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod derive;
+pub mod export;
 pub mod input;
 pub mod log;
 pub mod plan;

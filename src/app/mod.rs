@@ -30,6 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
+        Command::Export { profile, speed, output } => export_profile(&profile, speed, output.as_deref()),
         Command::Run { request } => run::run_command(request),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
         Command::Demo { duration_s } => demo::demo_command(duration_s),
@@ -95,6 +96,18 @@ fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit
                 )?;
             }
         }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `replay export --locust`: the profile as a locustfile.
+fn export_profile(path: &std::path::Path, speed: f64, output: Option<&std::path::Path>) -> anyhow::Result<Exit> {
+    let profile = load::load(path)?;
+    let exported = crate::export::Exported::new(&profile, &path.display().to_string(), speed).map_err(anyhow::Error::msg)?;
+    let text = crate::export::locust::locustfile(&profile, &exported);
+    match output {
+        Some(file) => std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?,
+        None => io::stdout().lock().write_all(text.as_bytes()).context("cannot write the locustfile to stdout")?,
     }
     Ok(Exit::Ok)
 }

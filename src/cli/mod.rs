@@ -138,6 +138,24 @@ enum CliCommand {
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
         duration: u64,
     },
+    /// Write a profile as another tool's load test: a runnable locustfile
+    #[command(
+        after_help = "Examples:\n  replay export --locust profile.json --speed 60 -o locustfile.py\n  locust -f locustfile.py --headless --host https://staging.example.com"
+    )]
+    Export {
+        /// The profile
+        #[arg(value_name = "PROFILE")]
+        profile: PathBuf,
+        /// Write a locustfile (Locust's HttpUser, tasks by weight, a LoadTestShape following the curve)
+        #[arg(long, required = true)]
+        locust: bool,
+        /// How many times faster than production the curve plays
+        #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+        speed: f64,
+        /// Write it here instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Judge a saved run again and write its reports
     #[command(
         about = format!("Judge a saved run again and write its reports ({})", crate::report::other_files()),
@@ -319,6 +337,7 @@ pub enum Command {
     Plan { request: RunRequest },
     Demo { duration_s: u64 },
     Check { files: Vec<PathBuf> },
+    Export { profile: PathBuf, speed: f64, output: Option<PathBuf> },
     Report { file: PathBuf, thresholds: Vec<String>, out: Option<PathBuf> },
     Merge { files: Vec<PathBuf>, output: PathBuf },
     Compare { baseline: PathBuf, current: PathBuf, tolerance: f64, out: Option<PathBuf> },
@@ -419,6 +438,7 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
+        CliCommand::Export { profile, locust: _, speed, output } => Command::Export { profile, speed, output },
         CliCommand::Report { file, thresholds, out } => Command::Report { file, thresholds, out },
         CliCommand::Merge { files, output } => Command::Merge { files, output },
         CliCommand::Compare { baseline, current, tolerance, out } => Command::Compare { baseline, current, tolerance, out },

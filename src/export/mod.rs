@@ -1,0 +1,81 @@
+//! `replay export`: a profile for teams that keep another load tool in CI.
+//! `locust.rs` writes a runnable locustfile. Each export says at its top
+//! which replay and profile made it, and what it cannot carry.
+
+pub mod locust;
+
+use crate::profile::{Profile, Quantiles};
+
+/// What every export is made from, besides the profile.
+pub struct Exported {
+    /// The profile's path, as given.
+    pub source: String,
+    /// How many times faster than production the export plays the curve.
+    pub speed: f64,
+    /// The arrival curve at that speed: (end of the stretch, seconds into the test; requests a second).
+    pub stages: Vec<(f64, f64)>,
+    /// What the target tool cannot do that replay does, in words.
+    pub cannot_carry: Vec<String>,
+}
+
+/// The most stages an export writes: past it, neighbouring bins merge.
+const MAX_STAGES: usize = 2_000;
+
+impl Exported {
+    pub fn new(profile: &Profile, source: &str, speed: f64) -> Result<Self, String> {
+        if !(speed.is_finite() && speed > 0.0) {
+            return Err(format!("--speed {speed}: give a factor above 0, e.g. 60"));
+        }
+        let bin_s = f64::from(profile.arrival.bin_s.max(1));
+        let counts = &profile.arrival.counts;
+        let per_stage = counts.len().div_ceil(MAX_STAGES).max(1);
+        let mut stages: Vec<(f64, f64)> = Vec::new();
+        for (i, chunk) in counts.chunks(per_stage).enumerate() {
+            let end_s = ((i * per_stage + chunk.len()) as f64 * bin_s) / speed;
+            let rps = chunk.iter().sum::<u64>() as f64 / (chunk.len() as f64 * bin_s) * speed;
+            match stages.last_mut() {
+                Some(last) if (last.1 - rps).abs() < 1e-9 => last.0 = end_s,
+                _ => stages.push((end_s, rps)),
+            }
+        }
+        let mut cannot_carry = vec![
+            "latency measured from each request's intended send time (the tool measures from when it sent)".to_owned(),
+            "an open model: users wait for answers, so a slow target lowers the rate it receives".to_owned(),
+        ];
+        if profile.segments.iter().any(|s| s.weights.is_some()) {
+            cannot_carry.push("segments' own endpoint mixes (every stretch draws from the whole mix)".to_owned());
+        }
+        if profile.sessions.as_ref().is_some_and(|s| !s.flows.is_empty()) {
+            cannot_carry.push("sessions' opening flows beyond the login (tasks are drawn by weight)".to_owned());
+        }
+        Ok(Exported { source: source.to_owned(), speed, stages, cannot_carry })
+    }
+}
+
+/// `text` as a Python (and JavaScript) string literal.
+pub fn python_str(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// A distribution's known quantiles as `[(q, seconds), …]`, seconds divided by `speed`.
+pub fn think_points(q: &Quantiles, speed: f64) -> String {
+    let points = [
+        (0.0, Some(q.min.unwrap_or(0.0))),
+        (0.1, q.p10),
+        (0.25, q.p25),
+        (0.5, Some(q.p50)),
+        (0.9, Some(q.p90)),
+        (0.99, Some(q.p99)),
+        (1.0, Some(q.max.unwrap_or(q.p99 * 1.5))),
+    ];
+    let mut below = 0.0f64;
+    let text: Vec<String> = points
+        .iter()
+        .filter_map(|(at, v)| {
+            let v = (*v)?.max(below);
+            below = v;
+            Some(format!("({at}, {:.6})", v / speed))
+        })
+        .collect();
+    format!("[{}]", text.join(", "))
+}
