@@ -103,7 +103,8 @@ fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit
 /// `replay export --locust`: the profile as a locustfile.
 fn export_profile(path: &std::path::Path, speed: f64, output: Option<&std::path::Path>) -> anyhow::Result<Exit> {
     let profile = load::load(path)?;
-    let exported = crate::export::Exported::new(&profile, &path.display().to_string(), speed).map_err(anyhow::Error::msg)?;
+    let exported = crate::export::Exported::new(&profile, &path.display().to_string(), speed, crate::export::locust::TICK_S)
+        .map_err(anyhow::Error::msg)?;
     let text = crate::export::locust::locustfile(&profile, &exported);
     match output {
         Some(file) => std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?,

@@ -19,6 +19,9 @@ use super::{Exported, python_str, think_points};
 use crate::profile::{Endpoint, Profile};
 use std::fmt::Write;
 
+/// Locust reshapes a test once a second: stages shorter than that would be skipped.
+pub const TICK_S: f64 = 1.0;
+
 /// Locust task weights are whole numbers: shares in thousandths, at least 1 for any endpoint that has a share.
 fn task_weight(weight: f64) -> u64 {
     if weight <= 0.0 { 0 } else { ((weight * 1000.0).round() as u64).max(1) }

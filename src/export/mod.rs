@@ -22,13 +22,15 @@ pub struct Exported {
 const MAX_STAGES: usize = 2_000;
 
 impl Exported {
-    pub fn new(profile: &Profile, source: &str, speed: f64) -> Result<Self, String> {
+    /// The export of `profile` at `speed`, its stages at least `min_stage_s` of test time
+    /// (a tool's own tick: Locust reshapes once a second).
+    pub fn new(profile: &Profile, source: &str, speed: f64, min_stage_s: f64) -> Result<Self, String> {
         if !(speed.is_finite() && speed > 0.0) {
             return Err(format!("--speed {speed}: give a factor above 0, e.g. 60"));
         }
         let bin_s = f64::from(profile.arrival.bin_s.max(1));
         let counts = &profile.arrival.counts;
-        let per_stage = counts.len().div_ceil(MAX_STAGES).max(1);
+        let per_stage = counts.len().div_ceil(MAX_STAGES).max((min_stage_s * speed / bin_s).ceil() as usize).max(1);
         let mut stages: Vec<(f64, f64)> = Vec::new();
         for (i, chunk) in counts.chunks(per_stage).enumerate() {
             let end_s = ((i * per_stage + chunk.len()) as f64 * bin_s) / speed;
@@ -78,4 +80,47 @@ pub fn think_points(q: &Quantiles, speed: f64) -> String {
         })
         .collect();
     format!("[{}]", text.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Arrival, Endpoint, VERSION};
+
+    fn profile(counts: Vec<u64>, bin_s: u32) -> Profile {
+        Profile {
+            version: VERSION,
+            source: None,
+            endpoints: vec![Endpoint::new("GET", "/", 1.0)],
+            arrival: Arrival { bin_s, counts },
+            segments: vec![],
+            sessions: None,
+            thresholds: vec![],
+        }
+    }
+
+    #[test]
+    fn stages_add_up_to_the_curve_at_the_speed_and_last_a_tick_at_least() {
+        // (counts, bin_s, speed, tick) → the stages' requests add up to the curve's.
+        let table: [(Vec<u64>, u32, f64, f64); 4] = [
+            (vec![60, 60, 120, 0, 30], 60, 1.0, 1.0),
+            (vec![60, 60, 120, 0, 30], 60, 60.0, 1.0),
+            ((0..600).map(|i| i % 7).collect(), 1, 60.0, 1.0),
+            ((0..100_000).map(|i| i % 3).collect(), 1, 1.0, 1.0),
+        ];
+        for (counts, bin_s, speed, tick) in table {
+            let total: u64 = counts.iter().sum();
+            let e = Exported::new(&profile(counts, bin_s), "p.json", speed, tick).unwrap();
+            let mut start = 0.0;
+            let mut sent = 0.0;
+            for &(end, rps) in &e.stages {
+                assert!(end - start >= tick - 1e-9 || end == e.stages.last().unwrap().0, "{:?}", e.stages);
+                sent += (end - start) * rps;
+                start = end;
+            }
+            assert!((sent - total as f64).abs() < 1e-6 * total.max(1) as f64, "{sent} of {total}");
+            assert!(e.stages.len() <= MAX_STAGES);
+        }
+        assert!(Exported::new(&profile(vec![1], 1), "p.json", f64::NAN, 1.0).is_err());
+    }
 }
