@@ -2,7 +2,8 @@
 //! reported as ignored, with why, instead of passing without checking
 //! anything: `has_chromium` (report.html in a real browser),
 //! `has_real_logs` (../shared/real-logs beside the checkout) and
-//! `has_locust` (Locust from PyPI, to run an exported locustfile).
+//! `has_locust` (Locust from PyPI, to run an exported locustfile) and
+//! `has_node` (Node, to run an exported k6 script with stand-in k6 modules).
 
 use std::path::Path;
 
@@ -13,6 +14,10 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_chromium)");
     println!("cargo::rustc-check-cfg=cfg(has_real_logs)");
     println!("cargo::rustc-check-cfg=cfg(has_locust)");
+    println!("cargo::rustc-check-cfg=cfg(has_node)");
+    if std::process::Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success()) {
+        println!("cargo::rustc-cfg=has_node");
+    }
     let locust = std::process::Command::new("python3").args(["-c", "import locust"]).output();
     if locust.is_ok_and(|out| out.status.success()) {
         println!("cargo::rustc-cfg=has_locust");

@@ -30,7 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
-        Command::Export { profile, speed, output } => export_profile(&profile, speed, output.as_deref()),
+        Command::Export { profile, tool, speed, output } => export_profile(&profile, tool, speed, output.as_deref()),
         Command::Run { request } => run::run_command(request),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
         Command::Demo { duration_s } => demo::demo_command(duration_s),
@@ -100,15 +100,13 @@ fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit
     Ok(Exit::Ok)
 }
 
-/// `replay export --locust`: the profile as a locustfile.
-fn export_profile(path: &std::path::Path, speed: f64, output: Option<&std::path::Path>) -> anyhow::Result<Exit> {
+/// `replay export`: the profile as a locustfile or a k6 script.
+fn export_profile(path: &std::path::Path, tool: crate::export::Tool, speed: f64, output: Option<&std::path::Path>) -> anyhow::Result<Exit> {
     let profile = load::load(path)?;
-    let exported = crate::export::Exported::new(&profile, &path.display().to_string(), speed, crate::export::locust::TICK_S)
-        .map_err(anyhow::Error::msg)?;
-    let text = crate::export::locust::locustfile(&profile, &exported);
+    let text = crate::export::export(&profile, &path.display().to_string(), tool, speed).map_err(anyhow::Error::msg)?;
     match output {
         Some(file) => std::fs::write(file, text).with_context(|| format!("cannot write {}", file.display()))?,
-        None => io::stdout().lock().write_all(text.as_bytes()).context("cannot write the locustfile to stdout")?,
+        None => io::stdout().lock().write_all(text.as_bytes()).context("cannot write the export to stdout")?,
     }
     Ok(Exit::Ok)
 }

@@ -138,17 +138,20 @@ enum CliCommand {
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
         duration: u64,
     },
-    /// Write a profile as another tool's load test: a runnable locustfile
+    /// Write a profile as another tool's load test: a locustfile or a k6 script
     #[command(
-        after_help = "Examples:\n  replay export --locust profile.json --speed 60 -o locustfile.py\n  locust -f locustfile.py --headless --host https://staging.example.com"
+        after_help = "Examples:\n  replay export --locust profile.json --speed 60 -o locustfile.py\n  locust -f locustfile.py --headless --host https://staging.example.com\n  replay export --k6 profile.json --speed 60 -o script.js\n  REPLAY_HOST=https://staging.example.com k6 run script.js"
     )]
     Export {
         /// The profile
         #[arg(value_name = "PROFILE")]
         profile: PathBuf,
         /// Write a locustfile (Locust's HttpUser, tasks by weight, a LoadTestShape following the curve)
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "k6", conflicts_with = "k6")]
         locust: bool,
+        /// Write a k6 script (a ramping-arrival-rate scenario following the curve, thresholds in k6's syntax)
+        #[arg(long)]
+        k6: bool,
         /// How many times faster than production the curve plays
         #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
         speed: f64,
@@ -337,7 +340,7 @@ pub enum Command {
     Plan { request: RunRequest },
     Demo { duration_s: u64 },
     Check { files: Vec<PathBuf> },
-    Export { profile: PathBuf, speed: f64, output: Option<PathBuf> },
+    Export { profile: PathBuf, tool: crate::export::Tool, speed: f64, output: Option<PathBuf> },
     Report { file: PathBuf, thresholds: Vec<String>, out: Option<PathBuf> },
     Merge { files: Vec<PathBuf>, output: PathBuf },
     Compare { baseline: PathBuf, current: PathBuf, tolerance: f64, out: Option<PathBuf> },
@@ -438,7 +441,10 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
-        CliCommand::Export { profile, locust: _, speed, output } => Command::Export { profile, speed, output },
+        CliCommand::Export { profile, locust, k6: _, speed, output } => {
+            let tool = if locust { crate::export::Tool::Locust } else { crate::export::Tool::K6 };
+            Command::Export { profile, tool, speed, output }
+        }
         CliCommand::Report { file, thresholds, out } => Command::Report { file, thresholds, out },
         CliCommand::Merge { files, output } => Command::Merge { files, output },
         CliCommand::Compare { baseline, current, tolerance, out } => Command::Compare { baseline, current, tolerance, out },

@@ -1,8 +1,25 @@
 //! `replay export`: a profile for teams that keep another load tool in CI.
-//! `locust.rs` writes a runnable locustfile. Each export says at its top
-//! which replay and profile made it, and what it cannot carry.
+//! `locust.rs` writes a runnable locustfile, `k6.rs` a k6 script. Each
+//! export says at its top which replay and profile made it, and what it
+//! cannot carry.
 
+pub mod k6;
 pub mod locust;
+
+/// The tools a profile exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Locust,
+    K6,
+}
+
+/// `profile` (read from `source`) as `tool`'s test, at `speed`.
+pub fn export(profile: &Profile, source: &str, tool: Tool, speed: f64) -> Result<String, String> {
+    Ok(match tool {
+        Tool::Locust => locust::locustfile(profile, &Exported::new(profile, source, speed, locust::TICK_S, false)?),
+        Tool::K6 => k6::script(profile, &Exported::new(profile, source, speed, k6::TICK_S, true)?),
+    })
+}
 
 use crate::profile::{Profile, Quantiles};
 
@@ -23,8 +40,9 @@ const MAX_STAGES: usize = 2_000;
 
 impl Exported {
     /// The export of `profile` at `speed`, its stages at least `min_stage_s` of test time
-    /// (a tool's own tick: Locust reshapes once a second).
-    pub fn new(profile: &Profile, source: &str, speed: f64, min_stage_s: f64) -> Result<Self, String> {
+    /// (a tool's own tick: Locust reshapes once a second); `open_model` when the tool
+    /// starts requests on a schedule (k6's arrival rates) rather than users that wait for answers.
+    pub fn new(profile: &Profile, source: &str, speed: f64, min_stage_s: f64, open_model: bool) -> Result<Self, String> {
         if !(speed.is_finite() && speed > 0.0) {
             return Err(format!("--speed {speed}: give a factor above 0, e.g. 60"));
         }
@@ -40,10 +58,13 @@ impl Exported {
                 _ => stages.push((end_s, rps)),
             }
         }
-        let mut cannot_carry = vec![
-            "latency measured from each request's intended send time (the tool measures from when it sent)".to_owned(),
-            "an open model: users wait for answers, so a slow target lowers the rate it receives".to_owned(),
-        ];
+        let mut cannot_carry =
+            vec!["latency measured from each request's intended send time (the tool measures from when it sent)".to_owned()];
+        cannot_carry.push(if open_model {
+            "requests late for want of a free VU: k6 drops them (its dropped_iterations) instead of sending them late".to_owned()
+        } else {
+            "an open model: users wait for answers, so a slow target lowers the rate it receives".to_owned()
+        });
         if profile.segments.iter().any(|s| s.weights.is_some()) {
             cannot_carry.push("segments' own endpoint mixes (every stretch draws from the whole mix)".to_owned());
         }
@@ -110,7 +131,7 @@ mod tests {
         ];
         for (counts, bin_s, speed, tick) in table {
             let total: u64 = counts.iter().sum();
-            let e = Exported::new(&profile(counts, bin_s), "p.json", speed, tick).unwrap();
+            let e = Exported::new(&profile(counts, bin_s), "p.json", speed, tick, false).unwrap();
             let mut start = 0.0;
             let mut sent = 0.0;
             for &(end, rps) in &e.stages {
@@ -121,6 +142,6 @@ mod tests {
             assert!((sent - total as f64).abs() < 1e-6 * total.max(1) as f64, "{sent} of {total}");
             assert!(e.stages.len() <= MAX_STAGES);
         }
-        assert!(Exported::new(&profile(vec![1], 1), "p.json", f64::NAN, 1.0).is_err());
+        assert!(Exported::new(&profile(vec![1], 1), "p.json", f64::NAN, 1.0, false).is_err());
     }
 }
