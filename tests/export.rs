@@ -14,6 +14,16 @@ fn an_exported_profile_parses_names_what_it_cannot_carry_and_refuses_a_bad_speed
     // Tasks 2:1 in thousandths, the login in on_start, the waits drawn from 5-9 s at 20 times the speed.
     assert!(py.contains("@task(667)") && py.contains("@task(333)") && py.contains("def on_start(self):"), "{py}");
     assert!(py.contains("(0, 0.250000)") && py.contains("(1, 0.450000)"), "{py}");
+    // Both exports of the quick start, as golden files.
+    crate::util::golden(&crate::util::root().join("fixtures/golden/locust.locustfile.py"), &py);
+    let k6 = replay(&["export", "--k6", "profiles/locust.json", "--speed", "20"], b"");
+    crate::util::golden(&crate::util::root().join("fixtures/golden/locust.k6.js"), &text(&k6.stdout));
+    // --users alone sizes a profile in users; a user count of 0 says what to give.
+    let users = replay(&["profile", "--users", "0", "--endpoint", "GET /"], b"");
+    assert_eq!(users.status.code(), Some(2));
+    assert!(text(&users.stderr).contains("--users"), "{}", text(&users.stderr));
+    let users = replay(&["profile", "--users", "5", "--endpoint", "GET /", "--over", "60s"], b"");
+    assert_eq!(users.status.code(), Some(0), "{}", text(&users.stderr));
     let bad = replay(&["export", "--locust", "profiles/locust.json", "--speed", "0"], b"");
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("--speed 0: give a factor above 0"), "{}", text(&bad.stderr));

@@ -255,6 +255,12 @@ fn the_locust_quick_start_logs_in_once_then_browses_two_to_one_with_its_waits() 
     assert_eq!(logins, u64::from(USERS), "{got:?}");
     let ratio = got["GET /"] as f64 / got["GET /profile"] as f64;
     assert!((ratio - 2.0).abs() <= 0.1, "2:1 within 5%: {got:?}");
+    // Little's law, as plan says it: 20 users walking at once, in results.json's periods too.
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
+    let most = results["periods"].as_array().unwrap().iter().map(|p| p["users"].as_u64().unwrap()).max();
+    assert_eq!(most, Some(u64::from(USERS)), "{}", results["periods"]);
+    let plan = replay(&["plan", "profiles/locust.json", "--host", &host, "--sessions", "--speed", "20"], b"");
+    assert!(text(&plan.stdout).contains("up to 20 at once"), "{}", text(&plan.stdout));
     // Every gap between a user's requests is a wait of 5 to 9 s played 20 times faster, plus the answer's time.
     let gaps: Vec<(u64, u64)> = got.iter().filter_map(|(k, n)| Some((k.strip_prefix("gap_ms ")?.parse::<u64>().ok()?, *n))).collect();
     let total: u64 = gaps.iter().map(|(_, n)| n).sum();

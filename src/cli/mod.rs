@@ -69,9 +69,9 @@ enum CliCommand {
     /// Make a profile from a shape, for a service with no logs yet
     #[command(after_help = PROFILE_EXAMPLES)]
     Profile {
-        /// The curve's shape
-        #[arg(long, value_enum)]
-        shape: ShapeArg,
+        /// The curve's shape (users, when --users is given)
+        #[arg(long, value_enum, required_unless_present = "users")]
+        shape: Option<ShapeArg>,
         /// Requests per second (steady, bursty baseline)
         #[arg(long, value_name = "RPS", required_if_eq_any([("shape", "steady"), ("shape", "bursty")]))]
         rps: Option<f64>,
@@ -244,7 +244,7 @@ Examples:
   replay profile --shape ramp --from 10 --to 500 --over 10m --endpoint 'GET /'
   replay profile --shape bursty --rps 20 --peak 200 --burst-every 5m --burst-length 10s --endpoint 'GET /'
   replay profile --shape daily --from 5 --to 120 --endpoint 'GET /' -o daily.json
-  replay profile --shape users --users 20 --spawn-rate 2 --over 10m --endpoint 'GET /=2' --endpoint 'GET /profile=1' --login 'POST /login' --think 5s..9s";
+  replay profile --users 20 --spawn-rate 2 --over 10m --endpoint 'GET /=2' --endpoint 'GET /profile=1' --login 'POST /login' --think 5s..9s";
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ShapeArg {
@@ -421,7 +421,7 @@ fn translate(cli: Cli) -> Command {
             output,
         } => {
             let value = |v: Option<f64>| v.unwrap_or(0.0);
-            let shape = match shape {
+            let shape = match shape.unwrap_or(ShapeArg::Users) {
                 ShapeArg::Steady => Shape::Steady { rps: value(rps) },
                 ShapeArg::Ramp => Shape::Ramp { from: value(from), to: value(to) },
                 ShapeArg::Bursty => Shape::Bursty { rps: value(rps), peak: value(peak), every_s: burst_every, burst_s: burst_length },
