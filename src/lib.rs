@@ -35,6 +35,7 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod derive;
+pub mod diff;
 pub mod export;
 pub mod input;
 pub mod log;

@@ -10,6 +10,7 @@
 //! - `gate`: thresholds, exit codes, every report a run writes, --abort-on-fail, report, merge, compare.
 //! - `extension_limit`, `extension_writer`: a stand-in limit and a stand-in report, each in one file, registered in one line.
 //! - `export`: an exported locustfile run in Locust against the example app (ignored, saying so, where Locust is not installed).
+//! - `diff`: `replay diff` from the command line: exit codes, JSON and Markdown.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
@@ -23,6 +24,7 @@ mod browser;
 mod chain;
 mod cli;
 mod derive;
+mod diff;
 mod export;
 mod extension_limit;
 mod extension_writer;

@@ -31,6 +31,9 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
         Command::Export { profile, tool, speed, output } => export_profile(&profile, tool, speed, output.as_deref()),
+        Command::Diff { base, new, align, conditions, json, md } => {
+            diff_profiles(&base, &new, align, &conditions, json.as_deref(), md.as_deref())
+        }
         Command::Run { request } => run::run_command(request),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
         Command::Demo { duration_s } => demo::demo_command(duration_s),
@@ -98,6 +101,30 @@ fn check_profiles(files: &[PathBuf], out: &mut dyn Write) -> anyhow::Result<Exit
         }
     }
     Ok(Exit::Ok)
+}
+
+/// `replay diff`: how `new` differs from `base`, judged by `conditions`; exit 1 beyond them.
+fn diff_profiles(
+    base: &std::path::Path,
+    new: &std::path::Path,
+    align: crate::diff::curve::Alignment,
+    conditions: &[crate::diff::gate::Condition],
+    json: Option<&std::path::Path>,
+    md: Option<&std::path::Path>,
+) -> anyhow::Result<Exit> {
+    let d = crate::diff::diff(&load::load(base)?, &load::load(new)?, align, conditions);
+    let mut text = String::new();
+    crate::diff::write_text(&d, false, &mut text);
+    io::stdout().lock().write_all(text.as_bytes())?;
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&d)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = md {
+        let mut markdown = String::new();
+        crate::diff::write_text(&d, true, &mut markdown);
+        std::fs::write(path, markdown).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if d.passed() { Exit::Ok } else { Exit::ThresholdsFailed })
 }
 
 /// `replay export`: the profile as a locustfile or a k6 script.

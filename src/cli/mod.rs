@@ -138,6 +138,30 @@ enum CliCommand {
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
         duration: u64,
     },
+    /// Compare two profiles: how traffic changed, or (with staging's log derived) what staging received
+    #[command(
+        after_help = "Examples:\n  replay diff last-month.json profile.json\n  replay diff profile.json staging.json --replayed-at 60 --fail-on 'mix<0.01' --fail-on 'correlation>0.99'\n  replay diff base.json new.json --fail-on 'GET /search: p99<+25%' --md diff.md --json diff.json\n\nConditions (--fail-on, repeatable; with none: mix<0.05, peak<+50%, peak>-50%, correlation>0.8):\n  mix<0.05              the mixes' total variation distance, when beyond what the sample sizes explain\n  peak<+20%  mean>-20%  the new rate against the base's (also p95, total)\n  correlation>0.9       the curves' shape, aligned\n  GET /x: p99<+25%      one endpoint's production latency (p50 or p99)\n\nExit codes: 0 within, 1 beyond, 2 bad input."
+    )]
+    Diff {
+        /// The profile to compare against (production's, or the one replayed)
+        #[arg(value_name = "BASE")]
+        base: PathBuf,
+        /// The profile to compare (a later day's, or staging's log of the replay derived)
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// NEW is staging's log of a replay at this speed (and window of BASE): SPEED or SPEED,FROM..TO
+        #[arg(long, value_name = "SPEED[,FROM..TO]", value_parser = crate::diff::curve::Alignment::parse)]
+        replayed_at: Option<crate::diff::curve::Alignment>,
+        /// A condition the comparison must meet (repeatable)
+        #[arg(long = "fail-on", value_name = "CONDITION", value_parser = crate::diff::gate::Condition::parse)]
+        fail_on: Vec<crate::diff::gate::Condition>,
+        /// Also write the comparison as JSON here
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Also write it as Markdown here (for a pull request comment)
+        #[arg(long, value_name = "FILE")]
+        md: Option<PathBuf>,
+    },
     /// Write a profile as another tool's load test: a locustfile or a k6 script
     #[command(
         after_help = "Examples:\n  replay export --locust profile.json --speed 60 -o locustfile.py\n  locust -f locustfile.py --headless --host https://staging.example.com\n  replay export --k6 profile.json --speed 60 -o script.js\n  REPLAY_HOST=https://staging.example.com k6 run script.js"
@@ -335,17 +359,59 @@ fn parse_format(value: &str) -> Result<Format, String> {
 /// A command, with its typed configuration.
 #[derive(Debug)]
 pub enum Command {
-    Profile { spec: SynthSpec, output: Option<PathBuf> },
-    Run { request: RunRequest },
-    Plan { request: RunRequest },
-    Demo { duration_s: u64 },
-    Check { files: Vec<PathBuf> },
-    Export { profile: PathBuf, tool: crate::export::Tool, speed: f64, output: Option<PathBuf> },
-    Report { file: PathBuf, thresholds: Vec<String>, out: Option<PathBuf> },
-    Merge { files: Vec<PathBuf>, output: PathBuf },
-    Compare { baseline: PathBuf, current: PathBuf, tolerance: f64, out: Option<PathBuf> },
-    Derive { config: DeriveConfig, output: Option<PathBuf> },
-    Parse { config: DeriveConfig, limit: Option<u64> },
+    Profile {
+        spec: SynthSpec,
+        output: Option<PathBuf>,
+    },
+    Run {
+        request: RunRequest,
+    },
+    Plan {
+        request: RunRequest,
+    },
+    Demo {
+        duration_s: u64,
+    },
+    Check {
+        files: Vec<PathBuf>,
+    },
+    Export {
+        profile: PathBuf,
+        tool: crate::export::Tool,
+        speed: f64,
+        output: Option<PathBuf>,
+    },
+    Diff {
+        base: PathBuf,
+        new: PathBuf,
+        align: crate::diff::curve::Alignment,
+        conditions: Vec<crate::diff::gate::Condition>,
+        json: Option<PathBuf>,
+        md: Option<PathBuf>,
+    },
+    Report {
+        file: PathBuf,
+        thresholds: Vec<String>,
+        out: Option<PathBuf>,
+    },
+    Merge {
+        files: Vec<PathBuf>,
+        output: PathBuf,
+    },
+    Compare {
+        baseline: PathBuf,
+        current: PathBuf,
+        tolerance: f64,
+        out: Option<PathBuf>,
+    },
+    Derive {
+        config: DeriveConfig,
+        output: Option<PathBuf>,
+    },
+    Parse {
+        config: DeriveConfig,
+        limit: Option<u64>,
+    },
 }
 
 /// Parses the process arguments; exits with code 2 and a usage message on bad usage.
@@ -441,6 +507,14 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
+        CliCommand::Diff { base, new, replayed_at, fail_on, json, md } => {
+            let conditions = if fail_on.is_empty() {
+                crate::diff::gate::DEFAULTS.iter().filter_map(|c| crate::diff::gate::Condition::parse(c).ok()).collect()
+            } else {
+                fail_on
+            };
+            Command::Diff { base, new, align: replayed_at.unwrap_or_default(), conditions, json, md }
+        }
         CliCommand::Export { profile, locust, k6: _, speed, output } => {
             let tool = if locust { crate::export::Tool::Locust } else { crate::export::Tool::K6 };
             Command::Export { profile, tool, speed, output }

@@ -1,0 +1,152 @@
+//! `replay diff BASE NEW`: how traffic changed between two profiles, and,
+//! with staging's own log derived, whether staging received what a replay
+//! meant to send (`--replayed-at SPEED[,WINDOW]` maps its clock onto the base's).
+//!
+//! - `mix.rs`: the endpoint mix, each change judged against the sample sizes;
+//! - `curve.rs`: the arrival curve's rates and shape, aligned;
+//! - `endpoints.rs`: production latency and status classes per endpoint;
+//! - `gate.rs`: the `--fail-on` conditions and their defaults.
+
+pub mod curve;
+pub mod endpoints;
+pub mod gate;
+pub mod mix;
+
+use crate::profile::Profile;
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diff {
+    pub mix: mix::MixDiff,
+    pub curve: curve::CurveDiff,
+    pub endpoints: Vec<endpoints::EndpointChange>,
+    /// What one profile has and the other does not, so was not compared.
+    pub left_out: Vec<String>,
+    pub judged: Vec<gate::Judged>,
+}
+
+impl Diff {
+    pub fn passed(&self) -> bool {
+        self.judged.iter().all(|j| j.holds)
+    }
+}
+
+/// Compares `new` against `base`, and judges `conditions` on the result.
+pub fn diff(base: &Profile, new: &Profile, align: curve::Alignment, conditions: &[gate::Condition]) -> Diff {
+    let mut left_out = Vec::new();
+    let has_latency = |p: &Profile| p.endpoints.iter().any(|e| e.latency_ms.is_some());
+    if has_latency(base) != has_latency(new) {
+        left_out.push("production latency: only one profile records it".to_owned());
+    }
+    let has_counts = |p: &Profile| p.endpoints.iter().any(|e| e.count > 0);
+    if !has_counts(base) || !has_counts(new) {
+        left_out.push("sample sizes: a hand-written profile's shares are taken as exact".to_owned());
+    }
+    let mut d = Diff {
+        mix: mix::diff(base, new),
+        curve: curve::diff(&base.arrival, &new.arrival, align),
+        endpoints: endpoints::diff(base, new),
+        left_out,
+        judged: Vec::new(),
+    };
+    d.judged = conditions.iter().map(|c| c.judge(&d)).collect();
+    d
+}
+
+/// A name that fits the terminal's column: the middle gives way, the distinguishing tail stays.
+fn short(name: &str) -> String {
+    const WIDTH: usize = 50;
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= WIDTH {
+        return name.to_owned();
+    }
+    let head: String = chars[..WIDTH / 2 - 1].iter().collect();
+    let tail: String = chars[chars.len() - (WIDTH - WIDTH / 2 - 1)..].iter().collect();
+    format!("{head}..{tail}")
+}
+
+/// The terminal's (and a pull request's) view: the verdict, the conditions, then the changes by size.
+pub fn write_text(d: &Diff, markdown: bool, out: &mut String) {
+    let cell = |t: &str| if markdown { crate::untrusted::markdown_code(t) } else { crate::untrusted::terminal(&short(t)).into_owned() };
+    let verdict = if d.passed() { "within" } else { "BEYOND" };
+    let _ = writeln!(
+        out,
+        "{}diff: {verdict} the conditions; mix distance {:.4} ({}), correlation {}",
+        if markdown { "### replay " } else { "" },
+        d.mix.distance,
+        if d.mix.beyond_noise() { "beyond noise" } else { "within noise" },
+        d.curve.correlation.map_or("-".to_owned(), |c| format!("{c:.3}"))
+    );
+    if markdown {
+        out.push_str("\n| condition | measured | |\n|---|---|---|\n");
+    }
+    for j in &d.judged {
+        let mark = if j.holds { "ok" } else { "FAIL" };
+        if markdown {
+            let _ = writeln!(out, "| {} | {} | {mark} |", cell(&j.condition), j.measured);
+        } else {
+            let _ = writeln!(out, "  {mark:<4} {}: {}", j.condition, j.measured);
+        }
+    }
+    let (a, b) = (&d.curve.base, &d.curve.new);
+    let _ = writeln!(
+        out,
+        "{}rates: total {} → {}, mean {:.3} → {:.3} rps, p95 {:.3} → {:.3} rps, peak {:.3} → {:.3} rps",
+        if markdown { "\n" } else { "" },
+        a.total,
+        b.total,
+        a.mean_rps,
+        b.mean_rps,
+        a.p95_rps,
+        b.p95_rps,
+        a.peak_rps,
+        b.peak_rps
+    );
+    if markdown {
+        out.push_str("\n| endpoint | base share | new share | change | |\n|---|---:|---:|---:|---|\n");
+    } else {
+        let _ = writeln!(out, "{:<50} {:>10} {:>10} {:>8}", "endpoint", "base", "new", "change");
+    }
+    for s in d.mix.shares.iter().take(20) {
+        let note = match (s.base > 0.0, s.new > 0.0) {
+            (false, true) => "new",
+            (true, false) => "gone",
+            _ if s.beyond_noise => "beyond noise",
+            _ => "",
+        };
+        if markdown {
+            let _ = writeln!(
+                out,
+                "| {} | {:.2}% | {:.2}% | {:+.2} | {note} |",
+                cell(&s.endpoint),
+                s.base * 100.0,
+                s.new * 100.0,
+                (s.new - s.base) * 100.0
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{:<50} {:>9.2}% {:>9.2}% {:>+8.2}  {note}",
+                cell(&s.endpoint),
+                s.base * 100.0,
+                s.new * 100.0,
+                (s.new - s.base) * 100.0
+            );
+        }
+    }
+    for e in &d.endpoints {
+        if let Some((x, y)) = e.p99_ms.filter(|(x, y)| (y - x).abs() > 0.1 * x.max(1.0)) {
+            let _ = writeln!(out, "latency: {} p99 {x:.1} → {y:.1} ms ({} and {} requests)", cell(&e.endpoint), e.base_count, e.new_count);
+        }
+        if let Some((x, y)) = &e.statuses {
+            let _ = writeln!(out, "statuses: {}: {x} → {y}", cell(&e.endpoint));
+        }
+    }
+    for l in &d.left_out {
+        let _ = writeln!(out, "not compared: {l}");
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+use super::curve::Alignment;
+use super::gate::{Condition, DEFAULTS};
+use super::*;
+use crate::profile::{Arrival, Endpoint, Quantiles, VERSION};
+
+/// A profile with endpoints `(name, count, p99 ms)` and a curve.
+fn profile(endpoints: &[(&str, u64, Option<f64>)], counts: Vec<u64>, bin_s: u32) -> Profile {
+    let total: u64 = endpoints.iter().map(|e| e.1).sum();
+    Profile {
+        version: VERSION,
+        source: None,
+        endpoints: endpoints
+            .iter()
+            .map(|(name, count, p99)| {
+                let (method, path) = name.split_once(' ').unwrap();
+                Endpoint {
+                    count: *count,
+                    latency_ms: p99.map(|p| Quantiles::new(p / 3.0, p / 1.5, p)),
+                    ..Endpoint::new(method, path, *count as f64 / total as f64)
+                }
+            })
+            .collect(),
+        arrival: Arrival { bin_s, counts },
+        segments: vec![],
+        sessions: None,
+        thresholds: vec![],
+    }
+}
+
+fn defaults() -> Vec<Condition> {
+    DEFAULTS.iter().map(|c| Condition::parse(c).unwrap()).collect()
+}
+
+fn curve(n: usize, f: impl Fn(usize) -> u64) -> Vec<u64> {
+    (0..n).map(f).collect()
+}
+
+#[test]
+fn crafted_pairs_give_their_known_answers() {
+    let day = curve(60, |i| 1000 + (i as u64 % 12) * 100);
+    let base =
+        profile(&[("GET /", 60_000, Some(30.0)), ("GET /search", 30_000, Some(90.0)), ("POST /cart", 10_000, None)], day.clone(), 60);
+    // The same traffic: within every condition.
+    let same = diff(&base, &base, Alignment::default(), &defaults());
+    assert!(same.passed() && same.mix.distance < 1e-9 && same.curve.correlation.unwrap() > 0.999, "{same:?}");
+    // A shifted mix: / loses ten points to /search.
+    let shifted =
+        profile(&[("GET /", 50_000, Some(30.0)), ("GET /search", 40_000, Some(90.0)), ("POST /cart", 10_000, None)], day.clone(), 60);
+    let d = diff(&base, &shifted, Alignment::default(), &defaults());
+    assert!((d.mix.distance - 0.1).abs() < 1e-9 && d.mix.beyond_noise() && !d.passed(), "{:?}", d.judged);
+    assert_eq!(d.mix.shares[0].endpoint, "GET /");
+    // The same shift on a hundred requests is within noise: not flagged.
+    let small_base = profile(&[("GET /", 60, None), ("GET /search", 30, None), ("POST /cart", 10, None)], day.clone(), 60);
+    let small_new = profile(&[("GET /", 50, None), ("GET /search", 40, None), ("POST /cart", 10, None)], day.clone(), 60);
+    let d = diff(&small_base, &small_new, Alignment::default(), &defaults());
+    assert!(!d.mix.beyond_noise() && d.passed(), "{:?} {:?}", d.mix, d.judged);
+    // A new endpoint at 12% of requests.
+    let grown = profile(
+        &[("GET /", 60_000, Some(30.0)), ("GET /search", 30_000, Some(90.0)), ("POST /cart", 10_000, None), ("GET /api/v2", 13_636, None)],
+        day.clone(),
+        60,
+    );
+    let d = diff(&base, &grown, Alignment::default(), &defaults());
+    let new = d.mix.shares.iter().find(|s| s.endpoint == "GET /api/v2").unwrap();
+    assert!(new.base == 0.0 && (new.new - 0.12).abs() < 0.001 && new.beyond_noise);
+    // A doubled peak: one bin twice as busy.
+    let mut peaked = day.clone();
+    peaked[30] *= 2;
+    let d = diff(
+        &base,
+        &profile(&[("GET /", 60_000, Some(30.0)), ("GET /search", 30_000, Some(90.0)), ("POST /cart", 10_000, None)], peaked, 60),
+        Alignment::default(),
+        &defaults(),
+    );
+    let peak = d.judged.iter().find(|j| j.condition == "peak<+50%").unwrap();
+    assert!(!peak.holds && peak.measured.starts_with("+"), "{peak:?}");
+    // A slower endpoint, judged by an endpoint condition.
+    let slower =
+        profile(&[("GET /", 60_000, Some(30.0)), ("GET /search", 30_000, Some(180.0)), ("POST /cart", 10_000, None)], day.clone(), 60);
+    let d = diff(&base, &slower, Alignment::default(), &[Condition::parse("GET /search: p99<+25%").unwrap()]);
+    assert!(!d.passed() && d.judged[0].measured.starts_with("+100.0%"), "{:?}", d.judged);
+}
+
+#[test]
+fn a_replayed_profile_maps_back_onto_productions_clock() {
+    // Production: an hour in minute bins. Staging's log of a replay at 60x: a minute in second bins.
+    let hour = curve(60, |i| 600 + (i as u64 * 37 % 11) * 60);
+    let base = profile(&[("GET /", 1000, None)], hour.clone(), 60);
+    let staging = profile(&[("GET /", 1000, None)], hour.clone(), 1);
+    let d = diff(&base, &staging, Alignment::parse("60").unwrap(), &defaults());
+    assert!(d.curve.correlation.unwrap() > 0.999, "{:?}", d.curve);
+    assert!((d.curve.new.mean_rps - d.curve.base.mean_rps).abs() < 1e-9, "rates divided by the speed: {:?}", d.curve);
+    // Unaligned, the same staging curve is sixty times the rate: the peak condition fails.
+    let d = diff(&base, &staging, Alignment::default(), &defaults());
+    assert!(!d.passed());
+    // A window: the replay of the second half only lines up with that half.
+    let half = profile(&[("GET /", 1000, None)], hour[30..].to_vec(), 1);
+    let d = diff(&base, &half, Alignment::parse("60,30m..60m").unwrap(), &defaults());
+    assert!(d.curve.correlation.unwrap() > 0.999, "{:?}", d.curve);
+}
+
+#[test]
+fn conditions_parse_or_say_the_form() {
+    for good in ["mix<0.05", "peak<+20%", "mean>-20%", "p95<+30%", "total>-10%", "correlation>0.9", "GET /search: p99<+25%"] {
+        assert!(Condition::parse(good).is_ok(), "{good}");
+    }
+    for (bad, why) in
+        [("mix=0.05", "no comparison"), ("peak<20", "percentage"), ("speed<2", "not a measure"), ("GET /x: mix<0.1", "p50 or p99")]
+    {
+        let err = Condition::parse(bad).unwrap_err();
+        assert!(err.contains(why) && err.contains("e.g. 'mix<0.05'"), "{bad}: {err}");
+    }
+    assert!(Alignment::parse("0").is_err() && Alignment::parse("60,soon").is_err());
+    assert_eq!(Alignment::parse("60,2h..3h").unwrap(), Alignment { speed: 60.0, from_s: 7200.0 });
+}
