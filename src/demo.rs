@@ -42,16 +42,27 @@ use tokio::net::TcpListener;
 pub type Received = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// How the example server behaves.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct App {
     /// `GET /` and `GET /profile` need the cookie `POST /login` sets for a good password.
     pub requires_login: bool,
+    /// Where it writes a Combined access log of what it received, as a real server would (`replay diff`'s proof).
+    pub access_log: Option<Arc<Mutex<Vec<u8>>>>,
+    /// A broken staging: `GET /profile` is redirected to `/`.
+    pub misroutes_profile: bool,
 }
 
 impl App {
     pub fn with_login() -> Self {
-        App { requires_login: true }
+        App { requires_login: true, ..App::default() }
     }
+}
+
+/// One Combined log line for what was answered now.
+fn log_line(log: &Mutex<Vec<u8>>, method: &str, target: &str, status: u16, bytes: usize) {
+    let time = chrono::Utc::now().format("%d/%b/%Y:%H:%M:%S +0000");
+    let line = format!("127.0.0.1 - - [{time}] \"{method} {target} HTTP/1.1\" {status} {bytes} \"-\" \"replay\"\n");
+    log.lock().expect("log lock").extend_from_slice(line.as_bytes());
 }
 
 /// The user a login form names, when its password is right (`pw-` and the name).
@@ -107,6 +118,7 @@ fn note_gap(received: &Received, user: &str) {
 async fn answer(request: Request<Incoming>, received: Received, app: App) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let target = request.uri().path_and_query().map_or_else(|| path.clone(), |t| t.as_str().to_owned());
     let cookie = request.headers().get(hyper::header::COOKIE).map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned());
     let logged_in = cookie.as_deref().is_some_and(|c| c.starts_with("session=demo"));
     if app.requires_login
@@ -160,6 +172,7 @@ async fn answer(request: Request<Incoming>, received: Received, app: App) -> Res
             count("sent to the login page".to_owned());
             if path == "/" { (StatusCode::FOUND, String::new()) } else { (StatusCode::UNAUTHORIZED, "Log in first".to_owned()) }
         }
+        ("GET", "/profile") if app.misroutes_profile => (StatusCode::FOUND, String::new()),
         ("GET", "/") => (StatusCode::OK, "Our example home page.".to_owned()),
         ("POST", "/login") => (StatusCode::OK, "Login".to_owned()),
         ("GET", "/profile") => (StatusCode::OK, "Profile".to_owned()),
@@ -171,6 +184,9 @@ async fn answer(request: Request<Incoming>, received: Received, app: App) -> Res
         ("GET", p) if p.starts_with("/users/") => (StatusCode::OK, format!("{{\"id\": \"{}\"}}", &p[7..])),
         _ => (StatusCode::NOT_FOUND, "Not found".to_owned()),
     };
+    if let Some(log) = &app.access_log {
+        log_line(log, method.as_str(), &target, status.as_u16(), body.len());
+    }
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     if method == hyper::Method::POST
@@ -180,7 +196,8 @@ async fn answer(request: Request<Incoming>, received: Received, app: App) -> Res
         response.headers_mut().insert(hyper::header::SET_COOKIE, cookie);
     }
     if status == StatusCode::FOUND {
-        response.headers_mut().insert(hyper::header::LOCATION, hyper::header::HeaderValue::from_static("/login"));
+        let to = if app.misroutes_profile && path == "/profile" { "/" } else { "/login" };
+        response.headers_mut().insert(hyper::header::LOCATION, hyper::header::HeaderValue::from_static(to));
     }
     Ok(response)
 }
@@ -193,7 +210,7 @@ pub async fn serve(listener: TcpListener, received: Received, shutdown: impl Fut
 /// [`serve`] as `app`.
 pub async fn serve_app(listener: TcpListener, app: App, received: Received, shutdown: impl Future<Output = ()>) {
     let counted = Arc::clone(&received);
-    accept(listener, counted, shutdown, move |stream| serve_connection(stream, Arc::clone(&received), app)).await;
+    accept(listener, counted, shutdown, move |stream| serve_connection(stream, Arc::clone(&received), app.clone())).await;
 }
 
 /// Like [`serve`], over TLS with `tls`: for testing `replay run` against HTTPS.
@@ -236,7 +253,7 @@ async fn serve_connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpi
     received: Received,
     app: App,
 ) {
-    let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received), app));
+    let service = hyper::service::service_fn(move |request| answer(request, Arc::clone(&received), app.clone()));
     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 

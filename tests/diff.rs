@@ -29,3 +29,65 @@ fn diff_exits_by_its_conditions_and_writes_json_and_markdown() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("`mixx` is not a measure"), "{}", text(&bad.stderr));
 }
+
+/// Replays `profile` at `speed` (at a quarter of its rate, so one core keeps its bursts on time)
+/// against the example app, which logs what it receives;
+/// returns staging's log derived, and the path of the profile replayed.
+fn replay_and_derive_staging(dir: &std::path::Path, profile: &std::path::Path, app: replay::demo::App, speed: &str) -> std::path::PathBuf {
+    let rt = crate::run::runtime();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = replay::demo::App { access_log: Some(std::sync::Arc::clone(&log)), ..app };
+    let (addr, _, stop) = rt.block_on(replay::demo::start_app(app)).unwrap();
+    let out_dir = dir.join(format!("run-{}", std::process::id()));
+    let host = format!("http://{addr}");
+    let args = [
+        "run",
+        profile.to_str().unwrap(),
+        "--host",
+        &host,
+        "--speed",
+        speed,
+        "--rate-scale",
+        "0.25",
+        "--var",
+        "username=a",
+        "--var",
+        "password=b",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--overwrite",
+    ];
+    let out = replay(&args, b"");
+    let _ = stop.send(());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    let staging_log = dir.join("staging.log");
+    std::fs::write(&staging_log, &*log.lock().unwrap()).unwrap();
+    let staging = dir.join("staging.json");
+    let derived = replay(&["derive", staging_log.to_str().unwrap(), "-o", staging.to_str().unwrap()], b"");
+    assert_eq!(derived.status.code(), Some(0), "{}", text(&derived.stderr));
+    staging
+}
+
+#[test]
+fn staging_received_what_was_replayed_and_a_misrouted_staging_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    // The bursty profile (20 rps, bursts of 200 every five minutes): a shape a correlation can see.
+    let production = dir.path().join("production.json");
+    std::fs::copy("profiles/bursty.json", &production).unwrap();
+    // Ten minutes of production in twenty seconds; each of staging's one-second log lines is 30 s of production.
+    let staging = replay_and_derive_staging(dir.path(), &production, replay::demo::App::default(), "30");
+    let conditions = ["--fail-on", "mix<0.01", "--fail-on", "correlation>0.99", "--fail-on", "statuses<0.01"];
+    let args = [&["diff", production.to_str().unwrap(), staging.to_str().unwrap(), "--replayed-at", "30"][..], &conditions[..]].concat();
+    let proof = replay(&args, b"");
+    assert_eq!(proof.status.code(), Some(0), "{}", text(&proof.stdout));
+    // A derived profile (with production's statuses) replayed against a staging that redirects /profile
+    // to / is flagged: a fifth of its answers moved from 2xx to 3xx.
+    let derived = dir.path().join("derived.json");
+    assert_eq!(replay(&["derive", "fixtures/demo/access.log", "-o", derived.to_str().unwrap()], b"").status.code(), Some(0));
+    let misrouting = replay::demo::App { misroutes_profile: true, ..replay::demo::App::default() };
+    let broken = replay_and_derive_staging(dir.path(), &derived, misrouting, "60");
+    let args = [&["diff", derived.to_str().unwrap(), broken.to_str().unwrap(), "--replayed-at", "60"][..], &conditions[..]].concat();
+    let flagged = replay(&args, b"");
+    assert_eq!(flagged.status.code(), Some(1), "{}", text(&flagged.stdout));
+    assert!(text(&flagged.stdout).contains("FAIL statuses<0.01"), "{}", text(&flagged.stdout));
+}

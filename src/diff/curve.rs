@@ -56,7 +56,8 @@ pub struct Rates {
 pub struct CurveDiff {
     pub base: Rates,
     pub new: Rates,
-    /// Pearson's correlation of the two curves over the span they share, in common bins; none when they share under three.
+    /// Pearson's correlation of the two curves over the span they share, in common bins, at the best
+    /// alignment within one of the new curve's bins; none when they share under three.
     pub correlation: Option<f64>,
 }
 
@@ -110,12 +111,26 @@ fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
 pub fn diff(base: &Arrival, new: &Arrival, align: Alignment) -> CurveDiff {
     let base_span = base.counts.len() as f64 * f64::from(base.bin_s.max(1));
     let (new_from, new_to) = (align.from_s, align.from_s + new.counts.len() as f64 * f64::from(new.bin_s.max(1)) * align.speed);
-    let (start, end) = (new_from.max(0.0), new_to.min(base_span));
+    // The new curve's first and last bins are partial when its clock is coarser than the replay's
+    // (a run starts and ends inside a logged second): the span compared leaves them out.
+    let new_bin_s = f64::from(new.bin_s.max(1)) * align.speed;
+    let partial = if align.speed > 1.0 { new_bin_s } else { 0.0 };
+    let (start, end) = ((new_from + partial).max(0.0), (new_to - partial).min(base_span));
     // Common bins: the coarser of the two, so each holds whole bins of both.
     let width = f64::from(base.bin_s.max(1)).max(f64::from(new.bin_s.max(1)) * align.speed);
     let bins = ((end - start) / width).floor().max(0.0) as usize;
+    // A log's clock is whole seconds at best: a replayed curve may sit up to one of its bins off the
+    // base's. The alignment is the best within that bin, in steps of the base's bins.
+    let step = f64::from(base.bin_s.max(1));
+    let reach = (f64::from(new.bin_s.max(1)) * align.speed / step).ceil() as i64;
     let correlation = if bins >= 3 {
-        pearson(&resample(base, Alignment::default(), start, width, bins), &resample(new, align, start, width, bins))
+        let reference = resample(base, Alignment::default(), start, width, bins);
+        (-reach..=reach)
+            .filter_map(|k| {
+                let shifted = Alignment { from_s: align.from_s + k as f64 * step, ..align };
+                pearson(&reference, &resample(new, shifted, start, width, bins))
+            })
+            .fold(None, |best: Option<f64>, c| Some(best.map_or(c, |b| b.max(c))))
     } else {
         None
     };

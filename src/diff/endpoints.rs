@@ -22,6 +22,26 @@ fn by_name(p: &Profile) -> BTreeMap<String, &Endpoint> {
     p.endpoints.iter().map(|e| (format!("{} {}", e.method, e.path), e)).collect()
 }
 
+/// A profile's status classes over all its requests (each endpoint's by its weight); none without statuses.
+fn classes(p: &Profile) -> Option<[f64; 5]> {
+    let mut total = [0.0; 5];
+    for e in &p.endpoints {
+        if let Some(shares) = production_shares(&e.status) {
+            for (t, s) in total.iter_mut().zip(shares) {
+                *t += e.weight * s;
+            }
+        }
+    }
+    let sum: f64 = total.iter().sum();
+    (sum > 0.0).then(|| total.map(|t| t / sum))
+}
+
+/// The total variation distance between the two profiles' status classes over all requests.
+pub fn status_distance(base: &Profile, new: &Profile) -> Option<f64> {
+    let (a, b) = (classes(base)?, classes(new)?);
+    Some(a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / 2.0)
+}
+
 pub fn diff(base: &Profile, new: &Profile) -> Vec<EndpointChange> {
     let (a, b) = (by_name(base), by_name(new));
     let mut out = Vec::new();

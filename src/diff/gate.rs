@@ -7,19 +7,21 @@
 //! peak<+20%  mean<+20%  p95<+20%  total<+20%    the new rate against the base's: growth under 20%
 //! peak>-20%                 a drop under 20%
 //! correlation>0.9           the curves' shape, aligned
+//! statuses<0.05             how far the status classes over all requests moved (a redirect where there was a page)
 //! GET /search: p99<+25%     one endpoint's production latency (p50 or p99)
 //! ```
 
 use super::Diff;
 
 /// The conditions used when none is given.
-pub const DEFAULTS: [&str; 4] = ["mix<0.05", "peak<+50%", "peak>-50%", "correlation>0.8"];
+pub const DEFAULTS: [&str; 5] = ["mix<0.05", "peak<+50%", "peak>-50%", "correlation>0.8", "statuses<0.05"];
 
 #[derive(Debug, Clone, PartialEq)]
 enum Measure {
     Mix,
     Rate(&'static str),
     Correlation,
+    Statuses,
     Latency(String, &'static str),
 }
 
@@ -62,6 +64,7 @@ impl Condition {
             (Some(_), _) => return Err(bad("an endpoint's condition is on its p50 or p99")),
             (None, "mix") => (Measure::Mix, number(value)?),
             (None, "correlation") => (Measure::Correlation, number(value)?),
+            (None, "statuses") => (Measure::Statuses, number(value)?),
             (None, "peak") => (Measure::Rate("peak"), percent(value)?),
             (None, "mean") => (Measure::Rate("mean"), percent(value)?),
             (None, "p95") => (Measure::Rate("p95"), percent(value)?),
@@ -92,6 +95,10 @@ impl Condition {
             Measure::Correlation => match d.curve.correlation {
                 Some(v) => (format!("{v:.3}"), holds(v)),
                 None => ("not measurable: the curves share under three bins".to_owned(), true),
+            },
+            Measure::Statuses => match d.status_distance {
+                Some(v) => (format!("{v:.4}"), holds(v)),
+                None => ("not measurable: a profile holds no statuses".to_owned(), true),
             },
             Measure::Rate(which) => {
                 let (a, b) = (&d.curve.base, &d.curve.new);

@@ -21,6 +21,8 @@ pub struct Diff {
     pub mix: mix::MixDiff,
     pub curve: curve::CurveDiff,
     pub endpoints: Vec<endpoints::EndpointChange>,
+    /// How far the status classes over all requests moved (total variation distance), where both hold statuses.
+    pub status_distance: Option<f64>,
     /// What one profile has and the other does not, so was not compared.
     pub left_out: Vec<String>,
     pub judged: Vec<gate::Judged>,
@@ -47,6 +49,7 @@ pub fn diff(base: &Profile, new: &Profile, align: curve::Alignment, conditions: 
         mix: mix::diff(base, new),
         curve: curve::diff(&base.arrival, &new.arrival, align),
         endpoints: endpoints::diff(base, new),
+        status_distance: endpoints::status_distance(base, new),
         left_out,
         judged: Vec::new(),
     };

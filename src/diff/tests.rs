@@ -113,3 +113,17 @@ fn conditions_parse_or_say_the_form() {
     assert!(Alignment::parse("0").is_err() && Alignment::parse("60,soon").is_err());
     assert_eq!(Alignment::parse("60,2h..3h").unwrap(), Alignment { speed: 60.0, from_s: 7200.0 });
 }
+
+#[test]
+fn a_replay_logged_in_whole_seconds_lines_up_with_its_bursts() {
+    // Production: 20 rps with two 10 s bursts of 200. Staging's log of it at 30x, in whole seconds,
+    // starting and ending inside a second (its first and last bins partial).
+    let mut base = vec![20u64; 600];
+    for i in (150..160).chain(450..460) {
+        base[i] = 200;
+    }
+    let staging = vec![225u64, 602, 597, 598, 601, 2400, 601, 599, 600, 600, 601, 597, 600, 605, 596, 2403, 603, 595, 599, 600, 378];
+    let d =
+        super::curve::diff(&Arrival { bin_s: 1, counts: base }, &Arrival { bin_s: 1, counts: staging }, Alignment::parse("30").unwrap());
+    assert!(d.correlation.unwrap() > 0.999, "{:?}", d.correlation);
+}
