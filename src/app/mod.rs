@@ -31,8 +31,24 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
         Command::Export { profile, tool, speed, output } => export_profile(&profile, tool, speed, output.as_deref()),
-        Command::Diff { base, new, align, conditions, json, md } => {
-            diff_profiles(&base, &new, align, &conditions, json.as_deref(), md.as_deref())
+        Command::Diff { base, new, align, run, conditions, json, md, junit } => {
+            let align = match (align, run) {
+                (Some(align), _) => align,
+                // A run's own results say at what speed, and from where in the profile, it replayed.
+                (None, Some(run)) => {
+                    let results = results::load_results(&run)?;
+                    let plan = results
+                        .plan
+                        .ok_or_else(|| anyhow::anyhow!("{}: it holds no plan (speed and window) to align by", run.display()))?;
+                    crate::diff::curve::Alignment { speed: plan.speed, from_s: plan.window.map_or(0.0, |(from, _)| from as f64) }
+                }
+                (None, None) => {
+                    // Two days or more of logs each line up by time of day.
+                    let (b, n) = (load::load(&base)?, load::load(&new)?);
+                    crate::diff::curve::Alignment::by_time_of_day(&b, &n).unwrap_or_default()
+                }
+            };
+            diff_profiles(&base, &new, align, &conditions, [json.as_deref(), md.as_deref(), junit.as_deref()])
         }
         Command::Run { request } => run::run_command(request),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
@@ -109,8 +125,7 @@ fn diff_profiles(
     new: &std::path::Path,
     align: crate::diff::curve::Alignment,
     conditions: &[crate::diff::gate::Condition],
-    json: Option<&std::path::Path>,
-    md: Option<&std::path::Path>,
+    [json, md, junit]: [Option<&std::path::Path>; 3],
 ) -> anyhow::Result<Exit> {
     let d = crate::diff::diff(&load::load(base)?, &load::load(new)?, align, conditions);
     let mut text = String::new();
@@ -123,6 +138,9 @@ fn diff_profiles(
         let mut markdown = String::new();
         crate::diff::write_text(&d, true, &mut markdown);
         std::fs::write(path, markdown).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, crate::diff::write_junit(&d)).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(if d.passed() { Exit::Ok } else { Exit::ThresholdsFailed })
 }

@@ -150,8 +150,14 @@ enum CliCommand {
         #[arg(value_name = "NEW")]
         new: PathBuf,
         /// NEW is staging's log of a replay at this speed (and window of BASE): SPEED or SPEED,FROM..TO
-        #[arg(long, value_name = "SPEED[,FROM..TO]", value_parser = crate::diff::curve::Alignment::parse)]
+        #[arg(long, value_name = "SPEED[,FROM..TO]", value_parser = crate::diff::curve::Alignment::parse, conflicts_with = "run")]
         replayed_at: Option<crate::diff::curve::Alignment>,
+        /// NEW is staging's log of the replay this results.json is of: its speed and window align the two
+        #[arg(long, value_name = "RESULTS")]
+        run: Option<PathBuf>,
+        /// Also write the conditions as JUnit XML here
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// A condition the comparison must meet (repeatable)
         #[arg(long = "fail-on", value_name = "CONDITION", value_parser = crate::diff::gate::Condition::parse)]
         fail_on: Vec<crate::diff::gate::Condition>,
@@ -384,10 +390,12 @@ pub enum Command {
     Diff {
         base: PathBuf,
         new: PathBuf,
-        align: crate::diff::curve::Alignment,
+        align: Option<crate::diff::curve::Alignment>,
+        run: Option<PathBuf>,
         conditions: Vec<crate::diff::gate::Condition>,
         json: Option<PathBuf>,
         md: Option<PathBuf>,
+        junit: Option<PathBuf>,
     },
     Report {
         file: PathBuf,
@@ -507,13 +515,13 @@ fn translate(cli: Cli) -> Command {
             Command::Profile { spec, output }
         }
         CliCommand::Check { files } => Command::Check { files },
-        CliCommand::Diff { base, new, replayed_at, fail_on, json, md } => {
+        CliCommand::Diff { base, new, replayed_at, run, junit, fail_on, json, md } => {
             let conditions = if fail_on.is_empty() {
                 crate::diff::gate::DEFAULTS.iter().filter_map(|c| crate::diff::gate::Condition::parse(c).ok()).collect()
             } else {
                 fail_on
             };
-            Command::Diff { base, new, align: replayed_at.unwrap_or_default(), conditions, json, md }
+            Command::Diff { base, new, align: replayed_at, run, conditions, json, md, junit }
         }
         CliCommand::Export { profile, locust, k6: _, speed, output } => {
             let tool = if locust { crate::export::Tool::Locust } else { crate::export::Tool::K6 };

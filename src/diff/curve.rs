@@ -21,6 +21,22 @@ impl Default for Alignment {
 }
 
 impl Alignment {
+    /// For two daily profiles (each a day or more of a log): `new` laid over `base` by time of day,
+    /// so 09:00 meets 09:00 whatever day each began on; none when either lacks its first time.
+    pub fn by_time_of_day(base: &crate::profile::Profile, new: &crate::profile::Profile) -> Option<Alignment> {
+        let first = |p: &crate::profile::Profile| -> Option<(i64, f64)> {
+            let t = crate::log::fields::iso_time_field(p.source.as_ref()?.first.as_deref()?.as_bytes())?;
+            let span = p.arrival.counts.len() as f64 * f64::from(p.arrival.bin_s.max(1));
+            Some((t.div_euclid(1_000_000), span))
+        };
+        let ((a, a_span), (b, b_span)) = (first(base)?, first(new)?);
+        if a_span < 86_400.0 || b_span < 86_400.0 {
+            return None;
+        }
+        let offset = (b.rem_euclid(86_400) - a.rem_euclid(86_400)) as f64;
+        Some(Alignment { speed: 1.0, from_s: offset })
+    }
+
     /// `60` or `60,2h..3h`: the speed a replay ran at, and the window of the base it replayed.
     pub fn parse(text: &str) -> Result<Alignment, String> {
         let (speed, window) = match text.split_once(',') {

@@ -5,12 +5,16 @@
 //! - `mix.rs`: the endpoint mix, each change judged against the sample sizes;
 //! - `curve.rs`: the arrival curve's rates and shape, aligned;
 //! - `endpoints.rs`: production latency and status classes per endpoint;
+//! - `sessions.rs`: logins, session lengths, think times and flows;
+//! - `segments.rs`: stretches of the curve that appeared, vanished or changed kind;
 //! - `gate.rs`: the `--fail-on` conditions and their defaults.
 
 pub mod curve;
 pub mod endpoints;
 pub mod gate;
 pub mod mix;
+pub mod segments;
+pub mod sessions;
 
 use crate::profile::Profile;
 use serde::Serialize;
@@ -23,6 +27,10 @@ pub struct Diff {
     pub endpoints: Vec<endpoints::EndpointChange>,
     /// How far the status classes over all requests moved (total variation distance), where both hold statuses.
     pub status_distance: Option<f64>,
+    /// Segments that appeared, vanished or changed kind.
+    pub segments: Vec<segments::SegmentChange>,
+    /// Sessions, where both profiles have them.
+    pub sessions: Option<sessions::SessionsDiff>,
     /// What one profile has and the other does not, so was not compared.
     pub left_out: Vec<String>,
     pub judged: Vec<gate::Judged>,
@@ -50,6 +58,8 @@ pub fn diff(base: &Profile, new: &Profile, align: curve::Alignment, conditions: 
         curve: curve::diff(&base.arrival, &new.arrival, align),
         endpoints: endpoints::diff(base, new),
         status_distance: endpoints::status_distance(base, new),
+        sessions: sessions::diff(base, new, align.speed),
+        segments: segments::diff(&base.segments, &new.segments, align),
         left_out,
         judged: Vec::new(),
     };
@@ -146,9 +156,46 @@ pub fn write_text(d: &Diff, markdown: bool, out: &mut String) {
             let _ = writeln!(out, "statuses: {}: {x} → {y}", cell(&e.endpoint));
         }
     }
+    for s in &d.segments {
+        let at = |t: f64| crate::units::human_duration(t);
+        let _ = writeln!(out, "segment {}: {} to {}: {} → {}", s.what, at(s.start_s), at(s.end_s), s.base, s.new);
+    }
+    if let Some(s) = &d.sessions {
+        let share = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.0}%", v * 100.0));
+        let _ = writeln!(out, "sessions: opening with the login {} → {}", share(s.login_share.0), share(s.login_share.1));
+        if let Some(((a50, a90), (b50, b90))) = s.length {
+            let _ = writeln!(out, "sessions: length p50 {a50:.0} → {b50:.0}, p90 {a90:.0} → {b90:.0} requests");
+        }
+        if let Some(((a50, a90), (b50, b90))) = s.think_s {
+            let _ = writeln!(out, "sessions: think time p50 {a50:.1} → {b50:.1} s, p90 {a90:.1} → {b90:.1} s");
+        }
+        for (flow, x, y) in &s.flows {
+            let _ = writeln!(out, "sessions: flow {}: {:.0}% → {:.0}%", cell(flow), x * 100.0, y * 100.0);
+        }
+    }
     for l in &d.left_out {
         let _ = writeln!(out, "not compared: {l}");
     }
+}
+
+/// `junit.xml` of the conditions: one testcase each, for CI pages.
+pub fn write_junit(d: &Diff) -> String {
+    use crate::report::junit::xml_escape;
+    let failures = d.judged.iter().filter(|j| !j.holds).count();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"replay diff\" tests=\"{0}\" failures=\"{failures}\">\n  <testsuite name=\"replay diff\" tests=\"{0}\" failures=\"{failures}\">\n",
+        d.judged.len()
+    );
+    for j in &d.judged {
+        let _ = write!(x, "    <testcase classname=\"conditions\" name=\"{}\"", xml_escape(&j.condition));
+        if j.holds {
+            x.push_str("/>\n");
+        } else {
+            let _ = writeln!(x, "><failure message=\"measured {}\"/></testcase>", xml_escape(&j.measured));
+        }
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
 }
 
 #[cfg(test)]

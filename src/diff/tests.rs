@@ -127,3 +127,49 @@ fn a_replay_logged_in_whole_seconds_lines_up_with_its_bursts() {
         super::curve::diff(&Arrival { bin_s: 1, counts: base }, &Arrival { bin_s: 1, counts: staging }, Alignment::parse("30").unwrap());
     assert!(d.correlation.unwrap() > 0.999, "{:?}", d.correlation);
 }
+
+#[test]
+fn segments_appear_vanish_or_change_kind_on_the_aligned_clock() {
+    use crate::profile::{Segment, SegmentKind};
+    let seg = |kind, start_s, end_s| Segment {
+        kind,
+        start_s,
+        end_s,
+        rps: Some(1.0),
+        rps_from: Some(1.0),
+        rps_to: Some(2.0),
+        baseline_rps: Some(1.0),
+        peak_rps: Some(5.0),
+        weights: None,
+    };
+    let base = [seg(SegmentKind::Steady, 0, 600), seg(SegmentKind::Bursty, 600, 1200)];
+    // Replayed at 60x: the new profile's seconds are minutes of the base's.
+    let new = [seg(SegmentKind::Steady, 0, 10), seg(SegmentKind::Ramp, 10, 20), seg(SegmentKind::Steady, 30, 40)];
+    let changes = super::segments::diff(&base, &new, Alignment { speed: 60.0, from_s: 0.0 });
+    let what: Vec<(&str, &str, &str)> = changes.iter().map(|c| (c.what, c.base, c.new)).collect();
+    assert_eq!(what, [("changed", "bursty", "ramp"), ("appeared", "-", "steady")]);
+}
+
+#[test]
+fn daily_profiles_line_up_by_time_of_day() {
+    let day = |first: &str| Profile {
+        source: Some(crate::profile::Source {
+            files: vec![],
+            format: "combined".into(),
+            lines: 0,
+            records: 0,
+            not_requests: 0,
+            skipped: 0,
+            rejected: 0,
+            excluded: 0,
+            first: Some(first.into()),
+            last: None,
+        }),
+        ..profile(&[("GET /", 1, None)], vec![1; 24], 3600)
+    };
+    let a = Alignment::by_time_of_day(&day("2026-11-01T06:00:00Z"), &day("2026-11-08T09:00:00Z")).unwrap();
+    assert_eq!(a, Alignment { speed: 1.0, from_s: 3.0 * 3600.0 });
+    // Less than a day: no daily alignment.
+    let short = Profile { arrival: Arrival { bin_s: 60, counts: vec![1; 10] }, ..day("2026-11-01T06:00:00Z") };
+    assert_eq!(Alignment::by_time_of_day(&short, &day("2026-11-08T09:00:00Z")), None);
+}
