@@ -132,8 +132,10 @@ pub fn diff(base: &Arrival, new: &Arrival, align: Alignment) -> CurveDiff {
     let new_bin_s = f64::from(new.bin_s.max(1)) * align.speed;
     let partial = if align.speed > 1.0 { new_bin_s } else { 0.0 };
     let (start, end) = ((new_from + partial).max(0.0), (new_to - partial).min(base_span));
-    // Common bins: the coarser of the two, so each holds whole bins of both.
-    let width = f64::from(base.bin_s.max(1)).max(f64::from(new.bin_s.max(1)) * align.speed);
+    // Common bins: the coarser of the two, so each holds whole bins of both; for a replay's log,
+    // two of its bins, so a burst sent a little late on a busy generator stays in one.
+    let replayed = if align.speed > 1.0 { 2.0 } else { 1.0 };
+    let width = f64::from(base.bin_s.max(1)).max(f64::from(new.bin_s.max(1)) * align.speed * replayed);
     let bins = ((end - start) / width).floor().max(0.0) as usize;
     // A log's clock is whole seconds at best: a replayed curve may sit up to one of its bins off the
     // base's. The alignment is the best within that bin, in steps of the base's bins.
