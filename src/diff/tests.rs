@@ -1,3 +1,6 @@
+//! Tables of crafted profile pairs with known answers: a shifted mix, small samples,
+//! a new endpoint, a doubled peak, a slower endpoint, a replay mapped back, segments, days.
+
 use super::curve::Alignment;
 use super::gate::{Condition, DEFAULTS};
 use super::*;
