@@ -67,21 +67,15 @@ pub fn diff(base: &Profile, new: &Profile, align: curve::Alignment, conditions: 
     d
 }
 
-/// A name that fits the terminal's column: the middle gives way, the distinguishing tail stays.
-fn short(name: &str) -> String {
-    const WIDTH: usize = 50;
-    let chars: Vec<char> = name.chars().collect();
-    if chars.len() <= WIDTH {
-        return name.to_owned();
-    }
-    let head: String = chars[..WIDTH / 2 - 1].iter().collect();
-    let tail: String = chars[chars.len() - (WIDTH - WIDTH / 2 - 1)..].iter().collect();
-    format!("{head}..{tail}")
-}
-
 /// The terminal's (and a pull request's) view: the verdict, the conditions, then the changes by size.
 pub fn write_text(d: &Diff, markdown: bool, out: &mut String) {
-    let cell = |t: &str| if markdown { crate::untrusted::markdown_code(t) } else { crate::untrusted::terminal(&short(t)).into_owned() };
+    let cell = |t: &str| {
+        if markdown {
+            crate::untrusted::markdown_code(t)
+        } else {
+            crate::untrusted::terminal(&crate::report::text::shorten(t, 50)).into_owned()
+        }
+    };
     let verdict = if d.passed() { "within" } else { "BEYOND" };
     let _ = writeln!(
         out,

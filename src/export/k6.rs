@@ -21,26 +21,14 @@ use std::fmt::Write;
 pub const TICK_S: f64 = 0.001;
 
 fn endpoint(e: &Endpoint) -> String {
-    let params: Vec<String> =
-        e.params.iter().map(|(k, v)| format!("{}: [{}]", js_str(k), v.iter().map(|s| js_str(s)).collect::<Vec<_>>().join(", "))).collect();
-    let query: Vec<String> = e
-        .query
-        .iter()
-        .map(|q| {
-            let samples = q.samples.iter().map(|s| js_str(s)).collect::<Vec<_>>().join(", ");
-            let placeholder = q.placeholder.as_deref().map_or("null".to_owned(), |p| js_str(p.trim_matches(['{', '}'])));
-            format!("[{}, {:.6}, [{samples}], {placeholder}]", js_str(&q.key), q.share)
-        })
-        .collect();
+    let (params, query) = (super::samples_literal(e), super::query_literal(e, ("[", "]", "null")));
     let path = if e.tail { e.examples.first().map_or("/", String::as_str) } else { &e.path };
     let method = if e.method == "*" || e.method == "OTHER" { "GET" } else { &e.method };
     format!(
-        "{{ name: {}, method: {}, path: {}, params: {{{}}}, query: [{}], body: {}, contentType: {} }}",
+        "{{ name: {}, method: {}, path: {}, params: {params}, query: [{query}], body: {}, contentType: {} }}",
         js_str(&format!("{} {}", e.method, e.path)),
         js_str(method),
         js_str(path),
-        params.join(", "),
-        query.join(", "),
         e.body.as_ref().map_or("null".to_owned(), |b| js_str(&b.text)),
         e.body.as_ref().map_or("null".to_owned(), |b| js_str(&b.content_type)),
     )

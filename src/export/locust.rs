@@ -28,25 +28,11 @@ fn task_weight(weight: f64) -> u64 {
 }
 
 fn samples(e: &Endpoint) -> String {
-    let pairs: Vec<String> = e
-        .params
-        .iter()
-        .map(|(k, v)| format!("{}: [{}]", python_str(k), v.iter().map(|s| python_str(s)).collect::<Vec<_>>().join(", ")))
-        .collect();
-    format!("{{{}}}", pairs.join(", "))
+    super::samples_literal(e)
 }
 
 fn query(e: &Endpoint) -> String {
-    let keys: Vec<String> = e
-        .query
-        .iter()
-        .map(|q| {
-            let values = q.samples.iter().map(|s| python_str(s)).collect::<Vec<_>>().join(", ");
-            let placeholder = q.placeholder.as_deref().map_or("None".to_owned(), |p| python_str(p.trim_matches(['{', '}'])));
-            format!("({}, {:.6}, [{values}], {placeholder})", python_str(&q.key), q.share)
-        })
-        .collect();
-    format!("[{}]", keys.join(", "))
+    format!("[{}]", super::query_literal(e, ("(", ")", "None")))
 }
 
 /// The request call for endpoint `e`, indented for a method body.

@@ -75,6 +75,31 @@ impl Exported {
     }
 }
 
+/// An endpoint's sampled values, `{"id": ["7", "8"]}`: a Python dict and a JavaScript object alike.
+pub fn samples_literal(e: &crate::profile::Endpoint) -> String {
+    let pairs: Vec<String> = e
+        .params
+        .iter()
+        .map(|(k, v)| format!("{}: [{}]", python_str(k), v.iter().map(|s| python_str(s)).collect::<Vec<_>>().join(", ")))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// An endpoint's query keys, each `(key, share, [samples], placeholder)` between `open` and `close`
+/// (a Python tuple or a JavaScript array), with `none` where a key has no placeholder.
+pub fn query_literal(e: &crate::profile::Endpoint, (open, close, none): (&str, &str, &str)) -> String {
+    let keys: Vec<String> = e
+        .query
+        .iter()
+        .map(|q| {
+            let values = q.samples.iter().map(|s| python_str(s)).collect::<Vec<_>>().join(", ");
+            let placeholder = q.placeholder.as_deref().map_or(none.to_owned(), |p| python_str(p.trim_matches(['{', '}'])));
+            format!("{open}{}, {:.6}, [{values}], {placeholder}{close}", python_str(&q.key), q.share)
+        })
+        .collect();
+    keys.join(", ")
+}
+
 /// `text` as a Python (and JavaScript) string literal.
 pub fn python_str(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())

@@ -14,19 +14,21 @@ const NAME: usize = 44;
 /// The statuses column's width (`2xx 97%, 3xx 2.5%` fits).
 const STATUSES: usize = 20;
 
+/// `name` in fewer than `width` characters, shortened in the middle: the distinguishing tail of a path stays.
+pub fn shorten(name: &str, width: usize) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= width || width < 8 {
+        return name.to_owned();
+    }
+    let head: String = chars[..width / 2 - 1].iter().collect();
+    let tail: String = chars[chars.len() - (width - width / 2 - 2)..].iter().collect();
+    format!("{head}..{tail}")
+}
+
 /// Names that fit the column, shortened in the middle (the distinguishing
 /// tail of a path stays), and never two alike: a clash gets its row number.
 fn column_names(names: &[String]) -> Vec<String> {
-    let shorten = |name: &str| {
-        let chars: Vec<char> = name.chars().collect();
-        if chars.len() <= NAME {
-            return name.to_owned();
-        }
-        let head: String = chars[..NAME / 2 - 1].iter().collect();
-        let tail: String = chars[chars.len() - (NAME - NAME / 2 - 2)..].iter().collect();
-        format!("{head}..{tail}")
-    };
-    let short: Vec<String> = names.iter().map(|n| shorten(n)).collect();
+    let short: Vec<String> = names.iter().map(|n| shorten(n, NAME)).collect();
     short
         .iter()
         .enumerate()

@@ -104,11 +104,12 @@ impl<T: Transport> Sender<T> {
         sleeper: &impl Sleeper,
         stop: &mut watch::Receiver<Stop>,
     ) -> Result<Passed, NotSent> {
-        let gate = Arc::clone(&self.gate);
-        let held_back = gate.pass_cap(sleeper, stop).await?;
-        if let Some(passed) = gate.try_slot(held_back) {
+        let held_back = self.gate.pass_cap(sleeper, stop).await?;
+        if let Some(passed) = self.gate.try_slot(held_back) {
             return Ok(passed);
         }
+        // Only a wait for a connection holds the gate apart from `self`, which pulls meanwhile.
+        let gate = Arc::clone(&self.gate);
         let slot = gate.slot(held_back, stop);
         tokio::pin!(slot);
         let mut tick = tokio::time::interval(PULL_EVERY);
