@@ -24,6 +24,7 @@
 //! - [`verdict`]: thresholds parsed, measured live and at the end, and the default verdict.
 //! - [`report`]: `results.json` from the summary, its validation and merging, and one writer per file.
 //! - [`export`]: a profile as a locustfile, for teams that keep Locust in CI.
+//! - [`ui`]: the live web view: a run's snapshots from its tally, served with the page that draws them.
 //! - [`demo`]: the example target server, for `replay demo` and the tests.
 //! - [`app`]: the commands behind the CLI, returning an [`Exit`] code.
 //! - [`cli`]: clap definitions and their translation into typed configs.
@@ -45,6 +46,7 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod schedule;
+pub mod ui;
 pub mod units;
 pub mod untrusted;
 pub mod verdict;

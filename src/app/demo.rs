@@ -24,7 +24,7 @@ fn demo_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("replay-demo-{}", std::process::id()))
 }
 
-pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
+pub fn demo_command(duration_s: u64, ui: Option<crate::ui::UiOptions>) -> anyhow::Result<Exit> {
     let dir = demo_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let log = dir.join("access.log");
@@ -55,7 +55,15 @@ pub fn demo_command(duration_s: u64) -> anyhow::Result<Exit> {
     let out = prepare_out(Some(&dir.join("results")), true)?;
     let facts = plan_facts(&log.display().to_string(), &settings, &config, &planned);
     let judging = super::run::Judging { run_id: super::run::default_run_id(&facts, None), ..super::run::Judging::default() };
-    let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out, facts, judging)?;
+    let (server, watching) = match ui {
+        Some(options) => {
+            let (server, watching) = super::ui::watch_one(&options, Some(&profile), &facts, &profile_path)?;
+            (Some(server), Some(watching))
+        }
+        None => (None, None),
+    };
+    let (results, exit) = replay(&runtime, planned, config, &host.to_string(), &out, facts, judging, watching)?;
+    drop(server);
     let _ = stop.send(());
     let got = received.lock().map(|r| r.clone()).unwrap_or_default();
     println!("demo: the server received {}", got.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "));

@@ -1,7 +1,8 @@
 //! The commands behind the CLI: each takes its typed config, does the work
 //! through the library, writes its output and says how the process exits.
 //! `run.rs`, `plan.rs` and `demo.rs` hold the ones that send traffic (or
-//! say what traffic they would send); `source.rs` loads what they replay.
+//! say what traffic they would send); `source.rs` loads what they replay;
+//! `ui.rs` and `watch.rs` put a run in the browser (`--ui`, `replay ui`).
 
 mod demo;
 pub mod outputs;
@@ -10,6 +11,8 @@ mod progress;
 pub mod results;
 mod run;
 mod source;
+mod ui;
+mod watch;
 
 use crate::Exit;
 use crate::cli::Command;
@@ -50,9 +53,10 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
             };
             diff_profiles(&base, &new, align, &conditions, [json.as_deref(), md.as_deref(), junit.as_deref()])
         }
-        Command::Run { request } => run::run_command(request),
+        Command::Run { request, ui } => run::run_command(request, ui),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
-        Command::Demo { duration_s } => demo::demo_command(duration_s),
+        Command::Demo { duration_s, ui } => demo::demo_command(duration_s, ui),
+        Command::Ui { args } => ui::ui_command(args),
         Command::Report { file, thresholds, out } => results::report_command(&file, &thresholds, out.as_deref()),
         Command::Merge { files, output } => results::merge_command(&files, &output),
         Command::Compare { baseline, current, tolerance, out } => results::compare_command(&baseline, &current, tolerance, out.as_deref()),

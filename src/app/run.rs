@@ -17,10 +17,18 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
+pub fn run_command(mut request: RunRequest, ui: Option<crate::ui::UiOptions>) -> anyhow::Result<Exit> {
     let source = source::open(&mut request)?;
     let planned = crate::plan::build(source.as_ref(), &request.plan)?;
     let thresholds = source::thresholds(source.as_ref(), &request, &planned.catalog)?;
+    let (server, watching) = match ui {
+        Some(options) => {
+            let facts = plan_facts("", &request.plan, &request.run, &planned);
+            let (server, watching) = super::ui::watch_one(&options, source.profile(), &facts, &request.source)?;
+            (Some(server), Some(watching))
+        }
+        None => (None, None),
+    };
     let existed = request.out.as_deref().is_some_and(Path::exists);
     let out = prepare_out(request.out.as_deref(), request.overwrite)?;
     let runtime = runtime()?;
@@ -37,7 +45,9 @@ pub fn run_command(mut request: RunRequest) -> anyhow::Result<Exit> {
     let run_id = request.run_id.clone().unwrap_or_else(|| default_run_id(&facts, request.start_at));
     eprintln!("replay: run {run_id}");
     let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail, run_id };
-    Ok(replay(&runtime, planned, request.run, &target, &out, facts, judging)?.1)
+    let exit = replay(&runtime, planned, request.run, &target, &out, facts, judging, watching)?.1;
+    drop(server);
+    Ok(exit)
 }
 
 /// What judges a run: its thresholds, and whether one lost stops it; and the run's identity.
@@ -145,6 +155,8 @@ pub fn prepare_out(out: Option<&Path>, overwrite: bool) -> anyhow::Result<PathBu
 }
 
 /// Sends a planned run, judges it and writes its outputs into `out`; the exit says how it went.
+/// A run `watching` in the browser publishes its figures as it goes, and its results at the end.
+#[allow(clippy::too_many_arguments)]
 pub fn replay(
     runtime: &tokio::runtime::Runtime,
     planned: PlannedRun,
@@ -153,6 +165,7 @@ pub fn replay(
     out: &Path,
     plan: PlanFacts,
     judging: Judging,
+    watching: Option<super::watch::Watching>,
 ) -> anyhow::Result<(Results, Exit)> {
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let catalog = planned.catalog.clone();
@@ -166,7 +179,17 @@ pub fn replay(
     }
     let names = (0..planned.catalog.endpoints.len()).map(|i| planned.catalog.name(i)).collect();
     let watch = Watch::new(judging.thresholds.clone(), judging.abort_on_fail, planned.expected_requests, target).naming(names);
-    let outcome = drive(runtime, planned, config, target, watch)?;
+    let known = |planned| super::watch::Known {
+        planned,
+        plan: &plan,
+        thresholds: &judging.thresholds,
+        run_id: &judging.run_id,
+        target,
+        started: &started,
+        out,
+    };
+    let mut live = watching.map(|w| super::watch::Live::start(w, known(&planned)));
+    let outcome = drive(runtime, planned, config, target, watch, live.as_mut())?;
     if let Some(why) = &outcome.aborted {
         eprintln!("replay: stopped early: {why}");
     }
@@ -183,6 +206,8 @@ pub fn replay(
         plan: Some(plan),
     };
     let mut results = results(&outcome.summary, &facts);
+    let stopped = live.as_ref().and_then(|l| l.stopped(outcome.duration.as_secs_f64()));
+    results.warnings.extend(stopped.clone());
     let mut verdict = judge(&results, &judging.thresholds).map_err(anyhow::Error::msg)?;
     if let Some(why) = outcome.aborted {
         verdict.reasons.insert(0, format!("stopped early: {why}"));
@@ -190,6 +215,9 @@ pub fn replay(
     }
     results.verdict = Some(verdict);
     let exit = super::outputs::write_all(&results, out)?;
+    if let Some(live) = live {
+        live.finish(runtime, &outcome.summary, &results, stopped);
+    }
     if internal {
         eprintln!("replay: the run ended on an internal error (a bug in replay); its results so far are in {}", out.display());
         return Ok((results, Exit::Internal));
@@ -204,12 +232,21 @@ fn drive(
     config: RunConfig,
     target: &str,
     mut watch: Watch,
+    live: Option<&mut super::watch::Live>,
 ) -> anyhow::Result<RunOutcome> {
     let total_s = planned.end_ns.map(|ns| ns as f64 / 1e9);
     let length = total_s.map_or("until stopped".to_owned(), |s| format!("for {}", human_duration(s)));
     let what = format!("{} to {target} {length}", planned.unit);
+    let mut publish = live.as_ref().map(|l| l.observer());
+    let page_stop = live.map(|l| l.page_stop());
     runtime.block_on(async move {
-        let stop = interrupted()?;
+        let signal = interrupted()?;
+        let stop = async move {
+            match page_stop {
+                Some(page) => tokio::select! { _ = signal => {}, _ = page => {} },
+                None => signal.await,
+            }
+        };
         let client = Client::new(config.client.clone()).map_err(anyhow::Error::msg)?;
         client.warm(config.client.connections.min(WARM_CONNECTIONS), WARM_WITHIN).await;
         let timer = PreciseTimer::new().context("cannot create a timer")?;
@@ -221,6 +258,9 @@ fn drive(
         let observers = Observers {
             report: move |p: &crate::run::Progress| shown.show(p),
             watch: move |s: &Summary, elapsed: f64| {
+                if let Some(publish) = &mut publish {
+                    publish(s, elapsed);
+                }
                 if let Some(notice) = watch.notice(s) {
                     told.say(&notice);
                 }
@@ -247,7 +287,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// A future that resolves on Ctrl-C or SIGTERM; the handlers are in place when it returns.
-fn interrupted() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+pub fn interrupted() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -3,9 +3,11 @@
 
 mod duration;
 mod run;
+mod ui;
 
 pub use duration::{parse_duration, parse_duration_s};
 pub use run::RunRequest;
+pub use ui::UiArgs;
 
 use crate::derive::DeriveConfig;
 use crate::log::{FORMAT_HELP, Format};
@@ -123,6 +125,8 @@ enum CliCommand {
     Run {
         #[command(flatten)]
         run: run::RunArgs,
+        #[command(flatten)]
+        ui: ui::UiFlags,
     },
     /// What `run` would do with these flags: duration, requests, peak rate; no traffic
     Plan {
@@ -137,6 +141,14 @@ enum CliCommand {
         /// How long the replay lasts
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
         duration: u64,
+        #[command(flatten)]
+        ui: ui::UiFlags,
+    },
+    /// Serve a web page to start, watch and stop replays of these profiles (Locust's port, 8089)
+    #[command(after_help = ui::UI_EXAMPLES)]
+    Ui {
+        #[command(flatten)]
+        args: ui::UiArgs,
     },
     /// Compare two profiles: how traffic changed, or (with staging's log derived) what staging received
     #[command(
@@ -371,12 +383,17 @@ pub enum Command {
     },
     Run {
         request: RunRequest,
+        ui: Option<crate::ui::UiOptions>,
     },
     Plan {
         request: RunRequest,
     },
     Demo {
         duration_s: u64,
+        ui: Option<crate::ui::UiOptions>,
+    },
+    Ui {
+        args: UiArgs,
     },
     Check {
         files: Vec<PathBuf>,
@@ -437,7 +454,7 @@ pub fn parse() -> Command {
 }
 
 /// Flags whose values may be secrets: their errors never repeat the value.
-const SECRET_FLAGS: [&str; 3] = ["--header", "--var", "--host"];
+const SECRET_FLAGS: [&str; 4] = ["--header", "--var", "--host", "--ui-token"];
 
 /// clap repeats a bad value in its message; for a flag that may hold a secret, the message without it.
 fn redacted(e: &clap::Error) -> Option<String> {
@@ -530,9 +547,10 @@ fn translate(cli: Cli) -> Command {
         CliCommand::Report { file, thresholds, out } => Command::Report { file, thresholds, out },
         CliCommand::Merge { files, output } => Command::Merge { files, output },
         CliCommand::Compare { baseline, current, tolerance, out } => Command::Compare { baseline, current, tolerance, out },
-        CliCommand::Run { run } => Command::Run { request: run.into_request() },
+        CliCommand::Run { run, ui } => Command::Run { request: run.into_request(), ui: ui.options() },
         CliCommand::Plan { run, shards } => Command::Plan { request: run::RunRequest { shards, ..run.into_request() } },
-        CliCommand::Demo { duration } => Command::Demo { duration_s: duration },
+        CliCommand::Demo { duration, ui } => Command::Demo { duration_s: duration, ui: ui.options() },
+        CliCommand::Ui { args } => Command::Ui { args },
         CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }
 }

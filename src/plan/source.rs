@@ -28,6 +28,10 @@ pub trait WorkSource {
     fn production_latency_s(&self) -> f64 {
         0.0
     }
+    /// The profile it replays, where it is one (a trace is not): production's curve, for the live view.
+    fn profile(&self) -> Option<&Profile> {
+        None
+    }
     /// How many users walking at once its traffic corresponds to, where it knows its sessions.
     fn users_at_once(&self, _settings: &PlanSettings) -> Option<f64> {
         None
@@ -61,6 +65,9 @@ impl<P: Borrow<Profile>> WorkSource for Requests<P> {
     fn production_latency_s(&self) -> f64 {
         profile_latency_s(self.0.borrow())
     }
+    fn profile(&self) -> Option<&Profile> {
+        Some(self.0.borrow())
+    }
     fn users_at_once(&self, settings: &PlanSettings) -> Option<f64> {
         let profile = self.0.borrow();
         profile.sessions.as_ref()?;
@@ -83,6 +90,9 @@ impl<P: Borrow<Profile>> WorkSource for Users<P> {
     }
     fn production_latency_s(&self) -> f64 {
         profile_latency_s(self.0.borrow())
+    }
+    fn profile(&self) -> Option<&Profile> {
+        Some(self.0.borrow())
     }
 }
 

@@ -76,6 +76,9 @@ impl Millis {
 pub struct EndpointResult {
     pub method: String,
     pub path: String,
+    /// Requests to this endpoint whose time came, sent or not (absent in older files).
+    #[serde(default)]
+    pub intended: u64,
     pub requests: u64,
     pub failures: u64,
     pub rps: f64,
@@ -354,7 +357,18 @@ fn by_class<T: Copy>(values: &[T; 5], keep: impl Fn(T) -> bool) -> BTreeMap<Stri
         .collect()
 }
 
+/// results.json's content for `summary`, every histogram encoded.
 pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
+    results_with(summary, facts, encode)
+}
+
+/// [`results`] with the histograms left empty: the figures of a run still going, once a second
+/// (its histograms are in the tally, to judge by; see `verdict::judge_by`).
+pub fn figures(summary: &Summary, facts: &RunFacts<'_>) -> Results {
+    results_with(summary, facts, |_| String::new())
+}
+
+fn results_with(summary: &Summary, facts: &RunFacts<'_>, encode: fn(&Histogram<u64>) -> String) -> Results {
     let RunFacts { run_id, target, started, duration_s, interrupted, catalog, left_out, .. } = *facts;
     let classes = |by: &BTreeMap<crate::client::Failure, u64>| by.iter().map(|(f, n)| (f.name().to_owned(), *n)).collect();
     let mut warnings = Vec::new();
@@ -378,10 +392,11 @@ pub fn results(summary: &Summary, facts: &RunFacts<'_>) -> Results {
         .endpoints
         .iter()
         .zip(&catalog.endpoints)
-        .filter(|(s, _)| s.requests > 0)
+        .filter(|(s, _)| s.requests > 0 || s.intended > 0)
         .map(|(s, e)| EndpointResult {
             method: e.key.method.clone(),
             path: e.key.path.clone(),
+            intended: s.intended,
             requests: s.requests,
             failures: s.failures,
             rps: if duration_s > 0.0 { (s.requests as f64 / duration_s * 1000.0).round() / 1000.0 } else { 0.0 },

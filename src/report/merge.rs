@@ -241,6 +241,7 @@ fn add_endpoint(
     let (merged, h) = endpoints.entry((e.method.clone(), e.path.clone())).or_insert_with(|| {
         (
             EndpointResult {
+                intended: 0,
                 requests: 0,
                 failures: 0,
                 bytes: 0,
@@ -252,6 +253,7 @@ fn add_endpoint(
             None,
         )
     });
+    merged.intended = merged.intended.saturating_add(e.intended);
     merged.requests = merged.requests.saturating_add(e.requests);
     merged.failures = merged.failures.saturating_add(e.failures);
     merged.bytes = merged.bytes.saturating_add(e.bytes);

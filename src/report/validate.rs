@@ -96,6 +96,7 @@ pub fn validate(r: &Results) -> Result<(), String> {
     for (i, e) in r.endpoints.iter().enumerate() {
         let field = |name: &str| format!("endpoints[{i}].{name}");
         at_most(&field("requests"), e.requests, t.requests, "the run's requests")?;
+        at_most(&field("intended"), e.intended, t.intended, "the run's intended requests")?;
         at_most(&field("failures"), e.failures, e.requests, "the endpoint's requests")?;
         count(&field("bytes"), e.bytes)?;
         at_most(&field("status_mismatches"), e.status_mismatches, e.requests, "the endpoint's requests")?;

@@ -220,13 +220,13 @@ const PULL_EVERY: Duration = Duration::from_millis(50);
 /// Counts `work` as intended at `at_ns`; returns how many requests it stands for.
 pub fn intend(state: &RunState, at_ns: u64, work: &Work) -> u64 {
     match work {
-        Work::Request(_) => {
-            state.intend(at_ns);
+        Work::Request(spec) => {
+            state.intend(at_ns, spec.endpoint);
             1
         }
         Work::Session(session) => {
             let steps = session.steps.len() as u64;
-            state.intend_session(at_ns, steps);
+            state.intend_session(at_ns, steps, session.steps.first().map_or(usize::MAX, |s| s.endpoint));
             steps
         }
     }

@@ -39,24 +39,24 @@ impl RunState {
         f(&mut self.tally.lock().expect("the tally lock is never poisoned: nothing panics under it"))
     }
 
-    /// A request came due at `at_ns`.
-    pub fn intend(&self, at_ns: u64) {
-        self.with(|t| t.summary.intend(at_ns));
+    /// A request to `endpoint` came due at `at_ns`.
+    pub fn intend(&self, at_ns: u64, endpoint: usize) {
+        self.with(|t| t.summary.intend_on(at_ns, endpoint));
     }
 
-    /// A session of `steps` requests started at `at_ns`: its first is due, the rest will be.
-    pub fn intend_session(&self, at_ns: u64, steps: u64) {
+    /// A session of `steps` requests started at `at_ns`: its first (to `endpoint`) is due, the rest will be.
+    pub fn intend_session(&self, at_ns: u64, steps: u64, endpoint: usize) {
         self.with(|t| {
-            t.summary.intend(at_ns);
+            t.summary.intend_on(at_ns, endpoint);
             t.summary.user_started(at_ns);
             t.open_steps += steps.saturating_sub(1);
         });
     }
 
-    /// A session's later step came due at `at_ns`.
-    pub fn step_due(&self, at_ns: u64) {
+    /// A session's later step, to `endpoint`, came due at `at_ns`.
+    pub fn step_due(&self, at_ns: u64, endpoint: usize) {
         self.with(|t| {
-            t.summary.intend(at_ns);
+            t.summary.intend_on(at_ns, endpoint);
             t.open_steps -= 1;
         });
     }

@@ -25,6 +25,8 @@ pub fn new_histogram() -> Histogram<u64> {
 
 #[derive(Debug, Clone)]
 pub struct EndpointSummary {
+    /// Requests to this endpoint whose time came, sent or not.
+    pub intended: u64,
     pub requests: u64,
     pub failures: u64,
     pub by_failure: BTreeMap<Failure, u64>,
@@ -135,6 +137,7 @@ impl Summary {
             lag: new_histogram(),
             endpoints: (0..endpoints)
                 .map(|_| EndpointSummary {
+                    intended: 0,
                     requests: 0,
                     failures: 0,
                     by_failure: BTreeMap::new(),
@@ -210,6 +213,14 @@ impl Summary {
         self.intended += 1;
         self.window(at_ns).intended += 1;
         self.period(at_ns).intended += 1;
+    }
+
+    /// A request to `endpoint` came due at `at_ns`: [`Summary::intend`], and the endpoint's count.
+    pub fn intend_on(&mut self, at_ns: u64, endpoint: usize) {
+        self.intend(at_ns);
+        if let Some(e) = self.endpoints.get_mut(endpoint) {
+            e.intended += 1;
+        }
     }
 
     /// A virtual user started at `at_ns`.

@@ -65,7 +65,7 @@ impl<T: Transport> Walker<T> {
                 if !self.gate.limits.admit() {
                     return self.state.user_done(now_ns(), left);
                 }
-                self.state.step_due(intended_ns);
+                self.state.step_due(intended_ns, spec.endpoint);
                 match self.gate.pass(&TokioSleeper, &mut stop).await {
                     Ok(p) => passed = Some(p),
                     Err(reason) => {

@@ -97,6 +97,7 @@ mod tests {
         let endpoint = EndpointResult {
             method: "GET".into(),
             path: "/".into(),
+            intended: requests,
             requests,
             failures,
             rps: 1.0,

@@ -7,6 +7,7 @@
 use super::measure::{Traffic, measure, periods_per_window};
 use super::threshold::{Metric, Threshold};
 use crate::report::json::{Judged, Results, Verdict, decode};
+use hdrhistogram::Histogram;
 
 /// Checks that every endpoint a threshold names is one of `endpoints` (`METHOD /path`).
 pub fn check_endpoints(thresholds: &[Threshold], endpoints: &[String]) -> Result<(), String> {
@@ -25,9 +26,31 @@ pub fn check_endpoints(thresholds: &[Threshold], endpoints: &[String]) -> Result
     Ok(())
 }
 
-/// Judges `results` against `thresholds` (already checked against its endpoints).
+/// A latency histogram judging needs: the run's, an endpoint's or a period's (by index in the results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latency {
+    Overall,
+    Endpoint(usize),
+    Period(usize),
+}
+
+/// Judges `results` against `thresholds` (already checked against its endpoints), from the histograms it carries.
 pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, String> {
-    let overall = decode(results.histograms.get("latency").ok_or("results.json has no latency histogram")?)?;
+    judge_by(results, thresholds, |which| match which {
+        Latency::Overall => decode(results.histograms.get("latency").ok_or("results.json has no latency histogram")?),
+        Latency::Endpoint(i) => decode(&results.endpoints[i].histogram),
+        Latency::Period(i) => decode(&results.periods[i].histogram),
+    })
+}
+
+/// [`judge`], with each histogram from `latency` (a live run has them in its tally, not encoded).
+pub fn judge_by(
+    results: &Results,
+    thresholds: &[Threshold],
+    latency: impl Fn(Latency) -> Result<Histogram<u64>, String>,
+) -> Result<Verdict, String> {
+    let needs_overall = thresholds.iter().any(|t| t.endpoint.is_none() && t.window.is_none());
+    let overall = if needs_overall { latency(Latency::Overall)? } else { crate::run::summary::new_histogram() };
     let mut judged = Vec::new();
     for t in thresholds {
         let class = |failures: &std::collections::BTreeMap<String, u64>| match t.metric {
@@ -36,11 +59,11 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
         };
         let (measured, window_start_s) = match (&t.endpoint, t.window) {
             (Some(name), _) => {
-                let e = results.endpoints.iter().find(|e| format!("{} {}", e.method, e.path) == *name);
+                let e = results.endpoints.iter().enumerate().find(|(_, e)| format!("{} {}", e.method, e.path) == *name);
                 match e {
                     None => (None, None),
-                    Some(e) => {
-                        let latency = decode(&e.histogram)?;
+                    Some((i, e)) => {
+                        let latency = latency(Latency::Endpoint(i))?;
                         let traffic = Traffic {
                             intended: e.requests,
                             requests: e.requests,
@@ -66,7 +89,7 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
                 };
                 (measure(t, &traffic), None)
             }
-            (None, Some(window)) => worst_window(results, t, window)?,
+            (None, Some(window)) => worst_window(results, t, window, &latency)?,
         };
         let passed = measured.is_some_and(|m| t.op.holds(m, t.limit));
         let measured_text = match measured {
@@ -97,14 +120,21 @@ pub fn judge(results: &Results, thresholds: &[Threshold]) -> Result<Verdict, Str
 }
 
 /// The worst value over consecutive windows of about `window_s` seconds, cut from the run's periods.
-fn worst_window(results: &Results, t: &Threshold, window: std::time::Duration) -> Result<(Option<f64>, Option<u64>), String> {
+fn worst_window(
+    results: &Results,
+    t: &Threshold,
+    window: std::time::Duration,
+    period_latency: &impl Fn(Latency) -> Result<Histogram<u64>, String>,
+) -> Result<(Option<f64>, Option<u64>), String> {
     let period_s = results.period_s.max(1) as f64;
     let per_window = periods_per_window(window, results.period_s);
     let mut worst: Option<(f64, u64)> = None;
-    for chunk in results.periods.chunks(per_window) {
+    for (n, chunk) in results.periods.chunks(per_window).enumerate() {
         let mut latency = crate::run::summary::new_histogram();
-        for p in chunk {
-            latency.add(decode(&p.histogram)?).map_err(|_| "a period's histogram does not fit the run's bounds".to_owned())?;
+        for i in 0..chunk.len() {
+            latency
+                .add(period_latency(Latency::Period(n * per_window + i))?)
+                .map_err(|_| "a period's histogram does not fit the run's bounds".to_owned())?;
         }
         let traffic = Traffic {
             intended: chunk.iter().map(|p| p.intended.max(p.requests)).sum(),

@@ -15,7 +15,7 @@ pub mod measure;
 pub mod threshold;
 pub mod watch;
 
-pub use judge::{check_endpoints, judge};
+pub use judge::{Latency, check_endpoints, judge, judge_by};
 pub use threshold::Threshold;
 
 /// Parses every threshold; the first that does not parse is the error.

@@ -58,6 +58,12 @@ impl Watch {
         ))
     }
 
+    /// The thresholds that can no longer pass, whatever the rest of the run does (with or without `--abort-on-fail`).
+    pub fn lost(&self, s: &Summary) -> Vec<&str> {
+        let expected = self.expected.max(s.intended as f64);
+        self.thresholds.iter().filter(|t| lost(t, s, expected)).map(|t| t.text.as_str()).collect()
+    }
+
     /// Why to stop now, if the run should stop.
     pub fn check(&self, s: &Summary, elapsed_s: f64) -> Option<String> {
         let refused = s.by_failure.get(&Failure::Connect).copied().unwrap_or(0);

@@ -1,0 +1,192 @@
+//! The feed between a run and the pages watching it: the latest
+//! [`Snapshot`] (its JSON made once, by the first reader, off the run's
+//! threads), a change signal every stream waits on, and this server's past
+//! runs. When a run ends, its last snapshot is published and the run waits,
+//! briefly and boundedly, until every open stream has sent it, so a page
+//! keeps the final figures even when the process exits right after.
+
+use super::live::Snapshot;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A snapshot as published: numbered, its JSON made once.
+pub struct Published {
+    pub seq: u64,
+    pub snapshot: Snapshot,
+    json: OnceLock<String>,
+}
+
+impl Published {
+    /// The snapshot as JSON (results.json's names and units).
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| serde_json::to_string(&self.snapshot).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
+    }
+}
+
+/// A run this server saw, for the list of past runs and their reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct PastRun {
+    pub number: usize,
+    pub run_id: String,
+    pub profile: String,
+    pub target: String,
+    pub started: String,
+    /// Whether it passed; none while it runs.
+    pub passed: Option<bool>,
+    pub stopped: Option<String>,
+    pub requests: u64,
+    pub failures: u64,
+    pub out_dir: String,
+    pub reports: Vec<String>,
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// Streams open, and how many of them have sent the final snapshot.
+#[derive(Default)]
+struct Delivery {
+    open: usize,
+    delivered: usize,
+}
+
+pub struct Feed {
+    tx: watch::Sender<Arc<Published>>,
+    runs: Mutex<Vec<PastRun>>,
+    delivery: Mutex<Delivery>,
+    delivered: tokio::sync::Notify,
+}
+
+impl Feed {
+    pub fn new() -> Arc<Feed> {
+        let (tx, _) = watch::channel(Arc::new(Published { seq: 0, snapshot: Snapshot::idle(), json: OnceLock::new() }));
+        Arc::new(Feed {
+            tx,
+            runs: Mutex::new(Vec::new()),
+            delivery: Mutex::new(Delivery::default()),
+            delivered: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Publishes `snapshot` as the latest.
+    pub fn publish(&self, snapshot: Snapshot) {
+        let done = snapshot.phase == super::live::Phase::Done;
+        self.tx.send_modify(|p| *p = Arc::new(Published { seq: p.seq + 1, snapshot, json: OnceLock::new() }));
+        if done && let Ok(mut d) = self.delivery.lock() {
+            d.delivered = 0;
+        }
+    }
+
+    /// The latest snapshot.
+    pub fn latest(&self) -> Arc<Published> {
+        Arc::clone(&self.tx.borrow())
+    }
+
+    /// A receiver that wakes on every publish.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
+        self.tx.subscribe()
+    }
+
+    /// A stream opened; it says [`Feed::sent_final`] once it has sent a finished run's snapshot, and closes with [`Feed::closed`].
+    pub fn opened(&self) {
+        if let Ok(mut d) = self.delivery.lock() {
+            d.open += 1;
+        }
+    }
+
+    pub fn sent_final(&self) {
+        if let Ok(mut d) = self.delivery.lock() {
+            d.delivered += 1;
+        }
+        self.delivered.notify_waiters();
+    }
+
+    pub fn closed(&self, had_sent_final: bool) {
+        if let Ok(mut d) = self.delivery.lock() {
+            d.open = d.open.saturating_sub(1);
+            if had_sent_final {
+                d.delivered = d.delivered.saturating_sub(1);
+            }
+        }
+        self.delivered.notify_waiters();
+    }
+
+    fn all_delivered(&self) -> bool {
+        self.delivery.lock().map_or(true, |d| d.delivered >= d.open)
+    }
+
+    /// Waits until every open stream has sent the final snapshot, or `within` passes.
+    pub async fn flushed(&self, within: Duration) {
+        let wait = async {
+            loop {
+                let notified = self.delivered.notified();
+                if self.all_delivered() {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(within, wait).await;
+    }
+
+    /// Adds a run to the list; returns its number.
+    pub fn add_run(&self, run: PastRun) -> usize {
+        let mut runs = self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let number = runs.len();
+        runs.push(PastRun { number, ..run });
+        number
+    }
+
+    /// The number the next run will have.
+    pub fn next_number(&self) -> usize {
+        self.runs.lock().map_or(0, |r| r.len())
+    }
+
+    /// Updates run `number` once it is over.
+    pub fn finish_run(&self, number: usize, f: impl FnOnce(&mut PastRun)) {
+        if let Some(run) = self.runs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(number) {
+            f(run);
+        }
+    }
+
+    pub fn runs(&self) -> Vec<PastRun> {
+        self.runs.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Run `number`'s folder, and whether `file` is one of its reports.
+    pub fn report_path(&self, number: usize, file: &str) -> Option<PathBuf> {
+        let runs = self.runs.lock().ok()?;
+        let run = runs.get(number)?;
+        run.reports.iter().any(|r| r == file).then(|| run.dir.join(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_finished_run_waits_for_open_streams_to_send_it_and_no_longer() {
+        let feed = Feed::new();
+        feed.opened();
+        feed.opened();
+        let mut done = Snapshot::idle();
+        done.phase = super::super::live::Phase::Done;
+        feed.publish(done);
+        assert!(!feed.all_delivered());
+        let waiter = {
+            let feed = Arc::clone(&feed);
+            tokio::spawn(async move { feed.flushed(Duration::from_secs(30)).await })
+        };
+        feed.sent_final();
+        assert!(!feed.all_delivered());
+        // The other stream closes without sending it: nobody is left to wait for.
+        feed.closed(false);
+        waiter.await.unwrap();
+        assert!(feed.all_delivered());
+        assert_eq!(feed.latest().seq, 1);
+        assert!(feed.latest().json().contains("\"phase\":\"done\""));
+    }
+}

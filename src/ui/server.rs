@@ -1,0 +1,236 @@
+//! The web view's HTTP server, on the hyper already in the tree, in a
+//! thread of its own (a one-thread runtime) so serving pages never takes
+//! a worker from the run. It serves the page (HTML, script and style, all
+//! built in: nothing from the network), the JSON snapshot, the event
+//! stream, the list of runs and their reports, and, for `replay ui`, the
+//! plan/start/stop calls.
+//!
+//! Every request passes [`Access`] first: a token where one is set, a
+//! loopback `Host` where none is (a page elsewhere cannot reach the server
+//! by rebinding a name to 127.0.0.1), and a JSON body on every call that
+//! changes something (a form on another site cannot post one).
+
+use super::control::{Control, Form, StartError};
+use super::feed::Feed;
+use super::{Access, assets};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A request body the server reads at most: a form is small.
+const MAX_BODY: usize = 64 << 10;
+/// A comment on an idle stream this often keeps proxies from closing it.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// What every request is served from.
+pub struct Site {
+    pub feed: Arc<Feed>,
+    pub control: Option<Arc<dyn Control>>,
+    pub access: Access,
+}
+
+fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Full::new(body.into()).boxed_unsync());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("text/plain")));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    full(status, "application/json", body)
+}
+
+/// `{"error": "…"}` with `status`.
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    json(status, serde_json::json!({ "error": message }).to_string())
+}
+
+/// Serves connections from `listener` until `stop` resolves.
+pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let site = Arc::clone(&site);
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let site = Arc::clone(&site);
+                        async move { Ok::<_, Infallible>(handle(&site, request, peer).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+}
+
+async fn handle(site: &Site, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("");
+    if let Err(why) = site.access.check(&parts.headers, query) {
+        return error(StatusCode::FORBIDDEN, &why);
+    }
+    let mut response = match (&parts.method, path.as_str()) {
+        (&Method::GET, "/") => page(),
+        (&Method::GET, "/app.js") => full(StatusCode::OK, "text/javascript; charset=utf-8", assets::SCRIPT),
+        (&Method::GET, "/app.css") => full(StatusCode::OK, "text/css; charset=utf-8", assets::STYLE),
+        (&Method::GET, "/api/snapshot") => json(StatusCode::OK, site.feed.latest().json().to_owned()),
+        (&Method::GET, "/api/events") => events(Arc::clone(&site.feed)),
+        (&Method::GET, "/api/runs") => json(StatusCode::OK, serde_json::to_string(&site.feed.runs()).unwrap_or_default()),
+        (&Method::GET, "/api/choices") => match &site.control {
+            Some(control) => json(StatusCode::OK, serde_json::to_string(&control.choices()).unwrap_or_default()),
+            None => error(StatusCode::NOT_FOUND, "this server watches one run; `replay ui PROFILE…` starts runs from the page"),
+        },
+        (&Method::GET, p) if p.starts_with("/runs/") => report(&site.feed, p),
+        (&Method::POST, "/api/plan" | "/api/start" | "/api/stop") => call(site, &path, &parts.headers, body).await,
+        (_, "/" | "/app.js" | "/app.css" | "/api/snapshot" | "/api/events" | "/api/runs" | "/api/choices") => {
+            error(StatusCode::METHOD_NOT_ALLOWED, "only GET here")
+        }
+        _ => error(StatusCode::NOT_FOUND, &format!("nothing at {}", crate::untrusted::terminal(&path))),
+    };
+    // A token that came in the address is kept by the page as a cookie, for its script, style and calls.
+    if let Some(cookie) = site.access.cookie_from_query(query) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn page() -> Response<Body> {
+    let mut response = full(StatusCode::OK, "text/html; charset=utf-8", assets::PAGE);
+    response.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}
+
+/// A report of a past run: `/runs/N/report.html`, only the files a run writes.
+fn report(feed: &Feed, path: &str) -> Response<Body> {
+    let mut parts = path.trim_start_matches("/runs/").splitn(2, '/');
+    let (Some(number), Some(file)) = (parts.next().and_then(|n| n.parse::<usize>().ok()), parts.next()) else {
+        return error(StatusCode::NOT_FOUND, "a report is at /runs/N/FILE");
+    };
+    let Some(on_disk) = feed.report_path(number, file) else {
+        return error(StatusCode::NOT_FOUND, "no such report among this server's runs");
+    };
+    let content_type = match file.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("xml") => "application/xml",
+        Some("md") => "text/markdown; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    match std::fs::read(&on_disk) {
+        Ok(bytes) => {
+            let mut response = full(StatusCode::OK, content_type, bytes);
+            // The HTML report is self-contained: it runs no script from anywhere.
+            response.headers_mut().insert(
+                "content-security-policy",
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+            );
+            response
+        }
+        Err(e) => error(StatusCode::NOT_FOUND, &format!("{file} could not be read: {e}")),
+    }
+}
+
+/// The event stream: the latest snapshot at once (a page opened mid-run has everything from the start), then each new one.
+fn events(feed: Arc<Feed>) -> Response<Body> {
+    struct Stream {
+        feed: Arc<Feed>,
+        rx: tokio::sync::watch::Receiver<Arc<super::feed::Published>>,
+        first: bool,
+        sent_final: bool,
+    }
+    impl Drop for Stream {
+        fn drop(&mut self) {
+            self.feed.closed(self.sent_final);
+        }
+    }
+    feed.opened();
+    let rx = feed.subscribe();
+    let state = Stream { feed, rx, first: true, sent_final: false };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        if !s.first {
+            match tokio::time::timeout(KEEP_ALIVE, s.rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return None,
+                Err(_) => return Some((Ok::<_, Infallible>(Frame::data(Bytes::from_static(b": keep-alive\n\n"))), s)),
+            }
+        }
+        s.first = false;
+        let published = Arc::clone(&s.rx.borrow_and_update());
+        let frame = Frame::data(Bytes::from(format!("id: {}\nevent: snapshot\ndata: {}\n\n", published.seq, published.json())));
+        if published.snapshot.phase == super::live::Phase::Done && !s.sent_final {
+            s.sent_final = true;
+            s.feed.sent_final();
+        }
+        Some((Ok(frame), s))
+    });
+    let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /api/plan`, `/api/start`, `/api/stop`: a JSON body, for `replay ui` only.
+async fn call(site: &Site, path: &str, headers: &hyper::HeaderMap, body: Incoming) -> Response<Body> {
+    let Some(control) = &site.control else {
+        return error(StatusCode::NOT_FOUND, "this server watches one run; `replay ui PROFILE…` starts runs from the page");
+    };
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the call as application/json");
+    }
+    let bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, &format!("a call's body is at most {} KiB", MAX_BODY >> 10)),
+    };
+    if path == "/api/stop" {
+        return if control.stop() { json(StatusCode::OK, r#"{"stopping":true}"#) } else { error(StatusCode::CONFLICT, "no run is going") };
+    }
+    let form: Form = match serde_json::from_slice(&bytes) {
+        Ok(form) => form,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("the form: {e}")),
+    };
+    // Planning reads the profile and draws its schedule: off the server's one thread.
+    let control = Arc::clone(control);
+    let start = path == "/api/start";
+    let outcome = tokio::task::spawn_blocking(move || {
+        if start {
+            control.start(&form).map(|id| serde_json::json!({ "run_id": id }).to_string())
+        } else {
+            control.plan(&form).map(|text| serde_json::json!({ "plan": text }).to_string()).map_err(StartError::Invalid)
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(body)) => json(StatusCode::OK, body),
+        Ok(Err(StartError::Busy(why))) => error(StatusCode::CONFLICT, &StartError::Busy(why).to_string()),
+        Ok(Err(StartError::Invalid(why))) => error(StatusCode::BAD_REQUEST, &why),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the call failed (a bug in replay)"),
+    }
+}
