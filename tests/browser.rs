@@ -7,7 +7,7 @@ use crate::util::{replay, root, text};
 use std::process::Command;
 
 /// Debian's chromium, or another name for it (as build.rs looks).
-fn chromium() -> &'static str {
+pub fn chromium() -> &'static str {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())

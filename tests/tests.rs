@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step keeps builds fast).
 //!
 //! - `browser`: report.html in headless Chromium (ignored, saying so, where it is not installed).
+//! - `cdp`: a small DevTools client that drives headless Chromium for `ui`.
+//! - `ui`: the live web view in Chromium: a watched run, `replay ui`'s Start and Stop, tokens and hosts.
 //! - `chain`: every real log and a honeypot's derived, planned with no values, every request built.
 //! - `util`: paths, running the built `replay`, golden-file comparison.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
@@ -21,6 +23,7 @@
 //! - `run_loop`: the loop under paused time with a stand-in transport: the cap, the end, the accounting.
 
 mod browser;
+mod cdp;
 mod chain;
 mod cli;
 mod derive;
@@ -40,4 +43,5 @@ mod run_loop;
 mod safety;
 mod sessions;
 mod shards;
+mod ui;
 mod util;

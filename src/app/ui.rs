@@ -79,7 +79,9 @@ impl Runs {
 
     fn busy(&self) -> Option<String> {
         let mut going = self.going.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if going.as_ref().is_some_and(|g| g.thread.is_finished()) {
+        // A run whose results are out is over, though its thread may take a moment more to end.
+        let over = self.feed.latest().snapshot.phase == crate::ui::live::Phase::Done;
+        if going.as_ref().is_some_and(|g| over || g.thread.is_finished()) {
             if let Some(done) = going.take() {
                 let _ = done.thread.join();
             }
@@ -129,7 +131,7 @@ impl Control for Runs {
         let target = crate::client::display_url(&request.run.client.base);
         let judging = Judging { thresholds, abort_on_fail: request.abort_on_fail, run_id: run_id.clone() };
         let mut going = self.going.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(g) = going.as_ref().filter(|g| !g.thread.is_finished()) {
+        if let Some(g) = going.as_ref() {
             return Err(StartError::Busy(g.run_id.clone()));
         }
         let config = request.run;
@@ -175,13 +177,15 @@ pub fn ui_command(args: UiArgs) -> anyhow::Result<Exit> {
     });
     let options = UiOptions { addr: args.listen, token: args.ui_token.clone() };
     let server = UiServer::start(&options, feed, Some(Arc::clone(&runs) as Arc<dyn Control>))?;
-    eprintln!("replay: the web view is at {}; Ctrl-C stops it", server.url);
+    eprintln!("replay: the web view is at {} (Ctrl-C stops it)", server.url);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         super::run::interrupted()?.await;
         anyhow::Ok(())
     })?;
     eprintln!("replay: stopping");
+    // A run that is over already does not decide how the server exits.
+    let _ = runs.busy();
     let going = runs.going.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     drop(server);
     let Some(mut going) = going else { return Ok(Exit::Ok) };

@@ -176,7 +176,8 @@ impl LiveRun {
         Snapshot {
             phase: Phase::Running,
             elapsed_s,
-            seconds: seconds(summary),
+            // The second under way is not over: it would show as a drop.
+            seconds: seconds(summary, elapsed_s.floor() as usize),
             production: self.setup.production.clone(),
             lines_step_s: self.lines_step,
             lines: self.lines(),
@@ -204,7 +205,7 @@ impl LiveRun {
         Snapshot {
             phase: Phase::Done,
             elapsed_s: results.duration_s,
-            seconds: seconds(summary),
+            seconds: seconds(summary, usize::MAX),
             production: self.setup.production.clone(),
             lines_step_s: self.lines_step,
             lines: self.lines(),
@@ -271,11 +272,13 @@ impl LiveRun {
     }
 }
 
-/// The run's seconds, merged by twos until they fit in [`MAX_POINTS`].
-fn seconds(s: &Summary) -> Seconds {
-    let step = s.windows.len().div_ceil(MAX_POINTS).max(1).next_power_of_two();
+/// The run's first `over` seconds, merged by twos until they fit in [`MAX_POINTS`].
+fn seconds(s: &Summary, over: usize) -> Seconds {
+    let windows = &s.windows[..s.windows.len().min(over)];
+    let step = windows.len().div_ceil(MAX_POINTS).max(1).next_power_of_two();
     let mut out = Seconds { step_s: step as u64, ..Seconds::default() };
-    for chunk in s.windows.chunks(step) {
+    // Whole steps only: a part of one would read as a drop in the rate.
+    for chunk in windows.chunks_exact(step) {
         out.intended.push(chunk.iter().map(|w| w.intended.max(w.sent)).sum());
         out.requests.push(chunk.iter().map(|w| w.sent).sum());
         out.late.push(chunk.iter().map(|w| w.late).sum());
@@ -314,12 +317,24 @@ pub fn production_curve(profile: &crate::profile::Profile, plan: &PlanFacts) -> 
     let run_s = (to - from) / plan.speed;
     let step_s = (run_s / MAX_POINTS as f64).max(1.0);
     let share = plan.shard.map_or(1.0, |s| 1.0 / f64::from(s.count.max(1)));
-    let scale = plan.speed * plan.rate_scale * share / bin_s;
+    // Requests before profile second `t`, spreading each bin evenly over its width.
+    let mut before = Vec::with_capacity(counts.len() + 1);
+    before.push(0.0);
+    for &n in counts {
+        before.push(before.last().copied().unwrap_or(0.0) + n as f64);
+    }
+    let cumulative = |t: f64| {
+        let t = t.clamp(0.0, span_s);
+        let bin = ((t / bin_s) as usize).min(counts.len().saturating_sub(1));
+        before[bin] + counts[bin] as f64 * ((t - bin as f64 * bin_s) / bin_s).clamp(0.0, 1.0)
+    };
+    // Each point is the mean rate over its step, as the run's seconds are counted.
     let points = (run_s / step_s).ceil() as usize;
     let rps = (0..points)
         .map(|k| {
-            let at = from + k as f64 * step_s * plan.speed;
-            counts.get((at / bin_s) as usize).map_or(0.0, |&n| n as f64 * scale)
+            let (a, b) = (from + k as f64 * step_s * plan.speed, (from + (k + 1) as f64 * step_s * plan.speed).min(to));
+            let run_width = (b - a) / plan.speed;
+            if run_width <= 0.0 { 0.0 } else { (cumulative(b) - cumulative(a)) * plan.rate_scale * share / run_width }
         })
         .collect();
     let start = profile
@@ -433,7 +448,8 @@ mod tests {
         let mid = snap.lines[0].rps[snap.lines[0].rps.len() / 2];
         assert!((mid - 1.0).abs() < 1e-9, "{mid}");
         assert!(snap.seconds.intended.len() <= MAX_POINTS && snap.seconds.step_s >= 2);
-        assert_eq!(snap.seconds.intended.iter().sum::<u64>(), s.intended);
+        let whole = snap.seconds.intended.len() as u64 * snap.seconds.step_s;
+        assert_eq!(snap.seconds.intended.iter().sum::<u64>(), whole * (MAX_LINES as u64 + 5));
     }
 
     #[test]
@@ -462,6 +478,9 @@ mod tests {
         let curve = production_curve(&profile, &plan).unwrap();
         // Two minutes at 60x is two seconds: 20 and 10 requests a production second, 60 times as many a run second.
         assert_eq!(curve.rps, [1200.0, 600.0]);
+        // A point is its step's mean: half a bin of 20 a second and half of 10 is 15.
+        plan.window = Some((90, 210));
+        assert_eq!(production_curve(&profile, &plan).unwrap().rps, [900.0, 330.0]);
         assert_eq!(curve.start.as_deref(), Some("2026-11-28T09:01:00Z"));
     }
 }

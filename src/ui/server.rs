@@ -95,9 +95,10 @@ async fn handle(site: &Site, request: Request<Incoming>, _peer: SocketAddr) -> R
         (&Method::GET, "/api/snapshot") => json(StatusCode::OK, site.feed.latest().json().to_owned()),
         (&Method::GET, "/api/events") => events(Arc::clone(&site.feed)),
         (&Method::GET, "/api/runs") => json(StatusCode::OK, serde_json::to_string(&site.feed.runs()).unwrap_or_default()),
+        // `null` when this server watches one run and starts none.
         (&Method::GET, "/api/choices") => match &site.control {
             Some(control) => json(StatusCode::OK, serde_json::to_string(&control.choices()).unwrap_or_default()),
-            None => error(StatusCode::NOT_FOUND, "this server watches one run; `replay ui PROFILE…` starts runs from the page"),
+            None => json(StatusCode::OK, "null"),
         },
         (&Method::GET, p) if p.starts_with("/runs/") => report(&site.feed, p),
         (&Method::POST, "/api/plan" | "/api/start" | "/api/stop") => call(site, &path, &parts.headers, body).await,

@@ -120,7 +120,7 @@
     const rate = [];
     if (snap.production) {
       const p = snap.production;
-      rate.push({ name: 'production', color: '#9aa5b8', area: true, dash: '4 3', points: p.rps.map((v, k) => [k * p.step_s, v]) });
+      rate.push({ name: 'production', color: '#9aa5b8', area: true, dash: '4 3', points: p.rps.map((v, k) => [(k + 0.5) * p.step_s, v]) });
     }
     rate.push({ name: 'intended', color: '#5b6577', points: perSecond(sec.intended, step) });
     rate.push({ name: 'achieved', color: '#2f6fd6', points: perSecond(sec.requests, step) });
@@ -250,8 +250,8 @@
     figure('not-sent', t.not_sent, thousands(t.not_sent));
     figure('failures', t.failures, thousands(t.failures) + (t.requests ? ` (${percent(t.failures / t.requests)})` : ''));
     figure('p99', r.latency_ms.p99, millis(r.latency_ms.p99));
-    const users = snap.seconds.users.length ? snap.seconds.users[snap.seconds.users.length - 1] : t.users;
-    figure('users', users, thousands(users));
+    const users = snap.seconds.users.length ? snap.seconds.users[snap.seconds.users.length - 1] : 0;
+    figure('users', t.users ? users : null, t.users ? thousands(users) : '-');
     figure('mix', snap.mix_distance, snap.mix_distance == null ? '-' : snap.mix_distance.toFixed(3));
     production(snap);
     verdict(snap, r);
@@ -337,6 +337,7 @@
     const response = await fetch('/api/choices');
     if (!response.ok) return;
     const choices = await response.json();
+    if (!choices) return;
     control = true;
     $('control').hidden = false;
     $('f-profile').replaceChildren(...choices.profiles.map((p, i) => node('option', { value: String(i) }, p)));
