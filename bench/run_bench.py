@@ -7,7 +7,8 @@ With REPLAY_BEFORE=path/to/an/older/replay, the same replay figures for that
 binary go beside (before and after a change, in one run on one machine).
 
 Figures:
-- CPU time per request at a fixed 5,000 rps (replay vs `oha -q 5000`);
+- CPU time per request at a fixed 5,000 rps (replay vs `oha -q 5000`), and
+  with `--ui` and a headless Chromium watching the page (vs without);
 - achieved rate, schedule lag p99 and peak RSS at that rate;
 - the highest open-model rate replay sustains on one core (achieved >= 99%
   of intended, lag p99 <= 1 ms) against wrk's closed-loop maximum (-t1 -c50).
@@ -52,6 +53,41 @@ def replay_at(rps, seconds, *flags, binary=REPLAY):
             "achieved": achieved, "lag_p99": r["schedule_lag_ms"]["p99"], "p99": r["latency_ms"]["p99"]}
 
 
+def chromium():
+    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def replay_watched(rps, seconds):
+    """replay_at with --ui and a headless Chromium watching the page (pinned beside nginx, off the generator's core)."""
+    import threading
+    profile = f"{OUT}/steady-{rps}.json"
+    out_dir = f"{OUT}/replay-{rps}-ui"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with tempfile.NamedTemporaryFile("r") as stats, tempfile.TemporaryDirectory() as browser_profile:
+        cmd = ["taskset", "-c", "0", "/usr/bin/time", "-f", "%U %S %M", "-o", stats.name, REPLAY, "run", profile, "--host", URL,
+               "--connections", "256", "--out", out_dir, "--ui", "127.0.0.1:18089"]
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        url = None
+        for line in proc.stderr:
+            if "watch it live at" in line:
+                url = line.split("watch it live at ")[1].split()[0]
+                break
+        threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+        browser = subprocess.Popen(["taskset", "-c", "1", chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
+                                    f"--user-data-dir={browser_profile}", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.wait()
+        browser.kill()
+        browser.wait()
+        user, system, rss = stats.read().split()[-3:]
+    with open(f"{out_dir}/results.json") as f:
+        r = json.load(f)
+    return {"cpu": float(user) + float(system), "rss": int(rss) / 1024, "requests": r["totals"]["requests"],
+            "achieved": r["totals"]["requests"] / r["duration_s"], "lag_p99": r["schedule_lag_ms"]["p99"]}
+
+
 def oha_at(rps, seconds):
     out, cpu, rss = timed(["oha", "-q", str(rps), "-z", f"{seconds}s", "--no-tui", "--output-format", "json", URL])
     r = json.loads(out)
@@ -69,6 +105,7 @@ def main():
     print(f"run benchmark: nginx on core 1, generators on core 0, {SECONDS} s at 5,000 rps", flush=True)
     rep = replay_at(5000, SECONDS)
     exact = replay_at(5000, SECONDS, "--batch-window", "0")
+    watched = replay_watched(5000, SECONDS) if chromium() else None
     oha = oha_at(5000, SECONDS)
     wrk = wrk_max(10)
     best = ceiling(REPLAY)
@@ -83,6 +120,8 @@ def main():
     rows = [
         ("CPU per request at 5k rps (µs)", f"{us(rep):.1f}", f"{us(oha):.1f} (oha)", f"{us(rep) / us(oha):.3f}"),
         ("  the same, --batch-window 0 (µs)", f"{us(exact):.1f}", f"{us(oha):.1f} (oha)", f"{us(exact) / us(oha):.3f}"),
+        ("  the same, --ui and a browser (µs)", f"{us(watched):.1f}" if watched else "no chromium", f"{us(rep):.1f} (no --ui)",
+         f"{us(watched) / us(rep):.3f}" if watched else ""),
         ("achieved rate at 5k rps (rps)", f"{rep['achieved']:.1f}", f"{oha['achieved']:.1f} (oha)", f"{rep['achieved'] / 5000:.4f} of 5000"),
         ("schedule lag p99 at 5k rps (ms)", f"{rep['lag_p99']:.3f}", "-", ""),
         ("  the same, --batch-window 0 (ms)", f"{exact['lag_p99']:.3f}", "-", ""),
