@@ -1,5 +1,5 @@
-# replay in a container: `docker build -t replay .`, then
-#   docker run --rm -v "$PWD:/work" -w /work replay run /opt/replay/profiles/steady.json --host https://staging --duration 1m
+# replay in a container: `docker build -t replay .`, then, writing the results into the current folder as you:
+#   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD:/work" -w /work replay run /opt/replay/profiles/steady.json --host https://staging --duration 1m
 # Stage 1 builds the release binary from the locked dependencies; stage 2 is a
 # small Debian with that binary, the example profiles and a non-root user.
 FROM rust:1.95-bookworm AS build

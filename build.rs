@@ -3,7 +3,9 @@
 //! anything: `has_chromium` (report.html in a real browser),
 //! `has_real_logs` (../shared/real-logs beside the checkout) and
 //! `has_locust` (Locust from PyPI, to run an exported locustfile) and
-//! `has_node` (Node, to run an exported k6 script with stand-in k6 modules).
+//! `has_node` (Node, to run an exported k6 script with stand-in k6 modules),
+//! `has_kubectl` and `has_kubernetes_validate` (to render the Kubernetes
+//! manifests and check them against the schemas).
 
 use std::path::Path;
 
@@ -15,6 +17,14 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_real_logs)");
     println!("cargo::rustc-check-cfg=cfg(has_locust)");
     println!("cargo::rustc-check-cfg=cfg(has_node)");
+    println!("cargo::rustc-check-cfg=cfg(has_kubectl)");
+    println!("cargo::rustc-check-cfg=cfg(has_kubernetes_validate)");
+    for (tool, arg, cfg) in [("kubectl", "version", "has_kubectl"), ("kubernetes-validate", "--version", "has_kubernetes_validate")] {
+        let args: &[&str] = if tool == "kubectl" { &[arg, "--client"] } else { &[arg] };
+        if std::process::Command::new(tool).args(args).output().is_ok_and(|out| out.status.success()) {
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
     if std::process::Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success()) {
         println!("cargo::rustc-cfg=has_node");
     }

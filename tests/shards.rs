@@ -2,7 +2,7 @@
 //! Kubernetes Indexed Job runs it, here as local processes against one
 //! loopback target: together they send the single run's requests, endpoint
 //! for endpoint; `merge` adds them up exactly and refuses an incomplete or
-//! mixed set. And the packaging that ships it: the manifests and the Dockerfile.
+//! mixed set. The packaging that ships it is `deploy.rs`'s.
 
 use crate::run::runtime;
 use crate::util::{replay, root, text};
@@ -162,47 +162,4 @@ fn a_start_already_past_is_an_error_not_a_late_start() {
         says.contains("3 shards (--shard 0/3 to 2/3): each about 100 requests") && says.contains("one generator core keeps up"),
         "{says}"
     );
-}
-
-fn yaml(path: &str) -> Vec<yaml_rust2::Yaml> {
-    let text = std::fs::read_to_string(root().join(path)).unwrap();
-    yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path} does not parse as YAML: {e}"))
-}
-
-#[test]
-fn the_manifests_wire_index_to_shard_one_start_one_profile_and_the_merge() {
-    let job = &yaml("deploy/kubernetes/shards-job.yaml")[0];
-    let spec = &job["spec"];
-    assert_eq!(spec["completionMode"].as_str(), Some("Indexed"));
-    assert_eq!(spec["completions"].as_i64(), spec["parallelism"].as_i64());
-    let container = &spec["template"]["spec"]["containers"][0];
-    let command = container["args"][0].as_str().unwrap();
-    for wiring in [
-        "--shard \"$JOB_COMPLETION_INDEX/$SHARDS\"",
-        "--start-at \"$START_AT\"",
-        "/profile/profile.json",
-        "/results/shard-$JOB_COMPLETION_INDEX",
-    ] {
-        assert!(command.contains(wiring), "{wiring} not in {command}");
-    }
-    let kustomization = &yaml("deploy/kubernetes/kustomization.yaml")[0];
-    let patch = kustomization["patches"][0]["patch"].as_str().unwrap();
-    let patched = &yaml_rust2::YamlLoader::load_from_str(patch).unwrap()[0];
-    let settings = std::fs::read_to_string(root().join("deploy/kubernetes/settings.env")).unwrap();
-    let shards: i64 = settings.lines().find_map(|l| l.strip_prefix("SHARDS=")).unwrap().parse().unwrap();
-    assert!(
-        patched.as_vec().unwrap().iter().all(|op| op["value"].as_i64() == Some(shards)),
-        "N is set alike in settings.env and the patch"
-    );
-    assert!(settings.lines().any(|l| l.starts_with("START_AT=")) && settings.lines().any(|l| l.starts_with("TARGET=")));
-    let merge = &yaml("deploy/kubernetes/merge-job.yaml")[0];
-    let merge_command = merge["spec"]["template"]["spec"]["containers"][0]["args"][0].as_str().unwrap();
-    assert!(merge_command.contains("replay merge /results/shard-*/results.json") && merge_command.contains("replay report"));
-    replay::profile::load::load(&root().join("deploy/kubernetes/profile.json")).unwrap();
-
-    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
-    let stages = dockerfile.lines().filter(|l| l.starts_with("FROM ")).count();
-    assert_eq!(stages, 2, "a build stage and a runtime stage");
-    assert!(dockerfile.contains("cargo build --release --locked"));
-    assert!(dockerfile.contains("USER 10001") && dockerfile.contains("ENTRYPOINT [\"replay\"]") && dockerfile.contains("COPY profiles"));
 }

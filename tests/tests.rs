@@ -5,6 +5,7 @@
 //! - `ui`: the live web view in Chromium: a watched run, `replay ui`'s Start and Stop, tokens and hosts.
 //! - `chain`: every real log and a honeypot's derived, planned with no values, every request built.
 //! - `util`: paths, running the built `replay`, golden-file comparison.
+//! - `deploy`: the Kubernetes manifests rendered and schema-checked, the shards' script and run.sh against a stand-in kubectl, the Dockerfile.
 //! - `cli`: help, version, exit codes and error messages for bad usage and bad input.
 //! - `faults`: a fault-injecting target: every fault counted, every request accounted for, the run on time.
 //! - `fidelity`: a log with a known truth derived and replayed; the target receives its total and mix.
@@ -26,6 +27,7 @@ mod browser;
 mod cdp;
 mod chain;
 mod cli;
+mod deploy;
 mod derive;
 mod diff;
 mod export;

@@ -41,7 +41,7 @@ pub struct ProfileError {
     pub message: String,
 }
 
-/// Reads and validates the profile at `path`.
+/// Reads and validates the profile at `path` (plain, or gzip: a profile of many endpoints fits a ConfigMap gzipped).
 pub fn load(path: &Path) -> Result<Profile, ProfileError> {
     let file = path.display().to_string();
     let error = |field: &str, message: String| ProfileError { file: file.clone(), field: field.into(), message };
@@ -50,7 +50,11 @@ pub fn load(path: &Path) -> Result<Profile, ProfileError> {
         return Err(error("file", "is a folder; give a profile's JSON file".into()));
     }
     let mut bytes = Vec::new();
-    reader.take(MAX_PROFILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| error("file", format!("cannot read: {e}")))?;
+    let mut reader = std::io::BufReader::new(reader);
+    // A gzip profile (`profile.json.gz`) is read through gunzip, under the same bound on what it inflates to.
+    let gzip = std::io::BufRead::fill_buf(&mut reader).is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
+    let source: Box<dyn Read> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+    source.take(MAX_PROFILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| error("file", format!("cannot read: {e}")))?;
     if bytes.len() as u64 > MAX_PROFILE_BYTES {
         return Err(error("file", format!("is over {} MiB; a profile is far smaller (is this the right file?)", MAX_PROFILE_BYTES >> 20)));
     }
