@@ -19,6 +19,10 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_node)");
     println!("cargo::rustc-check-cfg=cfg(has_kubectl)");
     println!("cargo::rustc-check-cfg=cfg(has_kubernetes_validate)");
+    println!("cargo::rustc-check-cfg=cfg(has_docker)");
+    if std::process::Command::new("docker").arg("info").output().is_ok_and(|out| out.status.success()) {
+        println!("cargo::rustc-cfg=has_docker");
+    }
     for (tool, arg, cfg) in [("kubectl", "version", "has_kubectl"), ("kubernetes-validate", "--version", "has_kubernetes_validate")] {
         let args: &[&str] = if tool == "kubectl" { &[arg, "--client"] } else { &[arg] };
         if std::process::Command::new(tool).args(args).output().is_ok_and(|out| out.status.success()) {

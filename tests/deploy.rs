@@ -217,17 +217,15 @@ fn run_sh_returns_at_once_when_a_shard_failed_and_names_it() {
     // It did not sit out a poll interval, let alone a day.
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     // An unknown argument is bad usage.
-    let bad = Command::new("sh").arg(root().join("deploy/kubernetes/run.sh")).arg("--sharts").env("PATH", path_with(&bin)).output().unwrap();
+    let bad =
+        Command::new("sh").arg(root().join("deploy/kubernetes/run.sh")).arg("--sharts").env("PATH", path_with(&bin)).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
 
 #[test]
 fn run_flags_read_as_replay_reads_them_and_the_dockerfile_runs_as_documented() {
-    let flags: Vec<String> = read("deploy/kubernetes/base/run-flags")
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
+    let flags: Vec<String> =
+        read("deploy/kubernetes/base/run-flags").lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
     let mut args = vec!["plan".to_owned(), "deploy/kubernetes/base/profile.json".to_owned()];
     args.extend(flags);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -245,4 +243,24 @@ fn run_flags_read_as_replay_reads_them_and_the_dockerfile_runs_as_documented() {
     // The documented `docker run` writes its results as the caller, into the caller's folder.
     let example = dockerfile.lines().find(|l| l.contains("docker run")).unwrap();
     assert!(example.contains("--user \"$(id -u):$(id -g)\"") && example.contains("-v \"$PWD:/work\" -w /work"), "{example}");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_docker),
+    ignore = "no container engine answers here (docker info): the image was not built; its Dockerfile is checked above"
+)]
+fn the_image_builds_is_small_and_prints_help_as_its_default() {
+    let tag = "replay-test:ci";
+    let build = Command::new("docker").args(["build", "-q", "-t", tag, "."]).current_dir(root()).output().unwrap();
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let help = Command::new("docker").args(["run", "--rm", tag]).output().unwrap();
+    assert!(help.status.success() && text(&help.stdout).contains("Usage: replay"), "{}", text(&help.stderr));
+    let size = Command::new("docker").args(["image", "inspect", tag, "--format", "{{.Size}}"]).output().unwrap();
+    let bytes: u64 = text(&size.stdout).trim().parse().unwrap();
+    eprintln!("the image is {} MB", bytes >> 20);
+    assert!(bytes < 200 << 20, "the image is {} MB", bytes >> 20);
+    // gzip and base64, which the shards' script uses, are in it.
+    let tools = Command::new("docker").args(["run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gzip base64"]).output().unwrap();
+    assert!(tools.status.success(), "{}", text(&tools.stdout));
 }

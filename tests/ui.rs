@@ -94,7 +94,10 @@ fn a_watched_run_unfolds_on_the_page_and_ends_on_its_results() {
     let url = address(&lines, "watch it live at");
     let mut browser = Browser::launch();
     browser.open(&url);
-    browser.wait_for("document.body.dataset.phase === 'running' && Number(document.getElementById('sent').dataset.value) > 0", Duration::from_secs(30));
+    browser.wait_for(
+        "document.body.dataset.phase === 'running' && Number(document.getElementById('sent').dataset.value) > 0",
+        Duration::from_secs(30),
+    );
     let early = number(&mut browser, "sent");
     // The figures change as the run goes, from the same stream.
     browser.wait_for(&format!("Number(document.getElementById('sent').dataset.value) > {early} + 20"), Duration::from_secs(30));
@@ -115,8 +118,12 @@ fn a_watched_run_unfolds_on_the_page_and_ends_on_its_results() {
     let rows = browser.eval("document.querySelectorAll('#endpoints tr').length").as_u64().unwrap();
     assert_eq!(rows, 1 + r["endpoints"].as_array().unwrap().len() as u64, "a row per endpoint");
     let page_endpoints = browser.eval("Array.from(document.querySelectorAll('#endpoints tr td:first-child')).map(td => td.textContent)");
-    let file_endpoints: Vec<String> =
-        r["endpoints"].as_array().unwrap().iter().map(|e| format!("{} {}", e["method"].as_str().unwrap(), e["path"].as_str().unwrap())).collect();
+    let file_endpoints: Vec<String> = r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["method"].as_str().unwrap(), e["path"].as_str().unwrap()))
+        .collect();
     assert_eq!(page_endpoints, serde_json::json!(file_endpoints));
     // Segments shaded, production's curve behind, the threshold listed, the reports linked.
     for check in [
@@ -158,15 +165,28 @@ fn replay_ui_starts_refuses_a_second_start_and_stops_a_run_from_its_form() {
     let url = address(&lines, "web view is at");
     let mut browser = Browser::launch();
     browser.open(&url);
-    browser.wait_for("!document.getElementById('control').hidden && document.getElementById('f-profile').options.length === 2", Duration::from_secs(20));
+    browser.wait_for(
+        "!document.getElementById('control').hidden && document.getElementById('f-profile').options.length === 2",
+        Duration::from_secs(20),
+    );
     // The plan's figures show before Start; a target that is not a URL is refused as the command line refuses it.
     browser.eval("document.getElementById('f-profile').value = '1'; document.getElementById('f-duration').value = '3s'; document.getElementById('f-thresholds').value = 'p99<2s'; document.getElementById('f-duration').dispatchEvent(new Event('input'))");
-    browser.wait_for("document.getElementById('plan').dataset.ok === 'true' && document.getElementById('plan').textContent.includes('duration 3 s')", Duration::from_secs(20));
-    browser.eval("document.getElementById('f-host').value = 'ftp://nowhere'; document.getElementById('f-host').dispatchEvent(new Event('input'))");
-    browser.wait_for("document.getElementById('plan').dataset.ok === 'false' && document.getElementById('plan').textContent.includes('--host')", Duration::from_secs(20));
+    browser.wait_for(
+        "document.getElementById('plan').dataset.ok === 'true' && document.getElementById('plan').textContent.includes('duration 3 s')",
+        Duration::from_secs(20),
+    );
+    browser.eval(
+        "document.getElementById('f-host').value = 'ftp://nowhere'; document.getElementById('f-host').dispatchEvent(new Event('input'))",
+    );
+    browser.wait_for(
+        "document.getElementById('plan').dataset.ok === 'false' && document.getElementById('plan').textContent.includes('--host')",
+        Duration::from_secs(20),
+    );
     // The browser logs the refusal it provoked (a 400); nothing else may be logged.
     browser.forget("400 (Bad Request)");
-    browser.eval(&format!("document.getElementById('f-host').value = '{host}'; document.getElementById('f-host').dispatchEvent(new Event('input'))"));
+    browser.eval(&format!(
+        "document.getElementById('f-host').value = '{host}'; document.getElementById('f-host').dispatchEvent(new Event('input'))"
+    ));
     browser.wait_for("document.getElementById('plan').dataset.ok === 'true'", Duration::from_secs(20));
     browser.eval("document.getElementById('start').click()");
     browser.wait_for("document.body.dataset.phase === 'running'", Duration::from_secs(20));
@@ -185,7 +205,10 @@ fn replay_ui_starts_refuses_a_second_start_and_stops_a_run_from_its_form() {
     assert_eq!(first["interrupted"], false);
     // A long run, stopped from the page: partial results, the reason recorded.
     browser.eval("document.getElementById('f-duration').value = '60s'; document.getElementById('start').click()");
-    browser.wait_for("document.body.dataset.phase === 'running' && Number(document.getElementById('sent').dataset.value) > 0", Duration::from_secs(20));
+    browser.wait_for(
+        "document.body.dataset.phase === 'running' && Number(document.getElementById('sent').dataset.value) > 0",
+        Duration::from_secs(20),
+    );
     browser.eval("document.getElementById('stop').click()");
     browser.wait_for("document.body.dataset.phase === 'done'", Duration::from_secs(30));
     browser.wait_for("document.querySelectorAll('#runs tr').length === 3", Duration::from_secs(10));
@@ -196,7 +219,11 @@ fn replay_ui_starts_refuses_a_second_start_and_stops_a_run_from_its_form() {
     assert!(stopped["duration_s"].as_f64().unwrap() < 30.0, "{}", stopped["duration_s"]);
     assert!(stopped["warnings"].to_string().contains("stopped from the web view"), "{}", stopped["warnings"]);
     let t = &stopped["totals"];
-    assert_eq!(t["intended"].as_u64(), Some(t["requests"].as_u64().unwrap() + t["not_sent"].as_u64().unwrap()), "every request accounted for");
+    assert_eq!(
+        t["intended"].as_u64(),
+        Some(t["requests"].as_u64().unwrap() + t["not_sent"].as_u64().unwrap()),
+        "every request accounted for"
+    );
     // The page never held the header given on the command line.
     let page = browser.eval("document.documentElement.outerHTML + JSON.stringify(window.localStorage)");
     assert!(!page.to_string().contains("s3cret-header-value"));
@@ -226,7 +253,11 @@ fn a_view_on_another_address_without_a_token_is_refused_and_a_foreign_host_too()
         let host = base.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(host).unwrap();
         let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-        std::io::Write::write_all(&mut stream, format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").as_bytes()).unwrap();
+        std::io::Write::write_all(
+            &mut stream,
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
         let mut response = String::new();
         std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
         response
