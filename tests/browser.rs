@@ -14,20 +14,25 @@ pub fn chromium() -> &'static str {
         .expect("build.rs found chromium")
 }
 
+/// Headless, quiet, nothing of its own fetched from the network (the callers add how the network is cut).
+pub const HEADLESS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+];
+
 /// Runs headless Chromium on `page` with no network; returns (stdout, stderr).
 fn headless(page: &std::path::Path, extra: &[&str]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(chromium())
+        .args(HEADLESS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
             // No network: every name fails to resolve, and any proxy use goes nowhere.
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--proxy-server=127.0.0.1:9",

@@ -25,16 +25,8 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let chromium = crate::browser::chromium();
         let mut child = Command::new(chromium)
+            .args(crate::browser::HEADLESS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
                 // No network but loopback: names fail to resolve, and everything else would go to a dead proxy.
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                 "--proxy-server=127.0.0.1:9",

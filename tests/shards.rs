@@ -5,7 +5,7 @@
 //! mixed set. The packaging that ships it is `deploy.rs`'s.
 
 use crate::run::runtime;
-use crate::util::{replay, root, text};
+use crate::util::{replay, text};
 use std::path::Path;
 use std::process::{Command, Stdio};
 

@@ -162,8 +162,9 @@ pub fn ui_command(args: UiArgs) -> anyhow::Result<Exit> {
     for profile in &args.profiles {
         crate::plan::open(profile, false, &Default::default())?;
     }
+    let first = args.profiles.first().ok_or_else(|| anyhow::anyhow!("give at least one profile for the page to start"))?;
     let probe_host = args.host.clone().unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
-    let mut probe = vec!["replay".to_owned(), "plan".to_owned(), args.profiles[0].display().to_string(), "--host".to_owned(), probe_host];
+    let mut probe = vec!["replay".to_owned(), "plan".to_owned(), first.display().to_string(), "--host".to_owned(), probe_host];
     probe.extend(args.run_flags());
     crate::cli::try_parse_from(probe).map_err(|e| anyhow::anyhow!("{}", first_paragraph(&e)))?;
     let feed = Feed::new();

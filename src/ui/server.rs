@@ -28,6 +28,8 @@ type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// A request body the server reads at most: a form is small.
 const MAX_BODY: usize = 64 << 10;
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A comment on an idle stream this often keeps proxies from closing it.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -72,7 +74,12 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop:
                         let site = Arc::clone(&site);
                         async move { Ok::<_, Infallible>(handle(&site, request, peer).await) }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    // A client that never finishes its headers is dropped, not kept forever.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
