@@ -160,7 +160,9 @@ impl Client {
         let pool = &self.shared.pool;
         let (mut conn, mut reused) = match pool.checkout() {
             Some(conn) => (conn, true),
-            None => (pool.connect().await?, false),
+            // Opening a connection (TCP, TLS, HTTP/2 handshakes) is rare and its future large: boxed, it
+            // does not make every request's task that large (each task is copied as it is spawned).
+            None => (Box::pin(pool.connect()).await?, false),
         };
         let mut retried = false;
         // Sends after the first: streams a GOAWAY left unprocessed may meet another GOAWAY on the next connection.
@@ -184,7 +186,7 @@ impl Client {
                         if conn.is_http2() {
                             pool.forget_h2();
                         }
-                        conn = pool.connect().await?;
+                        conn = Box::pin(pool.connect()).await?;
                         (reused, retried) = (false, true);
                         resends += 1;
                         continue;

@@ -145,13 +145,14 @@ impl<T: Transport> Sender<T> {
                 }
                 self.state.launch();
                 let (transport, state, error, t0) = (self.transport.clone(), Arc::clone(&self.state), self.error.clone(), self.t0);
-                tokio::spawn(async move {
+                let fut = async move {
                     let now_ns = move || t0.elapsed().as_nanos() as u64;
                     let outcome = guard::send(&transport, &spec, at_ns, now_ns, None, &error).await;
                     // Recorded before the slot is freed: a run that waits for free slots has every outcome.
                     state.record(&outcome);
                     drop(passed);
-                });
+                };
+                tokio::spawn(fut);
             }
             Work::Session(session) => {
                 let walker = walk::Walker {
