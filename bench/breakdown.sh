@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Where a run's time goes, per request: `replay run` at RATE rps for SECONDS
+# against nginx on loopback (core 1), the generator on core 0, measured three
+# ways, each on its own run:
+#   1. CPU per request and peak RSS (GNU time);
+#   2. syscalls per request, by name (strace -c -f): writes, reads, epoll, timers;
+#   3. where the CPU goes (perf record): the top symbols, kernel and user.
+# Usage: bench/breakdown.sh [RATE=5000] [SECONDS=10]. Installs nginx, strace,
+# linux-perf and GNU time (Debian) when missing. strace slows the run: its
+# counts are per request, not its rate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=${1:-5000}
+seconds=${2:-10}
+if ! command -v nginx >/dev/null || ! command -v strace >/dev/null || ! command -v perf >/dev/null || [ ! -x /usr/bin/time ]; then
+  (apt-get update -qq && apt-get install -y -qq nginx strace linux-perf time) >/dev/null
+fi
+cargo build --release --locked -q
+mkdir -p bench/out/nginx/tmp
+cp bench/nginx.conf bench/out/nginx/nginx.conf
+if ! curl -sf http://127.0.0.1:18080/ >/dev/null; then
+  (cd bench/out/nginx && exec taskset -c 1 nginx -p "$PWD" -c nginx.conf) &
+  nginx_pid=$!
+  trap 'kill $nginx_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/ >/dev/null && break; sleep 0.1; done
+fi
+out=bench/out/breakdown
+rm -rf "$out" && mkdir -p "$out"
+replay=target/release/replay
+$replay profile --shape steady --rps "$rate" --over "${seconds}s" --endpoint 'GET /' -o "$out/profile.json"
+run() { taskset -c 0 "$@" "$replay" run "$out/profile.json" --host http://127.0.0.1:18080/ --connections 256 --out "$out/r" --overwrite >/dev/null 2>&1 || true; }
+sent() { python3 -c "import json; print(json.load(open('$out/r/results.json'))['totals']['requests'])"; }
+
+/usr/bin/time -f "%U %S %M" -o "$out/time" taskset -c 0 "$replay" run "$out/profile.json" --host http://127.0.0.1:18080/ \
+  --connections 256 --out "$out/r" --overwrite >/dev/null 2>&1 || true
+read -r user system rss < "$out/time"
+n=$(sent)
+lag=$(python3 -c "import json; print(json.load(open('$out/r/results.json'))['schedule_lag_ms']['p99'])")
+echo "replay run at $rate rps for $seconds s: $n requests"
+python3 -c "print(f'  CPU per request {($user + $system) / max($n, 1) * 1e6:.1f} us (user {$user / max($n, 1) * 1e6:.1f}, system {$system / max($n, 1) * 1e6:.1f}); peak RSS {$rss / 1024:.1f} MB; schedule lag p99 $lag ms')"
+
+run strace -c -f -o "$out/strace.txt"
+n=$(sent)
+echo "  syscalls per request (strace -c, $n requests):"
+awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 5 { calls = $4; name = $NF; if (calls / n >= 0.005) printf "    %-16s %6.3f\n", name, calls / n }' "$out/strace.txt"
+
+run perf record -q -F 1999 -g -o "$out/perf.data"
+echo "  where the CPU goes (perf, top 25 symbols):"
+perf report -i "$out/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+  | grep -E '^ +[0-9.]+%' | head -25 | sed -E 's/ +$//; s/^ +/    /' | cut -c1-140
