@@ -92,10 +92,8 @@ case "$*" in
 esac
 "#;
     std::fs::write(bin.join("kubectl"), stub).unwrap();
-    for name in ["kubectl"] {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("kubectl"), std::fs::Permissions::from_mode(0o755)).unwrap();
     bin
 }
 

@@ -33,6 +33,8 @@ pub fn watch_one(
 /// The run going, and how to stop it.
 struct Going {
     run_id: String,
+    /// Its number among the server's runs.
+    number: usize,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: std::thread::JoinHandle<anyhow::Result<Exit>>,
 }
@@ -80,11 +82,12 @@ impl Runs {
     fn busy(&self) -> Option<String> {
         let mut going = self.going.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // A run whose results are out is over, though its thread may take a moment more to end.
-        let over = self.feed.latest().snapshot.phase == crate::ui::live::Phase::Done;
-        if going.as_ref().is_some_and(|g| over || g.thread.is_finished()) {
-            if let Some(done) = going.take() {
-                let _ = done.thread.join();
-            }
+        let latest = self.feed.latest();
+        let published = |g: &Going| latest.snapshot.phase == crate::ui::live::Phase::Done && latest.snapshot.run_number == Some(g.number);
+        if going.as_ref().is_some_and(|g| published(g) || g.thread.is_finished())
+            && let Some(done) = going.take()
+        {
+            let _ = done.thread.join();
         }
         going.as_ref().map(|g| g.run_id.clone())
     }
@@ -143,7 +146,7 @@ impl Control for Runs {
             })
             .map_err(|e| StartError::Invalid(format!("cannot start the run: {e}")))?;
         eprintln!("replay: run {run_id} started from the web view");
-        *going = Some(Going { run_id: run_id.clone(), stop: Some(stop), thread });
+        *going = Some(Going { run_id: run_id.clone(), number, stop: Some(stop), thread });
         Ok(run_id)
     }
 
