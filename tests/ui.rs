@@ -102,6 +102,16 @@ fn a_watched_run_unfolds_on_the_page_and_ends_on_its_results() {
     // The figures change as the run goes, from the same stream.
     browser.wait_for(&format!("Number(document.getElementById('sent').dataset.value) > {early} + 20"), Duration::from_secs(30));
     browser.wait_for("document.querySelectorAll('#chart-rate polyline').length >= 2", Duration::from_secs(10));
+    // Locust's CSVs, mid-run: made from the run's tally when asked, linked from the page.
+    browser.wait_for("document.querySelector('#reports a[href=\"/live/stats.csv\"]') !== null", Duration::from_secs(10));
+    let csv =
+        browser.eval("fetch('/live/stats.csv').then(async r => r.status + ' ' + r.headers.get('content-type') + '\\n' + await r.text())");
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("200 text/csv"), "{csv}");
+    let aggregated = csv.lines().find(|l| l.contains(",Aggregated,")).unwrap_or_else(|| panic!("{csv}"));
+    let count: u64 = aggregated.split(',').nth(2).unwrap().parse().unwrap();
+    assert!(count > early, "the run so far ({count} requests) in the CSV: {aggregated}");
+    assert!(csv.contains("Type,Name,Request Count,Failure Count"), "{csv}");
     let artifacts = root().join("target/test-artifacts");
     browser.screenshot(&artifacts.join("live.png"));
     browser.wait_for("document.body.dataset.phase === 'done'", Duration::from_secs(40));

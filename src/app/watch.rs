@@ -92,6 +92,12 @@ impl Live {
         let (feed, run) = (Arc::clone(&self.feed), Arc::clone(&self.run));
         let mut published = 0.0;
         move |summary: &Summary, elapsed: f64| {
+            // A page asked for a report of the run so far (stats.csv mid-run, as Locust offers it).
+            if feed.full_wanted()
+                && let Ok(run) = run.lock()
+            {
+                feed.offer_full(run.full(summary, elapsed));
+            }
             if elapsed - published < EVERY_S {
                 return;
             }

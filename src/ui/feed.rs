@@ -52,8 +52,19 @@ struct Delivery {
     delivered: usize,
 }
 
+/// The whole results of the run going, made on demand (histograms encoded: costly, so only when asked).
+#[derive(Default)]
+struct Full {
+    wanted: bool,
+    /// Made for the request numbered this, and what was made.
+    made: Option<(u64, Arc<crate::report::json::Results>)>,
+    asked: u64,
+}
+
 pub struct Feed {
     tx: watch::Sender<Arc<Published>>,
+    full: Mutex<Full>,
+    full_made: tokio::sync::Notify,
     runs: Mutex<Vec<PastRun>>,
     delivery: Mutex<Delivery>,
     delivered: tokio::sync::Notify,
@@ -64,6 +75,8 @@ impl Feed {
         let (tx, _) = watch::channel(Arc::new(Published { seq: 0, snapshot: Snapshot::idle(), json: OnceLock::new() }));
         Arc::new(Feed {
             tx,
+            full: Mutex::new(Full::default()),
+            full_made: tokio::sync::Notify::new(),
             runs: Mutex::new(Vec::new()),
             delivery: Mutex::new(Delivery::default()),
             delivered: tokio::sync::Notify::new(),
@@ -87,6 +100,42 @@ impl Feed {
     /// A receiver that wakes on every publish.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
         self.tx.subscribe()
+    }
+
+    /// Whether a page asked for the whole results of the run going (the run's observer answers with [`Feed::offer_full`]).
+    pub fn full_wanted(&self) -> bool {
+        self.full.lock().is_ok_and(|f| f.wanted)
+    }
+
+    /// The whole results of the run so far, as asked.
+    pub fn offer_full(&self, results: crate::report::json::Results) {
+        if let Ok(mut f) = self.full.lock() {
+            f.wanted = false;
+            f.made = Some((f.asked, Arc::new(results)));
+        }
+        self.full_made.notify_waiters();
+    }
+
+    /// Asks the run going for its whole results and waits for them, at most `within`.
+    pub async fn full_results(&self, within: Duration) -> Option<Arc<crate::report::json::Results>> {
+        let ticket = {
+            let mut f = self.full.lock().ok()?;
+            f.asked += 1;
+            f.wanted = true;
+            f.asked
+        };
+        let wait = async {
+            loop {
+                let notified = self.full_made.notified();
+                if let Some((made_for, results)) = self.full.lock().ok()?.made.clone()
+                    && made_for >= ticket
+                {
+                    return Some(results);
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(within, wait).await.ok().flatten()
     }
 
     /// A stream opened; it says [`Feed::sent_final`] once it has sent a finished run's snapshot, and closes with [`Feed::closed`].
@@ -166,6 +215,39 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_report_of_the_run_so_far_is_made_when_asked_and_only_then() {
+        let feed = Feed::new();
+        assert!(!feed.full_wanted());
+        let asking = {
+            let feed = Arc::clone(&feed);
+            tokio::spawn(async move { feed.full_results(Duration::from_secs(30)).await })
+        };
+        // The run's observer sees the request at its next look, and answers it.
+        tokio::task::yield_now().await;
+        while !feed.full_wanted() {
+            tokio::task::yield_now().await;
+        }
+        let catalog = crate::plan::Catalog::default();
+        let facts = crate::report::json::RunFacts {
+            run_id: "r",
+            target: "http://127.0.0.1:9",
+            started: "2026-12-04T10:00:00Z",
+            duration_s: 1.0,
+            interrupted: false,
+            catalog: &catalog,
+            left_out: &[],
+            synthetic: &[],
+            plan: None,
+        };
+        let results = crate::report::json::results(&crate::run::Summary::new(0), &facts);
+        feed.offer_full(results.clone());
+        assert!(!feed.full_wanted());
+        assert_eq!(*asking.await.unwrap().unwrap(), results);
+        // Nobody answering: the wait ends, with nothing.
+        assert!(feed.full_results(Duration::from_millis(10)).await.is_none());
+    }
 
     #[tokio::test]
     async fn a_finished_run_waits_for_open_streams_to_send_it_and_no_longer() {

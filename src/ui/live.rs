@@ -145,10 +145,16 @@ impl LiveRun {
         LiveRun { setup, watch, lines: Vec::new(), points: Vec::new(), lines_step: 1, pending: 0, last_sample_s: 0.0 }
     }
 
-    /// A snapshot of the run `elapsed_s` seconds in, from `summary` (called under the tally's lock: quick).
-    pub fn snapshot(&mut self, summary: &Summary, elapsed_s: f64) -> Snapshot {
-        self.sample_lines(summary, elapsed_s);
-        let facts = RunFacts {
+    /// The run so far as results.json would hold it, histograms encoded and the thresholds judged
+    /// (for the reports a page downloads mid-run; a few milliseconds, so only when asked).
+    pub fn full(&self, summary: &Summary, elapsed_s: f64) -> Results {
+        let mut results = crate::report::json::results(summary, &self.facts(elapsed_s));
+        results.verdict = crate::verdict::judge(&results, &self.setup.thresholds).ok();
+        results
+    }
+
+    fn facts(&self, elapsed_s: f64) -> RunFacts<'_> {
+        RunFacts {
             run_id: &self.setup.run_id,
             target: &self.setup.target,
             started: &self.setup.started,
@@ -158,8 +164,13 @@ impl LiveRun {
             left_out: &self.setup.left_out,
             synthetic: &self.setup.synthetic,
             plan: Some(self.setup.plan.clone()),
-        };
-        let mut results = figures(summary, &facts);
+        }
+    }
+
+    /// A snapshot of the run `elapsed_s` seconds in, from `summary` (called under the tally's lock: quick).
+    pub fn snapshot(&mut self, summary: &Summary, elapsed_s: f64) -> Snapshot {
+        self.sample_lines(summary, elapsed_s);
+        let mut results = figures(summary, &self.facts(elapsed_s));
         // The results' endpoints are the catalog's with traffic, in order: find each one's tally by name.
         let index: Vec<usize> =
             summary.endpoints.iter().enumerate().filter(|(_, e)| e.requests > 0 || e.intended > 0).map(|(i, _)| i).collect();

@@ -108,6 +108,7 @@ async fn handle(site: &Site, request: Request<Incoming>, _peer: SocketAddr) -> R
             None => json(StatusCode::OK, "null"),
         },
         (&Method::GET, p) if p.starts_with("/runs/") => report(&site.feed, p),
+        (&Method::GET, p) if p.starts_with("/live/") => live_report(&site.feed, p.trim_start_matches("/live/")).await,
         (&Method::POST, "/api/plan" | "/api/start" | "/api/stop") => call(site, &path, &parts.headers, body).await,
         (_, "/" | "/app.js" | "/app.css" | "/api/snapshot" | "/api/events" | "/api/runs" | "/api/choices") => {
             error(StatusCode::METHOD_NOT_ALLOWED, "only GET here")
@@ -142,17 +143,9 @@ fn report(feed: &Feed, path: &str) -> Response<Body> {
     let Some(on_disk) = feed.report_path(number, file) else {
         return error(StatusCode::NOT_FOUND, "no such report among this server's runs");
     };
-    let content_type = match file.rsplit('.').next() {
-        Some("html") => "text/html; charset=utf-8",
-        Some("json") => "application/json",
-        Some("csv") => "text/csv; charset=utf-8",
-        Some("xml") => "application/xml",
-        Some("md") => "text/markdown; charset=utf-8",
-        _ => "application/octet-stream",
-    };
     match std::fs::read(&on_disk) {
         Ok(bytes) => {
-            let mut response = full(StatusCode::OK, content_type, bytes);
+            let mut response = full(StatusCode::OK, content_type(file), bytes);
             // The HTML report is self-contained: it runs no script from anywhere.
             response.headers_mut().insert(
                 "content-security-policy",
@@ -161,6 +154,42 @@ fn report(feed: &Feed, path: &str) -> Response<Body> {
             response
         }
         Err(e) => error(StatusCode::NOT_FOUND, &format!("{file} could not be read: {e}")),
+    }
+}
+
+/// How long a report of the run so far may take: the run makes it at its next look (twice a second).
+const LIVE_REPORT_WITHIN: Duration = Duration::from_secs(3);
+
+/// `/live/stats.csv` (or any report a run writes but results.json): the run going so far, from its tally.
+async fn live_report(feed: &Feed, file: &str) -> Response<Body> {
+    let Some(writer) = crate::report::WRITERS.iter().find(|w| w.file == file) else {
+        return error(StatusCode::NOT_FOUND, "a live report is one a run writes: /live/stats.csv, /live/history.csv, /live/report.html…");
+    };
+    if feed.latest().snapshot.phase != super::live::Phase::Running {
+        return error(StatusCode::NOT_FOUND, "no run is going: a finished run's reports are under /runs/N/");
+    }
+    let Some(results) = feed.full_results(LIVE_REPORT_WITHIN).await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the run did not answer in time (it may have just ended): try again");
+    };
+    let mut bytes = Vec::new();
+    if let Err(e) = (writer.write)(&results, &mut bytes) {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{file} could not be made: {e}"));
+    }
+    let mut response = full(StatusCode::OK, content_type(file), bytes);
+    response
+        .headers_mut()
+        .insert("content-security-policy", HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"));
+    response
+}
+
+fn content_type(file: &str) -> &'static str {
+    match file.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("xml") => "application/xml",
+        Some("md") => "text/markdown; charset=utf-8",
+        _ => "application/octet-stream",
     }
 }
 

@@ -210,6 +210,15 @@
 
   function reports(snap) {
     const box = $('reports');
+    if (snap.phase === 'running') {
+      // Made when clicked, from the run's tally: the run so far, as Locust's CSV downloads are.
+      const live = ['stats.csv', 'history.csv', 'report.html', 'summary.md'].map((f) => node('a', { href: `/live/${f}`, target: '_blank', rel: 'noopener' }, f));
+      const parts = [];
+      live.forEach((a, i) => { if (i) parts.push(' · '); parts.push(a); });
+      box.className = '';
+      box.replaceChildren(node('div', {}, 'The run so far: ', ...parts), node('div', { class: 'muted' }, 'Every report is written when the run ends; these are made now, from the same tally.'));
+      return;
+    }
     if (snap.phase !== 'done') return;
     const links = (snap.reports || []).map((f) => node('a', { href: `/runs/${snap.run_number}/${f}`, target: '_blank', rel: 'noopener' }, f));
     const parts = [];
