@@ -37,6 +37,8 @@ pub struct Live {
     number: usize,
     stopped_by_page: Arc<AtomicBool>,
     page_stop: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// The page can start and stop runs (`replay ui`): its streams outlive this run.
+    page_stop_given: bool,
 }
 
 /// What the live view is told of a run before it starts.
@@ -84,7 +86,8 @@ impl Live {
             run_number: number,
         });
         feed.publish(run.snapshot(&Summary::new(planned.catalog.endpoints.len()), 0.0));
-        Live { feed, run: Arc::new(Mutex::new(run)), number, stopped_by_page: Arc::default(), page_stop: stop }
+        let page_stop_given = stop.is_some();
+        Live { feed, run: Arc::new(Mutex::new(run)), number, stopped_by_page: Arc::default(), page_stop: stop, page_stop_given }
     }
 
     /// The observer the run calls about twice a second: a snapshot each second.
@@ -132,7 +135,8 @@ impl Live {
             .then(|| format!("stopped from the web view after {}", crate::units::human_duration(after_s)))
     }
 
-    /// Publishes the finished run (its figures those of `results`, as written) and waits, briefly, for the pages to have it.
+    /// Publishes the finished run (its figures those of `results`, as written) and waits, briefly, for the pages to have it:
+    /// under `replay ui`, until every page was sent it; watching one run, until every page's stream has ended.
     pub fn finish(self, runtime: &tokio::runtime::Runtime, summary: &Summary, results: &Results, stopped: Option<String>) {
         let reports: Vec<String> = crate::report::WRITERS.iter().map(|w| w.file.to_owned()).collect();
         let snapshot: Snapshot = match self.run.lock() {
@@ -148,6 +152,10 @@ impl Live {
             r.reports = reports;
         });
         self.feed.publish(snapshot);
-        runtime.block_on(self.feed.flushed(FLUSH_WITHIN));
+        if self.page_stop_given {
+            runtime.block_on(self.feed.flushed(FLUSH_WITHIN));
+        } else {
+            runtime.block_on(self.feed.ended(FLUSH_WITHIN));
+        }
     }
 }

@@ -166,6 +166,25 @@ impl Feed {
         self.delivery.lock().map_or(true, |d| d.delivered >= d.open)
     }
 
+    fn all_closed(&self) -> bool {
+        self.delivery.lock().map_or(true, |d| d.open == 0)
+    }
+
+    /// Waits until every open stream has ended (a server watching one run ends them after its last
+    /// snapshot), or `within` passes: the process may then exit without cutting one short.
+    pub async fn ended(&self, within: Duration) {
+        let wait = async {
+            loop {
+                let notified = self.delivered.notified();
+                if self.all_closed() {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(within, wait).await;
+    }
+
     /// Waits until every open stream has sent the final snapshot, or `within` passes.
     pub async fn flushed(&self, within: Duration) {
         let wait = async {
@@ -268,6 +287,15 @@ mod tests {
         feed.closed(false);
         waiter.await.unwrap();
         assert!(feed.all_delivered());
+        // Watching one run, the process waits for the streams to end, not only to have sent it.
+        assert!(!feed.all_closed());
+        let ending = {
+            let feed = Arc::clone(&feed);
+            tokio::spawn(async move { feed.ended(Duration::from_secs(30)).await })
+        };
+        feed.closed(true);
+        ending.await.unwrap();
+        assert!(feed.all_closed());
         assert_eq!(feed.latest().seq, 1);
         assert!(feed.latest().json().contains("\"phase\":\"done\""));
     }

@@ -100,7 +100,7 @@ async fn handle(site: &Site, request: Request<Incoming>, _peer: SocketAddr) -> R
         (&Method::GET, "/app.js") => full(StatusCode::OK, "text/javascript; charset=utf-8", assets::SCRIPT),
         (&Method::GET, "/app.css") => full(StatusCode::OK, "text/css; charset=utf-8", assets::STYLE),
         (&Method::GET, "/api/snapshot") => json(StatusCode::OK, site.feed.latest().json().to_owned()),
-        (&Method::GET, "/api/events") => events(Arc::clone(&site.feed)),
+        (&Method::GET, "/api/events") => events(Arc::clone(&site.feed), site.control.is_none()),
         (&Method::GET, "/api/runs") => json(StatusCode::OK, serde_json::to_string(&site.feed.runs()).unwrap_or_default()),
         // `null` when this server watches one run and starts none.
         (&Method::GET, "/api/choices") => match &site.control {
@@ -194,7 +194,8 @@ fn content_type(file: &str) -> &'static str {
 }
 
 /// The event stream: the latest snapshot at once (a page opened mid-run has everything from the start), then each new one.
-fn events(feed: Arc<Feed>) -> Response<Body> {
+/// A server watching one run (`run --ui`) ends the stream after the run's last snapshot, cleanly, before it exits.
+fn events(feed: Arc<Feed>, ends_with_the_run: bool) -> Response<Body> {
     struct Stream {
         feed: Arc<Feed>,
         rx: tokio::sync::watch::Receiver<Arc<super::feed::Published>>,
@@ -209,7 +210,10 @@ fn events(feed: Arc<Feed>) -> Response<Body> {
     feed.opened();
     let rx = feed.subscribe();
     let state = Stream { feed, rx, first: true, sent_final: false };
-    let stream = futures_util::stream::unfold(state, |mut s| async move {
+    let stream = futures_util::stream::unfold(state, move |mut s| async move {
+        if s.sent_final && ends_with_the_run {
+            return None;
+        }
         if !s.first {
             match tokio::time::timeout(KEEP_ALIVE, s.rx.changed()).await {
                 Ok(Ok(())) => {}
