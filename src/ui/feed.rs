@@ -173,24 +173,20 @@ impl Feed {
     /// Waits until every open stream has ended (a server watching one run ends them after its last
     /// snapshot), or `within` passes: the process may then exit without cutting one short.
     pub async fn ended(&self, within: Duration) {
-        let wait = async {
-            loop {
-                let notified = self.delivered.notified();
-                if self.all_closed() {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        let _ = tokio::time::timeout(within, wait).await;
+        self.wait_for_streams(within, Feed::all_closed).await;
     }
 
     /// Waits until every open stream has sent the final snapshot, or `within` passes.
     pub async fn flushed(&self, within: Duration) {
+        self.wait_for_streams(within, Feed::all_delivered).await;
+    }
+
+    /// Waits until `done`, re-checked each time a stream sends the final snapshot or closes.
+    async fn wait_for_streams(&self, within: Duration, done: fn(&Feed) -> bool) {
         let wait = async {
             loop {
                 let notified = self.delivered.notified();
-                if self.all_delivered() {
+                if done(self) {
                     return;
                 }
                 notified.await;

@@ -20,7 +20,6 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,12 +66,12 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop:
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else { continue };
                 let site = Arc::clone(&site);
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
                         let site = Arc::clone(&site);
-                        async move { Ok::<_, Infallible>(handle(&site, request, peer).await) }
+                        async move { Ok::<_, Infallible>(handle(&site, request).await) }
                     });
                     // A client that never finishes its headers is dropped, not kept forever.
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -88,7 +87,7 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop:
     connections.abort_all();
 }
 
-async fn handle(site: &Site, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+async fn handle(site: &Site, request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or("");
