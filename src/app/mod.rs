@@ -5,6 +5,7 @@
 //! `ui.rs` and `watch.rs` put a run in the browser (`--ui`, `replay ui`).
 
 mod demo;
+mod derive;
 pub mod outputs;
 mod plan;
 mod progress;
@@ -16,9 +17,9 @@ mod watch;
 
 use crate::Exit;
 use crate::cli::Command;
-use crate::derive::{self, DeriveConfig, OpenedInput};
+use crate::derive::{DeriveConfig, OpenedInput};
 use crate::log::Parsed;
-use crate::profile::{Profile, load};
+use crate::profile::load;
 use crate::units::{count, human_duration};
 use anyhow::Context;
 use std::io::{self, BufRead, BufReader, Write};
@@ -26,10 +27,10 @@ use std::path::PathBuf;
 
 pub fn run(command: Command) -> anyhow::Result<Exit> {
     match command {
-        Command::Derive { config, output } => derive_profile(&config, output),
+        Command::Derive { config, output, mode } => derive::derive_command(&config, output, mode),
         Command::Profile { spec, output } => {
             let profile = crate::profile::synth::synthesize(&spec).map_err(anyhow::Error::msg)?;
-            write_profile(&profile, output)?;
+            derive::write_profile(&profile, output)?;
             Ok(Exit::Ok)
         }
         Command::Check { files } => check_profiles(&files, &mut io::stdout().lock()),
@@ -61,21 +62,6 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Merge { files, output } => results::merge_command(&files, &output),
         Command::Compare { baseline, current, tolerance, out } => results::compare_command(&baseline, &current, tolerance, out.as_deref()),
         Command::Parse { config, limit } => parse_records(&config, limit, &mut io::stdout().lock()),
-    }
-}
-
-fn derive_profile(config: &DeriveConfig, output: Option<PathBuf>) -> anyhow::Result<Exit> {
-    let derived = derive::derive(config)?;
-    derive::write_summary(&derived, &mut io::stderr().lock())?;
-    write_profile(&derived.profile, output)?;
-    Ok(Exit::Ok)
-}
-
-fn write_profile(profile: &Profile, output: Option<PathBuf>) -> anyhow::Result<()> {
-    let json = crate::profile::to_pretty_json(profile);
-    match output {
-        Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write the profile to {}", path.display())),
-        None => io::stdout().lock().write_all(json.as_bytes()).context("cannot write the profile to stdout"),
     }
 }
 
@@ -164,7 +150,7 @@ fn export_profile(path: &std::path::Path, tool: crate::export::Tool, speed: f64,
 pub fn parse_records(config: &DeriveConfig, limit: Option<u64>, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let mut printed = 0;
     for path in &config.inputs {
-        let OpenedInput { name, format, reader, .. } = derive::open_input(path, config.format.as_ref())?;
+        let OpenedInput { name, format, reader, .. } = crate::derive::open_input(path, config.format.as_ref())?;
         let Some(format) = format else { continue };
         let mut parser = format.parser().map_err(anyhow::Error::msg)?;
         eprintln!("replay: {name}: reading as {format}");

@@ -1,10 +1,12 @@
 //! The command line: clap definitions only, and one step that turns them
 //! into the typed configs the library takes. Nothing below this module sees clap.
 
+mod derive;
 mod duration;
 mod run;
 mod ui;
 
+pub use derive::DeriveMode;
 pub use duration::{parse_duration, parse_duration_s};
 pub use run::RunRequest;
 pub use ui::UiArgs;
@@ -40,6 +42,8 @@ Log formats (--format; detected from the first lines when left out):
 Examples:
   replay derive access.log > profile.json
   zcat logs/*.gz | replay derive - -o profile.json
+  replay derive --partial access-01.log.gz -o part-01.json.gz     (on each machine)
+  replay derive --merge part-*.json.gz -o profile.json             (then once)
 
 Exit codes: 0 done, 2 bad usage or input.";
 
@@ -64,7 +68,9 @@ enum CliCommand {
         logs: LogArgs,
         #[command(flatten)]
         profile: ProfileArgs,
-        /// Write the profile here instead of stdout
+        #[command(flatten)]
+        mode: derive::DeriveModeArgs,
+        /// Write the profile here instead of stdout (a partial ending in .gz is gzipped)
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -432,6 +438,7 @@ pub enum Command {
     Derive {
         config: DeriveConfig,
         output: Option<PathBuf>,
+        mode: DeriveMode,
     },
     Parse {
         config: DeriveConfig,
@@ -476,7 +483,7 @@ where
 
 fn translate(cli: Cli) -> Command {
     match cli.command {
-        CliCommand::Derive { logs, profile, output } => {
+        CliCommand::Derive { logs, profile, mode, output } => {
             let mut config = logs.into_config();
             config.settings = DeriveSettings {
                 since_us: profile.since,
@@ -491,7 +498,7 @@ fn translate(cli: Cli) -> Command {
                 login_form: profile.login_form,
             };
             config.trace = profile.trace;
-            Command::Derive { config, output }
+            Command::Derive { config, output, mode: mode.mode() }
         }
         CliCommand::Profile {
             shape,

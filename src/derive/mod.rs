@@ -16,8 +16,10 @@ use crate::scan::{self, Reject, Scan};
 use std::io::{Cursor, Read};
 use std::sync::Arc;
 
+mod partial;
 mod summary;
-pub use summary::write_summary;
+pub use partial::{PartialDerived, derive_partial, merge_partials};
+pub use summary::{write_file_lines, write_summary};
 
 /// The head of each input that detection reads: this many bytes, at most [`SAMPLE_LINES`] lines.
 const SAMPLE_BYTES: usize = 256 * 1024;
@@ -66,6 +68,12 @@ pub enum DeriveError {
     NoRequests { files: String, not_http: String },
     #[error("cannot write the trace to {path}: {message}")]
     Trace { path: String, message: String },
+    #[error("{0}")]
+    Partial(String),
+    #[error(
+        "{first} and {other} were derived with different settings, so their profiles do not add up: {differences}\n  derive the partials again with the same flags"
+    )]
+    PartialsDiffer { first: String, other: String, differences: String },
     #[error("all {records} requests in {files} were left out: {why}{hint}")]
     AllExcluded { files: String, records: u64, why: String, hint: &'static str },
 }
@@ -98,18 +106,30 @@ pub struct Derived {
 }
 
 pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
+    let (deriver, files) = read_inputs(config, false)?;
+    let source = source_of(&files, deriver.span, deriver.excluded.total());
+    finish(deriver, source, files, config)
+}
+
+/// Reads every input into one deriver (for a partial, one that keeps the sessions at its edges).
+fn read_inputs(config: &DeriveConfig, partial: bool) -> Result<(Deriver, Vec<FileReport>), DeriveError> {
     let mut files = Vec::new();
-    let trace_error =
-        |message: String| DeriveError::Trace { path: config.trace.as_ref().map_or(String::new(), |p| p.display().to_string()), message };
     let trace: Option<Box<dyn std::io::Write + Send>> = match &config.trace {
-        Some(path) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| trace_error(e.to_string()))?))),
+        Some(path) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| trace_error(config, e.to_string()))?))),
         None => None,
     };
     let mut deriver = Deriver::new(Arc::new(config.settings.clone()), trace);
+    if partial {
+        deriver.keep_session_edges();
+    }
     for path in &config.inputs {
         files.push(derive_file(path, config, &mut deriver)?);
     }
     let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
+    // A partial of no requests is a share of a fleet's logs that held none: the merge adds nothing for it.
+    if partial {
+        return Ok((deriver, files));
+    }
     if sum(|f| f.records) == 0 {
         let mut kinds = crate::scan::NotRequests::default();
         for f in &files {
@@ -124,24 +144,32 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         return Err(DeriveError::NoRequests { files: config.inputs.join(", "), not_http });
     }
     if deriver.requests() == 0 {
-        let left = deriver.excluded;
-        let hint = if left.untimed > 0 {
-            "; a record needs a time: pass a --format whose fields include one"
-        } else if left.filtered > 0 {
-            "; loosen the filters"
-        } else {
-            ""
-        };
-        return Err(DeriveError::AllExcluded { files: config.inputs.join(", "), records: sum(|f| f.records), why: left.describe(), hint });
+        return Err(all_excluded(config.inputs.join(", "), sum(|f| f.records), deriver.excluded));
     }
-    let span = deriver.span;
-    let left_out = deriver.excluded;
-    let excluded = left_out.total();
-    let parts = deriver.finish();
-    let trace = parts.trace.transpose().map_err(|e| trace_error(e.to_string()))?;
+    Ok((deriver, files))
+}
+
+fn trace_error(config: &DeriveConfig, message: String) -> DeriveError {
+    DeriveError::Trace { path: config.trace.as_ref().map_or(String::new(), |p| p.display().to_string()), message }
+}
+
+fn all_excluded(files: String, records: u64, left: crate::profile::deriver::LeftOut) -> DeriveError {
+    let hint = if left.untimed > 0 {
+        "; a record needs a time: pass a --format whose fields include one"
+    } else if left.filtered > 0 {
+        "; loosen the filters"
+    } else {
+        ""
+    };
+    DeriveError::AllExcluded { files, records, why: left.describe(), hint }
+}
+
+/// The profile's `source`: the inputs read and what became of their lines.
+fn source_of(files: &[FileReport], span: crate::profile::TimeSpan, excluded: u64) -> Source {
+    let sum = |f: fn(&FileReport) -> u64| files.iter().map(f).sum::<u64>();
     let mut formats: Vec<&str> = files.iter().filter_map(|f| f.format.as_ref().map(Format::name)).collect();
     formats.dedup();
-    let source = Source {
+    Source {
         files: files.iter().map(|f| f.name.clone()).collect(),
         format: formats.join("+"),
         lines: sum(|f| f.lines),
@@ -152,7 +180,14 @@ pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
         excluded,
         first: span.first_us.map(format_time_us),
         last: span.last_us.map(format_time_us),
-    };
+    }
+}
+
+/// The profile a deriver's state makes, with `source` as its record of the inputs.
+fn finish(deriver: Deriver, source: Source, files: Vec<FileReport>, config: &DeriveConfig) -> Result<Derived, DeriveError> {
+    let left_out = deriver.excluded;
+    let parts = deriver.finish();
+    let trace = parts.trace.transpose().map_err(|e| trace_error(config, e.to_string()))?;
     let profile = Profile {
         version: VERSION,
         source: Some(source),

@@ -3,7 +3,7 @@
 //! reasons); then the time span, the top endpoints, a sparkline of the
 //! arrival curve, the segments found and the sessions.
 
-use super::Derived;
+use super::{Derived, FileReport};
 use crate::log::NotRequest;
 use crate::profile::{Arrival, Profile, SegmentKind};
 use crate::units::{count, human_duration};
@@ -13,7 +13,20 @@ const TOP_ENDPOINTS: usize = 8;
 const SPARK_WIDTH: usize = 60;
 
 pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
-    for file in &derived.files {
+    write_file_lines(&derived.files, out)?;
+    write_profile_summary(&derived.profile, &derived.left_out, out)?;
+    if let Some(gap) = long_gap(&derived.profile) {
+        writeln!(out, "replay: warning: {gap}")?;
+    }
+    if let Some((rows, late)) = derived.trace {
+        writeln!(out, "replay: trace: {rows} rows ({late} later than the reorder window, written out of order)")?;
+    }
+    Ok(())
+}
+
+/// Per input: its format and what became of its lines, the first rejects, a read error.
+pub fn write_file_lines(files: &[FileReport], out: &mut dyn Write) -> io::Result<()> {
+    for file in files {
         let format = file.format.as_ref().map_or("empty", |f| f.name());
         let not_requests: u64 = file.not_requests.iter().sum();
         let not_http = if not_requests > 0 { format!(", {not_requests} not HTTP requests") } else { String::new() };
@@ -56,13 +69,6 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
         if file.lines == 0 {
             writeln!(out, "replay: warning: {} is empty", file.name)?;
         }
-    }
-    write_profile_summary(&derived.profile, &derived.left_out, out)?;
-    if let Some(gap) = long_gap(&derived.profile) {
-        writeln!(out, "replay: warning: {gap}")?;
-    }
-    if let Some((rows, late)) = derived.trace {
-        writeln!(out, "replay: trace: {rows} rows ({late} later than the reorder window, written out of order)")?;
     }
     Ok(())
 }

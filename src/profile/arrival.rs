@@ -17,6 +17,18 @@ const NICE_BINS: [i64; 17] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
 /// A finished curve has at most this many bins unless `--bin` asks for more.
 pub const TARGET_BINS: i64 = 3600;
 
+/// A time read from a file is at most this many seconds from 1970 (35,000 years), so microseconds fit an i64.
+pub const MAX_SECOND: i64 = 1 << 40;
+
+/// An arrival counter as a partial profile keeps it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalState {
+    pub resolution_s: i64,
+    /// (second / resolution_s, count), rising.
+    pub bins: Vec<(i64, u64)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ArrivalCounter {
     level: usize,
@@ -44,6 +56,46 @@ impl ArrivalCounter {
         }
         self.bins = coarse;
         self.level += 1;
+    }
+
+    /// The counts as a partial profile keeps them.
+    pub fn to_state(&self) -> ArrivalState {
+        ArrivalState { resolution_s: self.resolution(), bins: self.bins.iter().map(|(&b, &n)| (b, n)).collect() }
+    }
+
+    /// Counts read from a partial profile, checked: a known resolution, bins in rising order
+    /// within [`MAX_SECOND`], each counted, at most [`MAX_BINS`].
+    pub fn from_state(state: &ArrivalState) -> Result<Self, String> {
+        let level = RESOLUTIONS
+            .iter()
+            .position(|&r| r == state.resolution_s)
+            .ok_or_else(|| format!("resolution_s: {} is not one of {RESOLUTIONS:?}", state.resolution_s))?;
+        if state.bins.len() > MAX_BINS {
+            return Err(format!("bins: {} bins (at most {MAX_BINS})", state.bins.len()));
+        }
+        for (i, &(bin, n)) in state.bins.iter().enumerate() {
+            let in_range = bin.checked_mul(state.resolution_s).is_some_and(|s| s.abs() <= MAX_SECOND);
+            if !in_range || n == 0 || i > 0 && state.bins[i - 1].0 >= bin {
+                return Err(format!("bins[{i}]: bins rise, within {MAX_SECOND} s of 1970, each counted above 0"));
+            }
+        }
+        Ok(ArrivalCounter { level, bins: state.bins.iter().copied().collect() })
+    }
+
+    /// Adds another counter's counts, at the coarser of the two resolutions (as one counter
+    /// fed both inputs would have ended: the finest that fits [`MAX_BINS`]).
+    pub fn absorb(&mut self, other: &ArrivalCounter) {
+        while self.level < other.level {
+            self.coarsen();
+        }
+        for (&bin, &n) in &other.bins {
+            self.add(bin * other.resolution(), n);
+        }
+    }
+
+    /// Every count, summed (saturating).
+    pub fn total(&self) -> u64 {
+        self.bins.values().fold(0u64, |sum, &n| sum.saturating_add(n))
     }
 
     /// The first second counted (rounded down to the resolution), if any.

@@ -32,6 +32,9 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+mod state;
+pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
+
 /// Event buffers handed back by folded chunks for the next ones (a fresh
 /// buffer per chunk would cost the kernel a page fault per 4 KiB).
 type EventPool = Arc<Mutex<Vec<Vec<Event>>>>;
@@ -453,16 +456,21 @@ impl Deriver {
     fn mix_add(&mut self, sec: i64, template: u32, n: u64) {
         *self.mix.entry(sec.div_euclid(self.mix_res)).or_default().entry(template).or_default() += n;
         if self.mix.len() > MAX_MIX_WINDOWS {
-            self.mix_res *= 2;
-            let mut coarse: BTreeMap<i64, FxHashMap<u32, u64>> = BTreeMap::new();
-            for (window, counts) in std::mem::take(&mut self.mix) {
-                let target = coarse.entry(window.div_euclid(2)).or_default();
-                for (t, n) in counts {
-                    *target.entry(t).or_default() += n;
-                }
-            }
-            self.mix = coarse;
+            self.coarsen_mix();
         }
+    }
+
+    /// Doubles the mix windows' width.
+    fn coarsen_mix(&mut self) {
+        self.mix_res *= 2;
+        let mut coarse: BTreeMap<i64, FxHashMap<u32, u64>> = BTreeMap::new();
+        for (window, counts) in std::mem::take(&mut self.mix) {
+            let target = coarse.entry(window.div_euclid(2)).or_default();
+            for (t, n) in counts {
+                *target.entry(t).or_default() += n;
+            }
+        }
+        self.mix = coarse;
     }
 
     pub fn finish(mut self) -> DerivedParts {

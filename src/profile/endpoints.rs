@@ -24,8 +24,11 @@ pub const PARAM_SAMPLES: usize = 16;
 const QUERY_SAMPLES: usize = 8;
 const EXAMPLES: usize = 4;
 const MAX_QUERY_KEYS: usize = 32;
+/// The deepest path segment a file's statistics may name.
+const MAX_POSITION: usize = 4096;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QueryStats {
     pub key: String,
     pub count: u64,
@@ -34,7 +37,8 @@ pub struct QueryStats {
 }
 
 /// What is known of one endpoint template.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EndpointStats {
     pub count: u64,
     /// (status, count), sorted by status.
@@ -141,6 +145,44 @@ impl EndpointStats {
         }
     }
 
+    /// Checks statistics read from a file (a partial profile): every part within the bounds
+    /// derive keeps, and no part counting more requests than the template has.
+    pub fn check(&self) -> Result<(), String> {
+        let count = self.count;
+        let mut statuses: u64 = 0;
+        for (i, &(status, n)) in self.status.iter().enumerate() {
+            if n == 0 || i > 0 && self.status[i - 1].0 >= status {
+                return Err(format!("status[{i}]: statuses are counted above 0, in rising order"));
+            }
+            statuses = statuses.saturating_add(n);
+        }
+        if statuses > count {
+            return Err(format!("status: {statuses} statuses for {count} requests"));
+        }
+        self.bytes.check(count).map_err(|e| format!("bytes.{e}"))?;
+        self.latency_us.check(count).map_err(|e| format!("latency_us.{e}"))?;
+        for (i, (position, sample)) in self.params.iter().enumerate() {
+            if *position > MAX_POSITION || i > 0 && self.params[i - 1].0 >= *position {
+                return Err(format!("params[{i}]: positions rise, up to {MAX_POSITION}"));
+            }
+            sample.check(PARAM_SAMPLES).map_err(|e| format!("params[{i}]{e}"))?;
+        }
+        if self.query.len() > MAX_QUERY_KEYS {
+            return Err(format!("query: {} keys (at most {MAX_QUERY_KEYS})", self.query.len()));
+        }
+        for (i, q) in self.query.iter().enumerate() {
+            if self.query[..i].iter().any(|other| other.key == q.key) || q.key.len() > super::sketch::MAX_SAMPLED_BYTES {
+                return Err(format!("query[{i}].key: each key once, at most {} bytes", super::sketch::MAX_SAMPLED_BYTES));
+            }
+            if q.secret && !q.sample.is_empty() {
+                return Err(format!("query[{i}].sample: a secret key's values are never kept"));
+            }
+            q.sample.check(QUERY_SAMPLES).map_err(|e| format!("query[{i}].sample{e}"))?;
+        }
+        self.examples.check(EXAMPLES).map_err(|e| format!("examples{e}"))?;
+        self.shapes.check().map_err(|e| format!("shapes{e}"))
+    }
+
     pub fn merge(&mut self, other: &EndpointStats) {
         self.count += other.count;
         for &(status, n) in &other.status {
@@ -158,7 +200,7 @@ impl EndpointStats {
             match self.query.iter().position(|mine| mine.key == q.key) {
                 Some(at) => {
                     let mine = &mut self.query[at];
-                    mine.count += q.count;
+                    mine.count = mine.count.saturating_add(q.count);
                     mine.secret |= q.secret;
                     if mine.secret {
                         mine.sample = Sample::default();

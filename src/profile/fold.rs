@@ -67,6 +67,26 @@ impl Rules {
         }
     }
 
+    /// The folded groups and their kept literals, sorted, as a partial profile keeps them.
+    pub fn to_state(&self) -> Vec<(String, Vec<String>)> {
+        let mut groups: Vec<(String, Vec<String>)> = self
+            .groups
+            .iter()
+            .map(|(group, kept)| {
+                let mut kept: Vec<String> = kept.iter().cloned().collect();
+                kept.sort();
+                (group.clone(), kept)
+            })
+            .collect();
+        groups.sort();
+        groups
+    }
+
+    /// Rules read from a partial profile.
+    pub fn from_state(groups: &[(String, Vec<String>)]) -> Self {
+        Rules { groups: groups.iter().map(|(group, kept)| (group.clone(), kept.iter().cloned().collect())).collect() }
+    }
+
     /// Routes `key` (`GET /p/qwertyui`) into `out`; the positions of the
     /// literals folded go to `folded`. Returns false when no rule applies
     /// (`out` then holds scratch). Allocates nothing once `out` has grown.

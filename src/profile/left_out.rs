@@ -1,7 +1,8 @@
 //! Records left out of a profile and why: no time, not a request, or the filters.
 
 /// Records left out of a profile, by why.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeftOut {
     /// No time to place them on the curve (the format logs none, or it did not parse).
     pub untimed: u64,
@@ -17,9 +18,9 @@ impl LeftOut {
     }
 
     pub(super) fn add(&mut self, other: &LeftOut) {
-        self.untimed += other.untimed;
-        self.not_requests += other.not_requests;
-        self.filtered += other.filtered;
+        self.untimed = self.untimed.saturating_add(other.untimed);
+        self.not_requests = self.not_requests.saturating_add(other.not_requests);
+        self.filtered = self.filtered.saturating_add(other.filtered);
     }
 
     /// `3 with no time, 2 not requests, 1 by the filters`.

@@ -11,6 +11,7 @@
 //! - `sessions.rs`: users' sessions, think times and flows.
 //! - `sketch.rs`: the bounded, mergeable summaries all of these keep.
 //! - `deriver.rs`: the accumulator that ties them together; `source.rs`: the time span.
+//! - `partial.rs`: a derive's mergeable state, for deriving on many machines.
 
 pub mod arrival;
 pub mod collapse;
@@ -20,6 +21,7 @@ pub mod fold;
 mod left_out;
 pub mod load;
 pub mod login;
+pub mod partial;
 pub mod segments;
 pub mod sessions;
 pub mod shape;

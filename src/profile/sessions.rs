@@ -14,6 +14,9 @@ use super::arrival::ArrivalCounter;
 use super::sketch::QuantileSketch;
 use rustc_hash::FxHashMap;
 
+mod edges;
+pub use edges::{EdgeState, MAX_EDGES, SessionState, join_stretches};
+
 /// Open sessions by user key: open addressing with linear probing, one
 /// cache line per slot, so a lookup costs one memory access and can be
 /// prefetched. Keys are already well-mixed hashes; 0 marks an empty slot.
@@ -123,7 +126,7 @@ const SWEEP_FRACTION: i64 = 4;
 #[derive(Debug, Clone, Copy, Default)]
 struct Open {
     start_us: i64,
-    /// The latest request, milliseconds after `start_us`.
+    /// The latest request, milliseconds after `start_us`'s millisecond.
     last_ms: u32,
     requests: u16,
     /// The first endpoints, by id (fewer than 65 536 templates are kept).
@@ -131,8 +134,14 @@ struct Open {
 }
 
 impl Open {
+    /// The latest request's time, to its millisecond (so the same whichever request began the session).
     fn last_us(&self) -> i64 {
-        self.start_us + i64::from(self.last_ms) * 1000
+        (self.start_us.div_euclid(1000) + i64::from(self.last_ms)) * 1000
+    }
+
+    /// Milliseconds from the start's millisecond to `last_us`'s.
+    fn ms_to(&self, last_us: i64) -> u32 {
+        u32::try_from(last_us.div_euclid(1000) - self.start_us.div_euclid(1000)).unwrap_or(u32::MAX)
     }
     fn flow_len(&self) -> u8 {
         self.requests.min(FLOW_LEN as u16) as u8
@@ -160,6 +169,12 @@ pub struct SessionTracker {
     pub starts: ArrivalCounter,
     /// A request time with a fraction of a second was seen: the log's clock is finer than whole seconds.
     pub subsecond: bool,
+    /// Sessions at the edges of a partial derive's stretch of time, kept open for a merge to join
+    /// with their other halves (`edges.rs`); closed by [`SessionTracker::finish`].
+    edges: Vec<(u64, Open)>,
+    /// A partial derive: sessions starting within a gap of the first request are kept as edges when they close.
+    keep_heads: bool,
+    first_us: i64,
 }
 
 /// A draw from the triangular distribution on (-1, 1), from a hash: how far a
@@ -173,7 +188,7 @@ fn triangular(hash: u64) -> f64 {
 
 impl SessionTracker {
     pub fn new(gap_s: u64) -> Self {
-        SessionTracker { gap_us: gap_s as i64 * 1_000_000, ..SessionTracker::default() }
+        SessionTracker { gap_us: gap_s as i64 * 1_000_000, first_us: i64::MAX, ..SessionTracker::default() }
     }
 
     /// Asks the cache for `key`'s slot ahead of [`SessionTracker::add`].
@@ -184,6 +199,7 @@ impl SessionTracker {
     /// One request by user `key` at `time_us` to endpoint `endpoint`.
     pub fn add(&mut self, key: u64, time_us: i64, endpoint: u32) {
         self.watermark_us = self.watermark_us.max(time_us);
+        self.first_us = self.first_us.min(time_us);
         self.subsecond |= time_us % 1_000_000 != 0;
         let subsecond = self.subsecond;
         let gap = self.gap_us;
@@ -204,7 +220,7 @@ impl SessionTracker {
                 let start_us = s.start_us.min(time_us);
                 let last_us = last_us.max(time_us);
                 s.start_us = start_us;
-                s.last_ms = u32::try_from((last_us - start_us) / 1000).unwrap_or(u32::MAX);
+                s.last_ms = s.ms_to(last_us);
                 if usize::from(s.flow_len()) < FLOW_LEN {
                     s.flow[usize::from(s.flow_len())] = endpoint;
                 }
@@ -214,7 +230,7 @@ impl SessionTracker {
             _ => self.open.insert(key, Open { start_us: time_us, last_ms: 0, requests: 1, flow: [endpoint; FLOW_LEN] }),
         };
         if let Some(done) = closed {
-            self.close(done);
+            self.close(key, done);
         }
         if self.watermark_us - self.last_sweep_us > self.gap_us / SWEEP_FRACTION || self.open.len() > MAX_ACTIVE {
             self.sweep();
@@ -243,12 +259,16 @@ impl SessionTracker {
         }
         // Close in a fixed order so the flow table fills the same way every run.
         idle.sort_unstable_by_key(|&(key, s)| (s.start_us, key));
-        for (_, s) in idle {
-            self.close(s);
+        for (key, s) in idle {
+            self.close(key, s);
         }
     }
 
-    fn close(&mut self, s: Open) {
+    fn close(&mut self, key: u64, s: Open) {
+        if self.keep_heads && s.start_us < self.first_us.saturating_add(self.gap_us) && self.edges.len() < MAX_ACTIVE {
+            self.edges.push((key, s));
+            return;
+        }
         self.count += 1;
         self.length.add(f64::from(s.requests));
         self.duration_ms.add(f64::from(s.last_ms));
@@ -269,6 +289,9 @@ impl SessionTracker {
         for slot in self.open.slots.iter_mut().filter(|s| s.key != 0) {
             slot.open.flow = slot.open.flow.map(renumber);
         }
+        for (_, edge) in &mut self.edges {
+            edge.flow = edge.flow.map(renumber);
+        }
         let mut flows: FxHashMap<FlowKey, u64> = FxHashMap::default();
         for ((steps, len), n) in self.flows.drain() {
             *flows.entry((steps.map(renumber), len)).or_default() += n;
@@ -276,12 +299,14 @@ impl SessionTracker {
         self.flows = flows;
     }
 
-    /// Closes every open session.
+    /// Closes every open session, edges kept for a merge included.
     pub fn finish(&mut self) {
+        self.keep_heads = false;
         let mut open: Vec<(u64, Open)> = self.open.drain();
+        open.append(&mut self.edges);
         open.sort_unstable_by_key(|&(key, s)| (s.start_us, key));
-        for (_, s) in open {
-            self.close(s);
+        for (key, s) in open {
+            self.close(key, s);
         }
     }
 }

@@ -13,7 +13,8 @@ use std::hash::{Hash, Hasher};
 const PER_OCTAVE: i32 = 48;
 
 /// Quantiles of positive values in log-spaced bins, stored sparsely.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuantileSketch {
     /// (bin index, count), sorted by bin; bin 0 holds zeros.
     bins: Vec<(i32, u64)>,
@@ -63,6 +64,22 @@ impl QuantileSketch {
 
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// Checks a sketch read from a file: bins in order, each counted, summing to the count, at most `most`.
+    pub fn check(&self, most: u64) -> Result<(), String> {
+        let highest = Self::bin_of(f64::MAX);
+        let mut sum: u64 = 0;
+        for (i, &(bin, n)) in self.bins.iter().enumerate() {
+            if !(0..=highest).contains(&bin) || n == 0 || i > 0 && self.bins[i - 1].0 >= bin {
+                return Err(format!("bins[{i}]: bins are ({{0 to {highest}}}, count above 0) in rising order"));
+            }
+            sum = sum.checked_add(n).ok_or("bins: the counts overflow")?;
+        }
+        if sum != self.count || sum > most {
+            return Err(format!("count: {} with bins summing to {sum} (at most {most})", self.count));
+        }
+        Ok(())
     }
 
     /// p50, p90 and p99, each times `scale` (a unit change) and kept to 3 decimals.
@@ -128,7 +145,8 @@ pub fn seeded_hash(seed: u64, value: &[u8]) -> u64 {
 
 /// Up to `k` distinct values: those with the smallest seeded hashes, which is
 /// a uniform sample of the distinct values seen, independent of their order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Sample {
     /// (hash, value), sorted by hash.
     items: Vec<(u64, String)>,
@@ -177,7 +195,26 @@ impl Sample {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+
+    /// Checks a sample read from a file: at most `k` values, by rising hash, none over [`MAX_SAMPLED_BYTES`].
+    pub fn check(&self, k: usize) -> Result<(), String> {
+        if self.items.len() > k {
+            return Err(format!("{} values where at most {k} are kept", self.items.len()));
+        }
+        for (i, (hash, value)) in self.items.iter().enumerate() {
+            if i > 0 && self.items[i - 1].0 >= *hash {
+                return Err(format!("[{i}]: values are kept by rising hash"));
+            }
+            if value.len() > MAX_SAMPLED_BYTES {
+                return Err(format!("[{i}]: a value of {} bytes (at most {MAX_SAMPLED_BYTES})", value.len()));
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The longest sampled value a partial profile may carry (a log line is rarely longer).
+pub const MAX_SAMPLED_BYTES: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

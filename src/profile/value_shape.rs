@@ -28,6 +28,10 @@
 
 /// Distinct shapes kept per placeholder while deriving; the profile writes the commonest few.
 const KEPT: usize = 8;
+/// A shape or a placeholder's name read from a file is at most this long.
+const MAX_SHAPE_BYTES: usize = 1024;
+/// Placeholders with shapes, per endpoint, read from a file: path ones and a secret query key each.
+const MAX_NAMES: usize = 128;
 /// Shapes written per placeholder.
 pub const WRITTEN: usize = 4;
 
@@ -151,7 +155,7 @@ fn shape_into(value: &[u8], out: &mut String) {
 }
 
 /// The shapes seen for one placeholder, with how often: bounded, merged across chunks.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shapes(Vec<(String, u64)>);
 
 impl Shapes {
@@ -188,6 +192,19 @@ impl Shapes {
         self.0.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
 
+    /// Checks shapes read from a file: at most the kept number, each counted once, short.
+    pub fn check(&self) -> Result<(), String> {
+        if self.0.len() > KEPT {
+            return Err(format!("{} shapes where at most {KEPT} are kept", self.0.len()));
+        }
+        for (i, (shape, n)) in self.0.iter().enumerate() {
+            if *n == 0 || shape.len() > MAX_SHAPE_BYTES || self.0[..i].iter().any(|(s, _)| s == shape) {
+                return Err(format!("[{i}]: a shape is counted once, above 0, in at most {MAX_SHAPE_BYTES} bytes"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn merge(&mut self, other: &Shapes) {
         for (shape, n) in &other.0 {
             self.add(shape.clone(), *n);
@@ -208,7 +225,7 @@ fn placeholder_byte(b: u8) -> u8 {
 }
 
 /// Shapes by placeholder name (`token`, `email`, `code`), for one endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NamedShapes(Vec<(String, Shapes)>);
 
 impl NamedShapes {
@@ -244,6 +261,20 @@ impl NamedShapes {
                 None => self.0.push((name.clone(), shapes.clone())),
             }
         }
+    }
+
+    /// Checks named shapes read from a file: a few names, each once, each's shapes checked.
+    pub fn check(&self) -> Result<(), String> {
+        if self.0.len() > MAX_NAMES {
+            return Err(format!("{} names (at most {MAX_NAMES})", self.0.len()));
+        }
+        for (i, (name, shapes)) in self.0.iter().enumerate() {
+            if name.len() > MAX_SHAPE_BYTES || self.0[..i].iter().any(|(n, _)| n == name) {
+                return Err(format!("[{i}]: a name is given once, in at most {MAX_SHAPE_BYTES} bytes"));
+            }
+            shapes.check().map_err(|e| format!("[{i}]{e}"))?;
+        }
+        Ok(())
     }
 
     /// The shapes of the placeholder `name`.

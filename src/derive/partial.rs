@@ -1,0 +1,148 @@
+//! `replay derive --partial` and `replay derive --merge`: a derive's state
+//! written for a later merge, and any number of such states merged into the
+//! profile one derive of all their inputs would give (or into one partial,
+//! for merging in stages).
+//!
+//! A merge reads every partial (each checked, see `profile::partial`),
+//! refuses partials derived with different settings, naming the flag, puts
+//! them in one order (by their first request, then their files), so any
+//! order or grouping of the same partials gives the same result, and absorbs
+//! them one by one into an empty deriver. Then the sessions at their edges
+//! join where one partial's tail and the next one's head are one session.
+
+use super::{DeriveConfig, DeriveError, Derived, FileReport, finish, read_inputs, source_of};
+use crate::profile::Source;
+use crate::profile::deriver::{Deriver, MAX_REQUESTS};
+use crate::profile::partial::{self, PARTIAL_KIND, PARTIAL_VERSION, Partial, PartialSettings};
+use crate::profile::sessions::join_stretches;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A partial derive: the partial, and what was made of each input (for the summary).
+pub struct PartialDerived {
+    pub partial: Partial,
+    pub files: Vec<FileReport>,
+}
+
+/// Reads `config`'s inputs into a partial profile.
+pub fn derive_partial(config: &DeriveConfig) -> Result<PartialDerived, DeriveError> {
+    let (mut deriver, files) = read_inputs(config, true)?;
+    let span = deriver.span;
+    let coverage = join_stretches(span.first_us.zip(span.last_us).into_iter().collect());
+    let source = source_of(&files, span, deriver.excluded.total());
+    let state = deriver.to_state(&coverage);
+    let settings = PartialSettings::of(config.format.as_ref(), &config.settings);
+    let partial = Partial { kind: PARTIAL_KIND.to_owned(), version: PARTIAL_VERSION, settings, source, coverage, state };
+    Ok(PartialDerived { partial, files })
+}
+
+/// Partials merged: into a profile with [`Merged::into_profile`], or a partial with [`Merged::into_partial`].
+pub struct Merged {
+    deriver: Deriver,
+    settings: PartialSettings,
+    source: Source,
+    coverage: Vec<(i64, i64)>,
+    /// Each partial read, by file name, with its source: for the summary.
+    pub inputs: Vec<(String, Source)>,
+}
+
+/// Reads and merges the partials at `paths`.
+pub fn merge_partials(paths: &[String]) -> Result<Merged, DeriveError> {
+    let mut partials: Vec<(String, Partial)> = Vec::with_capacity(paths.len());
+    let mut requests: u64 = 0;
+    for path in paths {
+        let partial = partial::load(Path::new(path)).map_err(DeriveError::Partial)?;
+        requests = requests.saturating_add(partial.state.requests());
+        if let Some((first, earlier)) = partials.first() {
+            let differences = earlier.settings.differences(&partial.settings);
+            if !differences.is_empty() {
+                return Err(DeriveError::PartialsDiffer { first: first.clone(), other: path.clone(), differences: differences.join("; ") });
+            }
+        }
+        partials.push((path.clone(), partial));
+    }
+    if requests > MAX_REQUESTS {
+        return Err(DeriveError::Partial(format!(
+            "the partials hold {requests} requests in all, more than one profile holds ({MAX_REQUESTS})"
+        )));
+    }
+    let Some((_, first)) = partials.first() else {
+        return Err(DeriveError::Partial("no partials to merge".to_owned()));
+    };
+    let settings = first.settings.clone();
+    let derive_settings = settings.to_settings().map_err(DeriveError::Partial)?;
+    partials.sort_by(|(_, a), (_, b)| {
+        let key = |p: &Partial| (p.state.first_us, p.state.last_us, p.state.requests());
+        key(a).cmp(&key(b)).then_with(|| a.source.files.cmp(&b.source.files))
+    });
+    let coverage = join_stretches(partials.iter().flat_map(|(_, p)| p.coverage.iter().copied()).collect());
+    let mut deriver = Deriver::new(Arc::new(derive_settings), None);
+    for (name, p) in &partials {
+        deriver.absorb(&p.state).map_err(|e| DeriveError::Partial(format!("{name}: {e}")))?;
+    }
+    deriver.settle_sessions(&coverage);
+    let source = merged_source(partials.iter().map(|(_, p)| &p.source), &deriver);
+    let inputs = partials.into_iter().map(|(name, p)| (name, p.source)).collect();
+    Ok(Merged { deriver, settings, source, coverage, inputs })
+}
+
+/// The sources of the partials, in merge order, as one derive of all their inputs would record them.
+fn merged_source<'a>(sources: impl Iterator<Item = &'a Source>, deriver: &Deriver) -> Source {
+    let mut merged = Source {
+        files: Vec::new(),
+        format: String::new(),
+        lines: 0,
+        records: 0,
+        not_requests: 0,
+        skipped: 0,
+        rejected: 0,
+        excluded: deriver.excluded.total(),
+        first: deriver.span.first_us.map(crate::log::format_time_us),
+        last: deriver.span.last_us.map(crate::log::format_time_us),
+    };
+    let mut formats: Vec<&str> = Vec::new();
+    for s in sources {
+        merged.files.extend(s.files.iter().cloned());
+        formats.extend(s.format.split('+').filter(|f| !f.is_empty()));
+        merged.lines = merged.lines.saturating_add(s.lines);
+        merged.records = merged.records.saturating_add(s.records);
+        merged.not_requests = merged.not_requests.saturating_add(s.not_requests);
+        merged.skipped = merged.skipped.saturating_add(s.skipped);
+        merged.rejected = merged.rejected.saturating_add(s.rejected);
+    }
+    formats.dedup();
+    merged.format = formats.join("+");
+    merged
+}
+
+impl Merged {
+    /// Requests the merged partials hold.
+    pub fn requests(&self) -> u64 {
+        self.deriver.requests()
+    }
+
+    /// The merge as one partial, for merging again with others.
+    pub fn into_partial(mut self) -> Partial {
+        let state = self.deriver.to_state(&self.coverage);
+        Partial {
+            kind: PARTIAL_KIND.to_owned(),
+            version: PARTIAL_VERSION,
+            settings: self.settings,
+            source: self.source,
+            coverage: self.coverage,
+            state,
+        }
+    }
+
+    /// The finished profile.
+    pub fn into_profile(self, config: &DeriveConfig) -> Result<Derived, DeriveError> {
+        if self.deriver.requests() == 0 {
+            let files = self.inputs.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>().join(", ");
+            if self.source.records == 0 {
+                return Err(DeriveError::NoRequests { files, not_http: " (their partials hold none)".to_owned() });
+            }
+            return Err(super::all_excluded(files, self.source.records, self.deriver.excluded));
+        }
+        finish(self.deriver, self.source, Vec::new(), config)
+    }
+}
