@@ -15,6 +15,7 @@
 //! - `export`: an exported locustfile run in Locust against the example app (ignored, saying so, where Locust is not installed).
 //! - `diff`: `replay diff` from the command line: exit codes, JSON and Markdown.
 //! - `derive`: the project's fixtures against their golden records and profiles; gzip, stdin.
+//! - `partials`: `derive --partial` and `--merge`: real and generated logs split and merged back byte for byte, sessions across files, hostile partials.
 //! - `profile`: what derive makes of logs: privacy, sessions, determinism, filters, real logs.
 //! - `real_logs`: the public logs in ../shared/real-logs, per MANIFEST.tsv.
 //! - `results_files`: hostile or broken results.json files refused by report, merge and compare, naming the field.
@@ -37,6 +38,7 @@ mod faults;
 mod fidelity;
 mod gate;
 mod layout;
+mod partials;
 mod profile;
 mod real_logs;
 mod results_files;

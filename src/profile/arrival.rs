@@ -74,7 +74,7 @@ impl ArrivalCounter {
             return Err(format!("bins: {} bins (at most {MAX_BINS})", state.bins.len()));
         }
         for (i, &(bin, n)) in state.bins.iter().enumerate() {
-            let in_range = bin.checked_mul(state.resolution_s).is_some_and(|s| s.abs() <= MAX_SECOND);
+            let in_range = bin.checked_mul(state.resolution_s).is_some_and(|s| s.unsigned_abs() <= MAX_SECOND as u64);
             if !in_range || n == 0 || i > 0 && state.bins[i - 1].0 >= bin {
                 return Err(format!("bins[{i}]: bins rise, within {MAX_SECOND} s of 1970, each counted above 0"));
             }
@@ -91,6 +91,16 @@ impl ArrivalCounter {
         for (&bin, &n) in &other.bins {
             self.add(bin * other.resolution(), n);
         }
+    }
+
+    /// The first and last bins counted, if any.
+    pub fn first_and_last(&self) -> Option<(i64, i64)> {
+        self.bins.keys().next().copied().zip(self.bins.keys().next_back().copied())
+    }
+
+    /// The bin a second falls in.
+    pub fn bin_of(&self, sec: i64) -> i64 {
+        sec.div_euclid(self.resolution())
     }
 
     /// Every count, summed (saturating).

@@ -68,7 +68,8 @@ impl QuantileSketch {
 
     /// Checks a sketch read from a file: bins in order, each counted, summing to the count, at most `most`.
     pub fn check(&self, most: u64) -> Result<(), String> {
-        let highest = Self::bin_of(f64::MAX);
+        // Values are counts, bytes and durations: at most 2^64.
+        let highest = Self::bin_of(u64::MAX as f64);
         let mut sum: u64 = 0;
         for (i, &(bin, n)) in self.bins.iter().enumerate() {
             if !(0..=highest).contains(&bin) || n == 0 || i > 0 && self.bins[i - 1].0 >= bin {

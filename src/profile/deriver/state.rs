@@ -15,6 +15,7 @@ use super::super::endpoints::EndpointStats;
 use super::super::fold::Rules;
 use super::super::sessions::SessionState;
 use super::{Deriver, LeftOut, MAX_MIX_WINDOWS, MAX_TEMPLATES, MIX_RESOLUTION_S};
+use crate::log::request_rule;
 use serde::{Deserialize, Serialize};
 
 /// The requests of all partials merged are at most this many, so no count can overflow.
@@ -69,7 +70,11 @@ impl DeriverState {
         let mut requests: u64 = 0;
         let mut keys = std::collections::HashSet::with_capacity(templates);
         for (i, t) in self.templates.iter().enumerate() {
-            let well_formed = t.key.split_once(' ').is_some_and(|(method, path)| !method.is_empty() && !path.is_empty());
+            // What derive keys templates by: a method and a request target, or the payload tail's key.
+            let well_formed = t.key == super::PAYLOAD_KEY
+                || t.key.split_once(' ').is_some_and(|(method, path)| {
+                    request_rule::is_token(method.as_bytes()) && request_rule::is_target_for(method.as_bytes(), path.as_bytes())
+                });
             if !well_formed || t.key.len() > super::super::sketch::MAX_SAMPLED_BYTES || !keys.insert(t.key.as_str()) {
                 return Err(format!("templates[{i}].key: `METHOD /path`, each once"));
             }
@@ -95,6 +100,12 @@ impl DeriverState {
         if arrival.total() != requests {
             return Err(format!("arrival: counts {} requests where the templates count {requests}", arrival.total()));
         }
+        let seconds = |us: Option<i64>| us.map(|t| t.div_euclid(1_000_000));
+        if arrival.first_and_last()
+            != seconds(self.first_us).zip(seconds(self.last_us)).map(|(f, l)| (arrival.bin_of(f), arrival.bin_of(l)))
+        {
+            return Err("arrival.bins: the first and last bins are not those of first_us and last_us".to_owned());
+        }
         self.mix.check(templates, requests).map_err(|e| format!("mix.{e}"))?;
         self.sessions.check(templates, requests).map_err(|e| format!("sessions.{e}"))
     }
@@ -114,7 +125,7 @@ impl MixState {
         }
         let mut sum: u64 = 0;
         for (i, (window, counts)) in self.windows.iter().enumerate() {
-            let in_range = window.checked_mul(self.window_s).is_some_and(|s| s.abs() <= MAX_SECOND);
+            let in_range = window.checked_mul(self.window_s).is_some_and(|s| s.unsigned_abs() <= MAX_SECOND as u64);
             if !in_range || i > 0 && self.windows[i - 1].0 >= *window {
                 return Err(format!("windows[{i}]: windows rise, within {MAX_SECOND} s of 1970"));
             }
