@@ -46,44 +46,63 @@ pub struct Merged {
     pub inputs: Vec<(String, Source)>,
 }
 
-/// Reads and merges the partials at `paths`.
+/// Reads and merges the partials at `paths`, holding one at a time: a first pass checks each
+/// and learns its place in the merge order, a second absorbs them in that order.
 pub fn merge_partials(paths: &[String]) -> Result<Merged, DeriveError> {
-    let mut partials: Vec<(String, Partial)> = Vec::with_capacity(paths.len());
+    struct Seen {
+        name: String,
+        order: (Option<i64>, Option<i64>, u64),
+        source: Source,
+        coverage: Vec<(i64, i64)>,
+    }
+    let mut seen: Vec<Seen> = Vec::with_capacity(paths.len());
+    let mut settings: Option<(String, PartialSettings)> = None;
     let mut requests: u64 = 0;
     for path in paths {
         let partial = partial::load(Path::new(path)).map_err(DeriveError::Partial)?;
         requests = requests.saturating_add(partial.state.requests());
-        if let Some((first, earlier)) = partials.first() {
-            let differences = earlier.settings.differences(&partial.settings);
-            if !differences.is_empty() {
-                return Err(DeriveError::PartialsDiffer { first: first.clone(), other: path.clone(), differences: differences.join("; ") });
+        match &settings {
+            Some((first, earlier)) => {
+                let differences = earlier.differences(&partial.settings);
+                if !differences.is_empty() {
+                    return Err(DeriveError::PartialsDiffer {
+                        first: first.clone(),
+                        other: path.clone(),
+                        differences: differences.join("; "),
+                    });
+                }
             }
+            None => settings = Some((path.clone(), partial.settings.clone())),
         }
-        partials.push((path.clone(), partial));
+        let order = (partial.state.first_us, partial.state.last_us, partial.state.requests());
+        seen.push(Seen { name: path.clone(), order, source: partial.source, coverage: partial.coverage });
     }
     if requests > MAX_REQUESTS {
         return Err(DeriveError::Partial(format!(
             "the partials hold {requests} requests in all, more than one profile holds ({MAX_REQUESTS})"
         )));
     }
-    let Some((_, first)) = partials.first() else {
+    let Some((_, settings)) = settings else {
         return Err(DeriveError::Partial("no partials to merge".to_owned()));
     };
-    let settings = first.settings.clone();
     let derive_settings = settings.to_settings().map_err(DeriveError::Partial)?;
-    partials.sort_by(|(_, a), (_, b)| {
-        let key = |p: &Partial| (p.state.first_us, p.state.last_us, p.state.requests());
-        key(a).cmp(&key(b)).then_with(|| a.source.files.cmp(&b.source.files))
-    });
-    let coverage = join_stretches(partials.iter().flat_map(|(_, p)| p.coverage.iter().copied()).collect());
+    seen.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.source.files.cmp(&b.source.files)));
     let mut deriver = Deriver::new(Arc::new(derive_settings), None);
-    for (name, p) in &partials {
-        deriver.absorb(&p.state).map_err(|e| DeriveError::Partial(format!("{name}: {e}")))?;
+    // Sessions settle as each partial joins, against the stretches read so far, so the open
+    // ones held stay those at the edge of what has been read (bounded), not every partial's.
+    let mut read: Vec<(i64, i64)> = Vec::new();
+    for s in &seen {
+        let partial = partial::load(Path::new(&s.name)).map_err(DeriveError::Partial)?;
+        if partial.settings != settings || partial.source != s.source {
+            return Err(DeriveError::Partial(format!("{}: changed while it was being merged", s.name)));
+        }
+        deriver.absorb(&partial.state).map_err(|e| DeriveError::Partial(format!("{}: {e}", s.name)))?;
+        read = join_stretches(read.into_iter().chain(s.coverage.iter().copied()).collect());
+        deriver.settle_sessions(&read);
     }
-    deriver.settle_sessions(&coverage);
-    let source = merged_source(partials.iter().map(|(_, p)| &p.source), &deriver);
-    let inputs = partials.into_iter().map(|(name, p)| (name, p.source)).collect();
-    Ok(Merged { deriver, settings, source, coverage, inputs })
+    let source = merged_source(seen.iter().map(|s| &s.source), &deriver);
+    let inputs = seen.into_iter().map(|s| (s.name, s.source)).collect();
+    Ok(Merged { deriver, settings, source, coverage: read, inputs })
 }
 
 /// The sources of the partials, in merge order, as one derive of all their inputs would record them.

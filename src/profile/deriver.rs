@@ -545,7 +545,10 @@ impl Deriver {
         // visitors (bots, health checks) still shows its real multi-step flows.
         let any_multi = flows.keys().any(|(_, len)| *len > 1);
         let mut flows: Vec<(([usize; FLOW_LEN], u8), u64)> = flows.into_iter().filter(|((_, len), _)| !any_multi || *len > 1).collect();
-        let ranked_among: u64 = flows.iter().map(|(_, n)| n).sum::<u64>().max(1);
+        // Shares are of every such session, those whose flow found no room in the table included,
+        // so they do not depend on which flows came first.
+        let overflow = if any_multi { t.other_multi } else { t.other_flows };
+        let ranked_among: u64 = (flows.iter().map(|(_, n)| n).sum::<u64>() + overflow).max(1);
         flows.sort_unstable_by(|a, b| b.1.cmp(&a.1));
         // Ties at the cut are broken by name, so keep every flow as common as the last one kept.
         let cut = flows.get(TOP_FLOWS.saturating_sub(1)).map_or(0, |(_, n)| *n);

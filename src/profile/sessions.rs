@@ -166,6 +166,8 @@ pub struct SessionTracker {
     pub flows: FxHashMap<FlowKey, u64>,
     /// Sessions whose flow found no room in `flows`.
     pub other_flows: u64,
+    /// Of those, sessions of more than one request (flows are ranked among these).
+    pub other_multi: u64,
     pub starts: ArrivalCounter,
     /// A request time with a fraction of a second was seen: the log's clock is finer than whole seconds.
     pub subsecond: bool,
@@ -280,6 +282,7 @@ impl SessionTracker {
             self.flows.insert(key, 1);
         } else {
             self.other_flows += 1;
+            self.other_multi += u64::from(s.requests > 1);
         }
     }
 

@@ -49,6 +49,8 @@ pub struct SessionState {
     /// Opening flows, by the partial's template index, and how many sessions opened so.
     pub flows: Vec<(Vec<u32>, u64)>,
     pub other_flows: u64,
+    /// Of `other_flows`, sessions of more than one request.
+    pub other_multi: u64,
     pub starts: ArrivalState,
     pub subsecond: bool,
     pub edges: Vec<EdgeState>,
@@ -84,6 +86,9 @@ impl SessionState {
         }
         if self.flows.len() > MAX_FLOWS {
             return Err(format!("flows: {} flows (at most {MAX_FLOWS})", self.flows.len()));
+        }
+        if self.other_multi > self.other_flows {
+            return Err(format!("other_multi: {} of {} sessions whose flow found no room", self.other_multi, self.other_flows));
         }
         let mut flowed: u64 = self.other_flows;
         for (i, (steps, n)) in self.flows.iter().enumerate() {
@@ -174,6 +179,7 @@ impl SessionTracker {
             think_ms: self.think_ms.clone(),
             flows,
             other_flows: self.other_flows,
+            other_multi: self.other_multi,
             starts: self.starts.to_state(),
             subsecond: self.subsecond,
             edges,
@@ -199,6 +205,7 @@ impl SessionTracker {
         self.starts.absorb(&starts);
         self.subsecond |= state.subsecond;
         self.other_flows = self.other_flows.saturating_add(state.other_flows);
+        self.other_multi = self.other_multi.saturating_add(state.other_multi);
         for (steps, n) in &state.flows {
             let key: FlowKey = (flow_of(steps), steps.len().min(FLOW_LEN) as u8);
             if let Some(count) = self.flows.get_mut(&key) {
@@ -207,6 +214,9 @@ impl SessionTracker {
                 self.flows.insert(key, *n);
             } else {
                 self.other_flows = self.other_flows.saturating_add(*n);
+                if steps.len() > 1 {
+                    self.other_multi = self.other_multi.saturating_add(*n);
+                }
             }
         }
         for e in &state.edges {
