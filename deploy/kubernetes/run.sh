@@ -13,7 +13,7 @@
 #                     every shard's full reports on a ReadWriteMany volume too)
 #   --wait            how long to wait for the shards after the start (default 86400)
 #
-# Needs, where it runs: kubectl (kustomize is built in), replay, gzip, base64, awk.
+# Needs, where it runs: kubectl (kustomize is built in), replay, gzip, base64, awk; lib.sh beside it.
 # POSIX sh; no tracked file is edited.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +34,7 @@ kubectl=${KUBECTL:-kubectl}
 poll_s=${REPLAY_POLL_S:-5}
 ns=replay
 job=replay-shards
+. "$here/lib.sh"
 
 # The start instant, `lead` seconds ahead: GNU and busybox date take -d @EPOCH, BSD and macOS -r EPOCH.
 now=$(date -u +%s)
@@ -52,37 +53,21 @@ shards=$($kubectl get job -n "$ns" "$job" -o jsonpath='{.spec.completions}')
 echo "run $run_id: $shards shards start at $start_at; results into $out"
 
 # Wait for the Job to complete or fail, whichever comes first.
-deadline=$((start + wait_s))
-while :; do
-  state=$($kubectl get job -n "$ns" "$job" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type} {end}')
-  case " $state" in
-    *" Complete "*) break ;;
-    *" Failed "* | *" FailureTarget "*)
-      failed=$($kubectl get pods -n "$ns" -l "job-name=$job" --field-selector=status.phase=Failed \
-        -o jsonpath='{range .items[*]}{.metadata.labels.batch\.kubernetes\.io/job-completion-index} {end}')
-      for k in $failed; do
-        echo "shard $k/$shards failed: kubectl logs -n $ns -l job-name=$job,batch.kubernetes.io/job-completion-index=$k" >&2
-      done
-      echo "run $run_id failed: rerun the failed shard with --run-id $run_id and a new --start-at, then merge (docs/distributed.md)" >&2
-      exit 3
-      ;;
-  esac
-  if [ "$(date -u +%s)" -gt "$deadline" ]; then
-    echo "run $run_id: the shards did not finish within $wait_s s of the start; see kubectl get pods -n $ns -l job-name=$job" >&2
-    exit 3
-  fi
-  sleep "$poll_s"
-done
+code=0
+wait_for_job "$job" $((start + wait_s)) shard "$shards" || code=$?
+case $code in
+  3) echo "run $run_id failed: rerun the failed shard with --run-id $run_id and a new --start-at, then merge (docs/distributed.md)" >&2; exit 3 ;;
+  4) echo "run $run_id: the shards did not finish within $wait_s s of the start; see kubectl get pods -n $ns -l job-name=$job" >&2; exit 3 ;;
+esac
 
 # Each shard's results.json, from the end of its log.
 k=0
 while [ "$k" -lt "$shards" ]; do
-  pod=$($kubectl get pods -n "$ns" -l "job-name=$job,batch.kubernetes.io/job-completion-index=$k" \
-    --field-selector=status.phase=Succeeded -o jsonpath='{.items[0].metadata.name}')
   mkdir -p "$out/shard-$k"
-  $kubectl logs -n "$ns" "$pod" \
-    | awk '/^----- END replay results/ { inside = 0 } inside { print } /^----- BEGIN replay results/ { inside = 1 }' \
-    | base64 -d | gzip -dc > "$out/shard-$k/results.json"
+  if ! from_log "$job" "$k" results.json.gz "$out/shard-$k/results.json"; then
+    echo "run $run_id: shard $k printed no results; see kubectl logs -n $ns -l job-name=$job,batch.kubernetes.io/job-completion-index=$k" >&2
+    exit 3
+  fi
   k=$((k + 1))
 done
 
