@@ -4,7 +4,9 @@
 //! would run it, and run.sh driving a stand-in kubectl: it collects the
 //! shards' results from their logs, merges and judges, ignores an earlier
 //! run's folders, and returns at once naming a failed shard; run-flags read
-//! by replay's own parser; the Dockerfile.
+//! by replay's own parser; the Dockerfile. The derive Job likewise: its script
+//! run as three pods over five hourly files (one fetched as an object), and
+//! derive.sh merging their partials into the profile one derive gives.
 
 use crate::util::{replay, root, text};
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ fn render(dir: &str) -> String {
     ignore = "kubectl or kubernetes-validate is missing: the manifests were not rendered and checked (.ci/run installs kubernetes-validate from PyPI)"
 )]
 fn the_kustomizations_render_and_every_object_passes_the_kubernetes_schemas() {
-    for dir in ["deploy/kubernetes/base", "deploy/kubernetes/shared-volume"] {
+    for dir in ["deploy/kubernetes/base", "deploy/kubernetes/shared-volume", "deploy/kubernetes/derive"] {
         let rendered = render(dir);
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), &rendered).unwrap();
@@ -40,8 +42,10 @@ fn the_kustomizations_render_and_every_object_passes_the_kubernetes_schemas() {
         assert!(out.status.success(), "{dir}: {}{}", text(&out.stdout), text(&out.stderr));
         let docs = yaml(&rendered);
         let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
-        for kind in ["Namespace", "ConfigMap", "Job"] {
-            assert!(kinds.contains(&kind), "{dir} renders no {kind}: {kinds:?}");
+        // The derive Job's namespace is the run's (derive.sh applies base/namespace.yaml).
+        let wanted: &[&str] = if dir.ends_with("derive") { &["ConfigMap", "Job"] } else { &["Namespace", "ConfigMap", "Job"] };
+        for kind in wanted {
+            assert!(kinds.contains(kind), "{dir} renders no {kind}: {kinds:?}");
         }
         let job = docs.iter().find(|d| d["kind"].as_str() == Some("Job")).unwrap();
         let spec = &job["spec"];
@@ -62,15 +66,18 @@ fn the_kustomizations_render_and_every_object_passes_the_kubernetes_schemas() {
     }
 }
 
-/// The shards' script from the Job, with its mount points moved under `at`.
-fn shard_script(at: &Path) -> String {
-    let job = &yaml(&read("deploy/kubernetes/base/shards-job.yaml"))[0];
+/// The script of the Job in `file`, with its mount points moved under `at`.
+fn job_script(file: &str, mounts: &[&str], at: &Path) -> String {
+    let job = &yaml(&read(file))[0];
     let command = &job["spec"]["template"]["spec"]["containers"][0]["command"];
     assert_eq!((command[0].as_str(), command[1].as_str()), (Some("sh"), Some("-c")));
     let script = command[2].as_str().unwrap().to_owned();
-    ["/config/", "/profile/", "/secrets/", "/results/"]
-        .iter()
-        .fold(script, |s, mount| s.replace(mount, &format!("{}{mount}", at.display())))
+    mounts.iter().fold(script, |s, mount| s.replace(mount, &format!("{}{mount}", at.display())))
+}
+
+/// The shards' script from the Job, with its mount points moved under `at`.
+fn shard_script(at: &Path) -> String {
+    job_script("deploy/kubernetes/base/shards-job.yaml", &["/config/", "/profile/", "/secrets/", "/results/"], at)
 }
 
 /// A folder on PATH with `replay` (the one built) and a stand-in `kubectl` answering from `STUB_*`.
@@ -261,4 +268,76 @@ fn the_image_builds_is_small_and_prints_help_as_its_default() {
     // gzip and base64, which the shards' script uses, are in it.
     let tools = Command::new("docker").args(["run", "--rm", "--entrypoint", "sh", tag, "-c", "command -v gzip base64"]).output().unwrap();
     assert!(tools.status.success(), "{}", text(&tools.stdout));
+}
+
+#[test]
+fn the_derive_jobs_script_runs_as_written_and_derive_sh_merges_the_pods_partials() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path();
+    for sub in ["inputs", "config", "logs", "stub"] {
+        std::fs::create_dir_all(at.join(sub)).unwrap();
+    }
+    // Five hourly files of one generated day; the fourth is an object fetched by FETCH.
+    let day = crate::partials::generated_day(25_000);
+    let files: Vec<PathBuf> = day
+        .chunks(5_000)
+        .enumerate()
+        .map(|(i, lines)| {
+            let path = at.join(format!("logs/access-{i}.log"));
+            std::fs::write(&path, lines.join(&b'\n')).unwrap();
+            path
+        })
+        .collect();
+    let inputs: Vec<String> =
+        files.iter().enumerate().map(|(i, f)| if i == 3 { format!("file://{}", f.display()) } else { f.display().to_string() }).collect();
+    std::fs::write(at.join("inputs/inputs"), format!("# the test's inputs, in time order\n{}\n\n", inputs.join("\n"))).unwrap();
+    let format = crate::partials::GENERATED_FORMAT;
+    std::fs::write(at.join("config/derive-flags"), format!("--format\n{format}\n# a comment\n--session-gap\n30m\n")).unwrap();
+    // The shipped derive-flags read as replay's parser reads them.
+    let shipped: Vec<String> =
+        read("deploy/kubernetes/derive/derive-flags").lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+    let args = ["replay", "derive", "--partial"].into_iter().map(str::to_owned).chain(shipped).chain(["x.log".to_owned()]);
+    replay::cli::try_parse_from(args).unwrap_or_else(|e| panic!("derive-flags: {e}"));
+    let bin = bin_dir(at);
+    // Three pods for five inputs: shares of one, two and two lines.
+    for k in 0..3 {
+        let work = at.join(format!("pod-{k}"));
+        std::fs::create_dir_all(work.join("work")).unwrap();
+        let script = job_script("deploy/kubernetes/derive/derive-job.yaml", &["/inputs/", "/config/", "/work/"], at)
+            .replace(&format!("{}/work/", at.display()), &format!("{}/work/", work.display()));
+        let pod = Command::new("sh")
+            .args(["-c", &script])
+            .env("PATH", path_with(&bin))
+            .env("SHARDS", "3")
+            .env("JOB_COMPLETION_INDEX", k.to_string())
+            .env("FETCH", r#"cat "${1#file://}""#)
+            .output()
+            .unwrap();
+        let log = text(&pod.stdout);
+        assert_eq!(pod.status.code(), Some(0), "pod {k}: {}{log}", text(&pod.stderr));
+        assert!(log.contains("----- BEGIN replay partial.json.gz base64 -----"), "{log}");
+        std::fs::write(at.join(format!("stub/pod-{k}.log")), log).unwrap();
+    }
+    let out = at.join("out");
+    let run = Command::new("sh")
+        .arg(root().join("deploy/kubernetes/derive.sh"))
+        .args(["--out", out.to_str().unwrap()])
+        .env("PATH", path_with(&bin))
+        .env("STUB_DIR", at.join("stub"))
+        .env("STUB_SHARDS", "3")
+        .env("STUB_STATE", "Complete")
+        .env("REPLAY_POLL_S", "30")
+        .output()
+        .unwrap();
+    let said = text(&run.stdout) + &text(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{said}");
+    let calls = std::fs::read_to_string(at.join("stub/calls")).unwrap();
+    assert!(calls.contains("apply -k") && calls.contains("delete job -n replay replay-derive"), "{calls}");
+    // The merged profile is one derive of the five files, byte for byte but for where the fetched one was kept.
+    let merged = std::fs::read_to_string(out.join("profile.json")).unwrap();
+    let mut single = replay::derive::DeriveConfig::new(files.iter().map(|f| f.display().to_string()).collect());
+    single.format = Some(format.parse().unwrap());
+    let single = replay::profile::to_pretty_json(&replay::derive::derive(&single).unwrap().profile);
+    let fetched = format!("{}/work/objects/access-3.log", at.join("pod-2").display());
+    assert_eq!(merged.replace(&fetched, &files[3].display().to_string()), single, "{said}");
 }

@@ -140,9 +140,12 @@ fn every_real_log_split_two_to_eight_ways_merges_into_its_single_derive() {
     assert!(compared >= 60 && identical >= 45, "{compared} splits compared, {identical} byte for byte");
 }
 
+/// How [`generated_day`]'s lines read.
+pub const GENERATED_FORMAT: &str = "json:time=ts,client=ip,method=method,path=uri,status=status,bytes=size,duration=dur_ms";
+
 /// A generated day: logins, browsing by id, a long tail of distinct product slugs (so the
 /// template table folds as it streams), whole-second and millisecond times.
-fn generated_day(lines: usize) -> Vec<Vec<u8>> {
+pub fn generated_day(lines: usize) -> Vec<Vec<u8>> {
     let mut s: u64 = 42;
     let mut next = |m: u64| {
         s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -182,7 +185,7 @@ fn generated_day(lines: usize) -> Vec<Vec<u8>> {
 
 #[test]
 fn a_generated_day_merges_byte_for_byte_in_any_order_and_grouping() {
-    let format: Format = "json:time=ts,client=ip,method=method,path=uri,status=status,bytes=size,duration=dur_ms".parse().unwrap();
+    let format: Format = GENERATED_FORMAT.parse().unwrap();
     let day = generated_day(60_000);
     let body: Vec<&[u8]> = day.iter().map(Vec::as_slice).collect();
     let work = tempfile::tempdir().unwrap();
@@ -326,7 +329,7 @@ fn hostile_partials_get_an_error_naming_the_field_never_a_panic() {
     }
     // Every number in turn (of this partial, and up to 500 of one with sessions and folded slugs),
     // replaced by values that break bounds: refused or merged, never a panic, and what merges loads.
-    let format: Format = "json:time=ts,client=ip,method=method,path=uri,status=status,bytes=size,duration=dur_ms".parse().unwrap();
+    let format: Format = GENERATED_FORMAT.parse().unwrap();
     let day = generated_day(40_000);
     let lines: Vec<&[u8]> = day.iter().map(Vec::as_slice).collect();
     let inputs = write_parts(work.path(), &[], &[&lines]);
