@@ -5,8 +5,13 @@
 #   sessions with logins, 200,000 blog slugs, a million product slugs, CDN
 #   hashes, ids, crawlers, a health check and scanners;
 # - slugs: every request a distinct /{8 letters}/{10 letters} path, the worst
-#   case for cardinality (a third of SIZE_MB);
+#   case for cardinality (a third of SIZE_MB), in ~210-byte lines; and the
+#   same paths in ~107-byte lines from 65,536 clients (short slugs: the most
+#   lines, templates and users a megabyte);
 # - few paths (bench/gen_combined.py): ids on a few dozen templates (a third of SIZE_MB).
+# The realistic log is also split in 8 parts, each derived to a partial
+# (--partial) one after another, then merged (--merge): a fleet's derive on
+# one machine's time.
 # Usage: bench/derive.sh [SIZE_MB=1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +26,11 @@ cargo build --release --locked -q
 rustc -O --edition 2024 bench/gen_realistic.rs -o "$out/gen_realistic"
 log="$out/realistic-${size_mb}MB-seed7.log"
 slugs="$out/slugs-${small_mb}MB-seed7.log"
+short="$out/short-slugs-${small_mb}MB-seed7.log"
 few="$out/combined-${small_mb}MB-seed7.log"
 [ -s "$log" ] || { "$out/gen_realistic" "$size_mb" 7 > "$log.tmp" && mv "$log.tmp" "$log"; }
 [ -s "$slugs" ] || { "$out/gen_realistic" "$small_mb" 7 slugs > "$slugs.tmp" && mv "$slugs.tmp" "$slugs"; }
+[ -s "$short" ] || { "$out/gen_realistic" "$small_mb" 7 short-slugs > "$short.tmp" && mv "$short.tmp" "$short"; }
 [ -s "$few" ] || { python3 bench/gen_combined.py "$small_mb" 7 > "$few.tmp" && mv "$few.tmp" "$few"; }
 [ -s "$log.gz" ] || { gzip -1 -c "$log" > "$log.gz.tmp" && mv "$log.gz.tmp" "$log.gz"; }
 bytes=$(stat -c %s "$log")
@@ -31,8 +38,13 @@ bytes=$(stat -c %s "$log")
 slice="$out/realistic-64MB-slice.log"
 head -c 64000000 "$log" | sed '$d' > "$slice"
 slice_bytes=$(stat -c %s "$slice")
-cat "$log" "$log.gz" "$slugs" "$few" > /dev/null  # warm the page cache so every tool reads from memory
-echo "inputs: $log ($bytes bytes), $slugs, $few; $(nproc) cores"
+parts="$out/parts-${size_mb}MB"
+if [ ! -s "$parts/part07" ]; then
+  rm -rf "$parts" && mkdir -p "$parts" && split -n l/8 -d "$log" "$parts/part"
+fi
+fleet="for p in $parts/part0*; do target/release/replay derive --partial \$p -o \$p.json.gz 2>/dev/null || exit 1; done; target/release/replay derive --merge $parts/part0*.json.gz -o /dev/null 2>/dev/null"
+cat "$log" "$log.gz" "$slugs" "$short" "$few" "$parts"/part0? > /dev/null  # warm the page cache so every tool reads from memory
+echo "inputs: $log ($bytes bytes), $slugs, $short, $few; $(nproc) cores"
 python3 bench/measure.py \
   "cat >/dev/null" "$bytes" -- cat "$log" ";;" \
   "wc -l" "$bytes" -- wc -l "$log" ";;" \
@@ -41,5 +53,7 @@ python3 bench/measure.py \
   "replay derive (gzip input)" "$bytes" -- target/release/replay derive "$log.gz" -o /dev/null ";;" \
   "replay derive (1 thread)" "$bytes" -- target/release/replay derive --threads 1 "$log" -o /dev/null ";;" \
   "replay derive (slugs)" "$(stat -c %s "$slugs")" -- target/release/replay derive "$slugs" -o /dev/null ";;" \
+  "replay derive (short slugs)" "$(stat -c %s "$short")" -- target/release/replay derive "$short" -o /dev/null ";;" \
+  "replay derive: 8 partials + merge" "$bytes" -- sh -c "$fleet" ";;" \
   "replay derive (few paths)" "$(stat -c %s "$few")" -- target/release/replay derive "$few" -o /dev/null ";;" \
   "replay derive" "$bytes" -- target/release/replay derive "$log" -o /dev/null

@@ -1,7 +1,7 @@
 //! Writes a seeded Combined log of about SIZE_MB megabytes to stdout, with
 //! the variety that makes deriving hard: many distinct paths.
 //!
-//! usage: gen_realistic SIZE_MB [SEED] [realistic|slugs]
+//! usage: gen_realistic SIZE_MB [SEED] [realistic|slugs|short-slugs]
 //!
 //! `realistic` (the default) is one day of an internet-facing shop and blog:
 //! - visitors in sessions (many log in first, then browse, add to a cart and
@@ -15,6 +15,9 @@
 //!
 //! `slugs` is the worst case for cardinality: every request a distinct
 //! `/{8 letters}/{10 letters}` path, one client, one agent.
+//! `short-slugs` is the same paths in short lines (about 107 bytes: no
+//! referer, a short agent) from 65,536 clients: the most lines, templates
+//! and users per megabyte.
 //!
 //! The same SIZE_MB, SEED and mode give the same bytes. Compiled by
 //! bench/derive.sh with `rustc -O` (no dependencies).
@@ -226,11 +229,12 @@ fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let size: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000) * 1_000_000;
     let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7);
-    let slugs = args.get(3).is_some_and(|m| m == "slugs");
+    let short = args.get(3).is_some_and(|m| m == "short-slugs");
+    let slugs = short || args.get(3).is_some_and(|m| m == "slugs");
     let mut g = Gen { rng: Rng(seed), seed, visitors: Vec::new(), path: String::with_capacity(256) };
     let start: i64 = 1_764_288_000; // 2025-11-28T00:00:00Z
-    // About 210 bytes a line: spread the lines over one day.
-    let lines = (size / 210).max(1) as f64;
+    // About 210 bytes a line (107 short): spread the lines over one day.
+    let lines = (size / if short { 107 } else { 210 }).max(1) as f64;
     let mean_gap = 86_400.0 / lines;
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let (mut written, mut t) = (0u64, 0.0f64);
@@ -246,7 +250,11 @@ fn main() -> io::Result<()> {
             g.rng.letters(&mut g.path, 8);
             g.path.push('/');
             g.rng.letters(&mut g.path, 10);
-            (client, agent, method, status) = ("198.51.100.7".to_owned(), AGENTS[0], "GET", 200);
+            (client, agent, method, status) = if short {
+                (format!("10.1.{}.{}", g.rng.below(256), g.rng.below(256)), "curl/8.5", "GET", 200)
+            } else {
+                ("198.51.100.7".to_owned(), AGENTS[0], "GET", 200)
+            };
         } else {
             // A day's rise and fall: quiet at 04:00, busy at 16:00.
             let phase = (t / 86_400.0 - 1.0 / 6.0) * std::f64::consts::TAU;
@@ -307,7 +315,7 @@ fn main() -> io::Result<()> {
                 }
             }
         }
-        write_line(&mut line, &client, agent, method, &g.path, status, start, t, &mut g.rng);
+        write_line(&mut line, &client, agent, method, &g.path, status, start, t, &mut g.rng, short);
         out.write_all(line.as_bytes())?;
         written += line.len() as u64;
     }
@@ -315,13 +323,13 @@ fn main() -> io::Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_line(line: &mut String, client: &str, agent: &str, method: &str, path: &str, status: u16, start: i64, t: f64, rng: &mut Rng) {
+fn write_line(line: &mut String, client: &str, agent: &str, method: &str, path: &str, status: u16, start: i64, t: f64, rng: &mut Rng, short: bool) {
     use std::fmt::Write as _;
     let stamp = start + t as i64;
     let (y, m, d) = civil(stamp.div_euclid(86_400));
     let sec = stamp.rem_euclid(86_400);
     let bytes = if status == 304 { 0 } else { 200 + rng.below(60_000) };
-    let referer = if rng.chance(0.6) { "-" } else { "https://shop.example.com/" };
+    let referer = if short || rng.chance(0.6) { "-" } else { "https://shop.example.com/" };
     let _ = writeln!(
         line,
         "{client} - - [{d:02}/{}/{y}:{:02}:{:02}:{:02} +0000] \"{method} {path} HTTP/1.1\" {status} {bytes} \"{referer}\" \"{agent}\"",

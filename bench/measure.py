@@ -32,7 +32,7 @@ for name, size, cmd in runs:
 
 replay = [r for r in rows if r[0].startswith("replay")][-1] if any(r[0].startswith("replay") for r in rows) else rows[-1]
 replay_rate = replay[1] / replay[2]
-print(f"{'tool':<28} {'MB read':>8} {'seconds':>8} {'MB/s':>8} {'CPU s':>7} {'peak RSS MB':>12} {'speed vs replay':>16}")
+print(f"{'tool':<34} {'MB read':>8} {'seconds':>8} {'MB/s':>8} {'CPU s':>7} {'CPU s/GB':>9} {'peak RSS MB':>12} {'speed vs replay':>16}")
 for name, size, seconds, rss, cpu in rows:
     rate = size / seconds
-    print(f"{name:<28} {size / 1e6:>8.0f} {seconds:>8.2f} {rate / 1e6:>8.0f} {cpu:>7.2f} {rss:>12.1f} {rate / replay_rate:>15.3f}x")
+    print(f"{name:<34} {size / 1e6:>8.0f} {seconds:>8.2f} {rate / 1e6:>8.0f} {cpu:>7.2f} {cpu / (size / 1e9):>9.2f} {rss:>12.1f} {rate / replay_rate:>15.3f}x")
