@@ -311,6 +311,10 @@ fn the_command_line_writes_gzip_partials_merges_them_and_refuses_a_mismatch() {
         (serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap(), serde_json::from_slice(&single.stdout).unwrap());
     assert_eq!(merged["endpoints"], single["endpoints"]);
     assert_eq!(replay(&["check", profile.to_str().unwrap()], b"").status.code(), Some(0));
+    // A log given to --merge is named for what it is.
+    let out = replay(&["derive", "--merge", "fixtures/logs/combined.log"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("combined.log: is not a partial profile"), "{}", text(&out.stderr));
     for refused in [&["derive", "--merge", "--since", "2020-01-01", "x.json"][..], &["derive", "--partial", "--trace", "t.csv", "x.log"]] {
         let out = replay(refused, b"");
         assert_eq!(out.status.code(), Some(2), "{refused:?}: {}", text(&out.stderr));

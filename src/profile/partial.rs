@@ -158,10 +158,16 @@ pub fn load(path: &Path) -> Result<Partial, String> {
     let mut reader = std::io::BufReader::new(file);
     let gzip = std::io::BufRead::fill_buf(&mut reader).is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
     let source: Box<dyn Read> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
-    let mut bounded = source.take(MAX_PARTIAL_BYTES + 1);
-    let mut deserializer = serde_json::Deserializer::from_reader(std::io::BufReader::new(&mut bounded));
+    let mut bounded = std::io::BufReader::new(source.take(MAX_PARTIAL_BYTES + 1));
+    let head = std::io::BufRead::fill_buf(&mut bounded).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    if head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b'{') {
+        return Err(format!(
+            "{name}: is not a partial profile (not JSON: a log?); --merge takes the files `replay derive --partial` writes"
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_reader(&mut bounded);
     let parsed: Result<Partial, _> = serde_path_to_error::deserialize(&mut deserializer);
-    if bounded.limit() == 0 {
+    if bounded.get_ref().limit() == 0 {
         return Err(format!("{name}: over {} MiB; a partial is far smaller (is this the right file?)", MAX_PARTIAL_BYTES >> 20));
     }
     let partial = parsed.map_err(|e| {
