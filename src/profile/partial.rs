@@ -21,7 +21,7 @@
 use super::deriver::{DeriveSettings, DeriverState};
 use super::wire::Source;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::{Read as _, Write};
 use std::path::Path;
 
 pub const PARTIAL_KIND: &str = "replay derive partial";
@@ -151,13 +151,11 @@ pub fn write(partial: &Partial, path: Option<&Path>) -> std::io::Result<()> {
 /// Reads and checks the partial at `path` (plain or gzip); errors name the file and the field.
 pub fn load(path: &Path) -> Result<Partial, String> {
     let name = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(format!("{name}: is a folder; give a partial written by `replay derive --partial`"));
+    let given = path.to_string_lossy();
+    if given == "-" {
+        return Err("-: a merge reads each partial twice (to check and order them, then to add them): give files".to_owned());
     }
-    let mut reader = std::io::BufReader::new(file);
-    let gzip = std::io::BufRead::fill_buf(&mut reader).is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
-    let source: Box<dyn Read> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+    let source = crate::input::open(&given).map_err(|e| e.to_string())?.reader;
     let mut bounded = std::io::BufReader::new(source.take(MAX_PARTIAL_BYTES + 1));
     let head = std::io::BufRead::fill_buf(&mut bounded).map_err(|e| format!("{name}: cannot read: {e}"))?;
     if head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b'{') {

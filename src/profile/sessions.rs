@@ -15,7 +15,7 @@ use super::sketch::QuantileSketch;
 use rustc_hash::FxHashMap;
 
 mod edges;
-pub use edges::{EdgeState, MAX_EDGES, SessionState, join_stretches};
+pub use edges::{EdgeState, SessionState, join_stretches};
 
 /// Open sessions by user key: open addressing with linear probing, one
 /// cache line per slot, so a lookup costs one memory access and can be

@@ -176,11 +176,6 @@ impl Deriver {
         self.sessions.keep_heads();
     }
 
-    /// Open sessions this deriver keeps for a merge.
-    pub fn session_edges(&self) -> usize {
-        self.sessions.edge_count()
-    }
-
     /// Adds a checked partial's state, as a chunk folds in: rules, templates (routed by the
     /// rules, folded when the table fills), counts, mix windows and sessions. Edges wait for
     /// [`Deriver::settle_sessions`].

@@ -145,11 +145,6 @@ impl SessionTracker {
         self.keep_heads = true;
     }
 
-    /// Open sessions kept for a merge.
-    pub fn edge_count(&self) -> usize {
-        self.edges.len()
-    }
-
     /// The state for a partial profile: every open session becomes an edge, then the edges
     /// are settled against `coverage` (see [`SessionTracker::settle`]).
     pub fn to_state(&mut self, coverage: &[(i64, i64)]) -> SessionState {
