@@ -241,7 +241,8 @@ impl SessionTracker {
             }
         }
         let gap = self.gap_us;
-        let (mut closing, mut kept): (Vec<(u64, Open)>, Vec<(u64, Open)>) = joined.into_iter().partition(|(_, s)| {
+        type Edges = Vec<(u64, Open)>;
+        let (mut closing, mut kept): (Edges, Edges) = joined.into_iter().partition(|(_, s)| {
             covered(coverage, s.start_us.saturating_sub(gap), s.start_us) && covered(coverage, s.last_us(), s.last_us().saturating_add(gap))
         });
         if kept.len() > MAX_EDGES {
