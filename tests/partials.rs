@@ -69,7 +69,10 @@ fn single(merged: &str, format: Option<&Format>) -> String {
 /// Whether the log's request times never go back, line after line.
 fn in_time_order(path: &Path, format: Option<&Format>) -> bool {
     let mut out = Vec::new();
-    replay::app::parse_records(&config(vec![path.display().to_string()], format), None, &mut out).unwrap();
+    // A log that does not read to its end is not known to be in order.
+    if replay::app::parse_records(&config(vec![path.display().to_string()], format), None, &mut out).is_err() {
+        return false;
+    }
     let times: Vec<chrono::DateTime<chrono::FixedOffset>> = text(&out)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()))
@@ -104,7 +107,13 @@ fn every_real_log_split_two_to_eight_ways_merges_into_its_single_derive() {
         let fields: Vec<&str> = row.split('\t').collect();
         let (path, format_arg) = (dir.join(fields[0]), fields[2]);
         let format: Option<Format> = (format_arg != "auto").then(|| format_arg.parse().unwrap());
-        let bytes = std::fs::read(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        // A gzipped log is split as its lines, as rotated files would be.
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut plain = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bytes.as_slice()), &mut plain);
+            bytes = plain;
+        }
         let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
         if lines.last().is_some_and(|l| l.is_empty()) {
             lines.pop();
