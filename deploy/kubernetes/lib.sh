@@ -1,6 +1,11 @@
-# Shared by run.sh and derive.sh (sourced, POSIX sh): waiting for an Indexed
+# Shared by run.sh and derive.sh (sourced, POSIX sh): where they work (the
+# kubectl to call, its namespace, how often to look), waiting for an Indexed
 # Job, and taking what a pod printed between two marker lines from its log.
-# Both expect $kubectl, $ns and $poll_s to be set.
+
+# KUBECTL: a kubectl to call instead (a wrapper, a stand-in for tests); REPLAY_POLL_S: seconds between looks.
+kubectl=${KUBECTL:-kubectl}
+poll_s=${REPLAY_POLL_S:-5}
+ns=replay
 
 # wait_for_job JOB DEADLINE NOUN TOTAL: returns 0 once JOB is Complete; on Failed, names the
 # failed pods on stderr (`shard 2/4 failed: …`) and returns 3; past DEADLINE (epoch seconds) returns 4.

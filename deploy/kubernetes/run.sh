@@ -30,9 +30,6 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown argument $1 (see the usage at the top of the script)" >&2; exit 2 ;;
   esac
 done
-kubectl=${KUBECTL:-kubectl}
-poll_s=${REPLAY_POLL_S:-5}
-ns=replay
 job=replay-shards
 . "$here/lib.sh"
 

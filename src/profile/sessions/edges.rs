@@ -152,7 +152,7 @@ impl SessionTracker {
         self.edges.extend(open);
         self.keep_heads = false;
         self.settle(coverage);
-        let steps = |flow: &[u16; FLOW_LEN], len: u8| flow[..usize::from(len)].iter().map(|&t| u32::from(t)).collect::<Vec<u32>>();
+        let steps = |flow: &[u16; FLOW_LEN], len: u8| flow.iter().take(usize::from(len)).map(|&t| u32::from(t)).collect::<Vec<u32>>();
         let mut flows: Vec<(Vec<u32>, u64)> = self.flows.iter().map(|((flow, len), &n)| (steps(flow, *len), n)).collect();
         flows.sort_unstable();
         let mut edges: Vec<EdgeState> = self
@@ -273,7 +273,7 @@ impl SessionTracker {
 /// `next`, a later part of the same user's session, joined onto `session`.
 fn join(session: &mut Open, next: &Open) {
     let base = usize::from(session.flow_len());
-    for (i, &step) in next.flow[..usize::from(next.flow_len())].iter().enumerate() {
+    for (i, &step) in next.flow.iter().take(usize::from(next.flow_len())).enumerate() {
         if let Some(slot) = session.flow.get_mut(base + i) {
             *slot = step;
         }
