@@ -17,8 +17,10 @@
 
 mod cookies;
 mod failure;
+mod h1;
 mod outcome;
 mod pool;
+mod stream;
 mod tls;
 
 pub use cookies::CookieJar;
@@ -27,8 +29,10 @@ pub use outcome::{Failure, Outcome};
 use crate::plan::RequestSpec;
 use bytes::Bytes;
 use failure::{classify_error, classify_status, describe};
+use h1::H1;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
+use hyper::client::conn::http2;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use pool::{Body, Conn, Pool, Target};
 use std::sync::Arc;
@@ -165,33 +169,101 @@ impl Client {
             None => (Box::pin(pool.connect()).await?, false),
         };
         let mut retried = false;
+        loop {
+            let h1 = match conn {
+                Conn::Http1(h1) => h1,
+                Conn::Http2(sender) => return Box::pin(self.exchange_h2(sender, spec, cookie, keep_cookies, retried)).await,
+            };
+            match self.exchange_h1(h1, spec, cookie, keep_cookies).await {
+                Ok(mut exchanged) => {
+                    exchanged.retried = retried;
+                    return Ok(exchanged);
+                }
+                Err(failed) => {
+                    // A kept-alive connection the target had closed: the request never went out, or
+                    // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2).
+                    let stale = reused
+                        && !retried
+                        && failed.before_response
+                        && failed.class == Failure::Reset
+                        && (failed.unwritten || idempotent(&spec.method));
+                    if !stale {
+                        return Err((failed.class, failed.detail));
+                    }
+                    conn = Box::pin(pool.connect()).await?;
+                    (reused, retried) = (false, true);
+                }
+            }
+        }
+    }
+
+    /// One exchange on an HTTP/1.1 connection, which goes back to the pool if it can carry another.
+    async fn exchange_h1(
+        &self,
+        mut conn: H1,
+        spec: &RequestSpec,
+        cookie: Option<&str>,
+        keep_cookies: bool,
+    ) -> Result<Exchanged, h1::Failed> {
+        let shared = &*self.shared;
+        let head = h1::Head {
+            method: &spec.method,
+            base_path: &shared.base_path,
+            target: &spec.target,
+            host: &shared.host_header,
+            headers: &shared.extra_headers,
+            trace: shared.config.trace_headers.map(|run_id| (run_id, spec.seq)),
+            cookie,
+            body: spec.body.as_ref().map(|(content_type, text)| (content_type.as_str(), text.as_str())),
+        };
+        let answer = conn.exchange(&head, keep_cookies).await?;
+        if answer.reusable {
+            shared.pool.put_back(conn);
+        }
+        let h1::Answer { status, to_login, set_cookies, bytes, .. } = answer;
+        Ok(Exchanged { status, to_login, set_cookies, retried: false, bytes })
+    }
+
+    /// An exchange over the shared HTTP/2 connection; streams the target did not process go again on a new one.
+    async fn exchange_h2(
+        &self,
+        mut sender: http2::SendRequest<Body>,
+        spec: &RequestSpec,
+        cookie: Option<&str>,
+        keep_cookies: bool,
+        mut retried: bool,
+    ) -> Exchange {
+        let pool = &self.shared.pool;
         // Sends after the first: streams a GOAWAY left unprocessed may meet another GOAWAY on the next connection.
         let mut resends = 0;
         let response = loop {
-            let request = self.request(spec, cookie, conn.is_http2())?;
-            match conn.send(request).await {
+            let request = self.request(spec, cookie)?;
+            let _ = sender.ready().await;
+            match sender.try_send_request(request).await {
                 Ok(response) => break response,
                 Err(e) => {
                     let class = classify_error(e.error(), Failure::Other);
                     let idempotent = idempotent(&spec.method);
-                    // A kept-alive connection the target had closed: the request never went out, or
-                    // (idempotent, no response yet) may be sent again (RFC 9110, 9.2.2).
-                    let resend_idempotent = class == Failure::Reset && idempotent && resends < MAX_RESENDS;
-                    let stale = reused && !retried && (e.message().is_some() || resend_idempotent);
-                    // HTTP/2: the target said it did not process this stream (RFC 9113, 6.8 and 8.7), or the
+                    // The target said it did not process this stream (RFC 9113, 6.8 and 8.7), or the
                     // shared connection broke under an idempotent request before any response.
-                    let unprocessed =
-                        conn.is_http2() && resends < MAX_RESENDS && (failure::unprocessed(e.error(), idempotent) || resend_idempotent);
-                    if stale || unprocessed {
-                        if conn.is_http2() {
-                            pool.forget_h2();
-                        }
-                        conn = Box::pin(pool.connect()).await?;
-                        (reused, retried) = (false, true);
-                        resends += 1;
-                        continue;
+                    let resend_idempotent = class == Failure::Reset && idempotent;
+                    // A request the connection gave back unsent (it had closed) goes again whatever its method.
+                    let unsent = e.message().is_some();
+                    let unprocessed = resends < MAX_RESENDS && (unsent || failure::unprocessed(e.error(), idempotent) || resend_idempotent);
+                    if !unprocessed {
+                        return Err((class, describe(e.error())));
                     }
-                    return Err((class, describe(e.error())));
+                    pool.forget_h2();
+                    sender = match pool.connect().await? {
+                        Conn::Http2(sender) => sender,
+                        // The new connection chose HTTP/1.1 (another server behind the same name).
+                        Conn::Http1(h1) => {
+                            let exchanged = self.exchange_h1(h1, spec, cookie, keep_cookies).await;
+                            return exchanged.map(|e| Exchanged { retried: true, ..e }).map_err(|f| (f.class, f.detail));
+                        }
+                    };
+                    retried = true;
+                    resends += 1;
                 }
             }
         };
@@ -210,14 +282,11 @@ impl Client {
             let frame = frame.map_err(|e| (classify_error(&e, Failure::Reset), describe(&e)))?;
             bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
         }
-        if let Conn::Http1(sender) = conn {
-            pool.put_back(sender);
-        }
         Ok(Exchanged { status, to_login, set_cookies, retried, bytes })
     }
 
-    /// The request for `spec`: origin form and a Host header over HTTP/1.1, absolute form over HTTP/2.
-    fn request(&self, spec: &RequestSpec, cookie: Option<&str>, http2: bool) -> Result<Request<Body>, (Failure, String)> {
+    /// The request for `spec` over HTTP/2: the absolute form, a Host header only when `--header` gave one.
+    fn request(&self, spec: &RequestSpec, cookie: Option<&str>) -> Result<Request<Body>, (Failure, String)> {
         let shared = &*self.shared;
         // The target may hold `--var` values: the message names neither it nor them.
         let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build the request: {e}"));
@@ -225,12 +294,8 @@ impl Client {
             if !target.starts_with('/') {
                 // `OPTIONS *` and CONNECT's `host:443` go as they are.
                 hyper::Uri::try_from(target)
-            } else if http2 {
-                hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, target))
-            } else if shared.base_path.is_empty() {
-                hyper::Uri::try_from(target)
             } else {
-                hyper::Uri::try_from(format!("{}{}", shared.base_path, target))
+                hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, target))
             }
         };
         // A logged target may hold bytes a URI cannot (`{`, a space): they go percent-encoded.
@@ -242,11 +307,9 @@ impl Client {
         let mut request = Request::new(body);
         *request.method_mut() = spec.method.clone();
         *request.uri_mut() = uri;
-        if http2 {
-            *request.version_mut() = hyper::Version::HTTP_2;
-        }
+        *request.version_mut() = hyper::Version::HTTP_2;
         let headers = request.headers_mut();
-        if !http2 || shared.host_given {
+        if shared.host_given {
             headers.insert(HOST, shared.host_header.clone());
         }
         for (name, value) in &shared.extra_headers {

@@ -2,17 +2,20 @@
 //! keep-alive pool) and, when the target speaks HTTP/2 (ALPN over TLS, or
 //! `--http2` in cleartext), one shared multiplexed connection.
 //!
-//! Each connection's I/O runs on its own task (hyper's `Connection`); a
-//! request borrows the connection's sender and, for HTTP/1.1, gives it back
-//! when its response has been read in full. A connection the target closed
+//! An HTTP/1.1 connection ([`H1`]) is taken by one request at a time, which
+//! does its I/O itself and gives it back when the response has been read in
+//! full. The HTTP/2 connection's I/O runs on its own task (hyper's
+//! `Connection`); requests share its sender. A connection the target closed
 //! while idle is noticed on checkout and dropped. The number of connections
 //! is bounded by the caller: one per request in flight at most.
 
 use super::Failure;
 use super::failure::{classify_error, describe};
+use super::h1::H1;
+use super::stream::Io;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,9 +23,9 @@ use tokio::net::TcpStream;
 
 pub type Body = Full<Bytes>;
 
-/// A connection's sender, for one request.
+/// A connection, for one request: its own over HTTP/1.1, a sender on the shared one over HTTP/2.
 pub enum Conn {
-    Http1(http1::SendRequest<Body>),
+    Http1(H1),
     Http2(http2::SendRequest<Body>),
 }
 
@@ -53,7 +56,7 @@ pub struct Pool {
     tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     /// Cleartext HTTP/2 with prior knowledge (`--http2` on an http:// target).
     h2c: bool,
-    idle: Mutex<Vec<http1::SendRequest<Body>>>,
+    idle: Mutex<Vec<H1>>,
     shared_h2: Mutex<Option<http2::SendRequest<Body>>>,
     /// Whether the target speaks HTTP/2, once a connection has told.
     speaks_h2: OnceLock<bool>,
@@ -105,9 +108,9 @@ impl Pool {
             }
         }
         let mut idle = self.idle.lock().expect("pool lock");
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(Conn::Http1(sender));
+        while let Some(mut conn) = idle.pop() {
+            if conn.is_open() {
+                return Some(Conn::Http1(conn));
             }
         }
         None
@@ -119,8 +122,8 @@ impl Pool {
     }
 
     /// Gives an HTTP/1.1 connection back once its response has been read.
-    pub fn put_back(&self, sender: http1::SendRequest<Body>) {
-        self.idle.lock().expect("pool lock").push(sender);
+    pub fn put_back(&self, conn: H1) {
+        self.idle.lock().expect("pool lock").push(conn);
     }
 
     /// A new connection, or the shared HTTP/2 one if another request opened it meanwhile.
@@ -155,58 +158,36 @@ impl Pool {
         };
         let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| failed(&e))?;
         tcp.set_nodelay(true).map_err(|e| failed(&e))?;
-        match &self.tls {
+        let (io, h2) = match &self.tls {
             Some((connector, name)) => {
                 let stream = connector.connect(name.clone(), tcp).await.map_err(|e| failed(&e))?;
                 let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                self.handshake(TokioIo::new(stream), h2).await.map_err(|e| failed(&e))
+                (Io::Tls(Box::new(stream)), h2)
             }
-            None => self.handshake(TokioIo::new(tcp), self.h2c).await.map_err(|e| failed(&e)),
+            None => (Io::Plain(tcp), self.h2c),
+        };
+        let _ = self.speaks_h2.set(h2);
+        if !h2 {
+            return Ok(Conn::Http1(H1::new(io)));
         }
+        let handshake = match io {
+            Io::Plain(tcp) => self.handshake_h2(TokioIo::new(tcp)).await,
+            Io::Tls(tls) => self.handshake_h2(TokioIo::new(*tls)).await,
+        };
+        handshake.map_err(|e| failed(&e))
     }
 
-    async fn handshake<Io>(&self, io: Io, h2: bool) -> Result<Conn, hyper::Error>
+    async fn handshake_h2<Io>(&self, io: Io) -> Result<Conn, hyper::Error>
     where
         Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let _ = self.speaks_h2.set(h2);
-        if h2 {
-            let (sender, connection) = http2::Builder::new(TokioExecutor::new()).handshake(io).await?;
-            tokio::spawn(connection);
-            let mut shared = self.shared_h2.lock().expect("pool lock");
-            if shared.as_ref().is_none_or(|s| s.is_closed()) {
-                *shared = Some(sender.clone());
-            }
-            Ok(Conn::Http2(sender))
-        } else {
-            let (sender, connection) = http1::Builder::new().handshake(io).await?;
-            tokio::spawn(connection);
-            Ok(Conn::Http1(sender))
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new()).handshake(io).await?;
+        tokio::spawn(connection);
+        let mut shared = self.shared_h2.lock().expect("pool lock");
+        if shared.as_ref().is_none_or(|s| s.is_closed()) {
+            *shared = Some(sender.clone());
         }
-    }
-}
-
-impl Conn {
-    pub fn is_http2(&self) -> bool {
-        matches!(self, Conn::Http2(_))
-    }
-
-    /// Sends `request`; if the connection closed before it went out, the error gives it back.
-    pub async fn send(
-        &mut self,
-        request: hyper::Request<Body>,
-    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::client::conn::TrySendError<hyper::Request<Body>>> {
-        // A closed connection shows in the send's error, which returns the request.
-        match self {
-            Conn::Http1(sender) => {
-                let _ = sender.ready().await;
-                sender.try_send_request(request).await
-            }
-            Conn::Http2(sender) => {
-                let _ = sender.ready().await;
-                sender.try_send_request(request).await
-            }
-        }
+        Ok(Conn::Http2(sender))
     }
 }
 

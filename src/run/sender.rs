@@ -152,7 +152,8 @@ impl<T: Transport> Sender<T> {
                     state.record(&outcome);
                     drop(passed);
                 };
-                tokio::spawn(fut);
+                // Boxed: the task then holds a pointer, and spawning it moves 8 bytes, not the future.
+                tokio::spawn(Box::pin(fut));
             }
             Work::Session(session) => {
                 let walker = walk::Walker {

@@ -1,0 +1,454 @@
+//! HTTP/1.1 on a connection the request holds while it runs: the request
+//! head written straight from the spec into the connection's own buffer, the
+//! response head parsed in place by `httparse`, the body framed as RFC 9112
+//! section 6.3 says (no body, `Content-Length`, chunked with
+//! `httparse::parse_chunk_size`, or until the connection closes) and
+//! counted, never kept.
+//!
+//! This is the per-request path of a run, so it does no more than a request
+//! needs: no task or channel between the request and its connection, no
+//! header map built for a response nobody reads, and no allocation once the
+//! connection's two buffers have grown to their size (a redirect's
+//! `Location` and a session's `Set-Cookie`s are the exceptions). HTTP/2 stays
+//! with hyper (`pool.rs`), which multiplexes.
+
+use super::Failure;
+use super::failure::{classify_error, describe};
+use super::stream::Io;
+use hyper::header::{HeaderName, HeaderValue};
+use std::io::Write as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A response head may be this long at most (hyper's default buffer is of this order).
+const MAX_HEAD: usize = 64 * 1024;
+/// A response head may carry this many header lines at most (hyper's default).
+const MAX_HEADERS: usize = 100;
+/// Each read asks for at least this much room.
+const READ_ROOM: usize = 8 * 1024;
+/// A buffer grown past this by one large head or chunk goes back to its usual size.
+const KEEP_AT_MOST: usize = 64 * 1024;
+
+/// An HTTP/1.1 connection: the stream and its two buffers.
+pub struct H1 {
+    io: Io,
+    /// Bytes read and not yet used are `read[pos..]`.
+    read: Vec<u8>,
+    pos: usize,
+    /// The request being written, rebuilt in place for each request.
+    out: Vec<u8>,
+    /// Responses read in full on this connection.
+    pub served: u64,
+}
+
+/// A request's head and body, as the client holds them.
+pub struct Head<'a> {
+    pub method: &'a hyper::Method,
+    /// The base path of `--host`, without its trailing slash.
+    pub base_path: &'a str,
+    pub target: &'a str,
+    pub host: &'a HeaderValue,
+    pub headers: &'a [(HeaderName, HeaderValue)],
+    /// `traceparent` and `x-replay-id`: the run's id and the request's sequence number.
+    pub trace: Option<(u64, u64)>,
+    pub cookie: Option<&'a str>,
+    /// Content type and text.
+    pub body: Option<(&'a str, &'a str)>,
+}
+
+/// What came back.
+pub struct Answer {
+    pub status: u16,
+    pub to_login: bool,
+    pub set_cookies: Vec<String>,
+    /// Bytes of body, after any chunked framing.
+    pub bytes: u64,
+    /// The connection may carry another request.
+    pub reusable: bool,
+}
+
+/// Why an exchange failed, and how far it got.
+#[derive(Debug)]
+pub struct Failed {
+    pub class: Failure,
+    pub detail: String,
+    /// No byte of a response had arrived: a kept-alive connection the target
+    /// had closed may be the cause, and the request may go again (RFC 9110, 9.2.2).
+    pub before_response: bool,
+    /// The request could not even be written.
+    pub unwritten: bool,
+}
+
+impl Failed {
+    fn protocol(detail: impl Into<String>) -> Self {
+        Failed { class: Failure::Other, detail: detail.into(), before_response: false, unwritten: false }
+    }
+
+    fn io(error: std::io::Error, before_response: bool) -> Self {
+        let closed = error.kind() == std::io::ErrorKind::UnexpectedEof;
+        let class = classify_error(&error, Failure::Reset);
+        let detail = if closed { "connection closed before message completed".to_owned() } else { describe(&error) };
+        Failed { class, detail, before_response, unwritten: false }
+    }
+}
+
+/// How the response's body ends (RFC 9112, 6.3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+impl H1 {
+    pub fn new(io: Io) -> Self {
+        H1 { io, read: Vec::with_capacity(READ_ROOM), pos: 0, out: Vec::with_capacity(512), served: 0 }
+    }
+
+    /// Whether an idle connection can carry a request: the target has not
+    /// closed it or sent anything unasked. Costs no system call unless the
+    /// socket has turned readable since its last response.
+    pub fn is_open(&mut self) -> bool {
+        self.pos == self.read.len() && self.io.idle_and_open()
+    }
+
+    /// Writes the request, reads the response to its end.
+    pub async fn exchange(&mut self, head: &Head<'_>, keep_cookies: bool) -> Result<Answer, Failed> {
+        write_head(&mut self.out, head).map_err(|detail| Failed {
+            class: Failure::Other,
+            detail,
+            before_response: true,
+            unwritten: true,
+        })?;
+        let written = async {
+            self.io.write_all(&self.out).await?;
+            self.io.flush().await
+        };
+        if let Err(e) = written.await {
+            let mut failed = Failed::io(e, true);
+            failed.unwritten = true;
+            return Err(failed);
+        }
+        let answer = self.read_response(head, keep_cookies).await?;
+        self.served += 1;
+        if self.read.capacity() > KEEP_AT_MOST {
+            self.read.drain(..self.pos);
+            self.pos = 0;
+            self.read.shrink_to(READ_ROOM.max(self.read.len()));
+        }
+        Ok(answer)
+    }
+
+    /// Reads more bytes into the buffer; `Ok(false)` when the target closed the connection.
+    async fn fill(&mut self) -> std::io::Result<bool> {
+        if self.pos == self.read.len() {
+            self.read.clear();
+            self.pos = 0;
+        } else if self.read.capacity() - self.read.len() < READ_ROOM && self.pos > 0 {
+            self.read.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.read.reserve(READ_ROOM);
+        Ok(self.io.read_buf(&mut self.read).await? > 0)
+    }
+
+    async fn read_response(&mut self, head: &Head<'_>, keep_cookies: bool) -> Result<Answer, Failed> {
+        let mut got_any = false;
+        loop {
+            // The head, parsed in place once it has all arrived.
+            let parsed = loop {
+                if let Some(parsed) = parse_head(&self.read[self.pos..], head, keep_cookies)? {
+                    break parsed;
+                }
+                match self.fill().await {
+                    Ok(true) => got_any = true,
+                    Ok(false) => {
+                        let closed = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+                        return Err(Failed::io(closed, !got_any));
+                    }
+                    Err(e) => return Err(Failed::io(e, !got_any)),
+                }
+            };
+            self.pos += parsed.head_len;
+            // 100 Continue, 103 Early Hints: the response is still to come.
+            if (100..200).contains(&parsed.status) && parsed.status != 101 {
+                continue;
+            }
+            let framing = if head.method == hyper::Method::HEAD || parsed.status == 204 || parsed.status == 304 || parsed.status < 200 {
+                Framing::None
+            } else {
+                parsed.framing
+            };
+            let bytes = self.read_body(framing).await?;
+            let reusable = parsed.keep_alive && framing != Framing::UntilClose && parsed.status != 101;
+            return Ok(Answer { status: parsed.status, to_login: parsed.to_login, set_cookies: parsed.set_cookies, bytes, reusable });
+        }
+    }
+
+    /// Reads and counts the body.
+    async fn read_body(&mut self, framing: Framing) -> Result<u64, Failed> {
+        match framing {
+            Framing::None => Ok(0),
+            Framing::Length(length) => {
+                self.skip(length).await?;
+                Ok(length)
+            }
+            Framing::UntilClose => {
+                let mut bytes = 0u64;
+                loop {
+                    bytes += (self.read.len() - self.pos) as u64;
+                    self.pos = self.read.len();
+                    match self.fill().await {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(bytes),
+                        Err(e) => return Err(Failed::io(e, false)),
+                    }
+                }
+            }
+            Framing::Chunked => {
+                let mut bytes = 0u64;
+                loop {
+                    let size = loop {
+                        match httparse::parse_chunk_size(&self.read[self.pos..]) {
+                            Ok(httparse::Status::Complete((len, size))) => {
+                                self.pos += len;
+                                break size;
+                            }
+                            Ok(httparse::Status::Partial) if self.read.len() - self.pos > MAX_HEAD => {
+                                return Err(Failed::protocol("invalid chunk size line: too long"));
+                            }
+                            Ok(httparse::Status::Partial) => self.more().await?,
+                            Err(_) => return Err(Failed::protocol("invalid chunk size line")),
+                        }
+                    };
+                    if size == 0 {
+                        break;
+                    }
+                    self.skip(size).await?;
+                    bytes += size;
+                    self.expect_crlf().await?;
+                }
+                // Trailer fields, then the empty line that ends the message.
+                loop {
+                    match end_of_trailers(&self.read[self.pos..])? {
+                        Some(len) => {
+                            self.pos += len;
+                            return Ok(bytes);
+                        }
+                        None => self.more().await?,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads more of a body that is not over: the connection closing now cuts the message short.
+    async fn more(&mut self) -> Result<(), Failed> {
+        match self.fill().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Failed::io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof), false)),
+            Err(e) => Err(Failed::io(e, false)),
+        }
+    }
+
+    /// Consumes `n` bytes of body.
+    async fn skip(&mut self, mut n: u64) -> Result<(), Failed> {
+        loop {
+            let here = ((self.read.len() - self.pos) as u64).min(n);
+            self.pos += here as usize;
+            n -= here;
+            if n == 0 {
+                return Ok(());
+            }
+            self.more().await?;
+        }
+    }
+
+    /// The CRLF that ends a chunk's data.
+    async fn expect_crlf(&mut self) -> Result<(), Failed> {
+        while self.read.len() - self.pos < 2 {
+            self.more().await?;
+        }
+        if &self.read[self.pos..self.pos + 2] != b"\r\n" {
+            return Err(Failed::protocol("invalid chunk: no line break after its data"));
+        }
+        self.pos += 2;
+        Ok(())
+    }
+}
+
+/// The response head at the start of `unread`, once it has all arrived (`None`
+/// until then). Not async: its header array never lives in a request's future.
+fn parse_head(unread: &[u8], head: &Head<'_>, keep_cookies: bool) -> Result<Option<Parsed>, Failed> {
+    let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut response, unread, &mut headers) {
+        Ok(httparse::Status::Complete(len)) => summarize(&response, len, head, keep_cookies).map(Some),
+        Ok(httparse::Status::Partial) if unread.len() > MAX_HEAD => {
+            Err(Failed::protocol(format!("the response head is longer than {} KB", MAX_HEAD / 1024)))
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(Failed::protocol(format!("invalid HTTP response: {e}"))),
+    }
+}
+
+/// The length of the trailer fields and the empty line that ends a chunked body, once they have arrived.
+fn end_of_trailers(unread: &[u8]) -> Result<Option<usize>, Failed> {
+    let mut trailers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match httparse::parse_headers(unread, &mut trailers) {
+        Ok(httparse::Status::Complete((len, _))) => Ok(Some(len)),
+        Ok(httparse::Status::Partial) if unread.len() > MAX_HEAD => Err(Failed::protocol("invalid chunked trailer: too long")),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(Failed::protocol(format!("invalid chunked trailer: {e}"))),
+    }
+}
+
+/// What the loop needs of a response head.
+struct Parsed {
+    status: u16,
+    head_len: usize,
+    framing: Framing,
+    keep_alive: bool,
+    to_login: bool,
+    set_cookies: Vec<String>,
+}
+
+/// Status, framing, persistence, and the headers a session keeps, from a parsed head.
+fn summarize(response: &httparse::Response<'_, '_>, head_len: usize, head: &Head<'_>, keep_cookies: bool) -> Result<Parsed, Failed> {
+    let status = response.code.ok_or_else(|| Failed::protocol("invalid HTTP response: no status"))?;
+    let http10 = response.version == Some(0);
+    let (mut length, mut chunked, mut encoded) = (None::<u64>, false, false);
+    let (mut close, mut keep_alive) = (false, false);
+    let mut location = None;
+    let mut set_cookies = Vec::new();
+    for header in response.headers.iter() {
+        let name = header.name.as_bytes();
+        let value = header.value;
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let parsed = std::str::from_utf8(value).ok().map(str::trim).filter(|v| v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty());
+            let parsed = parsed.and_then(|v| v.parse::<u64>().ok());
+            match (parsed, length) {
+                (Some(n), None) => length = Some(n),
+                (Some(n), Some(seen)) if n == seen => {}
+                _ => return Err(Failed::protocol("invalid HTTP response: invalid content-length")),
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            encoded = true;
+            // Chunked must be the last coding for the length to be known (RFC 9112, 6.3).
+            chunked = value.rsplit(|&b| b == b',').next().is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for token in value.split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case(b"location") {
+            location = Some(value);
+        } else if keep_cookies && name.eq_ignore_ascii_case(b"set-cookie") {
+            if let Ok(cookie) = std::str::from_utf8(value) {
+                set_cookies.push(cookie.to_owned());
+            }
+        }
+    }
+    let framing = match (encoded, chunked, length) {
+        (true, true, _) => Framing::Chunked,
+        (true, false, _) => Framing::UntilClose,
+        (false, _, Some(n)) => Framing::Length(n),
+        (false, _, None) => Framing::UntilClose,
+    };
+    let to_login = (300..400).contains(&status) && location.is_some_and(|l| super::redirects_to_login(l, head.target));
+    Ok(Parsed { status, head_len, framing, keep_alive: !close && (!http10 || keep_alive), to_login, set_cookies })
+}
+
+/// The request head and body into `out`; `Err` names what cannot go in a head.
+fn write_head(out: &mut Vec<u8>, head: &Head<'_>) -> Result<(), String> {
+    out.clear();
+    out.extend_from_slice(head.method.as_str().as_bytes());
+    out.push(b' ');
+    if head.target.starts_with('/') {
+        out.extend_from_slice(head.base_path.as_bytes());
+    }
+    // A logged target may hold bytes a request-target cannot (a space, `<`): it goes percent-encoded.
+    if sends_as_is(head.target) {
+        out.extend_from_slice(head.target.as_bytes());
+    } else {
+        for &b in head.target.as_bytes() {
+            if fits_a_target(b) {
+                out.push(b);
+            } else {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(head.host.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in head.headers {
+        line(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if let Some((run_id, seq)) = head.trace {
+        // W3C trace context: the run is the trace, each request a span.
+        let _ = write!(out, "traceparent: 00-{run_id:016x}{seq:016x}-{:016x}-01\r\n", seq.wrapping_add(1));
+        let _ = write!(out, "x-replay-id: {run_id:016x}-{seq}\r\n");
+    }
+    // The cookie and content type come from responses and profiles: nothing in them may end the line.
+    let clean = |what: &str, value: &str| match value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        true => Err(format!("cannot build the request: its {what} holds a line break")),
+        false => Ok(()),
+    };
+    if let Some(cookie) = head.cookie {
+        clean("cookie", cookie)?;
+        line(out, b"cookie", cookie.as_bytes());
+    }
+    match head.body {
+        Some((content_type, text)) => {
+            clean("content type", content_type)?;
+            line(out, b"content-type", content_type.as_bytes());
+            let _ = write!(out, "content-length: {}\r\n\r\n", text.len());
+            out.extend_from_slice(text.as_bytes());
+        }
+        None if body_expected(head.method) => out.extend_from_slice(b"content-length: 0\r\n\r\n"),
+        None => out.extend_from_slice(b"\r\n"),
+    }
+    Ok(())
+}
+
+/// A header line.
+fn line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Whether a target goes as it is: every byte one that hyper's URI parser
+/// (and so this client before) sends unencoded, UTF-8 included, in the path
+/// and in the query; a `#` never does.
+fn sends_as_is(target: &str) -> bool {
+    let mut in_query = false;
+    target.bytes().all(|b| match b {
+        b'?' => {
+            in_query = true;
+            true
+        }
+        0x80..=0xFF | 0x21 | 0x24..=0x3B | 0x3D => true,
+        _ if in_query => (0x3F..=0x7E).contains(&b),
+        0x40..=0x5F | 0x61..=0x7A | 0x7C | 0x7E | b'"' | b'{' | b'}' => true,
+        _ => false,
+    })
+}
+
+/// A byte a percent-encoded target keeps as it is (`%` escapes already there stay).
+fn fits_a_target(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"\"<>\\^`{|}#".contains(&b)
+}
+
+/// Methods whose request carries a length even when empty, as hyper sends them.
+fn body_expected(method: &hyper::Method) -> bool {
+    use hyper::Method;
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+#[cfg(test)]
+#[path = "h1_tests.rs"]
+mod tests;

@@ -1,0 +1,218 @@
+//! The HTTP/1.1 exchange against scripted targets on loopback: every way a
+//! response can be framed, cut short or malformed, and the bytes a request
+//! head goes out as.
+
+use super::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+/// A connection to a target that reads one request head, then writes `response` (one byte at a
+/// time when `trickle`) and closes; returns the request the target read.
+async fn connect_to(response: Vec<u8>, trickle: bool) -> (H1, tokio::task::JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {
+                Ok(0) | Err(_) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        if trickle {
+            for byte in &response {
+                stream.write_all(&[*byte]).await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        } else {
+            let _ = stream.write_all(&response).await;
+        }
+        got
+    });
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    (H1::new(Io::Plain(tcp)), served)
+}
+
+fn head<'a>(method: &'a hyper::Method, target: &'a str, host: &'a HeaderValue) -> Head<'a> {
+    Head { method, base_path: "", target, host, headers: &[], trace: None, cookie: None, body: None }
+}
+
+/// (status, body bytes, reusable) or (failure class, before any response byte).
+type Expected = Result<(u16, u64, bool), (Failure, bool)>;
+
+#[tokio::test]
+async fn responses_are_framed_as_rfc_9112_says() {
+    let cases: &[(&str, &str, &[u8], Expected)] = &[
+        ("length", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", Ok((200, 5, true))),
+        ("no body at all", "GET", b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", Ok((200, 0, true))),
+        (
+            "chunked, an extension and trailers",
+            "GET",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-sum: 1\r\n\r\n",
+            Ok((200, 11, true)),
+        ),
+        (
+            "chunked after another coding",
+            "GET",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            Ok((200, 3, true)),
+        ),
+        ("a coding without chunked: until close", "GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabcd", Ok((200, 4, false))),
+        ("no length: until close", "GET", b"HTTP/1.1 200 OK\r\n\r\nabc", Ok((200, 3, false))),
+        (
+            "100 Continue, then the response",
+            "POST",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+            Ok((201, 2, true)),
+        ),
+        (
+            "103 Early Hints, then the response",
+            "GET",
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+            Ok((200, 1, true)),
+        ),
+        ("HEAD has no body whatever its length says", "HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", Ok((200, 0, true))),
+        ("204 has no body", "DELETE", b"HTTP/1.1 204 No Content\r\n\r\n", Ok((204, 0, true))),
+        ("304 has no body", "GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n", Ok((304, 0, true))),
+        ("Connection: close", "GET", b"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbusy", Ok((503, 4, false))),
+        ("HTTP/1.0 closes by default", "GET", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", Ok((200, 2, false))),
+        ("HTTP/1.0 keep-alive", "GET", b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", Ok((200, 2, true))),
+        ("the same length twice", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", Ok((200, 2, true))),
+        ("two lengths", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", Err((Failure::Other, false))),
+        ("a length that is not a number", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", Err((Failure::Other, false))),
+        ("not HTTP", "GET", b"\x00\x01garbage that is not HTTP\r\n\r\n", Err((Failure::Other, false))),
+        ("a bad chunk size", "GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Err((Failure::Other, false))),
+        (
+            "a chunk without its line break",
+            "GET",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n",
+            Err((Failure::Other, false)),
+        ),
+        ("closed before answering", "GET", b"", Err((Failure::Reset, true))),
+        ("closed mid-head", "GET", b"HTTP/1.1 200 OK\r\nContent-Le", Err((Failure::Reset, false))),
+        ("closed mid-body", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", Err((Failure::Reset, false))),
+        ("closed mid-chunk", "GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", Err((Failure::Reset, false))),
+    ];
+    let host = HeaderValue::from_static("127.0.0.1");
+    for trickle in [false, true] {
+        for (what, method, response, expected) in cases {
+            let method = hyper::Method::from_bytes(method.as_bytes()).unwrap();
+            let (mut conn, served) = connect_to(response.to_vec(), trickle).await;
+            let got = conn.exchange(&head(&method, "/", &host), false).await;
+            let got = got.map(|a| (a.status, a.bytes, a.reusable)).map_err(|f| (f.class, f.before_response));
+            assert_eq!(&got, expected, "{what} (one byte at a time: {trickle})");
+            served.await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_head_longer_than_the_bound_fails_without_growing_past_it() {
+    let mut response = b"HTTP/1.1 200 OK\r\n".to_vec();
+    while response.len() <= MAX_HEAD + 1024 {
+        response.extend_from_slice(b"x-filler: 0123456789012345678901234567890123456789\r\n");
+    }
+    let host = HeaderValue::from_static("h");
+    let (mut conn, _served) = connect_to(response, false).await;
+    let failed = conn.exchange(&head(&hyper::Method::GET, "/", &host), false).await.err().unwrap();
+    assert_eq!(failed.class, Failure::Other);
+    assert!(failed.detail.contains("longer than 64 KB") || failed.detail.contains("too many headers"), "{}", failed.detail);
+    assert!(conn.read.capacity() < 2 * MAX_HEAD, "{}", conn.read.capacity());
+}
+
+#[tokio::test]
+async fn cookies_and_a_redirect_to_login_are_read_from_the_head() {
+    let response = b"HTTP/1.1 302 Found\r\nSet-Cookie: sid=abc; Path=/\r\nset-cookie: theme=dark\r\nLocation: /login?next=/cart\r\nContent-Length: 0\r\n\r\n";
+    let host = HeaderValue::from_static("h");
+    let (mut conn, _served) = connect_to(response.to_vec(), false).await;
+    let answer = conn.exchange(&head(&hyper::Method::GET, "/cart", &host), true).await.unwrap();
+    assert_eq!((answer.status, answer.to_login), (302, true));
+    assert_eq!(answer.set_cookies, ["sid=abc; Path=/", "theme=dark"]);
+    // Not asked for: not kept.
+    let (mut conn, _served) = connect_to(response.to_vec(), false).await;
+    assert!(conn.exchange(&head(&hyper::Method::GET, "/cart", &host), false).await.unwrap().set_cookies.is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_with_bytes_nobody_asked_for_or_closed_by_the_target_is_not_reused() {
+    let host = HeaderValue::from_static("h");
+    // A second response after the one asked for: the connection cannot be trusted with another request.
+    let (mut conn, _served) = connect_to(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n".to_vec(), false).await;
+    assert!(conn.exchange(&head(&hyper::Method::GET, "/", &host), false).await.unwrap().reusable);
+    assert!(!conn.is_open());
+    // Answered, then closed by the target while idle: noticed once the socket turns readable.
+    let (mut conn, served) = connect_to(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(), false).await;
+    conn.exchange(&head(&hyper::Method::GET, "/", &host), false).await.unwrap();
+    served.await.unwrap();
+    let Io::Plain(tcp) = &conn.io else { unreachable!() };
+    tcp.readable().await.unwrap();
+    assert!(!conn.is_open());
+    // Still open and quiet: reusable, and checking it reads nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let _accepted = listener.accept().await.unwrap();
+    assert!(H1::new(Io::Plain(tcp)).is_open());
+}
+
+#[test]
+fn request_heads_go_out_as_the_spec_says() {
+    let host = HeaderValue::from_static("staging.example.com:8443");
+    let headers = [(HeaderName::from_static("authorization"), HeaderValue::from_static("Bearer t0ken"))];
+    let written = |head: &Head<'_>| {
+        let mut out = b"what the last request left".to_vec();
+        write_head(&mut out, head).map(|_| String::from_utf8(out).unwrap())
+    };
+    let get = hyper::Method::GET;
+    let post = hyper::Method::POST;
+    let mut h = Head {
+        method: &get,
+        base_path: "/api",
+        target: "/users/42?x=1",
+        host: &host,
+        headers: &headers,
+        trace: Some((0xabc, 7)),
+        cookie: Some("sid=1"),
+        body: None,
+    };
+    assert_eq!(
+        written(&h).unwrap(),
+        "GET /api/users/42?x=1 HTTP/1.1\r\nhost: staging.example.com:8443\r\nauthorization: Bearer t0ken\r\n\
+         traceparent: 00-0000000000000abc0000000000000007-0000000000000008-01\r\nx-replay-id: 0000000000000abc-7\r\n\
+         cookie: sid=1\r\n\r\n"
+    );
+    h = Head { method: &post, base_path: "", target: "/login", host: &host, headers: &[], trace: None, cookie: None, body: None };
+    assert_eq!(written(&h).unwrap(), "POST /login HTTP/1.1\r\nhost: staging.example.com:8443\r\ncontent-length: 0\r\n\r\n");
+    h.body = Some(("application/json", r#"{"user":"a"}"#));
+    assert_eq!(
+        written(&h).unwrap(),
+        "POST /login HTTP/1.1\r\nhost: staging.example.com:8443\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{\"user\":\"a\"}"
+    );
+    // Targets as the log had them where a URI holds them; percent-encoded where it cannot.
+    for (target, sent) in [
+        ("/sra_{BA19}/x?a=b|c", "/sra_{BA19}/x?a=b|c"),
+        ("/caf\u{e9}", "/caf\u{e9}"),
+        ("/libs/owl.js type=", "/libs/owl.js%20type="),
+        ("/a?q=<script>", "/a?q=%3Cscript%3E"),
+        ("/page#top", "/page%23top"),
+        ("*", "*"),
+    ] {
+        h = Head { method: &get, base_path: "", target, host: &host, headers: &[], trace: None, cookie: None, body: None };
+        let line = written(&h).unwrap();
+        assert!(line.starts_with(&format!("GET {sent} HTTP/1.1\r\n")), "{target}: {line}");
+    }
+    // A cookie or content type that would end the line is refused, never sent.
+    h = Head {
+        method: &get,
+        base_path: "",
+        target: "/",
+        host: &host,
+        headers: &[],
+        trace: None,
+        cookie: Some("a=1\r\nx-evil: 1"),
+        body: None,
+    };
+    assert!(written(&h).unwrap_err().contains("line break"));
+}
