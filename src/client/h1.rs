@@ -344,10 +344,11 @@ fn summarize(response: &httparse::Response<'_, '_>, head_len: usize, head: &Head
             }
         } else if name.eq_ignore_ascii_case(b"location") {
             location = Some(value);
-        } else if keep_cookies && name.eq_ignore_ascii_case(b"set-cookie") {
-            if let Ok(cookie) = std::str::from_utf8(value) {
-                set_cookies.push(cookie.to_owned());
-            }
+        } else if keep_cookies
+            && name.eq_ignore_ascii_case(b"set-cookie")
+            && let Ok(cookie) = std::str::from_utf8(value)
+        {
+            set_cookies.push(cookie.to_owned());
         }
     }
     let framing = match (encoded, chunked, length) {
