@@ -4,16 +4,20 @@
 # ways, each on its own run:
 #   1. CPU per request and peak RSS (GNU time);
 #   2. syscalls per request, by name (strace -c -f): writes, reads, epoll, timers;
-#   3. where the CPU goes (perf record): the top symbols, kernel and user.
+#   3. where the CPU goes (perf record): the top symbols, kernel and user;
+#   4. user-space instructions per request (callgrind): two runs of 4,000 and
+#      8,000 requests at 2,000 rps, the difference over the difference, so
+#      start-up and the reports at the end cancel out. Instructions, unlike
+#      seconds, are the same on a busy machine: compare builds by this line.
 # Usage: bench/breakdown.sh [RATE=5000] [SECONDS=10]. Installs nginx, strace,
-# linux-perf and GNU time (Debian) when missing. strace slows the run: its
-# counts are per request, not its rate.
+# linux-perf, valgrind and GNU time (Debian) when missing. strace slows the
+# run: its counts are per request, not its rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-5000}
 seconds=${2:-10}
-if ! command -v nginx >/dev/null || ! command -v strace >/dev/null || ! command -v perf >/dev/null || [ ! -x /usr/bin/time ]; then
-  (apt-get update -qq && apt-get install -y -qq nginx strace linux-perf time) >/dev/null
+if ! command -v nginx >/dev/null || ! command -v strace >/dev/null || ! command -v perf >/dev/null || ! command -v valgrind >/dev/null || [ ! -x /usr/bin/time ]; then
+  (apt-get update -qq && apt-get install -y -qq nginx strace linux-perf valgrind time) >/dev/null
 fi
 cargo build --release --locked -q
 mkdir -p bench/out/nginx/tmp
@@ -48,3 +52,14 @@ run perf record -q -F 1999 -g -o "$out/perf.data"
 echo "  where the CPU goes (perf, top 25 symbols):"
 perf report -i "$out/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
   | grep -E '^ +[0-9.]+%' | head -25 | sed -E 's/ +$//; s/^ +/    /' | cut -c1-140
+
+instructions() {
+  local seconds=$1
+  $replay profile --shape steady --rps 2000 --over "${seconds}s" --endpoint 'GET /' -o "$out/cg-profile.json"
+  taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" "$replay" run "$out/cg-profile.json" \
+    --host http://127.0.0.1:18080/ --connections 256 --out "$out/r" --overwrite >/dev/null 2>"$out/callgrind.txt" || true
+  echo "$(sed -n 's/.*Collected : //p' "$out/callgrind.txt") $(sent)"
+}
+read -r ir_short n_short <<< "$(instructions 2)"
+read -r ir_long n_long <<< "$(instructions 4)"
+python3 -c "print(f'  user-space instructions per request (callgrind, {$n_long} - {$n_short} requests): {($ir_long - $ir_short) / max($n_long - $n_short, 1):,.0f}')"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: `replay run` beside oha and wrk against nginx on loopback, in one run.
+# Then the breakdown at 5,000 rps (bench/breakdown.sh).
 # Usage: [REPLAY_BEFORE=older/replay] bench/run.sh [SECONDS=30]. Installs nginx, wrk, GNU time and chromium (Debian) and oha (crates.io) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,3 +16,5 @@ nginx_pid=$!
 trap 'kill $nginx_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/ >/dev/null && break; sleep 0.1; done
 python3 bench/run_bench.py "${1:-30}"
+# Where the time goes at 5,000 rps: CPU, syscalls, symbols and instructions per request.
+bench/breakdown.sh 5000 10
