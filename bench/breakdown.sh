@@ -51,7 +51,7 @@ awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 5 { calls = $4; name = $NF; if (calls /
 run perf record -q -F 1999 -g -o "$out/perf.data"
 echo "  where the CPU goes (perf, top 25 symbols):"
 perf report -i "$out/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-  | grep -E '^ +[0-9.]+%' | head -25 | sed -E 's/ +$//; s/^ +/    /' | cut -c1-140
+  | grep -E '^ +[0-9.]+%' | head -25 | sed -E 's/ +$//; s/^ +/    /' | cut -c1-140 || true
 
 instructions() {
   local seconds=$1
