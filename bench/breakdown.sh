@@ -20,14 +20,8 @@ if ! command -v nginx >/dev/null || ! command -v strace >/dev/null || ! command 
   (apt-get update -qq && apt-get install -y -qq nginx strace linux-perf valgrind time) >/dev/null
 fi
 cargo build --release --locked -q
-mkdir -p bench/out/nginx/tmp
-cp bench/nginx.conf bench/out/nginx/nginx.conf
-if ! curl -sf http://127.0.0.1:18080/ >/dev/null; then
-  (cd bench/out/nginx && exec taskset -c 1 nginx -p "$PWD" -c nginx.conf) &
-  nginx_pid=$!
-  trap 'kill $nginx_pid 2>/dev/null || true' EXIT
-  for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/ >/dev/null && break; sleep 0.1; done
-fi
+source bench/bench_nginx.sh
+start_bench_nginx
 out=bench/out/breakdown
 rm -rf "$out" && mkdir -p "$out"
 replay=target/release/replay

@@ -9,12 +9,8 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/b
 fi
 command -v oha >/dev/null || cargo install oha --locked
 cargo build --release --locked -q
-mkdir -p bench/out/nginx/tmp
-cp bench/nginx.conf bench/out/nginx/nginx.conf
-(cd bench/out/nginx && exec taskset -c 1 nginx -p "$PWD" -c nginx.conf) &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/ >/dev/null && break; sleep 0.1; done
+source bench/bench_nginx.sh
+start_bench_nginx
 python3 bench/run_bench.py "${1:-30}"
 # Where the time goes at 5,000 rps: CPU, syscalls, symbols and instructions per request.
 bench/breakdown.sh 5000 10

@@ -7,8 +7,9 @@ With REPLAY_BEFORE=path/to/an/older/replay, the same replay figures for that
 binary go beside (before and after a change, in one run on one machine).
 
 Figures:
-- CPU time per request at a fixed 5,000 rps (replay vs `oha -q 5000`), and
-  with `--ui` and a headless Chromium watching the page (vs without);
+- CPU time per request at a fixed 5,000 rps (replay vs `oha -q 5000`), the
+  same over TLS with HTTP/2 and with HTTP/1.1, and with `--ui` and a
+  headless Chromium watching the page (vs without);
 - achieved rate, schedule lag p99 and peak RSS at that rate;
 - the highest open-model rate replay sustains on one core (achieved >= 99%
   of intended, lag p99 <= 1 ms) against wrk's closed-loop maximum (-t1 -c50),
@@ -26,6 +27,8 @@ import tempfile
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 URL = "http://127.0.0.1:18080/"
+TLS_H2 = "https://127.0.0.1:18443/"
+TLS_H1 = "https://127.0.0.1:18444/"
 OUT = "bench/out"
 REPLAY = "target/release/replay"
 BEFORE = os.environ.get("REPLAY_BEFORE")
@@ -42,13 +45,13 @@ def timed(cmd, core="0", ok=(0,)):
     return proc.stdout, float(user) + float(system), int(rss) / 1024
 
 
-def replay_at(rps, seconds, *flags, binary=REPLAY, cores="0"):
+def replay_at(rps, seconds, *flags, binary=REPLAY, cores="0", url=URL):
     profile = f"{OUT}/steady-{rps}.json"
     subprocess.run([REPLAY, "profile", "--shape", "steady", "--rps", str(rps), "--over", f"{seconds}s", "--endpoint", "GET /", "-o", profile], check=True)
     out_dir = f"{OUT}/replay-{rps}"
     shutil.rmtree(out_dir, ignore_errors=True)
     # Exit 1 is a run that failed its verdict (at the rates the ceiling search tries, it falls behind): still a figure.
-    _, cpu, rss = timed([binary, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir, *flags], core=cores, ok=(0, 1))
+    _, cpu, rss = timed([binary, "run", profile, "--host", url, "--connections", "256", "--out", out_dir, *flags], core=cores, ok=(0, 1))
     with open(f"{out_dir}/results.json") as f:
         r = json.load(f)
     achieved = r["totals"]["requests"] / r["duration_s"]
@@ -91,8 +94,8 @@ def replay_watched(rps, seconds):
             "achieved": r["totals"]["requests"] / r["duration_s"], "lag_p99": r["schedule_lag_ms"]["p99"]}
 
 
-def oha_at(rps, seconds):
-    out, cpu, rss = timed(["oha", "-q", str(rps), "-z", f"{seconds}s", "--no-tui", "--output-format", "json", URL])
+def oha_at(rps, seconds, *flags, url=URL):
+    out, cpu, rss = timed(["oha", "-q", str(rps), "-z", f"{seconds}s", "--no-tui", "--output-format", "json", *flags, url])
     r = json.loads(out)
     requests = sum(r.get("statusCodeDistribution", {}).values())
     return {"cpu": cpu, "rss": rss, "requests": requests, "achieved": requests / seconds, "p99": r["latencyPercentiles"]["p99"] * 1000}
@@ -110,6 +113,11 @@ def main():
     exact = replay_at(5000, SECONDS, "--batch-window", "0")
     watched = replay_watched(5000, SECONDS) if chromium() else None
     oha = oha_at(5000, SECONDS)
+    # Over TLS (self-signed, so --insecure for both): HTTP/2 by ALPN, and HTTP/1.1 on a port that offers only it.
+    tls_h2 = replay_at(5000, SECONDS, "--insecure", url=TLS_H2)
+    oha_h2 = oha_at(5000, SECONDS, "--insecure", "--http2", url=TLS_H2)
+    tls_h1 = replay_at(5000, SECONDS, "--insecure", url=TLS_H1)
+    oha_h1 = oha_at(5000, SECONDS, "--insecure", url=TLS_H1)
     wrk = wrk_max(10)
     best = ceiling(REPLAY)
     # Both cores, nginx still on core 1: on a 2-core machine the target takes half of the second core.
@@ -127,6 +135,8 @@ def main():
         ("  the same, --batch-window 0 (µs)", f"{us(exact):.1f}", f"{us(oha):.1f} (oha)", f"{us(exact) / us(oha):.3f}"),
         ("  the same, --ui and a browser (µs)", f"{us(watched):.1f}" if watched else "no chromium", f"{us(rep):.1f} (no --ui)",
          f"{us(watched) / us(rep):.3f}" if watched else ""),
+        ("  over TLS, HTTP/2 (µs)", f"{us(tls_h2):.1f}", f"{us(oha_h2):.1f} (oha --http2)", f"{us(tls_h2) / us(oha_h2):.3f}"),
+        ("  over TLS, HTTP/1.1 (µs)", f"{us(tls_h1):.1f}", f"{us(oha_h1):.1f} (oha)", f"{us(tls_h1) / us(oha_h1):.3f}"),
         ("achieved rate at 5k rps (rps)", f"{rep['achieved']:.1f}", f"{oha['achieved']:.1f} (oha)", f"{rep['achieved'] / 5000:.4f} of 5000"),
         ("schedule lag p99 at 5k rps (ms)", f"{rep['lag_p99']:.3f}", "-", ""),
         ("  the same, --batch-window 0 (ms)", f"{exact['lag_p99']:.3f}", "-", ""),

@@ -7,21 +7,14 @@
 # length, one 26 KB histogram each, made as its period begins: about 2.6 MB
 # over any run, however long); flat means the last RSS is within the first
 # minute's peak plus the periods made since, plus 10%.
-# Usage: bench/soak.sh [MINUTES=10] [RATE=5000]. Installs nginx (Debian) when missing.
+# Usage: bench/soak.sh [MINUTES=10] [RATE=5000]. Installs nginx and openssl (Debian) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-10}
 rate=${2:-5000}
-command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx) >/dev/null
 cargo build --release --locked -q
-mkdir -p bench/out/nginx/tmp
-cp bench/nginx.conf bench/out/nginx/nginx.conf
-if ! curl -sf http://127.0.0.1:18080/ >/dev/null; then
-  (cd bench/out/nginx && exec taskset -c 1 nginx -p "$PWD" -c nginx.conf) &
-  nginx_pid=$!
-  trap 'kill $nginx_pid 2>/dev/null || true' EXIT
-  for _ in $(seq 50); do curl -sf http://127.0.0.1:18080/ >/dev/null && break; sleep 0.1; done
-fi
+source bench/bench_nginx.sh
+start_bench_nginx
 out=bench/out/soak
 rm -rf "$out" && mkdir -p "$out"
 replay=target/release/replay

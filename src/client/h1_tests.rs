@@ -241,18 +241,19 @@ async fn whatever_a_target_sends_ends_in_an_answer_or_a_failure() {
         for _ in 0..1 + next(4) {
             let at = next(response.len());
             match next(4) {
-                0 => response[at] = next(256) as u8,
+                0 if at < response.len() => response[at] = next(256) as u8,
                 1 => response.truncate(at),
                 2 => {
                     let piece = response[at..].to_vec();
                     response.extend_from_slice(&piece);
                 }
-                _ => response.insert(at, [b'\r', b'\n', b':', b';', b'0', b'f', b' '][next(7)]),
+                _ => response.insert(at.min(response.len()), [b'\r', b'\n', b':', b';', b'0', b'f', b' '][next(7)]),
             }
         }
         let sent = response.len() as u64;
         let (mut conn, served) = connect_to(response.clone(), false).await;
-        let got = tokio::time::timeout(std::time::Duration::from_secs(5), conn.exchange(&head(&hyper::Method::GET, "/", &host), true)).await;
+        let got =
+            tokio::time::timeout(std::time::Duration::from_secs(5), conn.exchange(&head(&hyper::Method::GET, "/", &host), true)).await;
         let got = got.unwrap_or_else(|_| panic!("round {round}: no end to {:?}", String::from_utf8_lossy(&response)));
         if let Ok(answer) = got {
             assert!(answer.bytes <= sent, "round {round}: {} body bytes of {sent} sent", answer.bytes);

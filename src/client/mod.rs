@@ -421,11 +421,12 @@ mod tests {
     #[test]
     fn a_requests_future_stays_small() {
         // tokio copies each request's task as it spawns and finishes it: the rare, large part
-        // (opening a connection: TCP, TLS, HTTP/2) is boxed so those copies stay cheap (9 KB before).
+        // (opening a connection: TCP, TLS, HTTP/2) is boxed so those copies stay cheap (9 KB
+        // before; 2.9 KB with hyper's HTTP/1.1 client; 1.1 KB with the request's own exchange).
         let client = Client::new(ClientConfig::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
         let spec = RequestSpec { seq: 0, endpoint: 0, method: hyper::Method::GET, target: "/".into(), body: None, synthetic: false };
         let sending = client.send(&spec, 0, || 0, None);
-        assert!(std::mem::size_of_val(&sending) <= 3072, "{} bytes", std::mem::size_of_val(&sending));
+        assert!(std::mem::size_of_val(&sending) <= 1536, "{} bytes", std::mem::size_of_val(&sending));
     }
 
     #[test]
