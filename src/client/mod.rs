@@ -1,6 +1,7 @@
-//! The HTTP client: hyper's connection-level API on tokio, HTTP/1.1 and
-//! HTTP/2 (ALPN over TLS, or `--http2` for cleartext h2c), TLS by rustls
-//! with the webpki roots (`--insecure` to skip verification).
+//! The HTTP client on tokio: HTTP/1.1 as the request's own exchange on the
+//! connection it holds (`h1.rs`, httparse), HTTP/2 by hyper's
+//! connection-level API (ALPN over TLS, or `--http2` for cleartext h2c), TLS
+//! by rustls with the webpki roots (`--insecure` to skip verification).
 //!
 //! A request never fails the run: whatever happens becomes an [`Outcome`]
 //! with its failure class. Redirects are counted as statuses, not followed.
@@ -11,9 +12,10 @@
 //! (RFC 9113 6.8, 8.7); its outcome says it was retried.
 //!
 //! The per-request path is kept short: the pool (`pool.rs`) is a stack of
-//! idle connections behind one uncontended lock, the request is built once
-//! from the spec with the Host header and base path prepared at start, and
-//! the response body is read and dropped frame by frame.
+//! idle connections behind one uncontended lock; over HTTP/1.1 the request
+//! head is written from the spec into the connection's buffer with the Host
+//! header and base path prepared at start, and the response is parsed in
+//! place and its body counted, not kept.
 
 mod cookies;
 mod failure;
