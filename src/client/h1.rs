@@ -324,31 +324,32 @@ fn summarize(response: &httparse::Response<'_, '_>, head_len: usize, head: &Head
     for header in response.headers.iter() {
         let name = header.name.as_bytes();
         let value = header.value;
-        if name.eq_ignore_ascii_case(b"content-length") {
-            let parsed = std::str::from_utf8(value).ok().map(str::trim).filter(|v| v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty());
-            let parsed = parsed.and_then(|v| v.parse::<u64>().ok());
-            match (parsed, length) {
+        // By length first: most fields (Date, Server, Content-Type) are none of these, and cost one compare.
+        match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => match (decimal(value), length) {
                 (Some(n), None) => length = Some(n),
                 (Some(n), Some(seen)) if n == seen => {}
                 _ => return Err(Failed::protocol("invalid HTTP response: invalid content-length")),
+            },
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                encoded = true;
+                // Chunked must be the last coding for the length to be known (RFC 9112, 6.3).
+                chunked = value.rsplit(|&b| b == b',').next().is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            encoded = true;
-            // Chunked must be the last coding for the length to be known (RFC 9112, 6.3).
-            chunked = value.rsplit(|&b| b == b',').next().is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in value.split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in value.split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
             }
-        } else if name.eq_ignore_ascii_case(b"location") {
-            location = Some(value);
-        } else if keep_cookies
-            && name.eq_ignore_ascii_case(b"set-cookie")
-            && let Ok(cookie) = std::str::from_utf8(value)
-        {
-            set_cookies.push(cookie.to_owned());
+            8 if name.eq_ignore_ascii_case(b"location") => location = Some(value),
+            10 if keep_cookies && name.eq_ignore_ascii_case(b"set-cookie") => {
+                if let Ok(cookie) = std::str::from_utf8(value) {
+                    set_cookies.push(cookie.to_owned());
+                }
+            }
+            _ => {}
         }
     }
     let framing = match (encoded, chunked, length) {
@@ -412,6 +413,15 @@ fn write_head(out: &mut Vec<u8>, head: &Head<'_>) -> Result<(), String> {
         None => out.extend_from_slice(b"\r\n"),
     }
     Ok(())
+}
+
+/// A field value that is a decimal number (`Content-Length`), spaces around it allowed.
+fn decimal(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None })
 }
 
 /// A header line.

@@ -82,6 +82,8 @@ async fn responses_are_framed_as_rfc_9112_says() {
         ("HTTP/1.0 keep-alive", "GET", b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", Ok((200, 2, true))),
         ("the same length twice", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", Ok((200, 2, true))),
         ("two lengths", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", Err((Failure::Other, false))),
+        ("a length past 2^64", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\nok", Err((Failure::Other, false))),
+        ("a length with spaces around it", "GET", b"HTTP/1.1 200 OK\r\nContent-Length:  2 \r\n\r\nok", Ok((200, 2, true))),
         ("a length that is not a number", "GET", b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", Err((Failure::Other, false))),
         ("not HTTP", "GET", b"\x00\x01garbage that is not HTTP\r\n\r\n", Err((Failure::Other, false))),
         ("a bad chunk size", "GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", Err((Failure::Other, false))),
