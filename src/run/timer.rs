@@ -3,7 +3,8 @@
 //! tokio's timers tick in whole milliseconds, which would show up as
 //! schedule lag; a second thread with the OS's fine sleep costs two context
 //! switches per wake. On Linux this is a `timerfd` registered with the
-//! runtime's reactor: one wake per deadline, on the runtime's own thread.
+//! runtime's reactor: one wake per deadline, on the runtime's own thread,
+//! and one system call (arming it; the expiry is never read).
 //! Elsewhere it falls back to tokio's timer.
 //!
 //! The loop takes its sleeper as a [`Sleeper`]: this timer in a real run,
@@ -57,41 +58,34 @@ impl PreciseTimer {
         Ok(PreciseTimer { fd })
     }
 
-    /// Returns at `deadline` (at once if it has passed).
+    /// Returns at `deadline` (at once if it has passed), never before it.
     pub async fn sleep_until(&self, deadline: Instant) -> std::io::Result<()> {
         use std::os::fd::AsRawFd;
         // Closer than this, a timer costs more than the wait it would measure.
         const NOT_WORTH_A_TIMER: std::time::Duration = std::time::Duration::from_micros(20);
-        let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| *d > NOT_WORTH_A_TIMER) else {
-            // Still let the tasks beside this one run: the caller loops on us.
-            tokio::task::yield_now().await;
-            return Ok(());
-        };
-        let fd = self.fd.get_ref().as_raw_fd();
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
-            it_value: libc::timespec { tv_sec: remaining.as_secs() as libc::time_t, tv_nsec: remaining.subsec_nanos() as libc::c_long },
-        };
-        // SAFETY: `fd` is our timerfd; `spec` is a valid itimerspec; the old value is not asked for.
-        if unsafe { libc::timerfd_settime(fd, 0, &spec, std::ptr::null_mut()) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
         loop {
+            let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| *d > NOT_WORTH_A_TIMER) else {
+                // Still let the tasks beside this one run: the caller loops on us.
+                tokio::task::yield_now().await;
+                return Ok(());
+            };
+            let fd = self.fd.get_ref().as_raw_fd();
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+                it_value: libc::timespec { tv_sec: remaining.as_secs() as libc::time_t, tv_nsec: remaining.subsec_nanos() as libc::c_long },
+            };
+            // SAFETY: `fd` is our timerfd; `spec` is a valid itimerspec; the old value is not asked for.
+            // Arming also zeroes the count of expirations, so the descriptor is unreadable until this one.
+            if unsafe { libc::timerfd_settime(fd, 0, &spec, std::ptr::null_mut()) } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             let mut guard = self.fd.readable().await?;
-            let read = guard.try_io(|inner| {
-                let mut expirations = [0u8; 8];
-                // SAFETY: reading 8 bytes from our timerfd into an 8-byte buffer.
-                let n = unsafe { libc::read(inner.get_ref().as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
-                if n < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
-            });
-            match read {
-                Ok(result) => {
-                    // The expiry is consumed: forget the readiness, so the next
-                    // wait does not wake at once only to find nothing to read.
-                    guard.clear_ready();
-                    return result;
-                }
-                Err(_would_block) => continue,
+            // The expiry is not read (arming again resets it): its readiness is forgotten instead,
+            // and the clock, not the readiness, says whether the deadline has come. A readiness left
+            // from an earlier timer (a wait that was dropped) finds it has not, and arms again.
+            guard.clear_ready();
+            if Instant::now() >= deadline {
+                return Ok(());
             }
         }
     }
@@ -114,6 +108,7 @@ impl PreciseTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
     use std::time::Duration;
 
     #[tokio::test]
@@ -130,5 +125,22 @@ mod tests {
         // Far finer than tokio's millisecond ticks, with room for a busy machine.
         assert!(worst < Duration::from_millis(20), "{worst:?}");
         PreciseTimer::sleep_until(&timer, Instant::now() - Duration::from_millis(1)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_readiness_left_by_a_dropped_wait_never_ends_the_next_one_early() {
+        let timer = PreciseTimer::new().unwrap();
+        // A wait dropped before its deadline (a stop won the select): its timer still fires...
+        let mut dropped = std::pin::pin!(PreciseTimer::sleep_until(&timer, Instant::now() + Duration::from_micros(300)));
+        let once = dropped.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(once.is_pending());
+        drop(dropped);
+        // ...and the reactor marks the descriptor readable, which nobody takes.
+        drop(timer.fd.readable().await.unwrap());
+        for wait in [Duration::from_millis(5), Duration::from_micros(500)] {
+            let deadline = Instant::now() + wait;
+            PreciseTimer::sleep_until(&timer, deadline).await.unwrap();
+            assert!(Instant::now() >= deadline, "woke {:?} early", deadline - Instant::now());
+        }
     }
 }
