@@ -31,7 +31,9 @@ const KEEP_AT_MOST: usize = 64 * 1024;
 /// An HTTP/1.1 connection: the stream and its two buffers.
 pub struct H1 {
     io: Io,
-    /// Bytes read and not yet used are `read[pos..]`.
+    /// Bytes read and not yet used are `read[pos..]`. `pos <= read.len()` always: `pos` only
+    /// moves by lengths httparse parsed out of `read[pos..]`, by what `read[pos..]` holds, or
+    /// back to 0 with the bytes before it drained, so slicing from it cannot panic.
     read: Vec<u8>,
     pos: usize,
     /// The request being written, rebuilt in place for each request.
@@ -374,13 +376,8 @@ fn write_head(out: &mut Vec<u8>, head: &Head<'_>) -> Result<(), String> {
     if sends_as_is(head.target) {
         out.extend_from_slice(head.target.as_bytes());
     } else {
-        for &b in head.target.as_bytes() {
-            if fits_a_target(b) {
-                out.push(b);
-            } else {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
+        // Rare (a log's oddities), so the client's one encoder serves, string and all.
+        out.extend_from_slice(super::percent_encode_target(head.target).as_bytes());
     }
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(head.host.as_bytes());
@@ -447,11 +444,6 @@ fn sends_as_is(target: &str) -> bool {
         0x40..=0x5F | 0x61..=0x7A | 0x7C | 0x7E | b'"' | b'{' | b'}' => true,
         _ => false,
     })
-}
-
-/// A byte a percent-encoded target keeps as it is (`%` escapes already there stay).
-fn fits_a_target(b: u8) -> bool {
-    b.is_ascii_graphic() && !b"\"<>\\^`{|}#".contains(&b)
 }
 
 /// Methods whose request carries a length even when empty, as hyper sends them.
