@@ -107,8 +107,10 @@ fn fold_all(templates: Vec<(String, EndpointStats)>, seed: u64, mut rules: Optio
         .collect();
     let depth = entries.iter().map(|e| e.segments.len()).max().unwrap_or(0);
     for position in 1..depth {
-        fold_position(&mut entries, position, seed, rules.as_deref_mut());
-        entries = merge_equal(entries);
+        // Keys start distinct (merged once at the first position, in case): only a fold makes two equal.
+        if fold_position(&mut entries, position, seed, rules.as_deref_mut()) || position == 1 {
+            entries = merge_equal(entries);
+        }
     }
     entries
 }
@@ -117,70 +119,130 @@ fn key_of(e: &Entry) -> String {
     format!("{} {}", e.method, e.segments.join("/"))
 }
 
-fn fold_position(entries: &mut [Entry], position: usize, seed: u64, mut rules: Option<&mut Rules>) {
-    // group key → (literal value → requests)
-    let mut groups: HashMap<(String, usize, Vec<String>), BTreeMap<String, u64>> = HashMap::new();
-    for e in entries.iter().filter(|e| e.segments.len() > position) {
-        let literal = &e.segments[position];
-        if is_placeholder(literal) {
+/// A group of entries at a position: method, depth and the segments before it, borrowed.
+type GroupRef<'a> = (&'a str, usize, &'a [String]);
+
+/// What position `p`'s groups make of each entry, worked out before anything changes.
+struct Judgement {
+    /// Each entry's group at the position (`u32::MAX`: too short to have one).
+    group_of: Vec<u32>,
+    /// Each entry's literal's requests in its group (0 for a placeholder).
+    literal_count: Vec<u64>,
+    /// Per group: (total, median) when the group has too many literals and no rule yet.
+    judged: Vec<Option<(u64, u64)>>,
+    /// Per judged group: its rule's key and the literals it keeps.
+    kept: Vec<Option<(String, rustc_hash::FxHashSet<String>)>>,
+}
+
+fn judge(entries: &[Entry], position: usize, rules: Option<&Rules>) -> Judgement {
+    use rustc_hash::FxHashMap;
+    let mut groups: FxHashMap<GroupRef<'_>, u32> = FxHashMap::default();
+    let mut literals: FxHashMap<(u32, &str), u64> = FxHashMap::default();
+    let mut group_of = vec![u32::MAX; entries.len()];
+    let mut first_of_group: Vec<usize> = Vec::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.segments.len() > position) {
+        let next = groups.len() as u32;
+        let g = *groups.entry((e.method.as_str(), e.segments.len(), &e.segments[..position])).or_insert(next);
+        if g == next {
+            first_of_group.push(i);
+        }
+        group_of[i] = g;
+        let literal = e.segments[position].as_str();
+        if !is_placeholder(literal) {
+            *literals.entry((g, literal)).or_default() += e.stats.count;
+        }
+    }
+    let mut counts: Vec<Vec<u64>> = vec![Vec::new(); groups.len()];
+    for (&(g, _), &n) in &literals {
+        counts[g as usize].push(n);
+    }
+    let rule_key = |g: usize| {
+        let e = &entries[first_of_group[g]];
+        group_key(&e.method, e.segments.len(), &e.segments[..position])
+    };
+    let mut judged = vec![None; groups.len()];
+    let mut kept: Vec<Option<(String, rustc_hash::FxHashSet<String>)>> = vec![None; groups.len()];
+    for (g, counts) in counts.iter_mut().enumerate() {
+        if counts.len() <= MAX_LITERALS {
             continue;
         }
-        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
-        *groups.entry(group).or_default().entry(literal.clone()).or_default() += e.stats.count;
+        let key = rule_key(g);
+        if rules.is_some_and(|r| r.has(&key)) {
+            continue;
+        }
+        counts.sort_unstable();
+        let (total, median) = (counts.iter().sum(), counts[counts.len() / 2]);
+        judged[g] = Some((total, median));
+        kept[g] = Some((key, Default::default()));
     }
-    // Each group's total and median literal, once per group (not once per entry).
-    let judged: HashMap<&(String, usize, Vec<String>), (u64, u64)> = groups
+    for (&(g, literal), &n) in &literals {
+        if let (Some((total, median)), Some((_, set))) = (judged[g as usize], kept[g as usize].as_mut())
+            && is_popular(n, total, median)
+        {
+            set.insert(literal.to_owned());
+        }
+    }
+    let literal_count = entries
         .iter()
-        .filter(|(_, values)| values.len() > MAX_LITERALS)
-        .filter(|((method, depth, prefix), _)| !rules.as_ref().is_some_and(|r| r.has(&group_key(method, *depth, prefix))))
-        .map(|(group, values)| {
-            let mut counts: Vec<u64> = values.values().copied().collect();
-            counts.sort_unstable();
-            (group, (counts.iter().sum(), counts[counts.len() / 2]))
+        .zip(&group_of)
+        .map(|(e, &g)| match e.segments.get(position) {
+            Some(literal) if g != u32::MAX && !is_placeholder(literal) => literals[&(g, literal.as_str())],
+            _ => 0,
         })
         .collect();
-    let mut folded = std::collections::HashSet::new();
-    for e in entries.iter_mut().filter(|e| e.segments.len() > position) {
-        if is_placeholder(&e.segments[position]) {
+    Judgement { group_of, literal_count, judged, kept }
+}
+
+/// Folds position `position`; returns whether any entry changed there.
+fn fold_position(entries: &mut [Entry], position: usize, seed: u64, rules: Option<&mut Rules>) -> bool {
+    let Judgement { group_of, literal_count, judged, mut kept } = judge(entries, position, rules.as_deref());
+    let mut folded = vec![false; judged.len()];
+    let mut changed = false;
+    for (i, e) in entries.iter_mut().enumerate() {
+        let Some((total, median)) = judged.get(group_of[i] as usize).copied().flatten() else { continue };
+        if is_placeholder(&e.segments[position]) || is_popular(literal_count[i], total, median) {
             continue;
         }
-        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
-        let Some(&(total, median)) = judged.get(&group) else { continue };
-        let count = groups[&group][&e.segments[position]];
-        if !is_popular(count, total, median) {
-            let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
-            e.stats.offer_param(position, literal.as_bytes(), seed);
-            folded.insert(group);
+        let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
+        e.stats.offer_param(position, literal.as_bytes(), seed);
+        folded[group_of[i] as usize] = true;
+        changed = true;
+    }
+    if let Some(rules) = rules {
+        for (_, kept) in kept.iter_mut().enumerate().filter(|(g, _)| folded[*g]) {
+            if let Some((key, literals)) = kept.take() {
+                rules.add(key, literals);
+            }
         }
     }
-    if let Some(rules) = rules.as_deref_mut() {
-        for group in &folded {
-            let (total, median) = judged[group];
-            let kept = groups[group].iter().filter(|&(_, &n)| is_popular(n, total, median)).map(|(literal, _)| literal.clone()).collect();
-            rules.add(group_key(&group.0, group.1, &group.2), kept);
-        }
-    }
-    for e in entries.iter_mut().filter(|e| e.segments.len() > position && is_placeholder(&e.segments[position])) {
-        let group = (e.method.clone(), e.segments.len(), e.segments[..position].to_vec());
-        if folded.contains(&group) && is_shape_placeholder(&e.segments[position]) {
+    for (i, e) in entries.iter_mut().enumerate() {
+        let folded_here = folded.get(group_of[i] as usize).copied().unwrap_or(false);
+        if folded_here && is_placeholder(&e.segments[position]) && is_shape_placeholder(&e.segments[position]) {
             e.segments[position] = "{param}".to_owned();
         }
     }
+    changed
 }
 
+/// Merges entries whose keys became equal into the first of them, in order.
 fn merge_equal(entries: Vec<Entry>) -> Vec<Entry> {
+    let first: Vec<usize> = {
+        let mut at: rustc_hash::FxHashMap<(&str, &[String]), usize> = rustc_hash::FxHashMap::default();
+        entries.iter().enumerate().map(|(i, e)| *at.entry((e.method.as_str(), e.segments.as_slice())).or_insert(i)).collect()
+    };
+    if first.iter().enumerate().all(|(i, &f)| i == f) {
+        return entries;
+    }
     let mut merged: Vec<Entry> = Vec::with_capacity(entries.len());
-    let mut at: HashMap<String, usize> = HashMap::new();
-    for e in entries {
-        match at.get(&key_of(&e)) {
-            Some(&i) => {
-                merged[i].stats.merge(&e.stats);
-                merged[i].members.extend(e.members);
-            }
-            None => {
-                at.insert(key_of(&e), merged.len());
-                merged.push(e);
-            }
+    let mut new_index = vec![0; entries.len()];
+    for (i, e) in entries.into_iter().enumerate() {
+        if first[i] == i {
+            new_index[i] = merged.len();
+            merged.push(e);
+        } else {
+            let target = &mut merged[new_index[first[i]]];
+            target.stats.merge(&e.stats);
+            target.members.extend(e.members);
         }
     }
     merged
