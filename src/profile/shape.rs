@@ -44,26 +44,56 @@ impl Segment {
     }
 }
 
+/// Byte classes a segment is checked against, one bit each (see [`CLASSES`]).
+const DIGIT: u8 = 1;
+const HEX_LETTER: u8 = 2;
+const DASH: u8 = 4;
+/// `@` or `%`: an e-mail address, plain or percent-encoded.
+const MAIL: u8 = 8;
+const OTHER: u8 = 16;
+
+/// Each byte's class: one table lookup a byte tells which shapes a segment can still have.
+const CLASSES: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'0'..=b'9' => DIGIT,
+            b'a'..=b'f' | b'A'..=b'F' => HEX_LETTER,
+            b'-' => DASH,
+            b'@' | b'%' => MAIL,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The look of a segment. One pass over its bytes gathers their classes, and
+/// only the shapes those classes allow are checked in full.
 pub fn classify(seg: &[u8]) -> Segment {
     if seg.is_empty() {
         return Segment::Literal;
     }
-    if seg.iter().all(u8::is_ascii_digit) {
+    let classes = seg.iter().fold(0u8, |seen, &b| seen | CLASSES[usize::from(b)]);
+    if classes == DIGIT {
         return if is_compact_date(seg) { Segment::Date } else { Segment::Id };
     }
-    if is_uuid(seg) {
+    let hex_and_dashes = classes & !(DIGIT | HEX_LETTER | DASH) == 0;
+    if hex_and_dashes && is_uuid(seg) {
         return Segment::Uuid;
     }
-    if is_date(seg) {
+    if classes == DIGIT | DASH && is_date(seg) {
         return Segment::Date;
     }
-    if looks_like_email(seg) {
+    if classes & MAIL != 0 && looks_like_email(seg) {
         return Segment::Email;
     }
     if is_jwt(seg) || is_random(seg) {
         return Segment::Token;
     }
-    if seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) && seg.iter().any(u8::is_ascii_digit) {
+    if seg.len() >= 16 && classes & !(DIGIT | HEX_LETTER) == 0 && classes & DIGIT != 0 {
         return Segment::Hash;
     }
     Segment::Literal

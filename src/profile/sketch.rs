@@ -13,12 +13,50 @@ use std::hash::{Hash, Hasher};
 const PER_OCTAVE: i32 = 48;
 
 /// Quantiles of positive values in log-spaced bins, stored sparsely.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Values added one at a time wait, by bin, in a short unsorted list and
+/// join the sorted bins [`PENDING`] at a time in one merge: a log's byte
+/// counts spread over hundreds of bins, and inserting each into the sorted
+/// list moved half of it every time. The count includes them; everything
+/// that reads the bins takes them in.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, into = "SketchWire", from = "SketchWire")]
 pub struct QuantileSketch {
     /// (bin index, count), sorted by bin; bin 0 holds zeros.
     bins: Vec<(i32, u64)>,
     count: u64,
+    /// Bins of values added but not yet merged into `bins`.
+    pending: Vec<i32>,
+}
+
+/// Values wait this many at a time before they join the sorted bins.
+const PENDING: usize = 32;
+
+/// A sketch as files hold it: its bins, every value in them.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SketchWire {
+    bins: Vec<(i32, u64)>,
+    count: u64,
+}
+
+impl From<QuantileSketch> for SketchWire {
+    fn from(mut sketch: QuantileSketch) -> Self {
+        sketch.settle();
+        SketchWire { bins: sketch.bins, count: sketch.count }
+    }
+}
+
+impl From<SketchWire> for QuantileSketch {
+    fn from(wire: SketchWire) -> Self {
+        QuantileSketch { bins: wire.bins, count: wire.count, pending: Vec::new() }
+    }
+}
+
+impl PartialEq for QuantileSketch {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.settled().bins == other.settled().bins
+    }
 }
 
 impl QuantileSketch {
@@ -45,7 +83,68 @@ impl QuantileSketch {
     }
 
     pub fn add(&mut self, value: f64) {
-        self.add_n(Self::bin_of(value), 1);
+        self.count += 1;
+        self.pending.push(Self::bin_of(value));
+        if self.pending.len() >= PENDING {
+            self.settle();
+        }
+    }
+
+    /// Merges the waiting values into the sorted bins: one pass from the back, no insertion shifts.
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_unstable();
+        let mut runs: Vec<(i32, u64)> = Vec::with_capacity(self.pending.len());
+        for &bin in &self.pending {
+            match runs.last_mut() {
+                Some((last, n)) if *last == bin => *n += 1,
+                _ => runs.push((bin, 1)),
+            }
+        }
+        self.pending.clear();
+        let old_len = self.bins.len();
+        let mut known = 0;
+        let mut at = 0;
+        for &(bin, n) in &runs {
+            while at < old_len && self.bins[at].0 < bin {
+                at += 1;
+            }
+            if at < old_len && self.bins[at].0 == bin {
+                self.bins[at].1 += n;
+                known += 1;
+            }
+        }
+        let new = runs.len() - known;
+        if new == 0 {
+            return;
+        }
+        self.bins.resize(old_len + new, (0, 0));
+        // Merge the new bins in from the back: `write` runs ahead of `read` by the bins still to place.
+        let (mut read, mut write) = (old_len, old_len + new);
+        for &(bin, n) in runs.iter().rev() {
+            while read > 0 && self.bins[read - 1].0 > bin {
+                read -= 1;
+                write -= 1;
+                self.bins[write] = self.bins[read];
+            }
+            if read > 0 && self.bins[read - 1].0 == bin {
+                continue; // counted above
+            }
+            write -= 1;
+            self.bins[write] = (bin, n);
+        }
+    }
+
+    /// This sketch with its waiting values merged, borrowed when there are none.
+    fn settled(&self) -> std::borrow::Cow<'_, QuantileSketch> {
+        if self.pending.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut settled = self.clone();
+        settled.settle();
+        std::borrow::Cow::Owned(settled)
     }
 
     fn add_n(&mut self, bin: i32, n: u64) {
@@ -60,6 +159,9 @@ impl QuantileSketch {
         for &(bin, n) in &other.bins {
             self.add_n(bin, n);
         }
+        for &bin in &other.pending {
+            self.add_n(bin, 1);
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -70,9 +172,11 @@ impl QuantileSketch {
     pub fn check(&self, most: u64) -> Result<(), String> {
         // Values are counts, bytes and durations: at most 2^64.
         let highest = Self::bin_of(u64::MAX as f64);
+        let settled = self.settled();
+        let bins = &settled.bins;
         let mut sum: u64 = 0;
-        for (i, &(bin, n)) in self.bins.iter().enumerate() {
-            if !(0..=highest).contains(&bin) || n == 0 || i > 0 && self.bins[i - 1].0 >= bin {
+        for (i, &(bin, n)) in bins.iter().enumerate() {
+            if !(0..=highest).contains(&bin) || n == 0 || i > 0 && bins[i - 1].0 >= bin {
                 return Err(format!("bins[{i}]: bins are ({{0 to {highest}}}, count above 0) in rising order"));
             }
             sum = sum.checked_add(n).ok_or("bins: the counts overflow")?;
@@ -119,15 +223,17 @@ impl QuantileSketch {
         if self.count == 0 {
             return None;
         }
+        let settled = self.settled();
+        let this = settled.as_ref();
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0;
-        for &(bin, n) in &self.bins {
+        for &(bin, n) in &this.bins {
             seen += n;
             if seen >= rank {
                 return Some(Self::value_of(bin));
             }
         }
-        self.bins.last().map(|&(bin, _)| Self::value_of(bin))
+        this.bins.last().map(|&(bin, _)| Self::value_of(bin))
     }
 }
 
@@ -251,6 +357,39 @@ mod tests {
         }
         a.merge(&b);
         assert_eq!(a, all);
+    }
+
+    #[test]
+    fn waiting_values_settle_into_the_bins_one_insertion_at_a_time_would_make() {
+        // Spread values, repeats and zeros, read at every point from empty to many settles.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let (mut sketch, mut by_insertion) = (QuantileSketch::default(), QuantileSketch::default());
+        for i in 0..3000 {
+            let value = match next() % 4 {
+                0 => 0.0,
+                1 => (next() % 8) as f64,
+                _ => (next() % 1_000_000) as f64,
+            };
+            sketch.add(value);
+            by_insertion.add_n(QuantileSketch::bin_of(value), 1);
+            if i % 97 == 0 || i < 70 {
+                let settled = sketch.settled();
+                assert_eq!((settled.bins.as_slice(), settled.count), (by_insertion.bins.as_slice(), by_insertion.count), "after {i}");
+                assert_eq!(sketch.quantile(0.9), by_insertion.quantile(0.9));
+                assert!(sketch.check(u64::MAX).is_ok());
+            }
+        }
+        // A sketch with values waiting merges, and is written, with them.
+        let mut merged = QuantileSketch::default();
+        merged.merge(&sketch);
+        assert_eq!(merged.bins, by_insertion.bins);
+        let written: QuantileSketch = serde_json::from_str(&serde_json::to_string(&sketch).unwrap()).unwrap();
+        assert_eq!(written.bins, by_insertion.bins);
+        assert!(written.pending.is_empty());
     }
 
     #[test]
