@@ -109,6 +109,42 @@ impl UserTable {
         }
     }
 
+    /// Removes the entries `idle` picks, in place: each hole is filled by
+    /// shifting back the entries after it that may stand there (no tombstones,
+    /// no rebuild of the entries that stay).
+    fn remove_where(&mut self, mut idle: impl FnMut(&Open) -> bool) -> Vec<(u64, Open)> {
+        let mut removed = Vec::new();
+        let mut at = 0;
+        while at < self.slots.len() {
+            let slot = self.slots[at];
+            if slot.key != 0 && idle(&slot.open) {
+                removed.push((slot.key, slot.open));
+                self.delete_at(at);
+                // An entry from further on may have moved into this slot: look at it again.
+                continue;
+            }
+            at += 1;
+        }
+        removed
+    }
+
+    /// Empties slot `hole` and closes the gap in its probe run.
+    fn delete_at(&mut self, mut hole: usize) {
+        let mask = self.slots.len() - 1;
+        self.len -= 1;
+        let mut next = (hole + 1) & mask;
+        while self.slots[next].key != 0 {
+            // The entry at `next` may move to `hole` unless its home lies after the hole (cyclically).
+            let from_home = next.wrapping_sub(self.home(self.slots[next].key)) & mask;
+            if from_home >= next.wrapping_sub(hole) & mask {
+                self.slots[hole] = self.slots[next];
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        self.slots[hole] = Slot::default();
+    }
+
     /// Empties the table, returning its entries in slot order.
     fn drain(&mut self) -> Vec<(u64, Open)> {
         self.len = 0;
@@ -243,21 +279,14 @@ impl SessionTracker {
     fn sweep(&mut self) {
         self.last_sweep_us = self.watermark_us;
         let horizon = self.watermark_us - self.gap_us;
-        let mut all = self.open.drain();
-        let mut idle: Vec<(u64, Open)> = Vec::new();
-        all.retain(|&(key, s)| {
-            let keep = s.last_us() >= horizon;
-            if !keep {
-                idle.push((key, s));
-            }
-            keep
-        });
-        if all.len() > MAX_ACTIVE {
+        let mut idle = self.open.remove_where(|s| s.last_us() < horizon);
+        if self.open.len() > MAX_ACTIVE {
+            let mut all = self.open.drain();
             all.sort_unstable_by_key(|&(key, s)| (s.last_us(), key));
             idle.extend(all.drain(..all.len() - MAX_ACTIVE / 2));
-        }
-        for (key, s) in all {
-            self.open.insert(key, s);
+            for (key, s) in all {
+                self.open.insert(key, s);
+            }
         }
         // Close in a fixed order so the flow table fills the same way every run.
         idle.sort_unstable_by_key(|&(key, s)| (s.start_us, key));
@@ -359,6 +388,23 @@ mod tests {
         // (a logged 0 can only be spread upwards), where leaving out the zeros gave 1 s.
         assert!((mean - 0.75).abs() < 0.1, "{mean}");
         assert!(quantile(0.99) < 2.0, "{}", quantile(0.99));
+    }
+
+    #[test]
+    fn removing_in_place_keeps_every_other_entry_findable() {
+        // 500 keys in 1024 slots, homed on 40 slots at the table's end: one probe run that wraps around.
+        let mut table = UserTable::default();
+        let keys: Vec<u64> = (0..500u64).map(|i| 1000 + i % 40 + 1024 * (i / 40)).collect();
+        for (i, &key) in keys.iter().enumerate() {
+            table.insert(key, Open { start_us: i as i64, ..Open::default() });
+        }
+        let removed = table.remove_where(|s| s.start_us % 3 == 0);
+        assert_eq!(removed.len(), keys.iter().enumerate().filter(|(i, _)| i % 3 == 0).count());
+        assert_eq!((table.slots.len(), table.len()), (1024, keys.len() - removed.len()));
+        for (i, &key) in keys.iter().enumerate() {
+            let found = table.get_mut(key).map(|s| s.start_us);
+            assert_eq!(found, (i % 3 != 0).then_some(i as i64), "key {key}");
+        }
     }
 
     #[test]

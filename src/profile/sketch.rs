@@ -104,33 +104,30 @@ impl QuantileSketch {
             }
         }
         self.pending.clear();
-        let old_len = self.bins.len();
-        let mut known = 0;
+        // Runs on bins already there add to them (found by binary search: most are); the new ones are kept.
         let mut at = 0;
-        for &(bin, n) in &runs {
-            while at < old_len && self.bins[at].0 < bin {
-                at += 1;
+        runs.retain(|&(bin, n)| {
+            at += self.bins[at..].partition_point(|&(b, _)| b < bin);
+            match self.bins.get_mut(at) {
+                Some((b, count)) if *b == bin => {
+                    *count += n;
+                    false
+                }
+                _ => true,
             }
-            if at < old_len && self.bins[at].0 == bin {
-                self.bins[at].1 += n;
-                known += 1;
-            }
-        }
-        let new = runs.len() - known;
-        if new == 0 {
+        });
+        if runs.is_empty() {
             return;
         }
-        self.bins.resize(old_len + new, (0, 0));
+        let old_len = self.bins.len();
+        self.bins.resize(old_len + runs.len(), (0, 0));
         // Merge the new bins in from the back: `write` runs ahead of `read` by the bins still to place.
-        let (mut read, mut write) = (old_len, old_len + new);
+        let (mut read, mut write) = (old_len, old_len + runs.len());
         for &(bin, n) in runs.iter().rev() {
             while read > 0 && self.bins[read - 1].0 > bin {
                 read -= 1;
                 write -= 1;
                 self.bins[write] = self.bins[read];
-            }
-            if read > 0 && self.bins[read - 1].0 == bin {
-                continue; // counted above
             }
             write -= 1;
             self.bins[write] = (bin, n);
