@@ -18,7 +18,7 @@
 use super::TimeSpan;
 use super::arrival::ArrivalCounter;
 use super::collapse;
-use super::endpoints::{EndpointStats, PAYLOAD_KEY, has_payload_key, template_key};
+use super::endpoints::{EndpointStats, PAYLOAD_KEY, has_payload_key, template_key_routed};
 use super::fold::{COMPACT_AT, RuleBook, Rules};
 pub use super::left_out::LeftOut;
 use super::segments::segments;
@@ -167,14 +167,32 @@ impl ChunkDigest {
         self.mix = mix;
     }
 
-    /// The local id of the template in `self.key`, routed by the folding rules when one applies.
+    /// Debug builds: the key routed as it is built is the key the rules route
+    /// [`template_key`](super::endpoints::template_key)'s to, and no key in the
+    /// table is one the rules would route elsewhere (so looking a key up only
+    /// once routed finds what looking it up first unrouted found).
+    #[cfg(debug_assertions)]
+    fn check_routing(&mut self, method: &[u8], path: &[u8]) {
+        let (mut key, mut positions) = (String::new(), Default::default());
+        super::endpoints::template_key(method, path, &mut key, &mut positions);
+        if self.ids.contains_key(key.as_str()) {
+            assert_eq!(key, self.key, "a table key the rules route elsewhere");
+        }
+        let (mut routed, mut folded) = (String::new(), Vec::new());
+        if self.rules.route(&key, &mut routed, &mut folded) {
+            for position in folded {
+                if let Err(at) = positions.sampled.binary_search(&position) {
+                    positions.sampled.insert(at, position);
+                }
+            }
+            key = routed;
+        }
+        assert_eq!((&key, &positions), (&self.key, &self.sampled), "routing {path:?}");
+    }
+
+    /// The local id of the template in `self.key` (routed by the rules as it was built).
     fn template_id(&mut self) -> u32 {
         if let Some(&id) = self.ids.get(self.key.as_str()) {
-            return id;
-        }
-        if self.route_key()
-            && let Some(&id) = self.ids.get(self.key.as_str())
-        {
             return id;
         }
         if self.templates.len() >= self.next_compaction {
@@ -249,7 +267,9 @@ impl Accumulator for ChunkDigest {
             self.excluded.filtered += 1;
             return;
         }
-        template_key(method, path, &mut self.key, &mut self.sampled);
+        template_key_routed(method, path, Some((&self.rules, &mut self.routed)), &mut self.key, &mut self.sampled);
+        #[cfg(debug_assertions)]
+        self.check_routing(method, path);
         if record.query.as_deref().is_some_and(has_payload_key) {
             self.key.clear();
             self.key.push_str(PAYLOAD_KEY);

@@ -14,6 +14,7 @@
 //! bounded [`Sample`]; query keys are capped per endpoint, and the number of
 //! distinct templates is capped by the deriver.
 
+use super::fold::Rules;
 use super::shape::{self, Segment};
 use super::sketch::{QuantileSketch, Sample};
 use super::value_shape::NamedShapes;
@@ -232,6 +233,14 @@ pub fn has_payload_key(query: &[u8]) -> bool {
 /// `METHOD /path/{id}`: the key a request is counted under, written into
 /// `key`; the positions of segments sampled or redacted go to `positions`.
 pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mut Positions) {
+    template_key_routed(method, path, None, key, positions);
+}
+
+/// [`template_key`], routed by the folding rules as the key is built (with
+/// `group` as scratch): the key [`Rules::route`] would make of
+/// [`template_key`]'s, in one pass over the path. A literal its group folds
+/// is written `{param}` at once and its position joins the sampled ones.
+pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
     key.clear();
     positions.clear();
     // Methods are RFC 9110 tokens by now (`request_rule`); letters are written upper-case.
@@ -246,32 +255,79 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mu
         shape::push_literal(key, &shape::lossless(path));
         return;
     }
-    if path.is_empty() {
-        key.push('/');
-    }
+    // An empty path is written `/`: two empty segments, as the rules see it.
+    let path: &[u8] = if path.is_empty() { b"/" } else { path };
+    let path_start = key.len();
+    // The rules' group of each position is `METHOD depth prefix`, the prefix as routed so far.
+    let mut router = rules.and_then(|(rules, group)| {
+        group.clear();
+        group.push_str(&key[..path_start]);
+        let depth = path.iter().filter(|&&b| b == b'/').count() + 1;
+        let _ = write_depth(group, depth);
+        rules.has_shape(group).then_some((rules, group))
+    });
     // A log's own braces are rare: look for them once per path, not once per segment.
     let braces = path.iter().any(|&b| b == b'{' || b == b'}');
+    // Paths are nearly always UTF-8: checked once whole, its segments are text as they are split.
+    let text = std::str::from_utf8(path).ok();
+    let mut text_segments = text.map(|t| t.split('/'));
     for (i, seg) in path.split(|&b| b == b'/').enumerate() {
         if i > 0 {
             key.push('/');
         }
-        match shape::classify(seg) {
-            Segment::Literal => match std::str::from_utf8(seg) {
-                Ok(text) if braces => shape::push_literal(key, text),
-                Ok(text) => key.push_str(text),
-                Err(_) => shape::push_literal(key, &shape::lossless(seg)),
+        let seg_start = key.len();
+        let seg_text = text_segments.as_mut().and_then(Iterator::next);
+        let class = shape::classify(seg);
+        match class {
+            Segment::Literal => match seg_text.map_or_else(|| std::str::from_utf8(seg).ok(), Some) {
+                Some(text) if braces => shape::push_literal(key, text),
+                Some(text) => key.push_str(text),
+                None => shape::push_literal(key, &shape::lossless(seg)),
             },
             other => {
                 if other.sampled() {
                     positions.sampled.push(i);
-                } else if other != Segment::Literal {
+                } else {
                     let placeholder = other.placeholder();
                     positions.redacted.push((i, &placeholder[1..placeholder.len() - 1]));
                 }
                 key.push_str(other.placeholder());
             }
         }
+        if let Some((rules, group)) = router.as_mut() {
+            if i > 0
+                && let Some(kept) = rules.group(group)
+            {
+                // A folded group: its literals but the kept ones, and shape placeholders, become `{param}`.
+                let replace = match class {
+                    Segment::Literal => !kept.contains(&key[seg_start..]),
+                    other => other.sampled(),
+                };
+                if replace {
+                    if class == Segment::Literal {
+                        positions.sampled.push(i);
+                    }
+                    key.truncate(seg_start);
+                    key.push_str("{param}");
+                }
+            }
+            if i > 0 {
+                group.push('/');
+            }
+            group.push_str(&key[seg_start..]);
+        }
     }
+}
+
+/// Appends `depth` and a space, as the rules' group keys hold it.
+fn write_depth(group: &mut String, depth: usize) -> std::fmt::Result {
+    if depth < 10 {
+        group.push(char::from(b'0' + depth as u8));
+        group.push(' ');
+        return Ok(());
+    }
+    use std::fmt::Write as _;
+    write!(group, "{depth} ")
 }
 
 /// The concrete path and query with every secret replaced by its placeholder.

@@ -38,6 +38,8 @@ pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     groups: FxHashMap<String, FxHashSet<String>>,
+    /// The `METHOD depth ` that begins some group's key: a path of any other shape has no rule to meet.
+    shapes: FxHashSet<String>,
 }
 
 impl Rules {
@@ -53,16 +55,29 @@ impl Rules {
         self.groups.contains_key(group)
     }
 
+    /// Whether some group's key begins with `shape` (`GET 3 `).
+    pub fn has_shape(&self, shape: &str) -> bool {
+        self.shapes.contains(shape)
+    }
+
+    /// The literals a folded group keeps, by its key (`GET 3 /p`).
+    pub fn group(&self, group: &str) -> Option<&FxHashSet<String>> {
+        self.groups.get(group)
+    }
+
     /// Records that `group` folded, keeping `kept` literals; a group folds once.
     pub fn add(&mut self, group: String, kept: FxHashSet<String>) {
-        self.groups.entry(group).or_insert(kept);
+        if !self.groups.contains_key(&group) {
+            self.shapes.insert(shape_of(&group).to_owned());
+            self.groups.insert(group, kept);
+        }
     }
 
     /// Adds the groups `other` folded that these rules do not have yet.
     pub fn extend(&mut self, other: &Rules) {
         for (group, kept) in &other.groups {
             if !self.groups.contains_key(group) {
-                self.groups.insert(group.clone(), kept.clone());
+                self.add(group.clone(), kept.clone());
             }
         }
     }
@@ -84,7 +99,13 @@ impl Rules {
 
     /// Rules read from a partial profile.
     pub fn from_state(groups: &[(String, Vec<String>)]) -> Self {
-        Rules { groups: groups.iter().map(|(group, kept)| (group.clone(), kept.iter().cloned().collect())).collect() }
+        let mut rules = Rules::default();
+        for (group, kept) in groups {
+            // As a map collects: a group named twice keeps its last literals.
+            rules.shapes.insert(shape_of(group).to_owned());
+            rules.groups.insert(group.clone(), kept.iter().cloned().collect());
+        }
+        rules
     }
 
     /// Routes `key` (`GET /p/qwertyui`) into `out`; the positions of the
@@ -132,6 +153,12 @@ impl Rules {
         }
         changed
     }
+}
+
+/// `METHOD depth ` of a group's key `METHOD depth prefix`: up to its second space.
+fn shape_of(group: &str) -> &str {
+    let end = group.match_indices(' ').nth(1).map_or(group.len(), |(at, _)| at + 1);
+    &group[..end]
 }
 
 /// The group a path position belongs to: `METHOD depth prefix`.

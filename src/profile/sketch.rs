@@ -30,7 +30,7 @@ pub struct QuantileSketch {
 }
 
 /// Values wait this many at a time before they join the sorted bins.
-const PENDING: usize = 32;
+const PENDING: usize = 128;
 
 /// A sketch as files hold it: its bins, every value in them.
 #[derive(serde::Serialize, serde::Deserialize)]
