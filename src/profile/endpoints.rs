@@ -270,13 +270,15 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     let braces = path.iter().any(|&b| b == b'{' || b == b'}');
     // Paths are nearly always UTF-8: checked once whole, its segments are text as they are split.
     let text = std::str::from_utf8(path).ok();
-    let mut text_segments = text.map(|t| t.split('/'));
+    let mut offset = 0;
     for (i, seg) in path.split(|&b| b == b'/').enumerate() {
         if i > 0 {
             key.push('/');
         }
         let seg_start = key.len();
-        let seg_text = text_segments.as_mut().and_then(Iterator::next);
+        // Split at an ASCII `/`, a segment of a UTF-8 path is UTF-8: sliced, not checked again.
+        let seg_text = text.and_then(|t| t.get(offset..offset + seg.len()));
+        offset += seg.len() + 1;
         let class = shape::classify(seg);
         match class {
             Segment::Literal => match seg_text.map_or_else(|| std::str::from_utf8(seg).ok(), Some) {
