@@ -209,7 +209,7 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64, rules: Optio
         changed = true;
     }
     if let Some(rules) = rules {
-        for (_, kept) in kept.iter_mut().enumerate().filter(|(g, _)| folded[*g]) {
+        for (kept, _) in kept.iter_mut().zip(&folded).filter(|(_, folded)| **folded) {
             if let Some((key, literals)) = kept.take() {
                 rules.add(key, literals);
             }

@@ -263,7 +263,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
         group.clear();
         group.push_str(&key[..path_start]);
         let depth = path.iter().filter(|&&b| b == b'/').count() + 1;
-        let _ = write_depth(group, depth);
+        write_depth(group, depth);
         rules.has_shape(group).then_some((rules, group))
     });
     // A log's own braces are rare: look for them once per path, not once per segment.
@@ -321,15 +321,16 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     }
 }
 
-/// Appends `depth` and a space, as the rules' group keys hold it.
-fn write_depth(group: &mut String, depth: usize) -> std::fmt::Result {
+/// Appends `depth` and a space, as the rules' group keys hold it (`fold::group_key`).
+fn write_depth(group: &mut String, depth: usize) {
+    use std::fmt::Write as _;
     if depth < 10 {
         group.push(char::from(b'0' + depth as u8));
         group.push(' ');
-        return Ok(());
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(group, "{depth} ");
     }
-    use std::fmt::Write as _;
-    write!(group, "{depth} ")
 }
 
 /// The concrete path and query with every secret replaced by its placeholder.
