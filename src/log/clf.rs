@@ -30,6 +30,15 @@ impl LineParser for ClfParser {
         if line.is_empty() {
             return Parsed::Skip;
         }
+        if let Some(record) = super::clf_common::parse_common(line, &mut self.times) {
+            #[cfg(debug_assertions)]
+            if let Ok(general) = parse_clf(line, &mut self.times) {
+                assert_eq!(record, general, "the common shape's reading of {:?}", String::from_utf8_lossy(line));
+            } else {
+                panic!("the common shape took a line the general parser rejects: {:?}", String::from_utf8_lossy(line));
+            }
+            return Parsed::Record(record);
+        }
         match parse_clf(line, &mut self.times) {
             Ok(record) => Parsed::Record(record),
             Err(err) => Parsed::Reject(LineError::from_nom(line, err)),
@@ -110,7 +119,7 @@ fn request_field(input: &[u8]) -> Res<'_, Text<'_>> {
 }
 
 /// ` 200 ` or ` - ` (or the end of the line) after a closing quote.
-fn followed_by_status(rest: &[u8]) -> bool {
+pub(super) fn followed_by_status(rest: &[u8]) -> bool {
     let Some(rest) = rest.strip_prefix(b" ") else {
         return false;
     };
@@ -125,7 +134,7 @@ fn followed_by_status(rest: &[u8]) -> bool {
 /// shifted, and that must be a reject, not a misread. (Addresses and host
 /// names are not parsed further: this runs on every line, and IPv4 exits at
 /// its first dot.)
-fn plausible_client(token: &[u8]) -> bool {
+pub(super) fn plausible_client(token: &[u8]) -> bool {
     !(token.first().is_some_and(u8::is_ascii_digit) && token.iter().all(u8::is_ascii_digit))
 }
 
@@ -212,7 +221,7 @@ impl<'a> Groups<'a> {
 }
 
 /// Referer, user agent, extra fields and a trailing duration, all optional.
-fn trailer<'a>(rest: &'a [u8], record: &mut LogRecord<'a>) -> Result<(), nom::Err<fields::FieldError<'a>>> {
+pub(super) fn trailer<'a>(rest: &'a [u8], record: &mut LogRecord<'a>) -> Result<(), nom::Err<fields::FieldError<'a>>> {
     let rest = rest.trim_ascii_start();
     if rest.is_empty() {
         return Ok(());

@@ -8,6 +8,7 @@
 
 mod aws;
 mod clf;
+mod clf_common;
 pub mod container;
 
 mod apache;

@@ -1,0 +1,139 @@
+//! The Combined line as nearly every server writes it, read in one forward
+//! pass: `client ident user [time] "request" status bytes` and the trailer.
+//!
+//! This is the per-line path of a derive, so it takes the shape the general
+//! parser (`clf.rs`) spends most of its searching on and reads it by
+//! position: three plain tokens, one space each, then the time. A line of
+//! any other shape (a virtual host or a forwarded-for list before the
+//! client, a quoted client, escapes in the request, a request whose closing
+//! quote is not followed by a status, a second space between fields) gets
+//! `None`, and the general parser reads it as before; debug builds check
+//! that both readings agree on every line the fast one takes.
+
+use super::LogRecord;
+use super::clf::{followed_by_status, plausible_client, trailer};
+use super::fields::{self, ClfTimeCache};
+use std::borrow::Cow;
+
+/// Reads `line` if it has the common shape; `None` leaves it to the general parser.
+pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Option<LogRecord<'a>> {
+    let (client, rest) = plain_token(line)?;
+    let (_ident, rest) = plain_token(rest)?;
+    let (user, rest) = plain_token(rest)?;
+    if !(rest.first() == Some(&b'[') && rest.get(1).is_some_and(u8::is_ascii_digit)) || !plausible_client(client) {
+        return None;
+    }
+    let (rest, time_us) = times.parse(rest).ok()?;
+    let rest = rest.strip_prefix(b" ")?;
+    let body = rest.strip_prefix(b"\"")?;
+    let close = memchr::memchr2(b'"', b'\\', body)?;
+    if body[close] != b'"' || !followed_by_status(&body[close + 1..]) {
+        return None;
+    }
+    let request = fields::split_request(Cow::Borrowed(&body[..close]));
+    let rest = body[close + 1..].strip_prefix(b" ")?;
+    let (status, rest) = status_token(rest)?;
+    let rest = rest.strip_prefix(b" ")?;
+    let (bytes, rest) = byte_token(rest)?;
+    let mut record = LogRecord {
+        time_us: Some(time_us),
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        protocol: request.protocol,
+        status,
+        bytes,
+        client: fields::present(client),
+        user: fields::present(user),
+        host: request.host,
+        ..LogRecord::default()
+    };
+    trailer(rest, &mut record).ok()?;
+    Some(record)
+}
+
+/// A token of visible bytes other than `"`, `,` and `[`, and the input after the one space that ends it.
+fn plain_token(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = input.iter().position(|&b| b <= b' ' || matches!(b, b'"' | b',' | b'[' | 0x7f))?;
+    if end == 0 || input[end] != b' ' {
+        return None;
+    }
+    Some((&input[..end], &input[end + 1..]))
+}
+
+/// Three digits or `-`, ended by a space.
+fn status_token(input: &[u8]) -> Option<(Option<u16>, &[u8])> {
+    if let [b'-', b' ', ..] = input {
+        return Some((None, &input[1..]));
+    }
+    match input {
+        [a, b, c, b' ', ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            let value = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+            Some((Some(value), &input[3..]))
+        }
+        _ => None,
+    }
+}
+
+/// A byte count of at most 19 digits, or `-`; what follows is the trailer's.
+fn byte_token(input: &[u8]) -> Option<(Option<u64>, &[u8])> {
+    if let Some(rest) = input.strip_prefix(b"-") {
+        return (!rest.first().is_some_and(u8::is_ascii_digit)).then_some((None, rest));
+    }
+    let mut value = 0u64;
+    let mut len = 0;
+    for &b in input.iter().take(20) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+        len += 1;
+    }
+    (1..=19).contains(&len).then_some((Some(value), &input[len..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines of the common shape are taken; each of the others is left to the general parser.
+    #[test]
+    fn takes_the_common_shape_only() {
+        let table: [(&str, bool); 14] = [
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 2326 "-" "curl/8""#, true),
+            (r#"1.2.3.4 - frank [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 304 -"#, true),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" - -"#, true),
+            (r#"vhost:443 1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#, false),
+            (r#"10.0.0.2, 10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#, false),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /\"x\" HTTP/1.1" 200 1"#, false),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /"x" HTTP/1.1" 200 1"#, false),
+            (r#"1.2.3.4 - -  [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#, false),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1"  200 1"#, false),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 2000 1"#, false),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 99999999999999999999"#, false),
+            (r#"8080 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#, false),
+            (r#"1.2.3.4 - - [garbage] "GET / HTTP/1.1" 200 1"#, false),
+            (r#""1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "ua"""#, false),
+        ];
+        for (line, taken) in table {
+            let record = parse_common(line.as_bytes(), &mut ClfTimeCache::default());
+            assert_eq!(record.is_some(), taken, "{line}");
+        }
+        let record = parse_common(table[0].0.as_bytes(), &mut ClfTimeCache::default()).unwrap();
+        let owned = record.to_owned_record();
+        assert_eq!(
+            (owned.client.as_deref(), owned.path.as_deref(), owned.query.as_deref(), owned.status, owned.bytes),
+            (Some("1.2.3.4"), Some("/a"), Some("b=1"), Some(200), Some(2326))
+        );
+        assert_eq!(owned.user_agent.as_deref(), Some("curl/8"));
+    }
+
+    #[test]
+    fn numbers_end_where_they_should() {
+        assert_eq!(byte_token(b"1234 \"-\""), Some((Some(1234), &b" \"-\""[..])));
+        assert_eq!(byte_token(b"-5"), None);
+        assert_eq!(byte_token(b"x"), None);
+        assert_eq!(status_token(b"404 "), Some((Some(404), &b" "[..])));
+        assert_eq!(status_token(b"40 "), None);
+    }
+}
