@@ -14,10 +14,11 @@ const PER_OCTAVE: i32 = 48;
 
 /// Quantiles of positive values in log-spaced bins, stored sparsely.
 ///
-/// Values added one at a time wait, by bin, in a short unsorted list and
-/// join the sorted bins [`PENDING`] at a time in one merge: a log's byte
-/// counts spread over hundreds of bins, and inserting each into the sorted
-/// list moved half of it every time. The count includes them; everything
+/// A value whose bin is there is counted in it at once; one whose bin is
+/// not waits in a short unsorted list, and those join the sorted bins
+/// [`PENDING`] at a time in one merge: a log's byte counts spread over
+/// hundreds of bins, and inserting each into the sorted list moved half of
+/// it every time. The count includes them; everything
 /// that reads the bins takes them in.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, into = "SketchWire", from = "SketchWire")]
@@ -82,9 +83,16 @@ impl QuantileSketch {
         2f64.powi(exponent) * (1.0 + (f64::from(step) + 0.5) / f64::from(PER_OCTAVE))
     }
 
+    /// Counts a value: in its bin when the bin is there already (most values
+    /// once a sketch has warmed up), else in the waiting list.
     pub fn add(&mut self, value: f64) {
         self.count += 1;
-        self.pending.push(Self::bin_of(value));
+        let bin = Self::bin_of(value);
+        if let Ok(at) = self.bins.binary_search_by_key(&bin, |&(b, _)| b) {
+            self.bins[at].1 += 1;
+            return;
+        }
+        self.pending.push(bin);
         if self.pending.len() >= PENDING {
             self.settle();
         }
