@@ -7,7 +7,7 @@
 //! `--bin` sets it.
 
 use super::wire::Arrival;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 /// Internal resolutions, seconds; each divides the next.
 const RESOLUTIONS: [i64; 7] = [1, 10, 60, 600, 3600, 21600, 86400];
@@ -32,8 +32,10 @@ pub struct ArrivalState {
 #[derive(Debug, Clone, Default)]
 pub struct ArrivalCounter {
     level: usize,
-    /// bin index (time / resolution) → count
-    bins: BTreeMap<i64, u64>,
+    /// bin index (time / resolution) → count. A hash map: a count is added per
+    /// session and per second of log, and a day's 86,400 bins in a tree cost a
+    /// search of cache misses each; whatever reads the bins sorts or scans them.
+    bins: FxHashMap<i64, u64>,
 }
 
 impl ArrivalCounter {
@@ -50,7 +52,7 @@ impl ArrivalCounter {
 
     fn coarsen(&mut self) {
         let factor = RESOLUTIONS[self.level + 1] / RESOLUTIONS[self.level];
-        let mut coarse = BTreeMap::new();
+        let mut coarse = FxHashMap::default();
         for (bin, n) in std::mem::take(&mut self.bins) {
             *coarse.entry(bin.div_euclid(factor)).or_default() += n;
         }
@@ -60,7 +62,9 @@ impl ArrivalCounter {
 
     /// The counts as a partial profile keeps them.
     pub fn to_state(&self) -> ArrivalState {
-        ArrivalState { resolution_s: self.resolution(), bins: self.bins.iter().map(|(&b, &n)| (b, n)).collect() }
+        let mut bins: Vec<(i64, u64)> = self.bins.iter().map(|(&b, &n)| (b, n)).collect();
+        bins.sort_unstable();
+        ArrivalState { resolution_s: self.resolution(), bins }
     }
 
     /// Counts read from a partial profile, checked: a known resolution, bins in rising order
@@ -95,7 +99,7 @@ impl ArrivalCounter {
 
     /// The first and last bins counted, if any.
     pub fn first_and_last(&self) -> Option<(i64, i64)> {
-        self.bins.keys().next().copied().zip(self.bins.keys().next_back().copied())
+        self.bins.keys().min().copied().zip(self.bins.keys().max().copied())
     }
 
     /// The bin a second falls in.
@@ -110,7 +114,7 @@ impl ArrivalCounter {
 
     /// The first second counted (rounded down to the resolution), if any.
     pub fn start(&self) -> Option<i64> {
-        self.bins.keys().next().map(|bin| bin * self.resolution())
+        self.bins.keys().min().map(|bin| bin * self.resolution())
     }
 
     /// The bin width for the whole span: `requested` when it is a multiple of
@@ -120,10 +124,7 @@ impl ArrivalCounter {
         if let Some(bin) = requested.map(i64::from).filter(|b| *b > 0) {
             return if bin % res == 0 { bin } else { (bin / res + 1) * res };
         }
-        let span = match (self.bins.keys().next(), self.bins.keys().next_back()) {
-            (Some(first), Some(last)) => (last - first + 1) * res,
-            _ => 1,
-        };
+        let span = self.first_and_last().map_or(1, |(first, last)| (last - first + 1) * res);
         NICE_BINS.iter().copied().find(|&bin| bin % res == 0 && (span + bin - 1) / bin <= TARGET_BINS).unwrap_or(*NICE_BINS.last().unwrap())
     }
 
@@ -145,7 +146,7 @@ impl ArrivalCounter {
             return (Arrival { bin_s: 1, counts: Vec::new() }, 0);
         };
         let bin_s = self.bin_width(requested_bin);
-        let last = self.bins.keys().next_back().map_or(start, |bin| bin * self.resolution());
+        let last = self.bins.keys().max().map_or(start, |bin| bin * self.resolution());
         let len = ((last - start) / bin_s + 1) as usize;
         (Arrival { bin_s: bin_s as u32, counts: self.curve(start, bin_s, len) }, start)
     }
