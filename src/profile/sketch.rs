@@ -88,9 +88,19 @@ impl QuantileSketch {
     pub fn add(&mut self, value: f64) {
         self.count += 1;
         let bin = Self::bin_of(value);
-        if let Ok(at) = self.bins.binary_search_by_key(&bin, |&(b, _)| b) {
-            self.bins[at].1 += 1;
-            return;
+        // Bins are distinct and sorted, so bin `b` sits at most `b - first` places in:
+        // exactly there where the bins run without a gap (think times, sizes once warmed up).
+        let first = self.bins.first().map_or(i32::MAX, |&(b, _)| b);
+        if let Ok(offset) = usize::try_from(i64::from(bin) - i64::from(first)) {
+            let end = offset.min(self.bins.len() - 1);
+            if self.bins[end].0 == bin {
+                self.bins[end].1 += 1;
+                return;
+            }
+            if let Ok(at) = self.bins[..end].binary_search_by_key(&bin, |&(b, _)| b) {
+                self.bins[at].1 += 1;
+                return;
+            }
         }
         self.pending.push(bin);
         if self.pending.len() >= PENDING {
