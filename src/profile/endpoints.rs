@@ -258,16 +258,17 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     // An empty path is written `/`: two empty segments, as the rules see it.
     let path: &[u8] = if path.is_empty() { b"/" } else { path };
     let path_start = key.len();
+    // One pass counts the slashes and looks for the log's own braces (rare: looked for once
+    // per path, not once per segment); branch-free, so it runs on whole vectors of bytes.
+    let (slashes, braces) =
+        path.iter().fold((0usize, false), |(n, braces), &b| (n + usize::from(b == b'/'), braces | (b == b'{') | (b == b'}')));
     // The rules' group of each position is `METHOD depth prefix`, the prefix as routed so far.
     let mut router = rules.and_then(|(rules, group)| {
         group.clear();
         group.push_str(&key[..path_start]);
-        let depth = path.iter().filter(|&&b| b == b'/').count() + 1;
-        write_depth(group, depth);
+        write_depth(group, slashes + 1);
         rules.has_shape(group).then_some((rules, group))
     });
-    // A log's own braces are rare: look for them once per path, not once per segment.
-    let braces = path.iter().any(|&b| b == b'{' || b == b'}');
     // Paths are nearly always UTF-8: checked once whole, its segments are text as they are split.
     let text = std::str::from_utf8(path).ok();
     let mut offset = 0;

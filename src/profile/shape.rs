@@ -90,7 +90,8 @@ pub fn classify(seg: &[u8]) -> Segment {
     if classes & MAIL != 0 && looks_like_email(seg) {
         return Segment::Email;
     }
-    if is_jwt(seg) || is_random(seg) {
+    // A random token has digits (`is_random` asks for two): a segment without is not read again.
+    if is_jwt(seg) || classes & DIGIT != 0 && is_random(seg) {
         return Segment::Token;
     }
     if seg.len() >= 16 && classes & !(DIGIT | HEX_LETTER) == 0 && classes & DIGIT != 0 {
