@@ -445,7 +445,12 @@ impl Deriver {
     }
 
     fn template(&mut self, key: &str, stats: &EndpointStats) -> u32 {
-        if !self.ids.contains_key(key) && self.rules.route(key, &mut self.routed, &mut self.folded) {
+        // Most of a chunk's templates are in the table already: one lookup settles them.
+        if let Some(&id) = self.ids.get(key) {
+            self.templates[id as usize].1.merge(stats);
+            return id;
+        }
+        if self.rules.route(key, &mut self.routed, &mut self.folded) {
             // Rules learned since the chunk was routed: fold it now, its literals offered as samples.
             let mut stats = stats.clone();
             let path = key.split_once(' ').map_or("", |(_, path)| path);
@@ -459,7 +464,7 @@ impl Deriver {
             self.routed = routed;
             return id;
         }
-        let key = if self.ids.contains_key(key) || self.templates.len() < MAX_TEMPLATES { key } else { OVERFLOW_KEY };
+        let key = if self.templates.len() < MAX_TEMPLATES { key } else { OVERFLOW_KEY };
         let id = match self.ids.get(key) {
             Some(&id) => id,
             None => {

@@ -92,6 +92,10 @@ impl EndpointStats {
         let mut next = positions.sampled.iter().peekable();
         let mut redacted = positions.redacted.iter().peekable();
         for (position, seg) in path.split(|&b| b == b'/').enumerate() {
+            // Past the last position asked for (or none asked for, as for most paths) nothing is left to do.
+            if next.peek().is_none() && redacted.peek().is_none() {
+                break;
+            }
             if next.next_if(|&&p| p == position).is_some() {
                 self.param(position).offer(PARAM_SAMPLES, seed, seg);
             } else if let Some((_, name)) = redacted.next_if(|(p, _)| *p == position) {
