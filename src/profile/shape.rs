@@ -129,45 +129,64 @@ fn is_jwt(s: &[u8]) -> bool {
 
 /// A long run of mixed letters and digits, as API keys and session ids are.
 ///
-/// One pass over the bytes: this runs on every long path segment (slugs,
-/// file names), so it counts classes and runs together.
+/// One pass over the bytes: this runs on every long path segment with
+/// digits (slugs, file names), so it counts classes and runs together, a
+/// table lookup a byte (no branch on which letter it is).
 fn is_random(s: &[u8]) -> bool {
     if s.len() < 24 {
         return false;
     }
-    let (mut digits, mut upper, mut lower) = (0usize, 0usize, 0usize);
+    let (mut digits, mut seen) = (0usize, 0u8);
     // Slugs (`how-to-build-a-thing-in-rust-2024`) keep letters and digits in
     // separate words; random strings mix them within a long run.
-    let (mut run, mut run_digit, mut run_alpha, mut mixed_run) = (0usize, false, false, false);
+    let (mut run, mut run_classes, mut mixed_run) = (0usize, 0u8, false);
     for &b in s {
-        match b {
-            b'0'..=b'9' => {
-                digits += 1;
-                run_digit = true;
-            }
-            b'A'..=b'Z' => {
-                upper += 1;
-                run_alpha = true;
-            }
-            b'a'..=b'z' => {
-                lower += 1;
-                run_alpha = true;
-            }
-            b'+' | b'/' | b'=' => {}
-            // A dot belongs to a token's alphabet, but a segment with one is a file name.
-            b'.' => return false,
-            b'-' | b'_' | b'~' => {
-                (run, run_digit, run_alpha) = (0, false, false);
-                continue;
-            }
-            _ => return false,
+        let class = TOKEN_CLASSES[usize::from(b)];
+        // A dot belongs to a token's alphabet, but a segment with one is a file name.
+        if class & T_NONE != 0 {
+            return false;
         }
+        if class & T_SEPARATOR != 0 {
+            (run, run_classes) = (0, 0);
+            continue;
+        }
+        digits += usize::from(class & T_DIGIT);
+        seen |= class;
         run += 1;
-        mixed_run |= run >= 8 && run_digit && run_alpha;
+        run_classes |= class;
+        mixed_run |= run >= 8 && run_classes & T_DIGIT != 0 && run_classes & (T_UPPER | T_LOWER) != 0;
     }
-    let classes = usize::from(digits > 0) + usize::from(upper > 0) + usize::from(lower > 0);
+    let classes = [T_DIGIT, T_UPPER, T_LOWER].iter().filter(|&&c| seen & c != 0).count();
     mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32)
 }
+
+/// Byte classes for [`is_random`]: `T_DIGIT` must be 1 (it is counted by value).
+const T_DIGIT: u8 = 1;
+const T_UPPER: u8 = 2;
+const T_LOWER: u8 = 4;
+/// `+ / =`: a token's alphabet, in a run, neither letter nor digit.
+const T_PLAIN: u8 = 8;
+/// `- _ ~`: between runs.
+const T_SEPARATOR: u8 = 16;
+/// Anything else: no token.
+const T_NONE: u8 = 32;
+
+const TOKEN_CLASSES: [u8; 256] = {
+    let mut table = [T_NONE; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' => T_DIGIT,
+            b'A'..=b'Z' => T_UPPER,
+            b'a'..=b'z' => T_LOWER,
+            b'+' | b'/' | b'=' => T_PLAIN,
+            b'-' | b'_' | b'~' => T_SEPARATOR,
+            _ => T_NONE,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// A query key that is no parameter name but a payload: a shell command, SQL
 /// or a path (`cd+/tmp;rm+-rf+*`, `1'+OR+'1'='1`). Names are letters, digits
@@ -475,5 +494,73 @@ mod tests {
         for (key, value, secret) in pairs {
             assert_eq!(is_secret_pair(key.as_bytes(), value.as_bytes()), secret, "{key}={value}");
         }
+    }
+
+    /// The byte-by-byte `match` this table-driven version replaced, kept as its reference.
+    fn is_random_by_match(s: &[u8]) -> bool {
+        if s.len() < 24 {
+            return false;
+        }
+        let (mut digits, mut upper, mut lower) = (0usize, 0usize, 0usize);
+        // Slugs (`how-to-build-a-thing-in-rust-2024`) keep letters and digits in
+        // separate words; random strings mix them within a long run.
+        let (mut run, mut run_digit, mut run_alpha, mut mixed_run) = (0usize, false, false, false);
+        for &b in s {
+            match b {
+                b'0'..=b'9' => {
+                    digits += 1;
+                    run_digit = true;
+                }
+                b'A'..=b'Z' => {
+                    upper += 1;
+                    run_alpha = true;
+                }
+                b'a'..=b'z' => {
+                    lower += 1;
+                    run_alpha = true;
+                }
+                b'+' | b'/' | b'=' => {}
+                // A dot belongs to a token's alphabet, but a segment with one is a file name.
+                b'.' => return false,
+                b'-' | b'_' | b'~' => {
+                    (run, run_digit, run_alpha) = (0, false, false);
+                    continue;
+                }
+                _ => return false,
+            }
+            run += 1;
+            mixed_run |= run >= 8 && run_digit && run_alpha;
+        }
+        let classes = usize::from(digits > 0) + usize::from(upper > 0) + usize::from(lower > 0);
+        mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32)
+    }
+
+    #[test]
+    fn random_tokens_are_judged_as_the_byte_match_judged_them() {
+        let (plain, special) = (b"abcXYZ0123456789", b"-_~+/=.%");
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut tokens = 0;
+        for _ in 0..20_000 {
+            let len = 20 + (next() % 24) as usize;
+            // Mostly letters and digits, so the long mixed runs the rule looks for happen.
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 32 == 0 { special[(r >> 8) as usize % special.len()] } else { plain[(r >> 8) as usize % plain.len()] }
+                })
+                .collect();
+            assert_eq!(is_random(&text), is_random_by_match(&text), "{}", String::from_utf8_lossy(&text));
+            tokens += usize::from(is_random(&text));
+        }
+        // Both answers were put to the test.
+        assert!((4_000..16_000).contains(&tokens), "{tokens} tokens of 20,000");
+        assert!(is_random(b"AKIAIOSFODNN7EXAMPLE9x2kq"));
+        assert!(!is_random(b"how-to-build-a-thing-in-rust-2024"));
     }
 }
