@@ -88,17 +88,23 @@ impl QuantileSketch {
     pub fn add(&mut self, value: f64) {
         self.count += 1;
         let bin = Self::bin_of(value);
-        // Bins are distinct and sorted, so bin `b` sits at most `b - first` places in:
-        // exactly there where the bins run without a gap (think times, sizes once warmed up).
-        let first = self.bins.first().map_or(i32::MAX, |&(b, _)| b);
-        if let Ok(offset) = usize::try_from(i64::from(bin) - i64::from(first)) {
-            let end = offset.min(self.bins.len() - 1);
-            if self.bins[end].0 == bin {
-                self.bins[end].1 += 1;
-                return;
+        // Bins are distinct and sorted, so bin `b` sits at most `b - first` places from the
+        // start and at most `last - b` from the end: where a run of bins has no gap (think
+        // times, sizes once warmed up) one of the two is its place; else the search is short.
+        if let (Some(&(first, _)), Some(&(last, _))) = (self.bins.first(), self.bins.last())
+            && (first..=last).contains(&bin)
+        {
+            let end = self.bins.len() - 1;
+            let high = ((bin - first) as usize).min(end);
+            let low = end.saturating_sub((last - bin) as usize);
+            for at in [high, low] {
+                if self.bins[at].0 == bin {
+                    self.bins[at].1 += 1;
+                    return;
+                }
             }
-            if let Ok(at) = self.bins[..end].binary_search_by_key(&bin, |&(b, _)| b) {
-                self.bins[at].1 += 1;
+            if let Some(Ok(at)) = self.bins.get(low..high).map(|run| run.binary_search_by_key(&bin, |&(b, _)| b)) {
+                self.bins[low + at].1 += 1;
                 return;
             }
         }
