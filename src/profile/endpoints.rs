@@ -262,10 +262,10 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     // An empty path is written `/`: two empty segments, as the rules see it.
     let path: &[u8] = if path.is_empty() { b"/" } else { path };
     let path_start = key.len();
-    // One pass counts the slashes and looks for the log's own braces (rare: looked for once
-    // per path, not once per segment); branch-free, so it runs on whole vectors of bytes.
-    let (slashes, braces) =
-        path.iter().fold((0usize, false), |(n, braces), &b| (n + usize::from(b == b'/'), braces | (b == b'{') | (b == b'}')));
+    // Each a vector scan: a count of slashes, and the log's own braces (rare: looked for
+    // once per path, not once per segment).
+    let slashes = path.iter().filter(|&&b| b == b'/').count();
+    let braces = memchr::memchr2(b'{', b'}', path).is_some();
     // The rules' group of each position is `METHOD depth prefix`, the prefix as routed so far.
     let mut router = rules.and_then(|(rules, group)| {
         group.clear();
