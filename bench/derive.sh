@@ -42,7 +42,7 @@ parts="$out/parts-${size_mb}MB"
 if [ ! -s "$parts/part07" ]; then
   rm -rf "$parts" && mkdir -p "$parts" && split -n l/8 -d "$log" "$parts/part"
 fi
-fleet="for p in $parts/part0*; do target/release/replay derive --partial \$p -o \$p.json.gz 2>/dev/null || exit 1; done; target/release/replay derive --merge $parts/part0*.json.gz -o /dev/null 2>/dev/null"
+fleet="for p in $parts/part0?; do target/release/replay derive --partial \$p -o \$p.json.gz 2>/dev/null || exit 1; done; target/release/replay derive --merge $parts/part0?.json.gz -o /dev/null 2>/dev/null"
 cat "$log" "$log.gz" "$slugs" "$short" "$few" "$parts"/part0? > /dev/null  # warm the page cache so every tool reads from memory
 echo "inputs: $log ($bytes bytes), $slugs, $short, $few; $(nproc) cores"
 python3 bench/measure.py \
