@@ -32,7 +32,9 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+mod settings;
 mod state;
+pub use settings::{DEFAULT_MAX_ENDPOINTS, DEFAULT_SESSION_GAP, DeriveSettings};
 pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
 
 /// Event buffers handed back by folded chunks for the next ones (a fresh
@@ -48,45 +50,6 @@ const TOP_FLOWS: usize = 10;
 const MIX_DIFFERENCE: f64 = 0.2;
 const MIX_RESOLUTION_S: i64 = 60;
 const MAX_MIX_WINDOWS: usize = 4096;
-
-/// What `replay derive` was asked to keep and how.
-#[derive(Debug, Clone)]
-pub struct DeriveSettings {
-    pub since_us: Option<i64>,
-    pub until_us: Option<i64>,
-    pub exclude: Option<regex::bytes::Regex>,
-    pub host_filter: Option<String>,
-    pub max_endpoints: usize,
-    pub session_gap_s: u64,
-    pub bin_s: Option<u32>,
-    pub seed: u64,
-    /// Keep each request's row for `--trace`.
-    pub trace: bool,
-    /// The form a derived login sends (`--login-form`); see `login.rs`.
-    pub login_form: Option<String>,
-}
-
-/// `--max-endpoints`, when not given.
-pub const DEFAULT_MAX_ENDPOINTS: u32 = 200;
-/// `--session-gap`, when not given: half an hour idle ends a session.
-pub const DEFAULT_SESSION_GAP: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-
-impl Default for DeriveSettings {
-    fn default() -> Self {
-        DeriveSettings {
-            since_us: None,
-            until_us: None,
-            exclude: None,
-            host_filter: None,
-            max_endpoints: DEFAULT_MAX_ENDPOINTS as usize,
-            session_gap_s: DEFAULT_SESSION_GAP.as_secs(),
-            bin_s: None,
-            seed: super::DEFAULT_SEED,
-            trace: false,
-            login_form: None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Event {
