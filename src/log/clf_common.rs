@@ -48,8 +48,23 @@ pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Opti
         host: request.host,
         ..LogRecord::default()
     };
-    trailer(rest, &mut record).ok()?;
+    // The usual end is read in place; anything else is the general trailer's.
+    match referer_and_agent(rest) {
+        Some((referer, agent)) => (record.referer, record.user_agent) = (fields::present(referer), fields::present(agent)),
+        None => trailer(rest, &mut record).ok()?,
+    }
     Some(record)
+}
+
+/// ` "referer" "agent"` ending the line, neither with an escape or an inner quote.
+fn referer_and_agent(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let body = rest.strip_prefix(b" \"")?;
+    let end = fields::find_quote_or_backslash(body)?;
+    if body[end] != b'"' {
+        return None;
+    }
+    let agent = body[end + 1..].strip_prefix(b" \"")?.strip_suffix(b"\"")?;
+    memchr::memchr2(b'"', b'\\', agent).is_none().then_some((&body[..end], agent))
 }
 
 /// A token of visible bytes other than `"`, `,` and `[`, and the input after the one space that ends it.
@@ -99,8 +114,9 @@ mod tests {
     /// Lines of the common shape are taken; each of the others is left to the general parser.
     #[test]
     fn takes_the_common_shape_only() {
-        let table: [(&str, bool); 14] = [
+        let table: [(&str, bool); 15] = [
             (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 2326 "-" "curl/8""#, true),
+            (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "http://a/" "say \"hi\"" 0.138"#, true),
             (r#"1.2.3.4 - frank [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 304 -"#, true),
             (r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" - -"#, true),
             (r#"vhost:443 1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#, false),
@@ -125,7 +141,13 @@ mod tests {
             (owned.client.as_deref(), owned.path.as_deref(), owned.query.as_deref(), owned.status, owned.bytes),
             (Some("1.2.3.4"), Some("/a"), Some("b=1"), Some(200), Some(2326))
         );
-        assert_eq!(owned.user_agent.as_deref(), Some("curl/8"));
+        assert_eq!((owned.referer, owned.user_agent.as_deref()), (None, Some("curl/8")));
+        // An agent with escapes and a trailing duration: the general trailer's reading.
+        let owned = parse_common(table[1].0.as_bytes(), &mut ClfTimeCache::default()).unwrap().to_owned_record();
+        assert_eq!(
+            (owned.referer.as_deref(), owned.user_agent.as_deref(), owned.duration_us),
+            (Some("http://a/"), Some("say \"hi\""), Some(138_000))
+        );
     }
 
     #[test]

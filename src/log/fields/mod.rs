@@ -174,7 +174,7 @@ pub fn quoted(input: &[u8]) -> Res<'_, Text<'_>> {
 /// The first `"` or `\\` in `body`. A few bytes are looked at one by one
 /// first: most quoted fields in a log line are `"-"` or short, where
 /// `memchr`'s setup costs more than the scan.
-fn find_quote_or_backslash(body: &[u8]) -> Option<usize> {
+pub fn find_quote_or_backslash(body: &[u8]) -> Option<usize> {
     const SHORT: usize = 8;
     let head = &body[..body.len().min(SHORT)];
     if let Some(at) = head.iter().position(|&b| b == b'"' || b == b'\\') {
