@@ -119,7 +119,7 @@ fn request_field(input: &[u8]) -> Res<'_, Text<'_>> {
 }
 
 /// ` 200 ` or ` - ` (or the end of the line) after a closing quote.
-pub(super) fn followed_by_status(rest: &[u8]) -> bool {
+fn followed_by_status(rest: &[u8]) -> bool {
     let Some(rest) = rest.strip_prefix(b" ") else {
         return false;
     };
