@@ -8,7 +8,9 @@
 #   case for cardinality (a third of SIZE_MB), in ~210-byte lines; and the
 #   same paths in ~107-byte lines from 65,536 clients (short slugs: the most
 #   lines, templates and users a megabyte);
-# - few paths (bench/gen_combined.py): ids on a few dozen templates (a third of SIZE_MB).
+# - few paths (bench/gen_combined.py): ids on a few dozen templates (a third of SIZE_MB);
+# - long queries: the slug paths with 6.4 KB of query each (a third of SIZE_MB),
+#   the worst case for samples held in memory.
 # The realistic log is also split in 8 parts, each derived to a partial
 # (--partial) one after another, then merged (--merge): a fleet's derive on
 # one machine's time.
@@ -28,9 +30,11 @@ log="$out/realistic-${size_mb}MB-seed7.log"
 slugs="$out/slugs-${small_mb}MB-seed7.log"
 short="$out/short-slugs-${small_mb}MB-seed7.log"
 few="$out/combined-${small_mb}MB-seed7.log"
+long="$out/long-queries-${small_mb}MB-seed7.log"
 [ -s "$log" ] || { "$out/gen_realistic" "$size_mb" 7 > "$log.tmp" && mv "$log.tmp" "$log"; }
 [ -s "$slugs" ] || { "$out/gen_realistic" "$small_mb" 7 slugs > "$slugs.tmp" && mv "$slugs.tmp" "$slugs"; }
 [ -s "$short" ] || { "$out/gen_realistic" "$small_mb" 7 short-slugs > "$short.tmp" && mv "$short.tmp" "$short"; }
+[ -s "$long" ] || { "$out/gen_realistic" "$small_mb" 7 long-queries > "$long.tmp" && mv "$long.tmp" "$long"; }
 [ -s "$few" ] || { python3 bench/gen_combined.py "$small_mb" 7 > "$few.tmp" && mv "$few.tmp" "$few"; }
 [ -s "$log.gz" ] || { gzip -1 -c "$log" > "$log.gz.tmp" && mv "$log.gz.tmp" "$log.gz"; }
 bytes=$(stat -c %s "$log")
@@ -43,8 +47,8 @@ if [ ! -s "$parts/part07" ]; then
   rm -rf "$parts" && mkdir -p "$parts" && split -n l/8 -d "$log" "$parts/part"
 fi
 fleet="for p in $parts/part0?; do target/release/replay derive --partial \$p -o \$p.json.gz 2>/dev/null || exit 1; done; target/release/replay derive --merge $parts/part0?.json.gz -o /dev/null 2>/dev/null"
-cat "$log" "$log.gz" "$slugs" "$short" "$few" "$parts"/part0? > /dev/null  # warm the page cache so every tool reads from memory
-echo "inputs: $log ($bytes bytes), $slugs, $short, $few; $(nproc) cores"
+cat "$log" "$log.gz" "$slugs" "$short" "$long" "$few" "$parts"/part0? > /dev/null  # warm the page cache so every tool reads from memory
+echo "inputs: $log ($bytes bytes), $slugs, $short, $long, $few; $(nproc) cores"
 python3 bench/measure.py \
   "cat >/dev/null" "$bytes" -- cat "$log" ";;" \
   "wc -l" "$bytes" -- wc -l "$log" ";;" \
@@ -55,5 +59,6 @@ python3 bench/measure.py \
   "replay derive (slugs)" "$(stat -c %s "$slugs")" -- target/release/replay derive "$slugs" -o /dev/null ";;" \
   "replay derive (short slugs)" "$(stat -c %s "$short")" -- target/release/replay derive "$short" -o /dev/null ";;" \
   "replay derive: 8 partials + merge" "$bytes" -- sh -c "$fleet" ";;" \
+  "replay derive (long queries)" "$(stat -c %s "$long")" -- target/release/replay derive "$long" -o /dev/null ";;" \
   "replay derive (few paths)" "$(stat -c %s "$few")" -- target/release/replay derive "$few" -o /dev/null ";;" \
   "replay derive" "$bytes" -- target/release/replay derive "$log" -o /dev/null

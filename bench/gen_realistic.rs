@@ -1,7 +1,7 @@
 //! Writes a seeded Combined log of about SIZE_MB megabytes to stdout, with
 //! the variety that makes deriving hard: many distinct paths.
 //!
-//! usage: gen_realistic SIZE_MB [SEED] [realistic|slugs|short-slugs]
+//! usage: gen_realistic SIZE_MB [SEED] [realistic|slugs|short-slugs|long-queries]
 //!
 //! `realistic` (the default) is one day of an internet-facing shop and blog:
 //! - visitors in sessions (many log in first, then browse, add to a cart and
@@ -18,6 +18,10 @@
 //! `short-slugs` is the same paths in short lines (about 107 bytes: no
 //! referer, a short agent) from 65,536 clients: the most lines, templates
 //! and users per megabyte.
+//! `long-queries` is the worst case for samples: the slug paths, each with a
+//! query of eight keys whose values are 800 letters (lines of about 6.7 KB,
+//! as a scanner or a tracking pixel writes): every template holds kilobytes
+//! of sampled values until the table folds.
 //!
 //! The same SIZE_MB, SEED and mode give the same bytes. Compiled by
 //! bench/derive.sh with `rustc -O` (no dependencies).
@@ -230,11 +234,12 @@ fn main() -> io::Result<()> {
     let size: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000) * 1_000_000;
     let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7);
     let short = args.get(3).is_some_and(|m| m == "short-slugs");
-    let slugs = short || args.get(3).is_some_and(|m| m == "slugs");
+    let long_queries = args.get(3).is_some_and(|m| m == "long-queries");
+    let slugs = short || long_queries || args.get(3).is_some_and(|m| m == "slugs");
     let mut g = Gen { rng: Rng(seed), seed, visitors: Vec::new(), path: String::with_capacity(256) };
     let start: i64 = 1_764_288_000; // 2025-11-28T00:00:00Z
     // About 210 bytes a line (107 short): spread the lines over one day.
-    let lines = (size / if short { 107 } else { 210 }).max(1) as f64;
+    let lines = (size / if short { 107 } else if long_queries { 6_700 } else { 210 }).max(1) as f64;
     let mean_gap = 86_400.0 / lines;
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let (mut written, mut t) = (0u64, 0.0f64);
@@ -250,6 +255,13 @@ fn main() -> io::Result<()> {
             g.rng.letters(&mut g.path, 8);
             g.path.push('/');
             g.rng.letters(&mut g.path, 10);
+            if long_queries {
+                for key in 0..8 {
+                    g.path.push_str(if key == 0 { "?" } else { "&" });
+                    g.path.push_str(&format!("k{key}="));
+                    g.rng.letters(&mut g.path, 800);
+                }
+            }
             (client, agent, method, status) = if short {
                 (format!("10.1.{}.{}", g.rng.below(256), g.rng.below(256)), "curl/8.5", "GET", 200)
             } else {

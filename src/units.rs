@@ -64,6 +64,20 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `512 bytes`, `32 KiB`, `16 MiB`, `1.5 GiB`: whole units when exact, else one decimal.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return count(n, "byte");
+    }
+    let (mut value, mut unit) = (n as f64 / 1024.0, 0);
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 { format!("{value} {}", UNITS[unit]) } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
 /// `1 request`, `2 requests`, `1,000 requests`.
 pub fn count(n: u64, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", thousands(n)) }
@@ -121,6 +135,22 @@ pub fn parse_duration_s(value: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_read_in_binary_units() {
+        let table = [
+            (1, "1 byte"),
+            (512, "512 bytes"),
+            (1024, "1 KiB"),
+            (32 << 10, "32 KiB"),
+            (1536, "1.5 KiB"),
+            (16 << 20, "16 MiB"),
+            (3 << 30, "3 GiB"),
+        ];
+        for (n, want) in table {
+            assert_eq!(human_bytes(n), want, "{n}");
+        }
+    }
 
     #[test]
     fn durations_rates_and_counts_read_as_people_write_them() {

@@ -45,6 +45,7 @@ mod results_files;
 mod run;
 mod run_loop;
 mod safety;
+mod sample_budget;
 mod sessions;
 mod shards;
 mod ui;

@@ -572,6 +572,7 @@ impl LogArgs {
             threads: self.threads.map_or(cores, usize::from),
             settings: DeriveSettings::default(),
             trace: None,
+            sample_budget: crate::profile::deriver::SAMPLE_BUDGET,
         }
     }
 }

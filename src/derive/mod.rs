@@ -10,7 +10,7 @@
 use crate::input::{self, InputError};
 use crate::log::{Format, detect, format_time_us};
 use crate::log::{LineError, detect::Trial};
-use crate::profile::deriver::{DeriveSettings, Deriver};
+use crate::profile::deriver::{DeriveSettings, Deriver, SAMPLE_BUDGET};
 use crate::profile::{Profile, Source, VERSION};
 use crate::scan::{self, Reject, Scan};
 use std::io::{Cursor, Read};
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 mod partial;
 mod summary;
-pub use partial::{PartialDerived, derive_partial, merge_partials};
+pub use partial::{PartialDerived, derive_partial, merge_partials, merge_partials_within};
 pub use summary::{write_file_lines, write_summary};
 
 /// The head of each input that detection reads: this many bytes, at most [`SAMPLE_LINES`] lines.
@@ -38,12 +38,22 @@ pub struct DeriveConfig {
     pub settings: DeriveSettings,
     /// `--trace`: where to write the per-request timeline (CSV).
     pub trace: Option<std::path::PathBuf>,
+    /// What the samples may take in memory ([`SAMPLE_BUDGET`]; tests make it small).
+    pub sample_budget: usize,
 }
 
 impl DeriveConfig {
     /// Reading `inputs` with detection and default settings.
     pub fn new(inputs: Vec<String>) -> Self {
-        DeriveConfig { inputs, format: None, strict: false, threads: 2, settings: DeriveSettings::default(), trace: None }
+        DeriveConfig {
+            inputs,
+            format: None,
+            strict: false,
+            threads: 2,
+            settings: DeriveSettings::default(),
+            trace: None,
+            sample_budget: SAMPLE_BUDGET,
+        }
     }
 }
 
@@ -103,6 +113,8 @@ pub struct Derived {
     pub trace: Option<(u64, u64)>,
     /// Records left out of the profile, by why.
     pub left_out: crate::profile::deriver::LeftOut,
+    /// The sample level the log's long values drove derive to (0: every sample whole).
+    pub sample_level: u8,
 }
 
 pub fn derive(config: &DeriveConfig) -> Result<Derived, DeriveError> {
@@ -118,7 +130,7 @@ fn read_inputs(config: &DeriveConfig, partial: bool) -> Result<(Deriver, Vec<Fil
         Some(path) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| trace_error(config, e.to_string()))?))),
         None => None,
     };
-    let mut deriver = Deriver::new(Arc::new(config.settings.clone()), trace);
+    let mut deriver = Deriver::new(Arc::new(config.settings.clone()), trace).with_sample_budget(config.sample_budget);
     if partial {
         deriver.keep_session_edges();
     }
@@ -186,6 +198,7 @@ fn source_of(files: &[FileReport], span: crate::profile::TimeSpan, excluded: u64
 /// The profile a deriver's state makes, with `source` as its record of the inputs.
 fn finish(deriver: Deriver, source: Source, files: Vec<FileReport>, config: &DeriveConfig) -> Result<Derived, DeriveError> {
     let left_out = deriver.excluded;
+    let sample_level = deriver.sample_level();
     let parts = deriver.finish();
     let trace = parts.trace.transpose().map_err(|e| trace_error(config, e.to_string()))?;
     let profile = Profile {
@@ -197,7 +210,7 @@ fn finish(deriver: Deriver, source: Source, files: Vec<FileReport>, config: &Der
         sessions: parts.sessions,
         thresholds: Vec::new(),
     };
-    Ok(Derived { profile, files, trace, left_out })
+    Ok(Derived { profile, files, trace, left_out, sample_level })
 }
 
 /// An input opened and its format settled, ready to be read from the start.

@@ -12,7 +12,7 @@
 
 use super::{DeriveConfig, DeriveError, Derived, FileReport, finish, read_inputs, source_of};
 use crate::profile::Source;
-use crate::profile::deriver::{Deriver, MAX_REQUESTS};
+use crate::profile::deriver::{Deriver, MAX_REQUESTS, SAMPLE_BUDGET};
 use crate::profile::partial::{self, PARTIAL_KIND, PARTIAL_VERSION, Partial, PartialSettings};
 use crate::profile::sessions::join_stretches;
 use std::path::Path;
@@ -49,6 +49,11 @@ pub struct Merged {
 /// Reads and merges the partials at `paths`, holding one at a time: a first pass checks each
 /// and learns its place in the merge order, a second absorbs them in that order.
 pub fn merge_partials(paths: &[String]) -> Result<Merged, DeriveError> {
+    merge_partials_within(paths, SAMPLE_BUDGET)
+}
+
+/// [`merge_partials`] with samples held to `sample_budget` bytes (see [`DeriveConfig::sample_budget`]).
+pub fn merge_partials_within(paths: &[String], sample_budget: usize) -> Result<Merged, DeriveError> {
     struct Seen {
         name: String,
         order: (Option<i64>, Option<i64>, u64),
@@ -87,7 +92,7 @@ pub fn merge_partials(paths: &[String]) -> Result<Merged, DeriveError> {
     };
     let derive_settings = settings.to_settings().map_err(DeriveError::Partial)?;
     seen.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.source.files.cmp(&b.source.files)));
-    let mut deriver = Deriver::new(Arc::new(derive_settings), None);
+    let mut deriver = Deriver::new(Arc::new(derive_settings), None).with_sample_budget(sample_budget);
     // Sessions settle as each partial joins, against the stretches read so far, so the open
     // ones held stay those at the edge of what has been read (bounded), not every partial's.
     let mut read: Vec<(i64, i64)> = Vec::new();

@@ -18,6 +18,17 @@ pub fn write_summary(derived: &Derived, out: &mut dyn Write) -> io::Result<()> {
     if let Some(gap) = long_gap(&derived.profile) {
         writeln!(out, "replay: warning: {gap}")?;
     }
+    if derived.sample_level > 0 {
+        let budget = crate::profile::deriver::slot_budget(derived.sample_level);
+        writeln!(
+            out,
+            "replay: note: the log's sampled values ran past {} in memory (long values on many distinct paths), \
+             so each parameter, query key and tail keeps values of at most {} together; values that do not fit are \
+             not replayed, and a placeholder left with none needs --var",
+            crate::units::human_bytes(crate::profile::deriver::SAMPLE_BUDGET as u64),
+            crate::units::human_bytes(budget as u64)
+        )?;
+    }
     if let Some((rows, late)) = derived.trace {
         writeln!(out, "replay: trace: {rows} rows ({late} later than the reorder window, written out of order)")?;
     }

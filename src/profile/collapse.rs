@@ -13,7 +13,7 @@
 //! to be all digits) fold into the same `{param}`. Positions are visited left to right, so folding one level merges
 //! the subtrees below it before the next level is judged.
 
-use super::endpoints::{EndpointStats, PARAM_SAMPLES};
+use super::endpoints::EndpointStats;
 use super::fold::{Rules, group_key};
 use super::sketch::Sample;
 use super::template::{is_placeholder, is_shape_placeholder};
@@ -341,20 +341,6 @@ fn to_wire(e: Entry, total: u64) -> Endpoint {
         once_per_session: false,
         tail: e.method == "*",
         examples: if e.method == "*" { e.stats.examples.values() } else { Vec::new() },
-    }
-}
-
-impl EndpointStats {
-    /// Keeps a folded literal as a sample of the parameter that replaced it.
-    pub fn offer_param(&mut self, position: usize, value: &[u8], seed: u64) {
-        let at = match self.params.binary_search_by_key(&position, |(p, _)| *p) {
-            Ok(at) => at,
-            Err(at) => {
-                self.params.insert(at, (position, Sample::default()));
-                at
-            }
-        };
-        self.params[at].1.offer(PARAM_SAMPLES, seed, value);
     }
 }
 

@@ -23,7 +23,7 @@ use super::fold::{COMPACT_AT, RuleBook, Rules};
 pub use super::left_out::LeftOut;
 use super::segments::segments;
 use super::sessions::{FLOW_LEN, SessionTracker};
-use super::sketch::seeded_hash;
+use super::sketch::{MAX_SAMPLED_BYTES, seeded_hash};
 use super::trace::{TraceRow, TraceWriter};
 use super::wire::{Arrival, Endpoint, Flow, Segment, Sessions};
 use crate::log::LogRecord;
@@ -32,8 +32,10 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+mod budget;
 mod settings;
 mod state;
+pub use budget::{SAMPLE_BUDGET, slot_budget};
 pub use settings::{DEFAULT_MAX_ENDPOINTS, DEFAULT_SESSION_GAP, DeriveSettings};
 pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
 
@@ -316,6 +318,8 @@ pub struct Deriver {
     next_compaction: usize,
     routed: String,
     folded: Vec<usize>,
+    /// What the samples take, against their budget (`budget.rs`).
+    samples: budget::SampleAccount,
 }
 
 /// What the deriver makes of it all.
@@ -351,6 +355,7 @@ impl Deriver {
             next_compaction: COMPACT_AT,
             routed: String::new(),
             folded: Vec::new(),
+            samples: budget::SampleAccount::default(),
         }
     }
 
@@ -378,6 +383,7 @@ impl Deriver {
         if self.templates.len() >= self.next_compaction {
             self.compact();
         }
+        self.keep_samples_in_budget();
     }
 
     /// Folds the template table by cardinality, learns the rules that did it,
@@ -408,6 +414,7 @@ impl Deriver {
     }
 
     fn template(&mut self, key: &str, stats: &EndpointStats) -> u32 {
+        self.account(key.len() + stats.sample_cost());
         // Most of a chunk's templates are in the table already: one lookup settles them.
         if let Some(&id) = self.ids.get(key) {
             self.templates[id as usize].1.merge(stats);
@@ -427,7 +434,8 @@ impl Deriver {
             self.routed = routed;
             return id;
         }
-        let key = if self.templates.len() < MAX_TEMPLATES { key } else { OVERFLOW_KEY };
+        // A key longer than a partial may carry (a path of 64 KB) joins the overflow, as templates past the cap do.
+        let key = if self.templates.len() < MAX_TEMPLATES && key.len() <= MAX_SAMPLED_BYTES { key } else { OVERFLOW_KEY };
         let id = match self.ids.get(key) {
             Some(&id) => id,
             None => {
@@ -462,6 +470,7 @@ impl Deriver {
     }
 
     pub fn finish(mut self) -> DerivedParts {
+        self.trim_samples();
         let settings = Arc::clone(&self.settings);
         let finished = collapse::finish(std::mem::take(&mut self.templates), settings.max_endpoints, settings.seed);
         let (arrival, start) = self.arrival.finish(settings.bin_s);

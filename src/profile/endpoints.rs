@@ -16,7 +16,7 @@
 
 use super::fold::Rules;
 use super::shape::{self, Segment};
-use super::sketch::{QuantileSketch, Sample};
+use super::sketch::{ITEM_COST, QuantileSketch, Sample};
 use super::value_shape::NamedShapes;
 use crate::log::LogRecord;
 
@@ -25,8 +25,10 @@ pub const PARAM_SAMPLES: usize = 16;
 const QUERY_SAMPLES: usize = 8;
 const EXAMPLES: usize = 4;
 const MAX_QUERY_KEYS: usize = 32;
-/// The deepest path segment a file's statistics may name.
+/// The deepest path segment sampled, and a file's statistics may name.
 const MAX_POSITION: usize = 4096;
+/// Parameters sampled per template (a path with more placeholders is a scanner's).
+const MAX_PARAMS: usize = 64;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +99,7 @@ impl EndpointStats {
                 break;
             }
             if next.next_if(|&&p| p == position).is_some() {
-                self.param(position).offer(PARAM_SAMPLES, seed, seg);
+                self.offer_param(position, seg, seed);
             } else if let Some((_, name)) = redacted.next_if(|(p, _)| *p == position) {
                 self.shapes.offer(name, seg);
             }
@@ -110,15 +112,41 @@ impl EndpointStats {
         self.examples.offer_with(EXAMPLES, hash, || shape::lossless(&redacted_target(path, record.query.as_deref())).into_owned());
     }
 
-    fn param(&mut self, position: usize) -> &mut Sample {
+    /// Samples `value` as the parameter at `position` (a placeholder's, or a folded literal's).
+    pub fn offer_param(&mut self, position: usize, value: &[u8], seed: u64) {
+        if let Some(sample) = self.param(position) {
+            sample.offer(PARAM_SAMPLES, seed, value);
+        }
+    }
+
+    /// The sample of the parameter at `position`; only the [`MAX_PARAMS`] lowest positions
+    /// up to [`MAX_POSITION`] are sampled, which depends on the template alone, not on the order
+    /// requests came in.
+    fn param(&mut self, position: usize) -> Option<&mut Sample> {
         let at = match self.params.binary_search_by_key(&position, |(p, _)| *p) {
             Ok(at) => at,
-            Err(at) => {
+            Err(at) if at < MAX_PARAMS && position <= MAX_POSITION => {
                 self.params.insert(at, (position, Sample::default()));
+                self.params.truncate(MAX_PARAMS);
                 at
             }
+            Err(_) => return None,
         };
-        &mut self.params[at].1
+        self.params.get_mut(at).map(|(_, sample)| sample)
+    }
+
+    /// The memory the samples, examples and shapes take (see [`Sample::cost`]).
+    pub fn sample_cost(&self) -> usize {
+        let params: usize = self.params.iter().map(|(_, s)| ITEM_COST + s.cost()).sum();
+        let query: usize = self.query.iter().map(|q| ITEM_COST + q.key.len() + q.sample.cost()).sum();
+        params + query + self.examples.cost() + self.shapes.cost()
+    }
+
+    /// Trims every sample and the examples to `budget` each ([`Sample::trim`]).
+    pub fn trim_samples(&mut self, budget: usize) {
+        self.params.iter_mut().for_each(|(_, s)| s.trim(budget));
+        self.query.iter_mut().for_each(|q| q.sample.trim(budget));
+        self.examples.trim(budget);
     }
 
     fn add_query(&mut self, query: &[u8], seed: u64) {
@@ -166,6 +194,9 @@ impl EndpointStats {
         }
         self.bytes.check(count).map_err(|e| format!("bytes.{e}"))?;
         self.latency_us.check(count).map_err(|e| format!("latency_us.{e}"))?;
+        if self.params.len() > MAX_PARAMS {
+            return Err(format!("params: {} sampled parameters (at most {MAX_PARAMS})", self.params.len()));
+        }
         for (i, (position, sample)) in self.params.iter().enumerate() {
             if *position > MAX_POSITION || i > 0 && self.params[i - 1].0 >= *position {
                 return Err(format!("params[{i}]: positions rise, up to {MAX_POSITION}"));
@@ -199,7 +230,9 @@ impl EndpointStats {
         self.bytes.merge(&other.bytes);
         self.latency_us.merge(&other.latency_us);
         for (position, sample) in &other.params {
-            self.param(*position).merge(PARAM_SAMPLES, sample);
+            if let Some(mine) = self.param(*position) {
+                mine.merge(PARAM_SAMPLES, sample);
+            }
         }
         for q in &other.query {
             match self.query.iter().position(|mine| mine.key == q.key) {
@@ -393,6 +426,30 @@ mod tests {
             template_key(method.as_bytes(), path.as_bytes(), &mut key, &mut sampled);
             assert_eq!(key, want);
         }
+    }
+
+    #[test]
+    fn only_the_lowest_sampled_positions_are_kept_whatever_the_order() {
+        let positions: Vec<usize> = (1..=MAX_PARAMS * 2).map(|p| p * 3).collect();
+        let (mut rising, mut falling) = (EndpointStats::default(), EndpointStats::default());
+        positions.iter().for_each(|&p| rising.offer_param(p, b"7", 1));
+        positions.iter().rev().for_each(|&p| falling.offer_param(p, b"7", 1));
+        rising.offer_param(MAX_POSITION + 1, b"7", 1);
+        assert_eq!(rising.params.iter().map(|(p, _)| *p).collect::<Vec<_>>(), positions[..MAX_PARAMS]);
+        assert_eq!(rising.params, falling.params);
+        // A merge keeps the lowest of both, and what derive keeps passes a partial's check.
+        let mut low = EndpointStats::default();
+        low.offer_param(1, b"9", 1);
+        let mut merged = falling.clone();
+        merged.merge(&low);
+        assert_eq!(merged.params.first().map(|(p, _)| *p), Some(1));
+        assert_eq!(merged.params.len(), MAX_PARAMS);
+        assert!(merged.check().is_ok(), "{:?}", merged.check());
+        // Trimmed, each sample keeps what its budget holds; the cost counts what is kept.
+        let before = merged.sample_cost();
+        merged.trim_samples(0);
+        assert!(merged.params.iter().all(|(_, s)| s.is_empty()));
+        assert!(merged.sample_cost() < before);
     }
 
     #[test]

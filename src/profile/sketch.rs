@@ -273,11 +273,45 @@ pub fn seeded_hash(seed: u64, value: &[u8]) -> u64 {
 
 /// Up to `k` distinct values: those with the smallest seeded hashes, which is
 /// a uniform sample of the distinct values seen, independent of their order.
+///
+/// Under a memory budget a sample is also trimmed ([`Sample::trim`]): it keeps
+/// the values, by rising hash, while their cost fits, and remembers the hash
+/// where it stopped (the cut). No value at or past the cut is taken again, so
+/// what is kept stays the trimmed sample of all the values seen, whatever
+/// their order and however samples are merged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+#[serde(from = "SampleWire", into = "SampleWire")]
 pub struct Sample {
     /// (hash, value), sorted by hash.
     items: Vec<(u64, String)>,
+    /// The hash of the first value a trim left out: none at or past it is kept.
+    cut: Option<u64>,
+}
+
+/// A sample as files carry it: its values, and its cut when it has one.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum SampleWire {
+    Whole(Vec<(u64, String)>),
+    Cut { items: Vec<(u64, String)>, cut: u64 },
+}
+
+impl From<SampleWire> for Sample {
+    fn from(wire: SampleWire) -> Self {
+        match wire {
+            SampleWire::Whole(items) => Sample { items, cut: None },
+            SampleWire::Cut { items, cut } => Sample { items, cut: Some(cut) },
+        }
+    }
+}
+
+impl From<Sample> for SampleWire {
+    fn from(sample: Sample) -> Self {
+        match sample.cut {
+            None => SampleWire::Whole(sample.items),
+            Some(cut) => SampleWire::Cut { items: sample.items, cut },
+        }
+    }
 }
 
 impl Sample {
@@ -295,16 +329,51 @@ impl Sample {
     }
 
     fn insert(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
+        if self.cut.is_some_and(|cut| hash >= cut) {
+            return;
+        }
         match self.items.binary_search_by_key(&hash, |(h, _)| *h) {
             Ok(_) => {}
             Err(at) => {
-                self.items.insert(at, (hash, value()));
+                let value = value();
+                // A value longer than any server's request line is never kept: a partial could not carry it.
+                if value.len() > MAX_SAMPLED_BYTES {
+                    return;
+                }
+                self.items.insert(at, (hash, value));
                 self.items.truncate(k);
             }
         }
     }
 
+    /// The memory the kept values take: their text and [`ITEM_COST`] each.
+    pub fn cost(&self) -> usize {
+        self.items.iter().map(|(_, v)| v.len() + ITEM_COST).sum()
+    }
+
+    /// Keeps the values, by rising hash, while their [`Sample::cost`] adds up to at most
+    /// `budget`, and cuts the sample at the first that does not fit. Like the `k` smallest
+    /// hashes, what is kept does not depend on the order values came in, and trimming
+    /// commutes with merging: samples trimmed, merged and trimmed again hold the trimmed
+    /// sample of all their values.
+    pub fn trim(&mut self, budget: usize) {
+        let mut total = 0usize;
+        let keep = self.items.iter().take_while(|(_, v)| {
+            total = total.saturating_add(v.len() + ITEM_COST);
+            total <= budget
+        });
+        let keep = keep.count();
+        if let Some(&(first_out, _)) = self.items.get(keep) {
+            self.cut = Some(self.cut.map_or(first_out, |cut| cut.min(first_out)));
+            self.items.truncate(keep);
+        }
+    }
+
     pub fn merge(&mut self, k: usize, other: &Sample) {
+        if let Some(cut) = other.cut.filter(|&c| self.cut.is_none_or(|mine| c < mine)) {
+            self.cut = Some(cut);
+            self.items.retain(|(h, _)| *h < cut);
+        }
         for (hash, value) in &other.items {
             if self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= h) {
                 break;
@@ -330,6 +399,9 @@ impl Sample {
             return Err(format!("{} values where at most {k} are kept", self.items.len()));
         }
         for (i, (hash, value)) in self.items.iter().enumerate() {
+            if self.cut.is_some_and(|cut| *hash >= cut) {
+                return Err(format!("[{i}]: a value at or past the sample's cut"));
+            }
             if i > 0 && self.items[i - 1].0 >= *hash {
                 return Err(format!("[{i}]: values are kept by rising hash"));
             }
@@ -341,8 +413,11 @@ impl Sample {
     }
 }
 
-/// The longest sampled value a partial profile may carry (a log line is rarely longer).
+/// The longest value a sample keeps, and a partial profile may carry: longer than any
+/// server's request line by default (nginx 8 KB, Apache 8,190 bytes, load balancers up to 64 KB).
 pub const MAX_SAMPLED_BYTES: usize = 64 * 1024;
+/// What a kept value costs in memory beyond its text: its hash and its string's header.
+pub const ITEM_COST: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -436,5 +511,56 @@ mod tests {
             other_seed.offer(8, 8, v.as_bytes());
         }
         assert_ne!(other_seed.values(), forward.values());
+    }
+
+    /// Values of lengths 0 to 300 bytes, 600 of them.
+    fn varied_values() -> Vec<String> {
+        (0..600usize).map(|i| "x".repeat((i * 37) % 301) + &i.to_string()).collect()
+    }
+
+    #[test]
+    fn trimmed_samples_merge_into_the_trimmed_sample_of_all_values() {
+        let values = varied_values();
+        let sample_of = |values: &[String], budget: usize| {
+            let mut s = Sample::default();
+            values.iter().for_each(|v| s.offer(16, 7, v.as_bytes()));
+            s.trim(budget);
+            s
+        };
+        for budget in [0, 32, 100, 500, 1000, 4000, usize::MAX] {
+            let whole = sample_of(&values, budget);
+            assert!(whole.cost() <= budget);
+            // The kept values are the hash order's first ones: a prefix of the untrimmed sample.
+            let untrimmed = sample_of(&values, usize::MAX);
+            assert_eq!(whole.items[..], untrimmed.items[..whole.items.len()], "budget {budget}");
+            // Parts trimmed at the same or a looser budget, merged in any grouping, then trimmed.
+            for parts in [2, 3, 7] {
+                for looser in [budget, budget.saturating_mul(2), usize::MAX] {
+                    let mut merged = Sample::default();
+                    for part in 0..parts {
+                        let mine: Vec<String> = values.iter().skip(part).step_by(parts).cloned().collect();
+                        merged.merge(16, &sample_of(&mine, looser));
+                    }
+                    merged.trim(budget);
+                    assert_eq!(merged, whole, "budget {budget}, {parts} parts trimmed at {looser}");
+                }
+            }
+        }
+        // Some budget keeps part of the sample, so the test sees trimming do something.
+        let partly = sample_of(&values, 1000).items.len();
+        assert!(partly > 0 && partly < 16, "{partly}");
+    }
+
+    #[test]
+    fn a_value_longer_than_a_partial_may_carry_is_never_sampled() {
+        let mut s = Sample::default();
+        let long = "a".repeat(MAX_SAMPLED_BYTES + 1);
+        let fits = "b".repeat(MAX_SAMPLED_BYTES);
+        s.offer(16, 7, long.as_bytes());
+        s.offer_with(16, 1, || long.clone());
+        s.offer(16, 7, fits.as_bytes());
+        assert_eq!(s.values(), std::slice::from_ref(&fits));
+        assert_eq!(s.cost(), fits.len() + ITEM_COST);
+        assert!(s.check(16).is_ok());
     }
 }

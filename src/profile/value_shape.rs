@@ -168,6 +168,10 @@ impl Shapes {
         SCRATCH.with_borrow_mut(|shape| {
             shape.clear();
             shape_into(value, shape);
+            // A shape no profile could carry (a long value of many short runs) is not kept.
+            if shape.len() > MAX_SHAPE_BYTES {
+                return;
+            }
             match self.0.iter_mut().find(|(s, _)| s == shape) {
                 Some((_, count)) => *count += 1,
                 None => self.add(shape.clone(), 1),
@@ -211,6 +215,11 @@ impl Shapes {
         }
     }
 
+    /// The memory the shapes take, as [`super::sketch::Sample::cost`] counts it.
+    pub fn cost(&self) -> usize {
+        self.0.iter().map(|(s, _)| s.len() + super::sketch::ITEM_COST).sum()
+    }
+
     /// The commonest shapes, most first (ties by the shape's text, so the profile is deterministic).
     pub fn top(&self) -> Vec<String> {
         let mut sorted = self.clone();
@@ -230,14 +239,27 @@ pub struct NamedShapes(Vec<(String, Shapes)>);
 
 impl NamedShapes {
     pub fn offer(&mut self, name: &str, value: &[u8]) {
+        let room = self.has_room_for(name);
         match self.0.iter_mut().find(|(n, _)| n == name) {
             Some((_, shapes)) => shapes.offer(value),
-            None => {
+            None if room => {
                 let mut shapes = Shapes::default();
                 shapes.offer(value);
                 self.0.push((name.to_owned(), shapes));
             }
+            None => {}
         }
+    }
+
+    /// Whether a new placeholder `name` may join: at most [`MAX_NAMES`], each at most
+    /// [`MAX_SHAPE_BYTES`] long, as a partial profile may carry them.
+    fn has_room_for(&self, name: &str) -> bool {
+        self.0.len() < MAX_NAMES && name.len() <= MAX_SHAPE_BYTES
+    }
+
+    /// The memory the names and their shapes take.
+    pub fn cost(&self) -> usize {
+        self.0.iter().map(|(n, s)| n.len() + super::sketch::ITEM_COST + s.cost()).sum()
     }
 
     /// [`NamedShapes::offer`] under the placeholder a secret query key gets (`X-Amz-Signature`
@@ -256,9 +278,11 @@ impl NamedShapes {
 
     pub fn merge(&mut self, other: &NamedShapes) {
         for (name, shapes) in &other.0 {
+            let room = self.has_room_for(name);
             match self.0.iter_mut().find(|(n, _)| n == name) {
                 Some((_, mine)) => mine.merge(shapes),
-                None => self.0.push((name.clone(), shapes.clone())),
+                None if room => self.0.push((name.clone(), shapes.clone())),
+                None => {}
             }
         }
     }
@@ -404,6 +428,26 @@ mod tests {
         for (value, want) in table {
             assert_eq!(shape_of(value.as_bytes()), want, "{value}");
         }
+    }
+
+    #[test]
+    fn shapes_and_names_stay_within_what_a_partial_may_carry() {
+        let mut named = NamedShapes::default();
+        // A long value of many short runs would make a shape of 4.5 bytes per byte: not kept.
+        named.offer("token", "a-".repeat(1000).as_bytes());
+        named.offer("token", b"abc");
+        named.offer(&"k".repeat(MAX_SHAPE_BYTES + 1), b"abc");
+        for i in 0..MAX_NAMES + 10 {
+            named.offer(&format!("n{i}"), b"abc");
+        }
+        assert_eq!(named.0.len(), MAX_NAMES);
+        assert_eq!(named.get("token").map(Shapes::top), Some(vec!["{lower:3}".to_owned()]));
+        let mut other = NamedShapes::default();
+        other.offer("late", b"abc");
+        named.merge(&other);
+        assert!(named.get("late").is_none());
+        assert!(named.check().is_ok(), "{:?}", named.check());
+        assert!(named.cost() > MAX_NAMES * super::super::sketch::ITEM_COST);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::super::arrival::{ArrivalCounter, ArrivalState, MAX_SECOND};
 use super::super::endpoints::EndpointStats;
 use super::super::fold::Rules;
 use super::super::sessions::SessionState;
-use super::{Deriver, LeftOut, MAX_MIX_WINDOWS, MAX_TEMPLATES, MIX_RESOLUTION_S};
+use super::{Deriver, LeftOut, MAX_MIX_WINDOWS, MAX_TEMPLATES, MIX_RESOLUTION_S, budget};
 use crate::log::request_rule;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,13 @@ pub struct DeriverState {
     pub arrival: ArrivalState,
     pub mix: MixState,
     pub sessions: SessionState,
+    /// The sample level reached (`budget.rs`): every sample is trimmed to it. 0, and left out, for most logs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sample_level: u8,
+}
+
+fn is_zero(level: &u8) -> bool {
+    *level == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +70,9 @@ impl DeriverState {
     /// Checks a state read from a file: every part within derive's bounds, and parts that
     /// count the same requests agreeing. Errors name the field.
     pub fn check(&self) -> Result<(), String> {
+        if self.sample_level > budget::MAX_LEVEL {
+            return Err(format!("sample_level: {} (at most {})", self.sample_level, budget::MAX_LEVEL));
+        }
         let templates = self.templates.len();
         if templates > MAX_TEMPLATES + 1 {
             return Err(format!("templates: {templates} (at most {})", MAX_TEMPLATES + 1));
@@ -148,6 +158,7 @@ impl Deriver {
     /// sessions no other stretch could extend are closed first.
     pub fn to_state(&mut self, coverage: &[(i64, i64)]) -> DeriverState {
         let sessions = self.sessions.to_state(coverage);
+        self.trim_samples();
         let templates = self.templates.iter().map(|(key, stats)| TemplateState { key: key.clone(), stats: stats.clone() }).collect();
         let windows = self
             .mix
@@ -168,6 +179,7 @@ impl Deriver {
             arrival: self.arrival.to_state(),
             mix: MixState { window_s: self.mix_res, windows },
             sessions,
+            sample_level: self.sample_level(),
         }
     }
 
@@ -182,6 +194,7 @@ impl Deriver {
     pub fn absorb(&mut self, state: &DeriverState) -> Result<(), String> {
         let rules = Rules::from_state(&state.rules);
         self.rules.extend(&rules);
+        self.raise_sample_level(state.sample_level);
         let ids: Vec<u32> = state.templates.iter().map(|t| self.template(&t.key, &t.stats)).collect();
         self.excluded.add(&state.left_out);
         if let (Some(first), Some(last)) = (state.first_us, state.last_us) {
