@@ -142,6 +142,30 @@ fn over_budget_every_sample_is_trimmed_alike_and_a_split_log_merges_into_the_sam
             out.display().to_string()
         })
         .collect();
+    // A partial whose level or cut breaks the rules is refused, naming the field.
+    let text_of = |path: &str| std::fs::read_to_string(path).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_str(&text_of(&parts[1])).unwrap();
+    assert!(edited["state"]["sample_level"].as_u64().is_some_and(|l| l > 0), "a part over budget carries its level");
+    edited["state"]["sample_level"] = 11.into();
+    let bad_level = work.path().join("bad-level.json");
+    std::fs::write(&bad_level, edited.to_string()).unwrap();
+    let refused = merge_partials_within(&[bad_level.display().to_string()], budget).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("sample_level"), "{refused}");
+    let mut edited: serde_json::Value = serde_json::from_str(&text_of(&parts[1])).unwrap();
+    let sample = edited["state"]["templates"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|t| t["stats"]["query"].as_array_mut().unwrap().iter_mut())
+        .map(|q| &mut q["sample"])
+        .find(|s| s.get("cut").is_some() && s["items"].as_array().is_some_and(|i| !i.is_empty()))
+        .expect("a trimmed sample keeps its cut");
+    sample["cut"] = sample["items"][0][0].clone();
+    let bad_cut = work.path().join("bad-cut.json");
+    std::fs::write(&bad_cut, edited.to_string()).unwrap();
+    let refused = merge_partials_within(&[bad_cut.display().to_string()], budget).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("sample") && refused.contains("cut"), "{refused}");
+
     for order in [[0, 1, 2], [2, 0, 1]] {
         let ordered: Vec<String> = order.iter().map(|&i| parts[i].clone()).collect();
         let merged = merge_partials_within(&ordered, budget).unwrap().into_profile(&DeriveConfig::new(ordered.clone())).unwrap();

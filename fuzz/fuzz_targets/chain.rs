@@ -1,7 +1,8 @@
 //! The whole chain on arbitrary bytes as a log: derive (format detected),
 //! the profile through its JSON wire form and validation, a plan with no
 //! values, and every endpoint's requests built as the client would send
-//! them. Nothing may panic; whatever derive accepts must load and plan.
+//! them. Nothing may panic; whatever derive accepts must load and plan,
+//! its samples trimmed under a small budget or not.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let config = DeriveConfig { threads: 1, ..DeriveConfig::new(vec![path.display().to_string()]) };
+    // A small sample budget, so inputs with a few long values take the trimming path too.
+    let config = DeriveConfig { threads: 1, sample_budget: 4096, ..DeriveConfig::new(vec![path.display().to_string()]) };
     let Ok(derived) = derive(&config) else { return };
     let text = serde_json::to_string(&derived.profile).expect("a profile serialises");
     let profile = replay::profile::load::parse(&text, "fuzz.json").unwrap_or_else(|e| panic!("derive wrote a profile check refuses: {e}"));
