@@ -142,11 +142,13 @@ impl EndpointStats {
         params + query + self.examples.cost() + self.shapes.cost()
     }
 
-    /// Trims every sample and the examples to `budget` each ([`Sample::trim`]).
+    /// Trims every sample and the examples to `budget` each ([`Sample::trim`]), and each
+    /// placeholder's shapes to their commonest that fit it.
     pub fn trim_samples(&mut self, budget: usize) {
         self.params.iter_mut().for_each(|(_, s)| s.trim(budget));
         self.query.iter_mut().for_each(|q| q.sample.trim(budget));
         self.examples.trim(budget);
+        self.shapes.trim(budget);
     }
 
     fn add_query(&mut self, query: &[u8], seed: u64) {

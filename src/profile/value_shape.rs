@@ -257,6 +257,20 @@ impl NamedShapes {
         self.0.len() < MAX_NAMES && name.len() <= MAX_SHAPE_BYTES
     }
 
+    /// Keeps, for each placeholder, its commonest shapes while their cost fits `budget` together.
+    pub fn trim(&mut self, budget: usize) {
+        for (_, shapes) in &mut self.0 {
+            shapes.sort();
+            let mut total = 0usize;
+            let keep = shapes.0.iter().take_while(|(s, _)| {
+                total = total.saturating_add(s.len() + super::sketch::ITEM_COST);
+                total <= budget
+            });
+            let keep = keep.count();
+            shapes.0.truncate(keep);
+        }
+    }
+
     /// The memory the names and their shapes take.
     pub fn cost(&self) -> usize {
         self.0.iter().map(|(n, s)| n.len() + super::sketch::ITEM_COST + s.cost()).sum()
@@ -448,6 +462,14 @@ mod tests {
         assert!(named.get("late").is_none());
         assert!(named.check().is_ok(), "{:?}", named.check());
         assert!(named.cost() > MAX_NAMES * super::super::sketch::ITEM_COST);
+        // Trimmed, a placeholder keeps its commonest shapes that fit the budget together.
+        let mut trimmed = NamedShapes::default();
+        ["1234", "12345678", "12345678", "abc", "abc", "abc"].iter().for_each(|v| trimmed.offer("id", v.as_bytes()));
+        let shape_cost = |s: &str| s.len() + super::super::sketch::ITEM_COST;
+        trimmed.trim(shape_cost("{lower:3}") + shape_cost("{digits:8}"));
+        assert_eq!(trimmed.get("id").map(Shapes::top), Some(vec!["{lower:3}".to_owned(), "{digits:8}".to_owned()]));
+        trimmed.trim(0);
+        assert_eq!(trimmed.get("id").map(Shapes::top), Some(vec![]));
     }
 
     #[test]

@@ -42,11 +42,15 @@ pub struct SampleAccount {
     pub level: u8,
     /// The table's size after the last compaction the budget asked for.
     compacted_at: usize,
+    /// The estimate that measures the table again: the budget, or a quarter of it past the last
+    /// measure when even the highest level left the table over (shapes and keys are not trimmed),
+    /// so a table that cannot shrink is not measured after every chunk.
+    measure_at: usize,
 }
 
 impl Default for SampleAccount {
     fn default() -> Self {
-        SampleAccount { estimate: 0, limit: SAMPLE_BUDGET, level: 0, compacted_at: 0 }
+        SampleAccount { estimate: 0, limit: SAMPLE_BUDGET, level: 0, compacted_at: 0, measure_at: SAMPLE_BUDGET }
     }
 }
 
@@ -54,6 +58,7 @@ impl Deriver {
     /// A deriver whose samples may take at most `bytes` (tests: a budget small logs reach).
     pub fn with_sample_budget(mut self, bytes: usize) -> Self {
         self.samples.limit = bytes;
+        self.samples.measure_at = bytes;
         self
     }
 
@@ -69,7 +74,7 @@ impl Deriver {
 
     /// After a chunk folds: when the estimate passes the budget, measures the table and brings it under.
     pub(super) fn keep_samples_in_budget(&mut self) {
-        if self.samples.estimate <= self.samples.limit {
+        if self.samples.estimate <= self.samples.measure_at {
             return;
         }
         // Samples refill below their cuts as chunks fold: trimmed at the level reached, they may fit.
@@ -88,6 +93,7 @@ impl Deriver {
             cost = self.sample_cost();
         }
         self.samples.estimate = cost;
+        self.samples.measure_at = self.samples.limit.max(cost.saturating_add(self.samples.limit / 4));
     }
 
     /// Raises the level to at least `level` (a partial's), trimming what is kept.
