@@ -357,12 +357,7 @@ impl Sample {
     /// commutes with merging: samples trimmed, merged and trimmed again hold the trimmed
     /// sample of all their values.
     pub fn trim(&mut self, budget: usize) {
-        let mut total = 0usize;
-        let keep = self.items.iter().take_while(|(_, v)| {
-            total = total.saturating_add(v.len() + ITEM_COST);
-            total <= budget
-        });
-        let keep = keep.count();
+        let keep = fitting(self.items.iter().map(|(_, v)| v.len() + ITEM_COST), budget);
         if let Some(&(first_out, _)) = self.items.get(keep) {
             self.cut = Some(self.cut.map_or(first_out, |cut| cut.min(first_out)));
             self.items.truncate(keep);
@@ -418,6 +413,17 @@ impl Sample {
 pub const MAX_SAMPLED_BYTES: usize = 64 * 1024;
 /// What a kept value costs in memory beyond its text: its hash and its string's header.
 pub const ITEM_COST: usize = 32;
+
+/// How many of `costs`, taken in order, fit `budget` together.
+pub fn fitting(costs: impl Iterator<Item = usize>, budget: usize) -> usize {
+    let mut total = 0usize;
+    costs
+        .take_while(|&cost| {
+            total = total.saturating_add(cost);
+            total <= budget
+        })
+        .count()
+}
 
 #[cfg(test)]
 mod tests {

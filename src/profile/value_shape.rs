@@ -261,12 +261,7 @@ impl NamedShapes {
     pub fn trim(&mut self, budget: usize) {
         for (_, shapes) in &mut self.0 {
             shapes.sort();
-            let mut total = 0usize;
-            let keep = shapes.0.iter().take_while(|(s, _)| {
-                total = total.saturating_add(s.len() + super::sketch::ITEM_COST);
-                total <= budget
-            });
-            let keep = keep.count();
+            let keep = super::sketch::fitting(shapes.0.iter().map(|(s, _)| s.len() + super::sketch::ITEM_COST), budget);
             shapes.0.truncate(keep);
         }
     }
