@@ -334,15 +334,18 @@ impl Sample {
         }
         match self.items.binary_search_by_key(&hash, |(h, _)| *h) {
             Ok(_) => {}
-            Err(at) => {
+            Err(at) if at < k => {
                 let value = value();
                 // A value longer than any server's request line is never kept: a partial could not carry it.
                 if value.len() > MAX_SAMPLED_BYTES {
                     return;
                 }
+                // The largest hash leaves before the new one comes in, so the list never outgrows
+                // `k` (inserting into a full list would double its capacity).
+                self.items.truncate(k - 1);
                 self.items.insert(at, (hash, value));
-                self.items.truncate(k);
             }
+            Err(_) => {}
         }
     }
 
@@ -412,7 +415,7 @@ impl Sample {
 /// server's request line by default (nginx 8 KB, Apache 8,190 bytes, load balancers up to 64 KB).
 pub const MAX_SAMPLED_BYTES: usize = 64 * 1024;
 /// What a kept value costs in memory beyond its text: its hash and its string's header.
-pub const ITEM_COST: usize = 32;
+pub const ITEM_COST: usize = std::mem::size_of::<(u64, String)>();
 
 /// How many of `costs`, taken in order, fit `budget` together.
 pub fn fitting(costs: impl Iterator<Item = usize>, budget: usize) -> usize {
@@ -512,6 +515,8 @@ mod tests {
         left.merge(8, &right);
         assert_eq!(left, forward);
         assert_eq!(forward.values().len(), 8);
+        // A full sample's list never grows past `k` places.
+        assert!([&forward, &backward, &left].iter().all(|s| s.items.capacity() <= 8), "{}", forward.items.capacity());
         let mut other_seed = Sample::default();
         for v in &values {
             other_seed.offer(8, 8, v.as_bytes());
