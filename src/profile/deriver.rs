@@ -247,7 +247,7 @@ impl Accumulator for ChunkDigest {
         if self.settings.trace {
             let target = super::endpoints::redacted_target(path, record.query.as_deref());
             let method = self.key[..self.key.find(' ').unwrap_or(0)].to_owned();
-            self.trace.push((method, super::shape::lossless(&target).into_owned()));
+            self.trace.push((method, super::shape::lossless_owned(target)));
         }
         let sec = time_us.div_euclid(1_000_000);
         match self.seconds.last_mut() {

@@ -109,7 +109,7 @@ impl EndpointStats {
         }
         // Sampled by the raw target's hash; the redacted copy is built only when it gets in.
         let hash = super::sketch::seeded_hash(super::sketch::seeded_hash(seed, path), record.query.as_deref().unwrap_or(b""));
-        self.examples.offer_with(EXAMPLES, hash, || shape::lossless(&redacted_target(path, record.query.as_deref())).into_owned());
+        self.examples.offer_with(EXAMPLES, hash, || shape::lossless_owned(redacted_target(path, record.query.as_deref())));
     }
 
     /// Samples `value` as the parameter at `position` (a placeholder's, or a folded literal's).

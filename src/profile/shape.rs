@@ -370,6 +370,11 @@ pub fn lossless(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// [`lossless`] of bytes already owned: text as it is, without a copy (the usual case).
+pub fn lossless_owned(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| lossless(e.as_bytes()).into_owned())
+}
+
 /// [`push_literal`] for bytes.
 pub fn extend_literal(out: &mut Vec<u8>, text: &[u8]) {
     if memchr::memchr2(b'{', b'}', text).is_none() {
@@ -392,6 +397,14 @@ pub fn placeholder_for(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn owned_bytes_read_as_borrowed_ones_do() {
+        for bytes in [&b"/t\xc3\xa9st?q=1"[..], b"/a\xffb", b"", b"{x}"] {
+            assert_eq!(super::lossless_owned(bytes.to_vec()), super::lossless(bytes));
+        }
+        assert_eq!(super::lossless_owned(b"/a\xffb".to_vec()), "/a%FFb");
+    }
+
     #[test]
     fn payloads_are_not_query_key_names() {
         let table: [(&str, bool); 12] = [
