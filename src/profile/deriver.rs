@@ -77,6 +77,8 @@ pub struct ChunkDigest {
     excluded: LeftOut,
     key: String,
     sampled: super::endpoints::Positions,
+    /// A payload line's redacted path segments, for its example.
+    payload_redacted: Vec<(usize, &'static str)>,
     /// The folding rules this chunk routes paths by, and scratch space for routing.
     rules: Arc<Rules>,
     routed: String,
@@ -105,6 +107,7 @@ impl ChunkDigest {
             excluded: LeftOut::default(),
             key: String::new(),
             sampled: Default::default(),
+            payload_redacted: Vec::new(),
             rules,
             routed: String::new(),
             folded: Vec::new(),
@@ -235,14 +238,18 @@ impl Accumulator for ChunkDigest {
         template_key_routed(method, path, Some((&self.rules, &mut self.routed)), &mut self.key, &mut self.sampled);
         #[cfg(debug_assertions)]
         self.check_routing(method, path);
-        if record.query.as_deref().is_some_and(has_payload_key) {
+        let payload = record.query.as_deref().is_some_and(has_payload_key);
+        if payload {
             self.key.clear();
             self.key.push_str(PAYLOAD_KEY);
+            // The tail samples nothing of the path, but its example still hides the path's secrets.
+            std::mem::swap(&mut self.payload_redacted, &mut self.sampled.redacted);
             self.sampled.clear();
         }
         let id = self.template_id();
         let seed = self.settings.seed;
-        self.templates[id as usize].1.add(record, &self.sampled, seed);
+        let redacted = if payload { &self.payload_redacted } else { &self.sampled.redacted };
+        self.templates[id as usize].1.add(record, &self.sampled, redacted, seed);
         self.events.push(Event { time_us, template: id, user: user_key(record, seed) });
         if self.settings.trace {
             let target = super::endpoints::redacted_target(path, record.query.as_deref());

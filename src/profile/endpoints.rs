@@ -75,8 +75,10 @@ impl Positions {
 
 impl EndpointStats {
     /// Counts one request; `positions` are those of its path segments worth
-    /// sampling and of its redacted ones, as [`template_key`] found them.
-    pub fn add(&mut self, record: &LogRecord<'_>, positions: &Positions, seed: u64) {
+    /// sampling and of its redacted ones, as [`template_key`] found them, and
+    /// `redacted` the path's secret and personal segments, for its example (the
+    /// same as `positions.redacted` but for the payload tail, which samples none).
+    pub fn add(&mut self, record: &LogRecord<'_>, positions: &Positions, redacted: &[(usize, &'static str)], seed: u64) {
         self.count += 1;
         if let Some(status) = record.status {
             match self.status.binary_search_by_key(&status, |&(s, _)| s) {
@@ -92,15 +94,15 @@ impl EndpointStats {
         }
         let path = record.path.as_deref().unwrap_or(b"/");
         let mut next = positions.sampled.iter().peekable();
-        let mut redacted = positions.redacted.iter().peekable();
+        let mut shaped = positions.redacted.iter().peekable();
         for (position, seg) in path.split(|&b| b == b'/').enumerate() {
             // Past the last position asked for (or none asked for, as for most paths) nothing is left to do.
-            if next.peek().is_none() && redacted.peek().is_none() {
+            if next.peek().is_none() && shaped.peek().is_none() {
                 break;
             }
             if next.next_if(|&&p| p == position).is_some() {
                 self.offer_param(position, seg, seed);
-            } else if let Some((_, name)) = redacted.next_if(|(p, _)| *p == position) {
+            } else if let Some((_, name)) = shaped.next_if(|(p, _)| *p == position) {
                 self.shapes.offer(name, seg);
             }
         }
@@ -109,7 +111,8 @@ impl EndpointStats {
         }
         // Sampled by the raw target's hash; the redacted copy is built only when it gets in.
         let hash = super::sketch::seeded_hash(super::sketch::seeded_hash(seed, path), record.query.as_deref().unwrap_or(b""));
-        self.examples.offer_with(EXAMPLES, hash, || shape::lossless_owned(redacted_target(path, record.query.as_deref())));
+        let query = record.query.as_deref();
+        self.examples.offer_with(EXAMPLES, hash, || shape::lossless_owned(redacted_target_known(path, query, redacted)));
     }
 
     /// Samples `value` as the parameter at `position` (a placeholder's, or a folded literal's).
@@ -391,6 +394,39 @@ pub fn redacted_target(path: &[u8], query: Option<&[u8]>) -> Vec<u8> {
             _ => shape::extend_literal(&mut out, seg),
         }
     }
+    push_redacted_query(&mut out, query);
+    out
+}
+
+/// [`redacted_target`] of a path whose secret and personal segments [`template_key`] found
+/// already (`redacted`: their positions and names), so its segments are not classified again.
+/// A target that is not a path (`*`, `host:443`) is classified as [`redacted_target`] does.
+fn redacted_target_known(path: &[u8], query: Option<&[u8]>, redacted: &[(usize, &str)]) -> Vec<u8> {
+    if !path.starts_with(b"/") {
+        return redacted_target(path, query);
+    }
+    let mut out = Vec::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+    let mut next = redacted.iter().peekable();
+    for (i, seg) in path.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        match next.next_if(|(p, _)| *p == i) {
+            Some((_, name)) => {
+                out.push(b'{');
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'}');
+            }
+            None => shape::extend_literal(&mut out, seg),
+        }
+    }
+    push_redacted_query(&mut out, query);
+    debug_assert_eq!(out, redacted_target(path, query), "the redacted positions of {path:?}");
+    out
+}
+
+/// Appends `?query` with each secret or personal value replaced by its placeholder.
+fn push_redacted_query(out: &mut Vec<u8>, query: Option<&[u8]>) {
     if let Some(query) = query.filter(|q| !q.is_empty()) {
         out.push(b'?');
         for (i, pair) in query.split(|&b| b == b'&').enumerate() {
@@ -399,14 +435,13 @@ pub fn redacted_target(path: &[u8], query: Option<&[u8]>) -> Vec<u8> {
             }
             match memchr::memchr(b'=', pair) {
                 Some(eq) if shape::is_secret_pair(&pair[..eq], &pair[eq + 1..]) => {
-                    shape::extend_literal(&mut out, &pair[..=eq]);
+                    shape::extend_literal(out, &pair[..=eq]);
                     out.extend_from_slice(shape::placeholder_for(&pair[..eq]).as_bytes());
                 }
-                _ => shape::extend_literal(&mut out, pair),
+                _ => shape::extend_literal(out, pair),
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -466,7 +501,7 @@ mod tests {
         let (mut key, mut sampled) = (String::new(), Positions::default());
         template_key(b"GET", record.path.as_deref().unwrap(), &mut key, &mut sampled);
         assert_eq!((sampled.sampled.as_slice(), sampled.redacted.as_slice()), (&[2][..], &[(4, "token")][..]));
-        stats.add(&record, &sampled, 7);
+        stats.add(&record, &sampled, &sampled.redacted, 7);
         let debug = format!("{stats:?}");
         for secret in ["eyJhbGci", "abc", "bob%40", "carol@"] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
