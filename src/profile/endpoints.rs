@@ -27,8 +27,9 @@ const EXAMPLES: usize = 4;
 const MAX_QUERY_KEYS: usize = 32;
 /// The deepest path segment sampled, and a file's statistics may name.
 const MAX_POSITION: usize = 4096;
-/// Parameters sampled per template (a path with more placeholders is a scanner's).
-const MAX_PARAMS: usize = 64;
+/// Parameters sampled per template, the lowest positions (a path with more placeholders is a
+/// scanner's; a partial may carry more, from an older derive, and a merge keeps these).
+const MAX_PARAMS: usize = 16;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,9 +200,6 @@ impl EndpointStats {
         }
         self.bytes.check(count).map_err(|e| format!("bytes.{e}"))?;
         self.latency_us.check(count).map_err(|e| format!("latency_us.{e}"))?;
-        if self.params.len() > MAX_PARAMS {
-            return Err(format!("params: {} sampled parameters (at most {MAX_PARAMS})", self.params.len()));
-        }
         for (i, (position, sample)) in self.params.iter().enumerate() {
             if *position > MAX_POSITION || i > 0 && self.params[i - 1].0 >= *position {
                 return Err(format!("params[{i}]: positions rise, up to {MAX_POSITION}"));
