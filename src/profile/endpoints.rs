@@ -38,6 +38,9 @@ pub struct QueryStats {
     pub count: u64,
     pub secret: bool,
     pub sample: Sample,
+    /// Whether the key's name alone is secret ([`shape::is_secret_key`]), once judged.
+    #[serde(skip)]
+    pub key_secret: Option<bool>,
 }
 
 /// What is known of one endpoint template.
@@ -161,7 +164,6 @@ impl EndpointStats {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let secret = shape::is_secret_pair(key, value);
             let at = match self.query.iter().position(|q| q.key.as_bytes() == key) {
                 Some(at) => at,
                 None if self.query.len() < MAX_QUERY_KEYS => {
@@ -172,7 +174,11 @@ impl EndpointStats {
             };
             let stats = &mut self.query[at];
             stats.count += 1;
-            stats.secret |= secret;
+            // Once secret, always: only a key not yet secret is judged, its name once.
+            if !stats.secret {
+                let key_secret = *stats.key_secret.get_or_insert_with(|| shape::is_secret_key(key));
+                stats.secret = key_secret || shape::is_secret_for_key(key, value);
+            }
             if stats.secret {
                 stats.sample = Sample::default();
                 if !value.is_empty() {

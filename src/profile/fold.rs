@@ -123,7 +123,16 @@ impl Rules {
         out.clear();
         out.push_str(method);
         out.push(' ');
-        let _ = write!(out, "{depth} ");
+        if depth < 10 {
+            out.push(char::from(b'0' + depth as u8));
+            out.push(' ');
+        } else {
+            let _ = write!(out, "{depth} ");
+        }
+        // No group of this method and depth: no rule to meet.
+        if !self.shapes.contains(out.as_str()) {
+            return false;
+        }
         let prefix_from = out.len();
         let mut changed = false;
         for (position, segment) in path.split('/').enumerate() {

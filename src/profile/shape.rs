@@ -321,7 +321,13 @@ const WEAK_KEYS: [&[u8]; 3] = [b"key", b"code", b"state"];
 ///   a word (`active`, `null`, `en-US`) or a short number is not;
 /// - any other key is when its value looks secret ([`is_secret_value`]).
 pub fn is_secret_pair(key: &[u8], value: &[u8]) -> bool {
-    if is_secret_key(key) || is_secret_value(value) {
+    is_secret_key(key) || is_secret_for_key(key, value)
+}
+
+/// [`is_secret_pair`] for a key already known not to be secret by itself: whether
+/// `value` makes the pair secret (the per-request half; a key's own verdict is kept).
+pub fn is_secret_for_key(key: &[u8], value: &[u8]) -> bool {
+    if is_secret_value(value) {
         return true;
     }
     if !WEAK_KEYS.iter().any(|w| key.eq_ignore_ascii_case(w)) {
