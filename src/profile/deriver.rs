@@ -33,9 +33,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 mod budget;
+mod route_cache;
 mod settings;
 mod state;
 pub use budget::{SAMPLE_BUDGET, slot_budget};
+use route_cache::RouteCache;
 pub use settings::{DEFAULT_MAX_ENDPOINTS, DEFAULT_SESSION_GAP, DeriveSettings};
 pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
 
@@ -85,6 +87,8 @@ pub struct ChunkDigest {
     folded: Vec<usize>,
     /// The template count that compacts this chunk's own table (a chunk of nearly all distinct paths).
     next_compaction: usize,
+    /// The templates of literal paths seen in this chunk.
+    routes: RouteCache,
 }
 
 /// A chunk's own template table compacts when it reaches this many templates, so the
@@ -112,6 +116,7 @@ impl ChunkDigest {
             routed: String::new(),
             folded: Vec::new(),
             next_compaction: CHUNK_COMPACT_AT,
+            routes: RouteCache::default(),
         }
     }
 
@@ -121,6 +126,7 @@ impl ChunkDigest {
         let mut rules = (*self.rules).clone();
         let compacted = collapse::compact(std::mem::take(&mut self.templates), &mut rules, self.settings.seed);
         self.rules = Arc::new(rules);
+        self.routes.clear();
         self.templates = compacted.templates;
         self.next_compaction = (self.templates.len() * 2).max(CHUNK_COMPACT_AT);
         self.ids = self.templates.iter().enumerate().map(|(id, (key, _))| (key.clone(), id as u32)).collect();
@@ -156,6 +162,35 @@ impl ChunkDigest {
             key = routed;
         }
         assert_eq!((&key, &positions), (&self.key, &self.sampled), "routing {path:?}");
+    }
+
+    /// Templates `method path` into `self.key` and `self.sampled` and returns its local id;
+    /// a payload line's template is the payload tail. A literal template is remembered.
+    fn template_id_of(&mut self, method: &[u8], path: &[u8], payload: bool) -> u32 {
+        template_key_routed(method, path, Some((&self.rules, &mut self.routed)), &mut self.key, &mut self.sampled);
+        #[cfg(debug_assertions)]
+        self.check_routing(method, path);
+        if payload {
+            self.key.clear();
+            self.key.push_str(PAYLOAD_KEY);
+            // The tail samples nothing of the path, but its example still hides the path's secrets.
+            std::mem::swap(&mut self.payload_redacted, &mut self.sampled.redacted);
+            self.sampled.clear();
+        }
+        let id = self.template_id();
+        if !payload && self.sampled.sampled.is_empty() && self.sampled.redacted.is_empty() {
+            self.routes.insert(method, path, id);
+        }
+        id
+    }
+
+    /// Debug builds: a cached template is the one templating from scratch finds.
+    #[cfg(debug_assertions)]
+    fn check_cached(&mut self, method: &[u8], path: &[u8], id: u32) {
+        let (mut key, mut positions, mut routed) = (String::new(), Default::default(), String::new());
+        template_key_routed(method, path, Some((&self.rules, &mut routed)), &mut key, &mut positions);
+        assert_eq!(self.ids.get(key.as_str()), Some(&id), "cached template of {path:?}");
+        assert_eq!(positions, super::endpoints::Positions::default(), "cached template of {path:?}");
     }
 
     /// The local id of the template in `self.key` (routed by the rules as it was built).
@@ -235,18 +270,19 @@ impl Accumulator for ChunkDigest {
             self.excluded.filtered += 1;
             return;
         }
-        template_key_routed(method, path, Some((&self.rules, &mut self.routed)), &mut self.key, &mut self.sampled);
-        #[cfg(debug_assertions)]
-        self.check_routing(method, path);
         let payload = record.query.as_deref().is_some_and(has_payload_key);
-        if payload {
-            self.key.clear();
-            self.key.push_str(PAYLOAD_KEY);
-            // The tail samples nothing of the path, but its example still hides the path's secrets.
-            std::mem::swap(&mut self.payload_redacted, &mut self.sampled.redacted);
-            self.sampled.clear();
-        }
-        let id = self.template_id();
+        // A literal path seen in this chunk is its template already (`route_cache.rs`);
+        // `--trace` reads the method from the key, so it templates every line.
+        let cached = if payload || self.settings.trace { None } else { self.routes.get(method, path) };
+        let id = match cached {
+            Some(id) => {
+                self.sampled.clear();
+                #[cfg(debug_assertions)]
+                self.check_cached(method, path, id);
+                id
+            }
+            None => self.template_id_of(method, path, payload),
+        };
         let seed = self.settings.seed;
         let redacted = if payload { &self.payload_redacted } else { &self.sampled.redacted };
         self.templates[id as usize].1.add(record, &self.sampled, redacted, seed);
