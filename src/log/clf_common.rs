@@ -13,7 +13,6 @@
 use super::LogRecord;
 use super::clf::{plausible_client, trailer};
 use super::fields::{self, ClfTimeCache};
-use std::borrow::Cow;
 
 /// Reads `line` if it has the common shape; `None` leaves it to the general parser.
 pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Option<LogRecord<'a>> {
@@ -32,7 +31,7 @@ pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Opti
     if body[close] != b'"' {
         return None;
     }
-    let request = fields::split_request(Cow::Borrowed(&body[..close]));
+    let request = fields::split_request_bytes(&body[..close]);
     let rest = body[close + 1..].strip_prefix(b" ")?;
     let (status, rest) = status_token(rest)?;
     let rest = rest.strip_prefix(b" ")?;

@@ -29,7 +29,7 @@ use nom::{
     error::{ContextError, ErrorKind, ParseError, context},
     sequence::preceded,
 };
-pub use request::{RequestLine, split_request, split_target, strip_authority, strip_known_port, strip_port};
+pub use request::{RequestLine, split_request, split_request_bytes, split_target, strip_authority, strip_known_port, strip_port};
 use std::borrow::Cow;
 pub use time::{ClfTimeCache, civil_to_us, clf_time, clf_time_body, epoch_to_us, iso_time, iso_time_field};
 

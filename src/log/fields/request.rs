@@ -33,7 +33,7 @@ pub fn split_request(line: Text<'_>) -> RequestLine<'_> {
     }
 }
 
-fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
+pub fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     let line = line.trim_ascii();
     if line.is_empty() || line == b"-" {
         return RequestLine::default();
@@ -75,6 +75,10 @@ pub fn split_target(target: &[u8]) -> (Option<Text<'_>>, Option<Text<'_>>, Optio
 
 /// `http://host:80/x` → (`/x`, `host:80`); any other target is returned as it is.
 pub fn strip_authority(target: &[u8]) -> (&[u8], Option<Text<'_>>) {
+    // Origin-form, nearly every request: no scheme to look for.
+    if target.first() == Some(&b'/') {
+        return (target, None);
+    }
     let scheme_len = if target.len() > 8 && target[..8].eq_ignore_ascii_case(b"https://") {
         8
     } else if target.len() > 7 && target[..7].eq_ignore_ascii_case(b"http://") {
