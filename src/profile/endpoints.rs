@@ -14,7 +14,7 @@
 //! bounded [`Sample`]; query keys are capped per endpoint, and the number of
 //! distinct templates is capped by the deriver.
 
-use super::fold::Rules;
+use super::fold::{self, Rules};
 use super::shape::{self, Segment};
 use super::sketch::{ITEM_COST, QuantileSketch, Sample};
 use super::value_shape::NamedShapes;
@@ -312,7 +312,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     let mut router = rules.and_then(|(rules, group)| {
         group.clear();
         group.push_str(&key[..path_start]);
-        write_depth(group, slashes + 1);
+        fold::write_depth(group, slashes + 1);
         rules.has_shape(group).then_some((rules, group))
     });
     // Paths are nearly always UTF-8: checked once whole, its segments are text as they are split.
@@ -371,18 +371,6 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
             }
             group.push_str(&key[seg_start..]);
         }
-    }
-}
-
-/// Appends `depth` and a space, as the rules' group keys hold it (`fold::group_key`).
-fn write_depth(group: &mut String, depth: usize) {
-    use std::fmt::Write as _;
-    if depth < 10 {
-        group.push(char::from(b'0' + depth as u8));
-        group.push(' ');
-    } else {
-        // Writing to a String cannot fail.
-        let _ = write!(group, "{depth} ");
     }
 }
 

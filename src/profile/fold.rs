@@ -123,12 +123,7 @@ impl Rules {
         out.clear();
         out.push_str(method);
         out.push(' ');
-        if depth < 10 {
-            out.push(char::from(b'0' + depth as u8));
-            out.push(' ');
-        } else {
-            let _ = write!(out, "{depth} ");
-        }
+        write_depth(out, depth);
         // No group of this method and depth: no rule to meet.
         if !self.shapes.contains(out.as_str()) {
             return false;
@@ -168,6 +163,17 @@ impl Rules {
 fn shape_of(group: &str) -> &str {
     let end = group.match_indices(' ').nth(1).map_or(group.len(), |(at, _)| at + 1);
     &group[..end]
+}
+
+/// Appends `depth` and a space, as a group's key holds it ([`group_key`]), on the per-line path.
+pub fn write_depth(group: &mut String, depth: usize) {
+    if depth < 10 {
+        group.push(char::from(b'0' + depth as u8));
+        group.push(' ');
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(group, "{depth} ");
+    }
 }
 
 /// The group a path position belongs to: `METHOD depth prefix`.
