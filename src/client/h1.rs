@@ -11,12 +11,19 @@
 //! connection's two buffers have grown to their size (a redirect's
 //! `Location` and a session's `Set-Cookie`s are the exceptions). HTTP/2 stays
 //! with hyper (`pool.rs`), which multiplexes.
+//!
+//! On cleartext, a connection's reads may be deferred to the loop's next wake
+//! and timed by the kernel's stamps (`deferred.rs`): the response then says
+//! when it arrived ([`Answer::arrived`]).
 
 use super::Failure;
+use super::deferred::{self, ReadTick};
 use super::failure::{classify_error, describe};
 use super::stream::Io;
 use hyper::header::{HeaderName, HeaderValue};
 use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A response head may be this long at most (hyper's default buffer is of this order).
@@ -40,6 +47,14 @@ pub struct H1 {
     out: Vec<u8>,
     /// Responses read in full on this connection.
     pub served: u64,
+    /// Reads wait for the loop's wakes: the socket's low-water mark is raised (`deferred.rs`).
+    deferred: bool,
+    /// The kernel stamps this socket's arrivals.
+    stamped: bool,
+    /// When the last bytes read arrived, by the kernel's stamp (deferred reads only).
+    arrived: Option<Instant>,
+    /// The loop's wakes, which deferred reads wait for.
+    tick: Option<Arc<ReadTick>>,
 }
 
 /// A request's head and body, as the client holds them.
@@ -66,6 +81,9 @@ pub struct Answer {
     pub bytes: u64,
     /// The connection may carry another request.
     pub reusable: bool,
+    /// When the response's last bytes arrived, by the kernel's stamp, if its reads were deferred
+    /// (`None`: it was read as it arrived, and now is its time).
+    pub arrived: Option<Instant>,
 }
 
 /// Why an exchange failed, and how far it got.
@@ -104,7 +122,44 @@ enum Framing {
 
 impl H1 {
     pub fn new(io: Io) -> Self {
-        H1 { io, read: Vec::with_capacity(READ_ROOM), pos: 0, out: Vec::with_capacity(512), served: 0 }
+        #[cfg(target_os = "linux")]
+        let stamped = match &io {
+            Io::Plain(tcp) => deferred::stamp_arrivals(std::os::fd::AsRawFd::as_raw_fd(tcp)).is_ok(),
+            Io::Tls(_) => false,
+        };
+        #[cfg(not(target_os = "linux"))]
+        let stamped = false;
+        H1 {
+            io,
+            read: Vec::with_capacity(READ_ROOM),
+            pos: 0,
+            out: Vec::with_capacity(512),
+            served: 0,
+            deferred: false,
+            stamped,
+            arrived: None,
+            tick: None,
+        }
+    }
+
+    /// A connection whose reads may be deferred to `tick`'s wakes (see [`H1::defer`]).
+    pub fn with_tick(io: Io, tick: Arc<ReadTick>) -> Self {
+        H1 { tick: Some(tick), ..H1::new(io) }
+    }
+
+    /// Defers this connection's reads to the loop's wakes, or stops deferring them (one
+    /// system call when that changes). Only a stamped cleartext connection defers.
+    pub fn defer(&mut self, on: bool) {
+        if on == self.deferred || (on && (!self.stamped || self.tick.is_none())) {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let Io::Plain(tcp) = &self.io {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+            if deferred::set_low_water(fd, if on { deferred::LOW_WATER } else { 1 }).is_ok() {
+                self.deferred = on;
+            }
+        }
     }
 
     /// Whether an idle connection can carry a request: the target has not
@@ -122,6 +177,8 @@ impl H1 {
             before_response: true,
             unwritten: true,
         })?;
+        // The request goes out after the loop last said when it wakes: bytes that arrived before are not its answer.
+        let written_after = self.tick.as_ref().map(|tick| tick.said());
         let written = async {
             self.io.write_all(&self.out).await?;
             self.io.flush().await
@@ -131,7 +188,21 @@ impl H1 {
             failed.unwritten = true;
             return Err(failed);
         }
-        let answer = self.read_response(head, keep_cookies).await?;
+        self.arrived = None;
+        let mut answer = self.read_response(head, keep_cookies).await?;
+        if let Some(arrived) = self.arrived {
+            // Bytes the kernel took in before the request went out were no answer to it: the
+            // target sent them unasked, which a deferred connection's idle check cannot see.
+            if written_after.is_some_and(|after| arrived < after) {
+                return Err(Failed {
+                    class: Failure::Reset,
+                    detail: "the connection held bytes the target sent before the request".to_owned(),
+                    before_response: true,
+                    unwritten: false,
+                });
+            }
+            answer.arrived = Some(arrived);
+        }
         self.served += 1;
         if self.read.capacity() > KEEP_AT_MOST {
             self.read.drain(..self.pos);
@@ -151,6 +222,16 @@ impl H1 {
             self.pos = 0;
         }
         self.read.reserve(READ_ROOM);
+        #[cfg(target_os = "linux")]
+        if let (true, Some(tick), Io::Plain(tcp)) = (self.deferred, &self.tick, &self.io) {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+            if let Some(read) = read_deferred(fd, &mut self.read, tick, &mut self.arrived).await? {
+                return Ok(read);
+            }
+            // Nothing on the loop's wakes: wait for the socket as usual, the mark lowered.
+            self.defer(false);
+        }
+        self.arrived = None;
         Ok(self.io.read_buf(&mut self.read).await? > 0)
     }
 
@@ -183,7 +264,14 @@ impl H1 {
             };
             let bytes = self.read_body(framing).await?;
             let reusable = parsed.keep_alive && framing != Framing::UntilClose && parsed.status != 101;
-            return Ok(Answer { status: parsed.status, to_login: parsed.to_login, set_cookies: parsed.set_cookies, bytes, reusable });
+            return Ok(Answer {
+                status: parsed.status,
+                to_login: parsed.to_login,
+                set_cookies: parsed.set_cookies,
+                bytes,
+                reusable,
+                arrived: None,
+            });
         }
     }
 
@@ -276,6 +364,49 @@ impl H1 {
         }
         self.pos += 2;
         Ok(())
+    }
+}
+
+/// A deferred read: looks at the socket on the loop's next wakes, at most [`deferred::TRIES`]
+/// of them and while the loop wakes soon; the rest of a response already coming in is looked
+/// for at once too. `Some(false)`: the target closed the connection; `Some(true)`: bytes were
+/// read, and `arrived` says when the kernel took them in; `None`: nothing came, and the caller
+/// waits for the socket instead.
+#[cfg(target_os = "linux")]
+async fn read_deferred(
+    fd: std::os::fd::RawFd,
+    read: &mut Vec<u8>,
+    tick: &ReadTick,
+    arrived: &mut Option<Instant>,
+) -> std::io::Result<Option<bool>> {
+    let mut wakes = 0;
+    // Just after the request went out its response is not in yet: a look would be a system call for nothing.
+    let mut look = arrived.is_some() || !tick.dense();
+    loop {
+        // Made before the look and the question: a wake or release after them is heard.
+        let next = tick.next();
+        tokio::pin!(next);
+        next.as_mut().enable();
+        if look {
+            match deferred::recv_stamped(fd, read.spare_capacity_mut()) {
+                Ok((0, _)) => return Ok(Some(false)),
+                Ok((n, stamp)) => {
+                    // SAFETY: recvmsg initialised the first `n` bytes of the spare capacity.
+                    unsafe { read.set_len(read.len() + n) };
+                    let now = Instant::now();
+                    *arrived = Some(stamp.map_or(now, |wall_ns| tick.instant_of(wall_ns, now)));
+                    return Ok(Some(true));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        look = true;
+        if wakes == deferred::TRIES || !tick.dense() {
+            return Ok(None);
+        }
+        wakes += 1;
+        next.await;
     }
 }
 

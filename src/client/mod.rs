@@ -18,6 +18,7 @@
 //! place and its body counted, not kept.
 
 mod cookies;
+mod deferred;
 mod failure;
 mod h1;
 mod outcome;
@@ -30,6 +31,7 @@ pub use outcome::{Failure, Outcome};
 
 use crate::plan::RequestSpec;
 use bytes::Bytes;
+use deferred::ReadTick;
 use failure::{classify_error, classify_status, describe};
 use h1::H1;
 use http_body_util::{BodyExt, Full};
@@ -38,7 +40,7 @@ use hyper::client::conn::http2;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use pool::{Body, Conn, Pool, Target};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -94,6 +96,8 @@ struct Shared {
     base_path: String,
     /// `scheme://authority` + base path: HTTP/2 requests carry the absolute form.
     absolute_prefix: String,
+    /// The loop's wakes, which deferred reads wait for (`deferred.rs`).
+    tick: Arc<ReadTick>,
 }
 
 /// What came back: the status, the cookies set, whether the request went out again, the body's size.
@@ -104,6 +108,8 @@ struct Exchanged {
     set_cookies: Vec<String>,
     retried: bool,
     bytes: u64,
+    /// When the response arrived, by the kernel's stamp, if it was read later (`deferred.rs`).
+    arrived: Option<Instant>,
 }
 
 type Exchange = Result<Exchanged, (Failure, String)>;
@@ -119,6 +125,10 @@ pub trait Transport: Clone + Send + Sync + 'static {
         now_ns: impl Fn() -> u64 + Send,
         jar: Option<&mut CookieJar>,
     ) -> impl std::future::Future<Output = Outcome> + Send;
+
+    /// The loop has sent what was due and is about to wait this long (`Duration::MAX`: for a
+    /// connection, or for good): responses waiting for its wakes are read now.
+    fn will_wait(&self, _gap: Duration) {}
 }
 
 impl Client {
@@ -134,8 +144,10 @@ impl Client {
         let extra_headers: Vec<(HeaderName, HeaderValue)> = config.headers.iter().filter(|(name, _)| name != HOST).cloned().collect();
         let base_path = config.base.path().trim_end_matches('/').to_owned();
         let absolute_prefix = format!("{}://{}{base_path}", if target.https { "https" } else { "http" }, target.authority);
-        let pool = Pool::new(target, tls, config.http2)?;
-        Ok(Client { shared: Arc::new(Shared { config, pool, host_header, host_given, extra_headers, base_path, absolute_prefix }) })
+        let tick = Arc::new(ReadTick::default());
+        let pool = Pool::new(target, tls, config.http2, Arc::clone(&tick))?;
+        let shared = Shared { config, pool, host_header, host_given, extra_headers, base_path, absolute_prefix, tick };
+        Ok(Client { shared: Arc::new(shared) })
     }
 
     /// Opens up to `n` connections before the run's clock starts and leaves
@@ -164,16 +176,26 @@ impl Client {
 
     async fn exchange(&self, spec: &RequestSpec, cookie: Option<&str>, keep_cookies: bool) -> Exchange {
         let pool = &self.shared.pool;
-        let (mut conn, mut reused) = match pool.checkout() {
-            Some(conn) => (conn, true),
+        let (mut conn, mut reused, spare) = match pool.checkout() {
+            Some((conn, spare)) => (conn, true, spare),
             // Opening a connection (TCP, TLS, HTTP/2 handshakes) is rare and its future large: boxed, it
             // does not make every request's task that large (each task is copied as it is spawned).
-            None => (Box::pin(pool.connect()).await?, false),
+            None => (Box::pin(pool.connect()).await?, false, 0),
         };
+        // Deferred while the loop wakes often and connections are to spare: a deferred
+        // response holds its connection until the next wake.
+        let defer = spare >= deferred::SPARE && self.shared.tick.dense();
         let mut retried = false;
         loop {
             let h1 = match conn {
-                Conn::Http1(h1) => h1,
+                Conn::Http1(mut h1) => {
+                    // Once deferred, a connection stays so until a read of its finds the loop not
+                    // waking soon: a change costs a system call.
+                    if defer {
+                        h1.defer(true);
+                    }
+                    h1
+                }
                 Conn::Http2(sender) => return Box::pin(self.exchange_h2(sender, spec, cookie, keep_cookies, retried)).await,
             };
             match self.exchange_h1(h1, spec, cookie, keep_cookies).await {
@@ -222,8 +244,8 @@ impl Client {
         if answer.reusable {
             shared.pool.put_back(conn);
         }
-        let h1::Answer { status, to_login, set_cookies, bytes, .. } = answer;
-        Ok(Exchanged { status, to_login, set_cookies, retried: false, bytes })
+        let h1::Answer { status, to_login, set_cookies, bytes, arrived, .. } = answer;
+        Ok(Exchanged { status, to_login, set_cookies, retried: false, bytes, arrived })
     }
 
     /// An exchange over the shared HTTP/2 connection; streams the target did not process go again on a new one.
@@ -284,7 +306,7 @@ impl Client {
             let frame = frame.map_err(|e| (classify_error(&e, Failure::Reset), describe(&e)))?;
             bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
         }
-        Ok(Exchanged { status, to_login, set_cookies, retried, bytes })
+        Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived: None })
     }
 
     /// The request for `spec` over HTTP/2: the absolute form, a Host header only when `--header` gave one.
@@ -345,32 +367,40 @@ pub fn display_url(uri: &hyper::Uri) -> String {
 }
 
 impl Transport for Client {
+    fn will_wait(&self, gap: Duration) {
+        self.shared.tick.expect(gap);
+    }
+
     async fn send(&self, spec: &RequestSpec, intended_ns: u64, now_ns: impl Fn() -> u64 + Send, jar: Option<&mut CookieJar>) -> Outcome {
         let sent_ns = now_ns();
         let timeout = self.shared.config.timeout;
         let cookie = jar.as_ref().and_then(|j| j.header());
-        let (status, failure, detail, (retried, bytes, to_login)) =
+        let (status, failure, detail, (retried, bytes, to_login), arrived) =
             match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
-                Ok(Ok(Exchanged { status, to_login, set_cookies, retried, bytes })) => {
+                Ok(Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived })) => {
                     if let Some(jar) = jar {
                         set_cookies.iter().for_each(|c| jar.keep(c));
                     }
                     let failure = classify_status(status);
-                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes, to_login))
+                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes, to_login), arrived)
                 }
-                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0, false)),
+                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0, false), None),
                 Err(_) => (
                     None,
                     Some(Failure::Timeout),
                     Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
                     (false, 0, false),
+                    None,
                 ),
             };
+        // A response read on a later wake is timed by when the kernel took it in.
+        let now = now_ns();
+        let done_ns = arrived.map_or(now, |at| now.saturating_sub(at.elapsed().as_nanos() as u64).max(sent_ns));
         Outcome {
             endpoint: spec.endpoint,
             intended_ns,
             sent_ns,
-            done_ns: now_ns(),
+            done_ns,
             status,
             failure,
             detail,

@@ -10,6 +10,7 @@
 //! is bounded by the caller: one per request in flight at most.
 
 use super::Failure;
+use super::deferred::ReadTick;
 use super::failure::{classify_error, describe};
 use super::h1::H1;
 use super::stream::Io;
@@ -66,13 +67,15 @@ pub struct Pool {
     /// The last open failed: while the target refuses or fails TLS, opens go
     /// side by side, so each request fails on its own time, not queued behind the others.
     opens_failing: AtomicBool,
+    /// The loop's wakes, which HTTP/1.1 connections' deferred reads wait for.
+    tick: Arc<ReadTick>,
 }
 
 /// A failure to reach the target: its class and what happened, in words.
 pub type ConnectError = (Failure, String);
 
 impl Pool {
-    pub fn new(target: Target, tls: Option<rustls::ClientConfig>, http2: bool) -> Result<Self, String> {
+    pub fn new(target: Target, tls: Option<rustls::ClientConfig>, http2: bool, tick: Arc<ReadTick>) -> Result<Self, String> {
         let tls = match tls.filter(|_| target.https) {
             Some(config) => {
                 let name = rustls::pki_types::ServerName::try_from(target.host.clone())
@@ -91,6 +94,7 @@ impl Pool {
             speaks_h2: OnceLock::new(),
             opening_h2: tokio::sync::Mutex::new(()),
             opens_failing: AtomicBool::new(false),
+            tick,
         })
     }
 
@@ -99,18 +103,18 @@ impl Pool {
         self.h2c || (self.tls.is_some() && self.speaks_h2.get() != Some(&false))
     }
 
-    /// A connection that is open and free, if there is one.
-    pub fn checkout(&self) -> Option<Conn> {
+    /// A connection that is open and free, if there is one, and how many idle ones are left.
+    pub fn checkout(&self) -> Option<(Conn, usize)> {
         if self.may_be_h2() {
             let shared = self.shared_h2.lock().expect("pool lock");
             if let Some(sender) = shared.as_ref().filter(|s| !s.is_closed()) {
-                return Some(Conn::Http2(sender.clone()));
+                return Some((Conn::Http2(sender.clone()), 0));
             }
         }
         let mut idle = self.idle.lock().expect("pool lock");
         while let Some(mut conn) = idle.pop() {
             if conn.is_open() {
-                return Some(Conn::Http1(conn));
+                return Some((Conn::Http1(conn), idle.len()));
             }
         }
         None
@@ -133,7 +137,7 @@ impl Pool {
             return self.open().await;
         }
         let opening = self.opening_h2.lock().await;
-        if let Some(conn) = self.checkout() {
+        if let Some((conn, _)) = self.checkout() {
             return Ok(conn);
         }
         if !one_at_a_time() {
@@ -168,7 +172,7 @@ impl Pool {
         };
         let _ = self.speaks_h2.set(h2);
         if !h2 {
-            return Ok(Conn::Http1(H1::new(io)));
+            return Ok(Conn::Http1(H1::with_tick(io, Arc::clone(&self.tick))));
         }
         let handshake = match io {
             Io::Plain(tcp) => self.handshake_h2(TokioIo::new(tcp)).await,

@@ -144,7 +144,11 @@ pub async fn run_plan<T: Transport>(
         walkers: tokio::task::JoinSet::new(),
         pending: VecDeque::new(),
     };
+    // The loop's sleeps, told to the client: responses may wait in their sockets for its next wake.
+    let sleeper = timer::Announced { sleeper, transport: sender.transport.clone() };
     let cut = sender.schedule(&mut batches, &sleeper, &mut stop).await;
+    // The loop wakes no more: responses still out are read as they come.
+    sender.transport.will_wait(Duration::MAX);
     sender.count_unsent(batches, cut);
     let Sender { mut walkers, .. } = sender;
     let send_until = send_until_ns.map(|until| t0 + Duration::from_nanos(until));

@@ -109,6 +109,8 @@ impl<T: Transport> Sender<T> {
             return Ok(passed);
         }
         // Only a wait for a connection holds the gate apart from `self`, which pulls meanwhile.
+        // The responses that free connections are read as they come, not on the loop's wakes.
+        self.transport.will_wait(Duration::MAX);
         let gate = Arc::clone(&self.gate);
         let slot = gate.slot(held_back, stop);
         tokio::pin!(slot);

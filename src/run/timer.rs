@@ -27,6 +27,20 @@ impl Sleeper for TokioSleeper {
     }
 }
 
+/// The loop's sleeper, telling the transport before each sleep how long it is: responses can
+/// wait in their sockets for the loop's wakes, and are read as it goes to sleep (`client/deferred.rs`).
+pub struct Announced<S, T> {
+    pub sleeper: S,
+    pub transport: T,
+}
+
+impl<S: Sleeper, T: crate::client::Transport> Sleeper for Announced<S, T> {
+    async fn sleep_until(&self, deadline: tokio::time::Instant) {
+        self.transport.will_wait(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        self.sleeper.sleep_until(deadline).await;
+    }
+}
+
 impl Sleeper for PreciseTimer {
     async fn sleep_until(&self, deadline: tokio::time::Instant) {
         // A timer that fails (it does not, short of the descriptor vanishing) falls back to tokio's.
