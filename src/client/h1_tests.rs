@@ -263,3 +263,152 @@ async fn whatever_a_target_sends_ends_in_an_answer_or_a_failure() {
         served.await.unwrap();
     }
 }
+
+/// A target that reads one request head, then waits for `go` before it writes `response`; it
+/// says when it wrote (after the write, the bytes are in the client's socket: loopback
+/// delivers them within the write). With `unasked`, it writes before any request instead.
+async fn deferred_target(
+    response: &'static [u8],
+    unasked: bool,
+) -> (H1, Arc<ReadTick>, tokio::sync::oneshot::Sender<()>, tokio::sync::oneshot::Receiver<Instant>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let (wrote_tx, wrote_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        if !unasked {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+        let _ = go_rx.await;
+        let before = Instant::now();
+        stream.write_all(response).await.unwrap();
+        let _ = wrote_tx.send(before);
+        // Kept open until the client is done with it.
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut [0u8; 64]).await;
+    });
+    let tick = Arc::new(ReadTick::default());
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut conn = H1::with_tick(Io::Plain(tcp), Arc::clone(&tick));
+    // The loop sleeps half a millisecond at a time: reads may wait for it.
+    tick.expect(std::time::Duration::from_micros(500));
+    conn.defer(true);
+    assert!(conn.deferred, "a stamped cleartext connection defers");
+    (conn, tick, go_tx, wrote_rx)
+}
+
+/// Lets the runtime turn: the I/O driver is polled before a yielded task runs again, so a
+/// read woken by the socket would have run by then.
+async fn turn() {
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_deferred_response_waits_for_the_loops_sleep_and_is_timed_by_the_kernel() {
+    let host = HeaderValue::from_static("h");
+    let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+    let method = hyper::Method::GET;
+    let head = head(&method, "/", &host);
+    let Io::Plain(tcp) = &conn.io else { unreachable!() };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+    let (answer, wrote_at, word_at) = {
+        let exchange = conn.exchange(&head, false);
+        tokio::pin!(exchange);
+        // The request goes out; the target answers; the answer sits in the socket.
+        go.send(()).unwrap();
+        let wrote_at = tokio::select! {
+            biased;
+            _ = &mut exchange => panic!("answered before the target wrote"),
+            at = wrote => at.unwrap(),
+        };
+        turn().await;
+        assert!(futures_poll(exchange.as_mut()).await.is_none(), "a deferred read waits for the loop, not the socket");
+        // Below its low-water mark, the answer does not make the socket readable: it wakes nobody.
+        let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, for a socket this test holds open; no wait.
+        assert_eq!(unsafe { libc::poll(&raw mut poll, 1, 0) }, 0, "the socket stays quiet");
+        let word_at = Instant::now();
+        tick.expect(std::time::Duration::from_micros(500));
+        (exchange.await.unwrap(), wrote_at, word_at)
+    };
+    assert_eq!((answer.status, answer.bytes), (200, 2));
+    let arrived = answer.arrived.expect("timed by the kernel");
+    assert!(arrived >= wrote_at && arrived <= word_at, "arrival {arrived:?} is when the kernel took it in, not when it was read");
+    assert!(conn.deferred, "still deferred for the next request");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_deferred_read_waits_for_the_socket_once_the_loop_goes_quiet_or_after_its_tries() {
+    let host = HeaderValue::from_static("h");
+    let method = hyper::Method::GET;
+    // (words the loop says while the answer is not in yet): a long sleep releases the reader at
+    // once; short sleeps, after deferred::TRIES of them.
+    let long = std::time::Duration::from_secs(1);
+    let short = std::time::Duration::from_micros(500);
+    let cases: [(&str, Vec<std::time::Duration>); 2] = [("released", vec![long]), ("tries", vec![short; deferred::TRIES as usize])];
+    for (name, words) in cases {
+        let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 204 No Content\r\n\r\n", false).await;
+        let head = head(&method, "/", &host);
+        let answer = {
+            let exchange = conn.exchange(&head, false);
+            tokio::pin!(exchange);
+            turn().await;
+            assert!(futures_poll(exchange.as_mut()).await.is_none(), "{name}: waiting");
+            for word in words {
+                tick.expect(word);
+                turn().await;
+                assert!(futures_poll(exchange.as_mut()).await.is_none(), "{name}: nothing to read yet");
+            }
+            // Now waiting for the socket: the answer wakes it, whatever the loop says (nothing, here).
+            go.send(()).unwrap();
+            wrote.await.unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(5), exchange).await.expect(name).unwrap()
+        };
+        assert_eq!(answer.status, 204, "{name}");
+        assert!(answer.arrived.is_none(), "{name}: read as it came, timed then");
+        assert!(!conn.deferred, "{name}: the mark is lowered");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn bytes_a_deferred_connection_held_before_the_request_are_not_its_answer() {
+    let host = HeaderValue::from_static("h");
+    let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n", true).await;
+    go.send(()).unwrap();
+    wrote.await.unwrap();
+    // The loop's next word comes after the unasked bytes did; the request goes out after it.
+    tick.expect(std::time::Duration::from_micros(500));
+    let method = hyper::Method::GET;
+    let head = head(&method, "/", &host);
+    let exchange = conn.exchange(&head, false);
+    tokio::pin!(exchange);
+    turn().await;
+    assert!(futures_poll(exchange.as_mut()).await.is_none());
+    tick.expect(std::time::Duration::from_micros(500));
+    let failed = exchange.await.err().expect("not taken for the answer");
+    assert_eq!((failed.class, failed.before_response), (Failure::Reset, true), "{}", failed.detail);
+}
+
+/// Polls `future` once: `Some` if it is done.
+async fn futures_poll<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut future = future;
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match future.as_mut().poll(cx) {
+            std::task::Poll::Ready(out) => Some(out),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
