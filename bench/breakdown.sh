@@ -3,21 +3,22 @@
 # against nginx on loopback (core 1), the generator on core 0, measured three
 # ways, each on its own run:
 #   1. CPU per request and peak RSS (GNU time);
-#   2. syscalls per request, by name (strace -c -f): writes, reads, epoll, timers;
+#   2. syscalls and context switches per request, by name (perf's tracepoints,
+#      which count without slowing the run: strace would, and a slowed run
+#      reads its responses at other moments): writes, reads, epoll, timers;
 #   3. where the CPU goes (perf record): the top symbols, kernel and user;
 #   4. user-space instructions per request (callgrind): two runs of 4,000 and
 #      8,000 requests at 2,000 rps, the difference over the difference, so
 #      start-up and the reports at the end cancel out. Instructions, unlike
 #      seconds, are the same on a busy machine: compare builds by this line.
-# Usage: bench/breakdown.sh [RATE=5000] [SECONDS=10]. Installs nginx, strace,
-# linux-perf, valgrind and GNU time (Debian) when missing. strace slows the
-# run: its counts are per request, not its rate.
+# Usage: bench/breakdown.sh [RATE=5000] [SECONDS=10]. Installs nginx,
+# linux-perf, valgrind and GNU time (Debian) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-5000}
 seconds=${2:-10}
-if ! command -v nginx >/dev/null || ! command -v strace >/dev/null || ! command -v perf >/dev/null || ! command -v valgrind >/dev/null || [ ! -x /usr/bin/time ]; then
-  (apt-get update -qq && apt-get install -y -qq nginx strace linux-perf valgrind time) >/dev/null
+if ! command -v nginx >/dev/null || ! command -v perf >/dev/null || ! command -v valgrind >/dev/null || [ ! -x /usr/bin/time ]; then
+  (apt-get update -qq && apt-get install -y -qq nginx linux-perf valgrind time) >/dev/null
 fi
 cargo build --release --locked -q
 source bench/bench_nginx.sh
@@ -37,10 +38,14 @@ lag=$(python3 -c "import json; print(json.load(open('$out/r/results.json'))['sch
 echo "replay run at $rate rps for $seconds s: $n requests"
 python3 -c "print(f'  CPU per request {($user + $system) / max($n, 1) * 1e6:.1f} us (user {$user / max($n, 1) * 1e6:.1f}, system {$system / max($n, 1) * 1e6:.1f}); peak RSS {$rss / 1024:.1f} MB; schedule lag p99 $lag ms')"
 
-run strace -c -f -o "$out/strace.txt"
+events=sched:sched_switch
+for call in sendto write writev recvfrom recvmsg read epoll_wait timerfd_settime setsockopt futex; do
+  events="$events,syscalls:sys_enter_$call"
+done
+run perf stat -x, -e "$events" -o "$out/syscalls.csv"
 n=$(sent)
-echo "  syscalls per request (strace -c, $n requests):"
-awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 5 { calls = $4; name = $NF; if (calls / n >= 0.005) printf "    %-16s %6.3f\n", name, calls / n }' "$out/strace.txt"
+echo "  syscalls and context switches per request (perf tracepoints, $n requests):"
+awk -F, -v n="$n" '$1 ~ /^[0-9]+$/ { name = $3; sub(/.*sys_enter_/, "", name); sub(/sched:sched_switch/, "context switches", name); if ($1 / n >= 0.005) printf "    %-16s %6.3f\n", name, $1 / n }' "$out/syscalls.csv"
 
 run perf record -q -F 1999 -g -o "$out/perf.data"
 echo "  where the CPU goes (perf, top 25 symbols):"

@@ -164,7 +164,9 @@ impl H1 {
 
     /// Whether an idle connection can carry a request: the target has not
     /// closed it or sent anything unasked. Costs no system call unless the
-    /// socket has turned readable since its last response.
+    /// socket has turned readable since its last response. (A deferred socket
+    /// turns readable when closed, not for a few unasked bytes: its exchange
+    /// tells those by their arrival, before the request.)
     pub fn is_open(&mut self) -> bool {
         self.pos == self.read.len() && self.io.idle_and_open()
     }

@@ -9,6 +9,9 @@
 //!
 //! The loop takes its sleeper as a [`Sleeper`]: this timer in a real run,
 //! tokio's own sleep ([`TokioSleeper`]) in tests under paused time.
+//! Whichever it is, the loop sleeps through [`Announced`], which tells the
+//! transport how long each sleep will be before it begins: responses then
+//! wait in their sockets for the loop's wakes (`client/deferred.rs`).
 
 use std::time::Instant;
 
