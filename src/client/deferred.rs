@@ -83,23 +83,24 @@ impl ReadTick {
         self.start + Duration::from_nanos(self.said_ns.load(Ordering::Relaxed))
     }
 
-    /// The instant of a wall-clock stamp (nanoseconds since 1970), as the clocks stood at the
-    /// last wake; never after `now`.
-    pub fn instant_of(&self, wall_ns: u64, now: Instant) -> Instant {
+    /// The instant of a wall-clock stamp (nanoseconds since 1970), as the clocks stood when
+    /// the loop last said when it wakes. (A clock stepped since may put it a little after now:
+    /// a latency ends at now at the latest.)
+    pub fn instant_of(&self, wall_ns: u64) -> Instant {
         let since_start = wall_ns.saturating_sub(self.start_wall_ns.load(Ordering::Relaxed));
-        (self.start + Duration::from_nanos(since_start)).min(now)
+        self.start + Duration::from_nanos(since_start)
     }
 
     /// The loop has sent what was due and is about to sleep for `gap`: the readers waiting
     /// look at their sockets now, while it sleeps. When `gap` is longer than [`DENSE`], they
     /// stop waiting for it, and no read waits for it until it says otherwise.
-    pub fn expect(&self, gap: Duration) {
+    pub fn sleeps_for(&self, gap: Duration) {
         let now = self.note_clocks();
-        self.expect_at(now, gap);
+        self.sleeps_for_at(now, gap);
         self.notify.notify_waiters();
     }
 
-    fn expect_at(&self, now: u64, gap: Duration) {
+    fn sleeps_for_at(&self, now: u64, gap: Duration) {
         let next = if gap > DENSE { u64::MAX } else { now.saturating_add(gap.as_nanos() as u64) };
         self.next_wake_ns.store(next, Ordering::SeqCst);
     }
@@ -115,7 +116,7 @@ impl ReadTick {
         next != u64::MAX && next <= now.saturating_add(DENSE.as_nanos() as u64)
     }
 
-    /// The loop's next word ([`ReadTick::expect`]). Made before a reader looks at its socket and at
+    /// The loop's next word ([`ReadTick::sleeps_for`]). Made before a reader looks at its socket and at
     /// [`ReadTick::dense`], it hears a wake or release that comes after the look.
     pub fn next(&self) -> tokio::sync::futures::Notified<'_> {
         self.notify.notified()
@@ -210,31 +211,25 @@ mod tests {
         ];
         for (at, sleep, dense) in table {
             if let Some(gap) = sleep {
-                tick.expect_at(at, Duration::from_nanos(gap));
+                tick.sleeps_for_at(at, Duration::from_nanos(gap));
             }
             assert_eq!(tick.dense_at(at), dense, "at {} ms", at as f64 / MS as f64);
         }
     }
 
     #[tokio::test]
-    async fn a_long_sleep_releases_the_readers_waiting() {
-        let tick = ReadTick::default();
-        let next = tick.next();
-        tokio::pin!(next);
-        next.as_mut().enable();
-        tick.expect(Duration::from_millis(50));
-        tokio::time::timeout(Duration::from_secs(5), next).await.expect("released");
-        assert!(!tick.dense());
-    }
-
-    #[tokio::test]
-    async fn a_wait_begun_before_the_loop_sleeps_hears_it() {
-        let tick = ReadTick::default();
-        let next = tick.next();
-        tokio::pin!(next);
-        next.as_mut().enable();
-        tick.expect(Duration::from_micros(500));
-        // Resolves at once: the wake came after the wait was made, before it was awaited.
-        tokio::time::timeout(Duration::from_secs(5), next).await.expect("the wake was heard");
+    async fn a_reader_waiting_hears_the_loop_go_to_sleep() {
+        // (the loop's sleep, then: do reads still wait for it?) A short sleep: the readers look
+        // now and may wait again; a long one releases them to their sockets.
+        for (gap, dense) in [(Duration::from_micros(500), true), (Duration::from_millis(50), false)] {
+            let tick = ReadTick::default();
+            let next = tick.next();
+            tokio::pin!(next);
+            next.as_mut().enable();
+            tick.sleeps_for(gap);
+            // Resolves at once: the word came after the wait was made, before it was awaited.
+            tokio::time::timeout(Duration::from_secs(5), next).await.expect("heard");
+            assert_eq!(tick.dense(), dense, "{gap:?}");
+        }
     }
 }

@@ -395,8 +395,7 @@ async fn read_deferred(
                 Ok((n, stamp)) => {
                     // SAFETY: recvmsg initialised the first `n` bytes of the spare capacity.
                     unsafe { read.set_len(read.len() + n) };
-                    let now = Instant::now();
-                    *arrived = Some(stamp.map_or(now, |wall_ns| tick.instant_of(wall_ns, now)));
+                    *arrived = Some(stamp.map_or_else(Instant::now, |wall_ns| tick.instant_of(wall_ns)));
                     return Ok(Some(true));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

@@ -298,7 +298,7 @@ async fn deferred_target(
     let tcp = TcpStream::connect(addr).await.unwrap();
     let mut conn = H1::with_tick(Io::Plain(tcp), Arc::clone(&tick));
     // The loop sleeps half a millisecond at a time: reads may wait for it.
-    tick.expect(std::time::Duration::from_micros(500));
+    tick.sleeps_for(std::time::Duration::from_micros(500));
     conn.defer(true);
     assert!(conn.deferred, "a stamped cleartext connection defers");
     (conn, tick, go_tx, wrote_rx)
@@ -338,7 +338,7 @@ async fn a_deferred_response_waits_for_the_loops_sleep_and_is_timed_by_the_kerne
         // SAFETY: one valid pollfd, for a socket this test holds open; no wait.
         assert_eq!(unsafe { libc::poll(&raw mut poll, 1, 0) }, 0, "the socket stays quiet");
         let word_at = Instant::now();
-        tick.expect(std::time::Duration::from_micros(500));
+        tick.sleeps_for(std::time::Duration::from_micros(500));
         (exchange.await.unwrap(), wrote_at, word_at)
     };
     assert_eq!((answer.status, answer.bytes), (200, 2));
@@ -366,7 +366,7 @@ async fn a_deferred_read_waits_for_the_socket_once_the_loop_goes_quiet_or_after_
             turn().await;
             assert!(futures_poll(exchange.as_mut()).await.is_none(), "{name}: waiting");
             for word in words {
-                tick.expect(word);
+                tick.sleeps_for(word);
                 turn().await;
                 assert!(futures_poll(exchange.as_mut()).await.is_none(), "{name}: nothing to read yet");
             }
@@ -389,14 +389,14 @@ async fn bytes_a_deferred_connection_held_before_the_request_are_not_its_answer(
     go.send(()).unwrap();
     wrote.await.unwrap();
     // The loop's next word comes after the unasked bytes did; the request goes out after it.
-    tick.expect(std::time::Duration::from_micros(500));
+    tick.sleeps_for(std::time::Duration::from_micros(500));
     let method = hyper::Method::GET;
     let head = head(&method, "/", &host);
     let exchange = conn.exchange(&head, false);
     tokio::pin!(exchange);
     turn().await;
     assert!(futures_poll(exchange.as_mut()).await.is_none());
-    tick.expect(std::time::Duration::from_micros(500));
+    tick.sleeps_for(std::time::Duration::from_micros(500));
     let failed = exchange.await.err().expect("not taken for the answer");
     assert_eq!((failed.class, failed.before_response), (Failure::Reset, true), "{}", failed.detail);
 }

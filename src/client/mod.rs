@@ -368,7 +368,7 @@ pub fn display_url(uri: &hyper::Uri) -> String {
 
 impl Transport for Client {
     fn will_wait(&self, gap: Duration) {
-        self.shared.tick.expect(gap);
+        self.shared.tick.sleeps_for(gap);
     }
 
     async fn send(&self, spec: &RequestSpec, intended_ns: u64, now_ns: impl Fn() -> u64 + Send, jar: Option<&mut CookieJar>) -> Outcome {
