@@ -20,7 +20,7 @@
 //! nothing after [`TRIES`] wakes, or is released, lowers the mark again and
 //! waits for the socket as usual. Linux only; elsewhere nothing is deferred.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -38,9 +38,10 @@ pub const SPARE: usize = 4;
 pub struct ReadTick {
     notify: Notify,
     start: Instant,
-    /// When the loop said it wakes next (nanoseconds from `start`); `u64::MAX`: not within
-    /// [`DENSE`], or it has not said.
-    next_wake_ns: AtomicU64,
+    /// The loop last said it wakes again within [`DENSE`]. It speaks before every wait it
+    /// makes (a sleep, a wait for a connection, its end), so until it speaks again it is
+    /// asleep for at most that long, or awake.
+    soon: AtomicBool,
     /// When the loop last said when it wakes next (nanoseconds from `start`).
     said_ns: AtomicU64,
     /// The wall-clock time of `start` (nanoseconds since 1970), taken again at each wake: the
@@ -54,7 +55,7 @@ impl Default for ReadTick {
         let tick = ReadTick {
             notify: Notify::new(),
             start: Instant::now(),
-            next_wake_ns: AtomicU64::new(u64::MAX),
+            soon: AtomicBool::new(false),
             said_ns: AtomicU64::new(0),
             start_wall_ns: AtomicU64::new(0),
         };
@@ -64,18 +65,13 @@ impl Default for ReadTick {
 }
 
 impl ReadTick {
-    fn now_ns(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
-    }
-
-    /// Notes the time on both clocks; returns it in nanoseconds from `start`.
-    fn note_clocks(&self) -> u64 {
+    /// Notes the time on both clocks.
+    fn note_clocks(&self) {
         let (since_start, wall) = (self.start.elapsed(), std::time::SystemTime::now());
         let wall_ns = wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let now = since_start.as_nanos() as u64;
         self.said_ns.store(now, Ordering::Relaxed);
         self.start_wall_ns.store(wall_ns.saturating_sub(now), Ordering::Relaxed);
-        now
     }
 
     /// When the loop last said when it wakes: a request written since went out after it.
@@ -95,25 +91,15 @@ impl ReadTick {
     /// look at their sockets now, while it sleeps. When `gap` is longer than [`DENSE`], they
     /// stop waiting for it, and no read waits for it until it says otherwise.
     pub fn sleeps_for(&self, gap: Duration) {
-        let now = self.note_clocks();
-        self.sleeps_for_at(now, gap);
+        self.note_clocks();
+        self.soon.store(gap <= DENSE, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
-    fn sleeps_for_at(&self, now: u64, gap: Duration) {
-        let next = if gap > DENSE { u64::MAX } else { now.saturating_add(gap.as_nanos() as u64) };
-        self.next_wake_ns.store(next, Ordering::SeqCst);
-    }
-
-    /// Whether the loop wakes soon enough for a read to wait for it: it said it wakes within
-    /// [`DENSE`] of now (a time past says it is awake, or about to be).
+    /// Whether the loop wakes soon enough for a read to wait for it: the last it said, it
+    /// wakes within [`DENSE`] (or it is awake now). No clock read: this is on every request.
     pub fn dense(&self) -> bool {
-        self.dense_at(self.now_ns())
-    }
-
-    fn dense_at(&self, now: u64) -> bool {
-        let next = self.next_wake_ns.load(Ordering::SeqCst);
-        next != u64::MAX && next <= now.saturating_add(DENSE.as_nanos() as u64)
+        self.soon.load(Ordering::SeqCst)
     }
 
     /// The loop's next word ([`ReadTick::sleeps_for`]). Made before a reader looks at its socket and at
@@ -198,22 +184,23 @@ mod tests {
         const MS: u64 = 1_000_000;
         let dense = DENSE.as_nanos() as u64;
         let tick = ReadTick::default();
-        // (at, the loop's next sleep if it says one, then: dense at that time?)
-        let table: [(u64, Option<u64>, bool); 8] = [
-            (0, None, false),                  // the loop has said nothing
-            (10 * MS, Some(MS / 2), true),     // it wakes in half a millisecond
-            (10 * MS + MS / 2, None, true),    // it is waking now
-            (11 * MS, None, true),             // it woke half a millisecond ago, still busy
-            (20 * MS + dense, None, true),     // past its wake, not asleep again: busy, it says so before its next sleep
-            (30 * MS, Some(dense), true),      // a sleep of DENSE itself
-            (30 * MS, Some(dense + 1), false), // a longer sleep: reads wait for the socket
-            (40 * MS, Some(MS / 4), true),
+        // (the loop's next sleep if it says one, then: dense?) Between its words the loop is
+        // asleep for what it said, or awake (busy past its wake): either way the last word holds.
+        let table: [(Option<u64>, bool, &str); 8] = [
+            (None, false, "the loop has said nothing"),
+            (Some(MS / 2), true, "it wakes in half a millisecond"),
+            (None, true, "it is waking now"),
+            (None, true, "it woke half a millisecond ago, still busy"),
+            (None, true, "past its wake, not asleep again: busy, it says so before its next sleep"),
+            (Some(dense), true, "a sleep of DENSE itself"),
+            (Some(dense + 1), false, "a longer sleep: reads wait for the socket"),
+            (Some(MS / 4), true, "a short sleep again"),
         ];
-        for (at, sleep, dense) in table {
+        for (sleep, dense, what) in table {
             if let Some(gap) = sleep {
-                tick.sleeps_for_at(at, Duration::from_nanos(gap));
+                tick.sleeps_for(Duration::from_nanos(gap));
             }
-            assert_eq!(tick.dense_at(at), dense, "at {} ms", at as f64 / MS as f64);
+            assert_eq!(tick.dense(), dense, "{what}");
         }
     }
 

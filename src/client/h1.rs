@@ -123,10 +123,7 @@ enum Framing {
 impl H1 {
     pub fn new(io: Io) -> Self {
         #[cfg(target_os = "linux")]
-        let stamped = match &io {
-            Io::Plain(tcp) => deferred::stamp_arrivals(std::os::fd::AsRawFd::as_raw_fd(tcp)).is_ok(),
-            Io::Tls(_) => false,
-        };
+        let stamped = io.plain_fd().is_some_and(|fd| deferred::stamp_arrivals(fd).is_ok());
         #[cfg(not(target_os = "linux"))]
         let stamped = false;
         H1 {
@@ -154,11 +151,10 @@ impl H1 {
             return;
         }
         #[cfg(target_os = "linux")]
-        if let Io::Plain(tcp) = &self.io {
-            let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
-            if deferred::set_low_water(fd, if on { deferred::LOW_WATER } else { 1 }).is_ok() {
-                self.deferred = on;
-            }
+        if let Some(fd) = self.io.plain_fd()
+            && deferred::set_low_water(fd, if on { deferred::LOW_WATER } else { 1 }).is_ok()
+        {
+            self.deferred = on;
         }
     }
 
@@ -225,8 +221,7 @@ impl H1 {
         }
         self.read.reserve(READ_ROOM);
         #[cfg(target_os = "linux")]
-        if let (true, Some(tick), Io::Plain(tcp)) = (self.deferred, &self.tick, &self.io) {
-            let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+        if let (true, Some(tick), Some(fd)) = (self.deferred, &self.tick, self.io.plain_fd()) {
             if let Some(read) = read_deferred(fd, &mut self.read, tick, &mut self.arrived).await? {
                 return Ok(read);
             }

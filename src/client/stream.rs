@@ -15,6 +15,15 @@ pub enum Io {
 }
 
 impl Io {
+    /// The socket of a cleartext connection (TLS's bytes are not the response's).
+    #[cfg(target_os = "linux")]
+    pub fn plain_fd(&self) -> Option<std::os::fd::RawFd> {
+        match self {
+            Io::Plain(tcp) => Some(std::os::fd::AsRawFd::as_raw_fd(tcp)),
+            Io::Tls(_) => None,
+        }
+    }
+
     /// Whether an idle connection is open and has nothing unread: the target
     /// neither closed it nor sent bytes nobody asked for. The socket is read
     /// only when the reactor has seen it turn readable since it was last read
