@@ -68,6 +68,10 @@ pub fn classify_error(error: &(dyn std::error::Error + 'static), otherwise: Fail
                 _ => {}
             }
         }
+        // An HTTP/2 error over a broken connection carries its I/O error but names no source.
+        if let Some(io) = e.downcast_ref::<h2::Error>().and_then(h2::Error::get_io) {
+            return classify_error(io, otherwise);
+        }
         if let Some(h) = e.downcast_ref::<hyper::Error>()
             && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
         {

@@ -1,6 +1,6 @@
 //! The HTTP client on tokio: HTTP/1.1 as the request's own exchange on the
-//! connection it holds (`h1.rs`, httparse), HTTP/2 by hyper's
-//! connection-level API (ALPN over TLS, or `--http2` for cleartext h2c), TLS
+//! connection it holds (`h1.rs`, httparse), HTTP/2 by the
+//! `h2` crate (ALPN over TLS, or `--http2` for cleartext h2c), TLS
 //! by rustls with the webpki roots (`--insecure` to skip verification).
 //!
 //! A request never fails the run: whatever happens becomes an [`Outcome`]
@@ -34,11 +34,9 @@ use bytes::Bytes;
 use deferred::ReadTick;
 use failure::{classify_error, classify_status, describe};
 use h1::H1;
-use http_body_util::{BodyExt, Full};
 use hyper::Request;
-use hyper::client::conn::http2;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
-use pool::{Body, Conn, Pool, Target};
+use pool::{Conn, H2, Pool, Target};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,6 +90,8 @@ struct Shared {
     host_given: bool,
     /// The `--header`s but Host, sent as they are.
     extra_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Those HTTP/2 may carry ([`h2_headers`]).
+    h2_headers: Vec<(HeaderName, HeaderValue)>,
     /// The base path of `--host` without its trailing slash; each target is appended.
     base_path: String,
     /// `scheme://authority` + base path: HTTP/2 requests carry the absolute form.
@@ -146,7 +146,8 @@ impl Client {
         let absolute_prefix = format!("{}://{}{base_path}", if target.https { "https" } else { "http" }, target.authority);
         let tick = Arc::new(ReadTick::default());
         let pool = Pool::new(target, tls, config.http2, Arc::clone(&tick))?;
-        let shared = Shared { config, pool, host_header, host_given, extra_headers, base_path, absolute_prefix, tick };
+        let h2_headers = h2_headers(&extra_headers);
+        let shared = Shared { config, pool, host_header, host_given, extra_headers, h2_headers, base_path, absolute_prefix, tick };
         Ok(Client { shared: Arc::new(shared) })
     }
 
@@ -249,37 +250,32 @@ impl Client {
     }
 
     /// An exchange over the shared HTTP/2 connection; streams the target did not process go again on a new one.
-    async fn exchange_h2(
-        &self,
-        mut sender: http2::SendRequest<Body>,
-        spec: &RequestSpec,
-        cookie: Option<&str>,
-        keep_cookies: bool,
-        mut retried: bool,
-    ) -> Exchange {
+    async fn exchange_h2(&self, mut h2: H2, spec: &RequestSpec, cookie: Option<&str>, keep_cookies: bool, mut retried: bool) -> Exchange {
         let pool = &self.shared.pool;
         // Sends after the first: streams a GOAWAY left unprocessed may meet another GOAWAY on the next connection.
         let mut resends = 0;
         let response = loop {
             let request = self.request(spec, cookie)?;
-            let _ = sender.ready().await;
-            match sender.try_send_request(request).await {
+            let attempt = match send_h2(h2.sender, request, spec.body.as_ref().map(|(_, text)| text)).await {
+                Ok(response) => response.await.map_err(|e| (e, false)),
+                Err(e) => Err(e),
+            };
+            match attempt {
                 Ok(response) => break response,
-                Err(e) => {
-                    let class = classify_error(e.error(), Failure::Other);
+                Err((e, unsent)) => {
+                    let class = classify_error(&e, Failure::Other);
                     let idempotent = idempotent(&spec.method);
                     // The target said it did not process this stream (RFC 9113, 6.8 and 8.7), or the
                     // shared connection broke under an idempotent request before any response.
                     let resend_idempotent = class == Failure::Reset && idempotent;
-                    // A request the connection gave back unsent (it had closed) goes again whatever its method.
-                    let unsent = e.message().is_some();
-                    let unprocessed = resends < MAX_RESENDS && (unsent || failure::unprocessed(e.error(), idempotent) || resend_idempotent);
+                    // A request the connection refused to open (it had closed) goes again whatever its method.
+                    let unprocessed = resends < MAX_RESENDS && (unsent || failure::unprocessed(&e, idempotent) || resend_idempotent);
                     if !unprocessed {
-                        return Err((class, describe(e.error())));
+                        return Err((class, describe(&e)));
                     }
                     pool.forget_h2();
-                    sender = match pool.connect().await? {
-                        Conn::Http2(sender) => sender,
+                    h2 = match pool.connect().await? {
+                        Conn::Http2(h2) => h2,
                         // The new connection chose HTTP/1.1 (another server behind the same name).
                         Conn::Http1(h1) => {
                             let exchanged = self.exchange_h1(h1, spec, cookie, keep_cookies).await;
@@ -299,18 +295,20 @@ impl Client {
         } else {
             Vec::new()
         };
-        // Read the whole body: the response is not over until it is.
+        // Read the whole body: the response is not over until it is. Each chunk read gives its
+        // room back to the target's send window.
         let mut body = response.into_body();
         let mut bytes = 0u64;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| (classify_error(&e, Failure::Reset), describe(&e)))?;
-            bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| (classify_error(&e, Failure::Reset), describe(&e)))?;
+            bytes += chunk.len() as u64;
+            let _ = body.flow_control().release_capacity(chunk.len());
         }
         Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived: None })
     }
 
-    /// The request for `spec` over HTTP/2: the absolute form, a Host header only when `--header` gave one.
-    fn request(&self, spec: &RequestSpec, cookie: Option<&str>) -> Result<Request<Body>, (Failure, String)> {
+    /// The request head for `spec` over HTTP/2: the absolute form, a Host header only when `--header` gave one.
+    fn request(&self, spec: &RequestSpec, cookie: Option<&str>) -> Result<Request<()>, (Failure, String)> {
         let shared = &*self.shared;
         // The target may hold `--var` values: the message names neither it nor them.
         let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build the request: {e}"));
@@ -324,11 +322,7 @@ impl Client {
         };
         // A logged target may hold bytes a URI cannot (`{`, a space): they go percent-encoded.
         let uri = build(&spec.target).or_else(|_| build(&percent_encode_target(&spec.target))).map_err(|e| bad(&e))?;
-        let body = match &spec.body {
-            Some((_, text)) => Full::new(Bytes::from(text.clone())),
-            None => Full::new(Bytes::new()),
-        };
-        let mut request = Request::new(body);
+        let mut request = Request::new(());
         *request.method_mut() = spec.method.clone();
         *request.uri_mut() = uri;
         *request.version_mut() = hyper::Version::HTTP_2;
@@ -336,7 +330,7 @@ impl Client {
         if shared.host_given {
             headers.insert(HOST, shared.host_header.clone());
         }
-        for (name, value) in &shared.extra_headers {
+        for (name, value) in &shared.h2_headers {
             headers.append(name.clone(), value.clone());
         }
         if let Some(run_id) = shared.config.trace_headers {
@@ -353,6 +347,47 @@ impl Client {
         }
         Ok(request)
     }
+}
+
+/// Opens a request's stream and sends its head and body. An error here means the stream
+/// was never opened (`true`: the request may go again on another connection) or its body
+/// could not be sent (`false`).
+async fn send_h2(
+    sender: h2::client::SendRequest<Bytes>,
+    request: Request<()>,
+    body: Option<&String>,
+) -> Result<h2::client::ResponseFuture, (h2::Error, bool)> {
+    let mut sender = sender.ready().await.map_err(|e| (e, true))?;
+    let (response, mut stream) = sender.send_request(request, body.is_none()).map_err(|e| (e, true))?;
+    if let Some(body) = body {
+        // Buffered by the connection, sent as the target's window allows.
+        stream.send_data(Bytes::from(body.clone()), true).map_err(|e| (e, false))?;
+    }
+    Ok(response)
+}
+
+/// The `--header`s HTTP/2 may carry: without the connection-specific ones it forbids
+/// (RFC 9113, 8.2.2: `Connection` and the headers it names, `Keep-Alive`,
+/// `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, and `TE` but `TE: trailers`).
+fn h2_headers(headers: &[(HeaderName, HeaderValue)]) -> Vec<(HeaderName, HeaderValue)> {
+    use hyper::header::{CONNECTION, TE, TRANSFER_ENCODING, UPGRADE};
+    let named_by_connection: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| name == CONNECTION)
+        .filter_map(|(_, value)| value.to_str().ok())
+        .flat_map(|value| value.split(',').map(|n| n.trim().to_ascii_lowercase()))
+        .collect();
+    headers
+        .iter()
+        .filter(|(name, value)| {
+            let forbidden = [CONNECTION, TRANSFER_ENCODING, UPGRADE].contains(name)
+                || ["keep-alive", "proxy-connection"].contains(&name.as_str())
+                || (name == TE && value.as_bytes() != b"trailers")
+                || named_by_connection.iter().any(|n| n == name.as_str());
+            !forbidden
+        })
+        .cloned()
+        .collect()
 }
 
 /// `--host` as it may be shown: without any `user:password@`.
@@ -478,3 +513,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "h2_tests.rs"]
+mod h2_tests;

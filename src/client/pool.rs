@@ -4,10 +4,12 @@
 //!
 //! An HTTP/1.1 connection ([`H1`]) is taken by one request at a time, which
 //! does its I/O itself and gives it back when the response has been read in
-//! full. The HTTP/2 connection's I/O runs on its own task (hyper's
-//! `Connection`); requests share its sender. A connection the target closed
-//! while idle is noticed on checkout and dropped. The number of connections
-//! is bounded by the caller: one per request in flight at most.
+//! full. The HTTP/2 connection's I/O runs on its own task (the `h2` crate's
+//! `Connection`); requests share its sender and each awaits its own stream
+//! (no task or channel of its own per request, as hyper's client adds). A
+//! connection the target closed while idle is noticed on checkout and
+//! dropped. The number of connections is bounded by the caller: one per
+//! request in flight at most.
 
 use super::Failure;
 use super::deferred::ReadTick;
@@ -15,20 +17,38 @@ use super::failure::{classify_error, describe};
 use super::h1::H1;
 use super::stream::Io;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-
-pub type Body = Full<Bytes>;
 
 /// A connection, for one request: its own over HTTP/1.1, a sender on the shared one over HTTP/2.
 pub enum Conn {
     Http1(H1),
-    Http2(http2::SendRequest<Body>),
+    Http2(H2),
 }
+
+/// A sender on the shared HTTP/2 connection, and whether that connection's I/O has ended.
+#[derive(Clone)]
+pub struct H2 {
+    pub sender: h2::client::SendRequest<Bytes>,
+    closed: Arc<AtomicBool>,
+}
+
+impl H2 {
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+}
+
+/// Flow-control windows and buffers of the HTTP/2 connection, as hyper's client sets them
+/// (the protocol's 64 KB default would hold back large responses on a fast link).
+const H2_STREAM_WINDOW: u32 = 2 * 1024 * 1024;
+const H2_CONNECTION_WINDOW: u32 = 5 * 1024 * 1024;
+const H2_SEND_BUFFER: usize = 1024 * 1024;
+const H2_MAX_HEADER_LIST: u32 = 16 * 1024;
+/// Streams opened before the server's settings say how many it allows.
+const H2_INITIAL_STREAMS: usize = 100;
 
 /// Where the target is: parsed once from `--host`.
 #[derive(Debug, Clone)]
@@ -58,7 +78,7 @@ pub struct Pool {
     /// Cleartext HTTP/2 with prior knowledge (`--http2` on an http:// target).
     h2c: bool,
     idle: Mutex<Vec<H1>>,
-    shared_h2: Mutex<Option<http2::SendRequest<Body>>>,
+    shared_h2: Mutex<Option<H2>>,
     /// Whether the target speaks HTTP/2, once a connection has told.
     speaks_h2: OnceLock<bool>,
     /// Held while opening a connection that may turn out to be the shared
@@ -175,23 +195,38 @@ impl Pool {
             return Ok(Conn::Http1(H1::with_tick(io, Arc::clone(&self.tick))));
         }
         let handshake = match io {
-            Io::Plain(tcp) => self.handshake_h2(TokioIo::new(tcp)).await,
-            Io::Tls(tls) => self.handshake_h2(TokioIo::new(*tls)).await,
+            Io::Plain(tcp) => self.handshake_h2(tcp).await,
+            Io::Tls(tls) => self.handshake_h2(*tls).await,
         };
         handshake.map_err(|e| failed(&e))
     }
 
-    async fn handshake_h2<Io>(&self, io: Io) -> Result<Conn, hyper::Error>
+    async fn handshake_h2<Io>(&self, io: Io) -> Result<Conn, h2::Error>
     where
-        Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+        Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (sender, connection) = http2::Builder::new(TokioExecutor::new()).handshake(io).await?;
-        tokio::spawn(connection);
+        let (sender, connection) = h2::client::Builder::new()
+            .initial_max_send_streams(H2_INITIAL_STREAMS)
+            .initial_window_size(H2_STREAM_WINDOW)
+            .initial_connection_window_size(H2_CONNECTION_WINDOW)
+            .max_send_buffer_size(H2_SEND_BUFFER)
+            .max_header_list_size(H2_MAX_HEADER_LIST)
+            .enable_push(false)
+            .handshake::<_, Bytes>(io)
+            .await?;
+        let closed = Arc::new(AtomicBool::new(false));
+        let ended = Arc::clone(&closed);
+        tokio::spawn(async move {
+            // Its error reaches each stream that was open; a new request opens another connection.
+            let _ = connection.await;
+            ended.store(true, Ordering::Relaxed);
+        });
+        let h2 = H2 { sender, closed };
         let mut shared = self.shared_h2.lock().expect("pool lock");
-        if shared.as_ref().is_none_or(|s| s.is_closed()) {
-            *shared = Some(sender.clone());
+        if shared.as_ref().is_none_or(H2::is_closed) {
+            *shared = Some(h2.clone());
         }
-        Ok(Conn::Http2(sender))
+        Ok(Conn::Http2(h2))
     }
 }
 
