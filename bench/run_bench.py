@@ -72,7 +72,7 @@ def replay_watched(rps, seconds):
     profile = f"{OUT}/steady-{rps}.json"
     out_dir = f"{OUT}/replay-{rps}-ui"
     shutil.rmtree(out_dir, ignore_errors=True)
-    with tempfile.NamedTemporaryFile("r") as stats, tempfile.TemporaryDirectory() as browser_profile:
+    with tempfile.NamedTemporaryFile("r") as stats, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as browser_profile:  # Chromium may still be writing as it dies
         cmd = ["taskset", "-c", "0", "/usr/bin/time", "-f", "%U %S %M", "-o", stats.name, REPLAY, "run", profile, "--host", URL,
                "--connections", "256", "--out", out_dir, "--ui", "127.0.0.1:18089"]
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -152,13 +152,19 @@ def main():
 
 def ceiling(binary, cores="0"):
     """The highest rate `binary` sustains on `cores`: step up by 1.25x until
-    it falls behind, then bisect between the last rate kept and the first lost."""
-    def keeps_up(rate):
+    it falls behind, then bisect between the last rate kept and the first lost.
+    A rate is lost only when two runs at it fall behind: this VM stalls for
+    tens of milliseconds now and then, which alone puts one run's lag p99
+    over 1 ms at any rate (a stall the generator did not cause)."""
+    def once(rate):
         r = replay_at(rate, 5, binary=binary, cores=cores)
         ok = r["requests"] >= 0.99 * r["intended"] and r["achieved"] >= 0.99 * rate and r["lag_p99"] <= 1.0
         print(f"  {binary} on core {cores} at {rate} rps: achieved {r['achieved']:.0f}, lag p99 {r['lag_p99']:.3f} ms, "
               f"CPU {r['cpu'] / max(r['requests'], 1) * 1e6:.1f} us/request -> {'kept up' if ok else 'fell behind'}", flush=True)
         return ok
+
+    def keeps_up(rate):
+        return once(rate) or once(rate)
     best, rate = 0, 10000
     while rate <= 400000 and keeps_up(rate):
         best, rate = rate, int(rate * 1.25)
