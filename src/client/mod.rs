@@ -350,15 +350,22 @@ impl Client {
 }
 
 /// Opens a request's stream and sends its head and body. An error here means the stream
-/// was never opened (`true`: the request may go again on another connection) or its body
-/// could not be sent (`false`).
+/// was never opened on a connection that broke or is going away (`true`: the request may go
+/// again on another connection), or the request itself was refused or its body could not be
+/// sent (`false`).
 async fn send_h2(
     sender: h2::client::SendRequest<Bytes>,
     request: Request<()>,
     body: Option<&String>,
 ) -> Result<h2::client::ResponseFuture, (h2::Error, bool)> {
-    let mut sender = sender.ready().await.map_err(|e| (e, true))?;
-    let (response, mut stream) = sender.send_request(request, body.is_none()).map_err(|e| (e, true))?;
+    // The connection's state, not the request's own fault (a header h2 refuses): only then
+    // would another connection fare better.
+    let unopened = |e: h2::Error| {
+        let connection = e.is_io() || e.is_go_away() || e.is_reset() || e.reason().is_some();
+        (e, connection)
+    };
+    let mut sender = sender.ready().await.map_err(unopened)?;
+    let (response, mut stream) = sender.send_request(request, body.is_none()).map_err(unopened)?;
     if let Some(body) = body {
         // Buffered by the connection, sent as the target's window allows.
         stream.send_data(Bytes::from(body.clone()), true).map_err(|e| (e, false))?;
