@@ -2,7 +2,9 @@
 //! loopback: a request body arrives whole, a response larger than the stream's
 //! window is read to its end (the window is given back as it is read),
 //! connection-specific headers HTTP/2 forbids are left out while the rest go,
-//! and a stream the target resets is a failure, not a hang.
+//! a stream the target resets is a failure, not a hang, and a connection the
+//! target hangs up under a request is a reset, the request sent again on a new
+//! one while the protocol allows.
 
 use super::*;
 use bytes::Bytes;
@@ -21,7 +23,8 @@ struct Seen {
 /// A response this big outgrows the 2 MB stream window several times over.
 const BIG: usize = 5 * 1024 * 1024 + 17;
 
-/// An h2c target: `/big` answers [`BIG`] bytes, `/reset` resets the stream, anything else `ok`.
+/// An h2c target: `/big` answers [`BIG`] bytes, `/reset` resets the stream, `/drop` hangs up
+/// the connection, anything else `ok`.
 async fn h2c_target() -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -33,6 +36,11 @@ async fn h2c_target() -> (String, Arc<Mutex<Vec<Seen>>>) {
             tokio::spawn(async move {
                 let Ok(mut conn) = h2::server::handshake(stream).await else { return };
                 while let Some(Ok((request, mut respond))) = conn.accept().await {
+                    if request.uri().path() == "/drop" {
+                        // Hangs up: the connection and its socket go, no response, no GOAWAY.
+                        noted.lock().unwrap().push(Seen { line: "GET /drop".into(), body: Vec::new(), headers: BTreeMap::new() });
+                        return;
+                    }
                     let noted = Arc::clone(&noted);
                     tokio::spawn(async move {
                         let (head, mut body) = request.into_parts();
@@ -129,4 +137,17 @@ async fn a_stream_the_target_resets_fails_and_the_connection_serves_the_next() {
     let next = client.send(&spec(hyper::Method::GET, "/", None), 0, || 0, None).await;
     assert_eq!((next.status, next.failure), (Some(200), None), "{:?}", next.detail);
     assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_connection_hung_up_under_a_request_is_a_reset_and_an_idempotent_request_goes_again() {
+    let (base, seen) = h2c_target().await;
+    let client = h2_client(&base, &[]);
+    let dropped = client.send(&spec(hyper::Method::GET, "/drop", None), 0, || 0, None).await;
+    // The I/O error under h2's error is what classes it (h2 names no source).
+    assert_eq!((dropped.status, dropped.failure), (None, Some(Failure::Reset)), "{:?}", dropped.detail);
+    // Sent once and again at most MAX_RESENDS times, each on a new connection.
+    assert_eq!(seen.lock().unwrap().len(), 1 + MAX_RESENDS as usize);
+    let next = client.send(&spec(hyper::Method::GET, "/", None), 0, || 0, None).await;
+    assert_eq!((next.status, next.failure), (Some(200), None), "{:?}", next.detail);
 }
