@@ -44,6 +44,12 @@ pub fn unprocessed(error: &(dyn std::error::Error + 'static), idempotent: bool) 
     false
 }
 
+/// Whether an HTTP/2 error is the connection's (it broke, is going away, or the peer reset
+/// or refused) rather than the request's own (a user error, such as a header h2 will not carry).
+pub fn of_the_connection(error: &h2::Error) -> bool {
+    error.is_io() || error.is_go_away() || error.is_reset() || error.reason().is_some()
+}
+
 /// Walks an error's sources for what went wrong on the wire; `otherwise` when nothing says.
 pub fn classify_error(error: &(dyn std::error::Error + 'static), otherwise: Failure) -> Failure {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);

@@ -358,10 +358,9 @@ async fn send_h2(
     request: Request<()>,
     body: Option<&String>,
 ) -> Result<h2::client::ResponseFuture, (h2::Error, bool)> {
-    // The connection's state, not the request's own fault (a header h2 refuses): only then
-    // would another connection fare better.
+    // Only a connection's failure, not the request's own, is worth another connection.
     let unopened = |e: h2::Error| {
-        let connection = e.is_io() || e.is_go_away() || e.is_reset() || e.reason().is_some();
+        let connection = failure::of_the_connection(&e);
         (e, connection)
     };
     let mut sender = sender.ready().await.map_err(unopened)?;
