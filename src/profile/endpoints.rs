@@ -287,15 +287,91 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mu
 /// [`template_key`]'s, in one pass over the path. A literal its group folds
 /// is written `{param}` at once and its position joins the sampled ones.
 pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
+    // Nearly every path is ASCII and begins with `/`: templated in one pass (`is_ascii`
+    // reads a word at a time). Any other target takes the general way.
+    if !path.starts_with(b"/") || !path.is_ascii() {
+        return template_key_general(method, path, rules, key, positions);
+    }
     key.clear();
     positions.clear();
-    // Methods are RFC 9110 tokens by now (`request_rule`); letters are written upper-case.
-    if !method.is_empty() && method.len() <= 16 && crate::log::request_rule::is_token(method) {
+    push_method(key, method);
+    let path_start = key.len();
+    let mut found = [shape::SegmentBytes::default(); FAST_SEGMENTS];
+    let Some(segments) = shape::split_classified(path, &mut found) else {
+        return template_key_general(method, path, rules, key, positions);
+    };
+    // The folded groups of this path's shape (`GET 3 `), by prefix; none for most shapes.
+    let groups = rules.and_then(|(rules, shape)| {
+        shape.clear();
+        shape.push_str(key);
+        fold::write_depth(shape, segments);
+        rules.prefixes(shape)
+    });
+    // The segment before the first `/` is empty: a path begins with one.
+    let mut start = 1;
+    for (i, &bytes) in found.iter().enumerate().take(segments).skip(1) {
+        let seg = &path[start..bytes.end as usize];
+        start = bytes.end as usize + 1;
+        key.push('/');
+        let seg_start = key.len();
+        let (class, braces) = shape::classify_split(seg, bytes);
+        match class {
+            Segment::Literal => {
+                // SAFETY: the path is ASCII, and ASCII bytes are UTF-8.
+                let text = unsafe { std::str::from_utf8_unchecked(seg) };
+                if braces { shape::push_literal(key, text) } else { key.push_str(text) }
+            }
+            other => {
+                if other.sampled() {
+                    positions.sampled.push(i);
+                } else {
+                    let placeholder = other.placeholder();
+                    positions.redacted.push((i, &placeholder[1..placeholder.len() - 1]));
+                }
+                key.push_str(other.placeholder());
+            }
+        }
+        // A folded group (`GET 3 /p`: this shape, and the key so far as its prefix) turns
+        // its literals but the kept ones, and shape placeholders, into `{param}`.
+        if let Some(kept) = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1])) {
+            let replace = match class {
+                Segment::Literal => !kept.contains(&key[seg_start..]),
+                other => other.sampled(),
+            };
+            if replace {
+                if class == Segment::Literal {
+                    positions.sampled.push(i);
+                }
+                key.truncate(seg_start);
+                key.push_str("{param}");
+            }
+        }
+    }
+}
+
+/// Paths of more segments than this (a scanner's) take the general way.
+const FAST_SEGMENTS: usize = 32;
+
+/// `METHOD ` as a key begins: methods are RFC 9110 tokens by now (`request_rule`), their
+/// letters written upper-case; anything else is `OTHER`.
+fn push_method(key: &mut String, method: &[u8]) {
+    if !method.is_empty() && method.len() <= 16 && method.iter().all(u8::is_ascii_uppercase) {
+        // SAFETY: ASCII letters are UTF-8. (The usual `GET`, written as it is.)
+        key.push_str(unsafe { std::str::from_utf8_unchecked(method) });
+    } else if !method.is_empty() && method.len() <= 16 && crate::log::request_rule::is_token(method) {
         key.extend(method.iter().map(|&b| b.to_ascii_uppercase() as char));
     } else {
         key.push_str("OTHER");
     }
     key.push(' ');
+}
+
+/// [`template_key_routed`] for any target: one not beginning with `/` (`OPTIONS *`,
+/// CONNECT's `host:443`), an empty one, or a path that is not ASCII.
+fn template_key_general(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
+    key.clear();
+    positions.clear();
+    push_method(key, method);
     if !path.starts_with(b"/") && !path.is_empty() {
         // `OPTIONS *` and CONNECT's `host:443` are targets of their own, never templated.
         shape::push_literal(key, &shape::lossless(path));
@@ -455,6 +531,55 @@ mod tests {
             template_key(method.as_bytes(), path.as_bytes(), &mut key, &mut sampled);
             assert_eq!(key, want);
         }
+    }
+
+    /// The one-pass templating of ASCII paths writes what the general way writes, with
+    /// and without folding rules (shape placeholders, kept literals, braces, secrets).
+    #[test]
+    fn the_one_pass_and_the_general_templating_agree() {
+        let mut rules = Rules::default();
+        let kept = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect();
+        rules.add("GET 3 ".to_owned(), kept(&["static"]));
+        rules.add("GET 3 /{param}".to_owned(), kept(&[]));
+        rules.add("GET 4 /p".to_owned(), kept(&["top"]));
+        rules.add("GET 2 ".to_owned(), kept(&["login", "{{x}}"]));
+        let paths = [
+            "/",
+            "//",
+            "/a//b/",
+            "/static/asdfghjklz",
+            "/qwertyui/asdfghjklz",
+            "/abc/123",
+            "/abc/550e8400-e29b-41d4-a716-446655440000",
+            "/abc/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "/p/top/7",
+            "/p/other/20261128",
+            "/p/x/y/z",
+            "/login",
+            "/{x}",
+            "/{{x}}",
+            "/a{b}/c}d/{id}",
+            "/reset/alice%40example.com",
+            "/cdn/0123456789abcdef0123/logo.png",
+            "/users/123/avatar/",
+        ];
+        // More segments than the one pass takes: the general way's.
+        let deep = "/x/1".repeat(20);
+        for rules in [None, Some(&rules)] {
+            for method in ["GET", "post", "M-SEARCH"] {
+                for path in paths.iter().copied().chain([deep.as_str()]) {
+                    let (mut fast, mut fast_at, mut scratch) = (String::new(), Positions::default(), String::new());
+                    template_key_routed(method.as_bytes(), path.as_bytes(), rules.map(|r| (r, &mut scratch)), &mut fast, &mut fast_at);
+                    let (mut general, mut general_at, mut scratch) = (String::new(), Positions::default(), String::new());
+                    let routed = rules.map(|r| (r, &mut scratch));
+                    template_key_general(method.as_bytes(), path.as_bytes(), routed, &mut general, &mut general_at);
+                    assert_eq!((&fast, &fast_at), (&general, &general_at), "{method} {path} with rules: {}", rules.is_some());
+                }
+            }
+        }
+        let (mut key, mut at, mut scratch) = (String::new(), Positions::default(), String::new());
+        template_key_routed(b"GET", b"/p/other/20261128", Some((&rules, &mut scratch)), &mut key, &mut at);
+        assert_eq!((key.as_str(), at.sampled.as_slice()), ("GET /p/{param}/{date}", &[2, 3][..]));
     }
 
     #[test]

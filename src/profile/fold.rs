@@ -34,12 +34,17 @@ pub const COMPACT_AT: usize = 4096;
 /// A chunk is routed by the rules as they stood this many chunks earlier.
 pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
 
+/// The literals a folded group keeps (shared by the two indexes of [`Rules`]).
+type Kept = Arc<FxHashSet<String>>;
+
 /// Folded groups, by `METHOD depth prefix` (`GET 3 /p`).
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
-    groups: FxHashMap<String, FxHashSet<String>>,
-    /// The `METHOD depth ` that begins some group's key: a path of any other shape has no rule to meet.
-    shapes: FxHashSet<String>,
+    groups: FxHashMap<String, Kept>,
+    /// The same groups by their `METHOD depth ` (a path of any other shape has no rule to
+    /// meet), then by prefix: templating looks a prefix up as it writes the key, building
+    /// no group key.
+    shapes: FxHashMap<String, FxHashMap<String, Kept>>,
 }
 
 impl Rules {
@@ -57,27 +62,39 @@ impl Rules {
 
     /// Whether some group's key begins with `shape` (`GET 3 `).
     pub fn has_shape(&self, shape: &str) -> bool {
-        self.shapes.contains(shape)
+        self.shapes.contains_key(shape)
+    }
+
+    /// The folded groups of paths of one shape (`GET 3 `), by prefix (`/p`).
+    pub fn prefixes(&self, shape: &str) -> Option<&FxHashMap<String, Kept>> {
+        self.shapes.get(shape)
     }
 
     /// The literals a folded group keeps, by its key (`GET 3 /p`).
     pub fn group(&self, group: &str) -> Option<&FxHashSet<String>> {
-        self.groups.get(group)
+        self.groups.get(group).map(|kept| &**kept)
     }
 
     /// Records that `group` folded, keeping `kept` literals; a group folds once.
     pub fn add(&mut self, group: String, kept: FxHashSet<String>) {
         if !self.groups.contains_key(&group) {
-            self.shapes.insert(shape_of(&group).to_owned());
-            self.groups.insert(group, kept);
+            self.insert(group, Arc::new(kept));
         }
+    }
+
+    /// Files `kept` under `group` in both indexes, replacing what was there.
+    fn insert(&mut self, group: String, kept: Kept) {
+        let shape = shape_of(&group);
+        let prefix = group[shape.len()..].to_owned();
+        self.shapes.entry(shape.to_owned()).or_default().insert(prefix, Arc::clone(&kept));
+        self.groups.insert(group, kept);
     }
 
     /// Adds the groups `other` folded that these rules do not have yet.
     pub fn extend(&mut self, other: &Rules) {
         for (group, kept) in &other.groups {
             if !self.groups.contains_key(group) {
-                self.add(group.clone(), kept.clone());
+                self.insert(group.clone(), Arc::clone(kept));
             }
         }
     }
@@ -102,8 +119,7 @@ impl Rules {
         let mut rules = Rules::default();
         for (group, kept) in groups {
             // As a map collects: a group named twice keeps its last literals.
-            rules.shapes.insert(shape_of(group).to_owned());
-            rules.groups.insert(group.clone(), kept.iter().cloned().collect());
+            rules.insert(group.clone(), Arc::new(kept.iter().cloned().collect()));
         }
         rules
     }
@@ -125,7 +141,7 @@ impl Rules {
         out.push(' ');
         write_depth(out, depth);
         // No group of this method and depth: no rule to meet.
-        if !self.shapes.contains(out.as_str()) {
+        if !self.shapes.contains_key(out.as_str()) {
             return false;
         }
         let prefix_from = out.len();

@@ -51,6 +51,8 @@ const DASH: u8 = 4;
 /// `@` or `%`: an e-mail address, plain or percent-encoded.
 const MAIL: u8 = 8;
 const OTHER: u8 = 16;
+/// `{` or `}` (also [`OTHER`], so no shape check sees it): a log's own brace, written doubled.
+const BRACE: u8 = 32;
 
 /// Each byte's class: one table lookup a byte tells which shapes a segment can still have.
 const CLASSES: [u8; 256] = {
@@ -63,6 +65,7 @@ const CLASSES: [u8; 256] = {
             b'a'..=b'f' | b'A'..=b'F' => HEX_LETTER,
             b'-' => DASH,
             b'@' | b'%' => MAIL,
+            b'{' | b'}' => OTHER | BRACE,
             _ => OTHER,
         };
         b += 1;
@@ -73,10 +76,55 @@ const CLASSES: [u8; 256] = {
 /// The look of a segment. One pass over its bytes gathers their classes, and
 /// only the shapes those classes allow are checked in full.
 pub fn classify(seg: &[u8]) -> Segment {
+    classify_marked(seg).0
+}
+
+/// [`classify`], and whether the segment holds a brace (which a template writes doubled),
+/// from the same pass over its bytes.
+pub fn classify_marked(seg: &[u8]) -> (Segment, bool) {
     if seg.is_empty() {
-        return Segment::Literal;
+        return (Segment::Literal, false);
     }
     let classes = seg.iter().fold(0u8, |seen, &b| seen | CLASSES[usize::from(b)]);
+    (classify_by(seg, classes), classes & BRACE != 0)
+}
+
+/// A path segment as [`split_classified`] finds it: where it ends, and its bytes' classes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SegmentBytes {
+    pub end: u32,
+    classes: u8,
+}
+
+/// Splits a path at its slashes in one pass over its bytes, noting each segment's end
+/// and what [`classify_split`] needs to classify it without reading it again. Returns
+/// the segments found, or `None` when there are more than `out` holds (or the path is
+/// 4 GiB long).
+pub fn split_classified(path: &[u8], out: &mut [SegmentBytes]) -> Option<usize> {
+    u32::try_from(path.len()).ok()?;
+    let (mut found, mut classes) = (0, 0u8);
+    for (at, &b) in path.iter().enumerate() {
+        if b == b'/' {
+            *out.get_mut(found)? = SegmentBytes { end: at as u32, classes };
+            (found, classes) = (found + 1, 0);
+        } else {
+            classes |= CLASSES[usize::from(b)];
+        }
+    }
+    *out.get_mut(found)? = SegmentBytes { end: path.len() as u32, classes };
+    Some(found + 1)
+}
+
+/// [`classify_marked`] of a segment [`split_classified`] found.
+pub fn classify_split(seg: &[u8], found: SegmentBytes) -> (Segment, bool) {
+    if seg.is_empty() {
+        return (Segment::Literal, false);
+    }
+    (classify_by(seg, found.classes), found.classes & BRACE != 0)
+}
+
+/// The shape of a non-empty segment whose bytes' classes are `classes`.
+fn classify_by(seg: &[u8], classes: u8) -> Segment {
     if classes == DIGIT {
         return if is_compact_date(seg) { Segment::Date } else { Segment::Id };
     }
