@@ -42,9 +42,16 @@ use route_cache::RouteCache;
 pub use settings::{DEFAULT_MAX_ENDPOINTS, DEFAULT_SESSION_GAP, DeriveSettings};
 pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
 
-/// Event buffers handed back by folded chunks for the next ones (a fresh
-/// buffer per chunk would cost the kernel a page fault per 4 KiB).
-type EventPool = Arc<Mutex<Vec<Vec<Event>>>>;
+/// Buffers handed back by folded chunks for the next ones: a fresh events
+/// buffer per chunk would cost the kernel a page fault per 4 KiB, and a fresh
+/// template table would be copied as it grows to its hundreds of entries.
+type EventPool = Arc<Mutex<Buffers>>;
+
+#[derive(Default)]
+struct Buffers {
+    events: Vec<Vec<Event>>,
+    templates: Vec<Vec<(String, EndpointStats)>>,
+}
 
 pub const MAX_TEMPLATES: usize = 20_000;
 // Sessions keep endpoint ids in 16 bits.
@@ -98,7 +105,11 @@ const CHUNK_COMPACT_AT: usize = COMPACT_AT;
 
 impl ChunkDigest {
     fn new(settings: Arc<DeriveSettings>, pool: EventPool, rules: Arc<Rules>) -> Self {
-        let events = pool.lock().ok().and_then(|mut free| free.pop()).unwrap_or_else(|| Vec::with_capacity(8192));
+        let (events, templates) = match pool.lock() {
+            Ok(mut free) => (free.events.pop(), free.templates.pop()),
+            Err(_) => (None, None),
+        };
+        let events = events.unwrap_or_else(|| Vec::with_capacity(8192));
         ChunkDigest {
             settings,
             pool,
@@ -106,7 +117,7 @@ impl ChunkDigest {
             mix: FxHashMap::default(),
             span: TimeSpan::default(),
             ids: FxHashMap::default(),
-            templates: Vec::new(),
+            templates: templates.unwrap_or_default(),
             events,
             trace: Vec::new(),
             excluded: LeftOut::default(),
@@ -226,10 +237,12 @@ impl Accumulator for ChunkDigest {
                 trace.push(TraceRow { time_us: event.time_us, method, template, target, user: event.user });
             }
         }
-        let mut events = self.events;
+        let (mut events, mut templates) = (self.events, self.templates);
         events.clear();
+        templates.clear();
         if let Ok(mut free) = self.pool.lock() {
-            free.push(events);
+            free.events.push(events);
+            free.templates.push(templates);
         }
         total.chunk_folded();
     }
