@@ -282,10 +282,11 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mu
     template_key_routed(method, path, None, key, positions);
 }
 
-/// [`template_key`], routed by the folding rules as the key is built (with
-/// `group` as scratch): the key [`Rules::route`] would make of
-/// [`template_key`]'s, in one pass over the path. A literal its group folds
-/// is written `{param}` at once and its position joins the sampled ones.
+/// [`template_key`], routed by the folding rules as the key is built (the
+/// string beside them is scratch): the key [`Rules::route`] would make of
+/// [`template_key`]'s, in one pass over the path. A segment's group is found
+/// by the key written so far, and a literal its group folds is written
+/// `{param}` at once, its position joining the sampled ones.
 pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
     // Nearly every path is ASCII and begins with `/`: templated in one pass (`is_ascii`
     // reads a word at a time). Any other target takes the general way.
@@ -300,13 +301,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     let Some(segments) = shape::split_classified(path, &mut found) else {
         return template_key_general(method, path, rules, key, positions);
     };
-    // The folded groups of this path's shape (`GET 3 `), by prefix; none for most shapes.
-    let groups = rules.and_then(|(rules, shape)| {
-        shape.clear();
-        shape.push_str(key);
-        fold::write_depth(shape, segments);
-        rules.prefixes(shape)
-    });
+    let groups = groups_of(rules, key, segments);
     // The segment before the first `/` is empty: a path begins with one.
     let mut start = 1;
     for (i, &bytes) in found.iter().enumerate().take(segments).skip(1) {
@@ -321,31 +316,57 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
                 let text = unsafe { std::str::from_utf8_unchecked(seg) };
                 if braces { shape::push_literal(key, text) } else { key.push_str(text) }
             }
-            other => {
-                if other.sampled() {
-                    positions.sampled.push(i);
-                } else {
-                    let placeholder = other.placeholder();
-                    positions.redacted.push((i, &placeholder[1..placeholder.len() - 1]));
-                }
-                key.push_str(other.placeholder());
-            }
+            other => push_placeholder(key, positions, i, other),
         }
-        // A folded group (`GET 3 /p`: this shape, and the key so far as its prefix) turns
-        // its literals but the kept ones, and shape placeholders, into `{param}`.
-        if let Some(kept) = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1])) {
-            let replace = match class {
-                Segment::Literal => !kept.contains(&key[seg_start..]),
-                other => other.sampled(),
-            };
-            if replace {
-                if class == Segment::Literal {
-                    positions.sampled.push(i);
-                }
-                key.truncate(seg_start);
-                key.push_str("{param}");
-            }
+        fold_segment(groups, key, (path_start, seg_start), class, i, positions);
+    }
+}
+
+/// The folded groups of paths of `key`'s method and `segments` segments (`GET 3 `), by
+/// prefix; none for most shapes.
+fn groups_of<'r>(rules: Option<(&'r Rules, &mut String)>, key: &str, segments: usize) -> Option<&'r fold::GroupsByPrefix> {
+    let (rules, shape) = rules?;
+    shape.clear();
+    shape.push_str(key);
+    fold::write_depth(shape, segments);
+    rules.prefixes(shape)
+}
+
+/// Writes a segment that is not literal as its placeholder; its position is sampled, or redacted.
+#[inline(always)] // per segment: a call would cost what the work does
+fn push_placeholder(key: &mut String, positions: &mut Positions, position: usize, class: Segment) {
+    if class.sampled() {
+        positions.sampled.push(position);
+    } else {
+        let placeholder = class.placeholder();
+        positions.redacted.push((position, &placeholder[1..placeholder.len() - 1]));
+    }
+    key.push_str(class.placeholder());
+}
+
+/// The segment just written at `key[seg_start..]`, of look `class`, in a folded group
+/// (`GET 3 /p`: the shape, and the key so far from `path_start` as the prefix): its literals
+/// but the kept ones, and shape placeholders, become `{param}`.
+#[inline(always)] // per segment, and nearly always no group: a call would cost what the work does
+fn fold_segment(
+    groups: Option<&fold::GroupsByPrefix>,
+    key: &mut String,
+    (path_start, seg_start): (usize, usize),
+    class: Segment,
+    position: usize,
+    positions: &mut Positions,
+) {
+    let Some(kept) = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1])) else { return };
+    let replace = match class {
+        Segment::Literal => !kept.contains(&key[seg_start..]),
+        other => other.sampled(),
+    };
+    if replace {
+        if class == Segment::Literal {
+            positions.sampled.push(position);
         }
+        key.truncate(seg_start);
+        key.push_str("{param}");
     }
 }
 
@@ -384,13 +405,7 @@ fn template_key_general(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut 
     // once per path, not once per segment).
     let slashes = path.iter().filter(|&&b| b == b'/').count();
     let braces = memchr::memchr2(b'{', b'}', path).is_some();
-    // The rules' group of each position is `METHOD depth prefix`, the prefix as routed so far.
-    let mut router = rules.and_then(|(rules, group)| {
-        group.clear();
-        group.push_str(&key[..path_start]);
-        fold::write_depth(group, slashes + 1);
-        rules.has_shape(group).then_some((rules, group))
-    });
+    let groups = groups_of(rules, key, slashes + 1);
     // Paths are nearly always UTF-8: checked once whole, its segments are text as they are split.
     let text = if path.is_ascii() {
         // SAFETY: ASCII bytes are UTF-8. (`is_ascii` reads a word at a time; nearly every
@@ -415,37 +430,10 @@ fn template_key_general(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut 
                 Some(text) => key.push_str(text),
                 None => shape::push_literal(key, &shape::lossless(seg)),
             },
-            other => {
-                if other.sampled() {
-                    positions.sampled.push(i);
-                } else {
-                    let placeholder = other.placeholder();
-                    positions.redacted.push((i, &placeholder[1..placeholder.len() - 1]));
-                }
-                key.push_str(other.placeholder());
-            }
+            other => push_placeholder(key, positions, i, other),
         }
-        if let Some((rules, group)) = router.as_mut() {
-            if i > 0
-                && let Some(kept) = rules.group(group)
-            {
-                // A folded group: its literals but the kept ones, and shape placeholders, become `{param}`.
-                let replace = match class {
-                    Segment::Literal => !kept.contains(&key[seg_start..]),
-                    other => other.sampled(),
-                };
-                if replace {
-                    if class == Segment::Literal {
-                        positions.sampled.push(i);
-                    }
-                    key.truncate(seg_start);
-                    key.push_str("{param}");
-                }
-            }
-            if i > 0 {
-                group.push('/');
-            }
-            group.push_str(&key[seg_start..]);
+        if i > 0 {
+            fold_segment(groups, key, (path_start, seg_start), class, i, positions);
         }
     }
 }

@@ -36,6 +36,8 @@ pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
 
 /// The literals a folded group keeps (shared by the two indexes of [`Rules`]).
 type Kept = Arc<FxHashSet<String>>;
+/// The folded groups of one shape (`GET 3 `), by prefix (`/p`).
+pub type GroupsByPrefix = FxHashMap<String, Kept>;
 
 /// Folded groups, by `METHOD depth prefix` (`GET 3 /p`).
 #[derive(Debug, Clone, Default)]
@@ -44,7 +46,7 @@ pub struct Rules {
     /// The same groups by their `METHOD depth ` (a path of any other shape has no rule to
     /// meet), then by prefix: templating looks a prefix up as it writes the key, building
     /// no group key.
-    shapes: FxHashMap<String, FxHashMap<String, Kept>>,
+    shapes: FxHashMap<String, GroupsByPrefix>,
 }
 
 impl Rules {
@@ -60,19 +62,9 @@ impl Rules {
         self.groups.contains_key(group)
     }
 
-    /// Whether some group's key begins with `shape` (`GET 3 `).
-    pub fn has_shape(&self, shape: &str) -> bool {
-        self.shapes.contains_key(shape)
-    }
-
     /// The folded groups of paths of one shape (`GET 3 `), by prefix (`/p`).
-    pub fn prefixes(&self, shape: &str) -> Option<&FxHashMap<String, Kept>> {
+    pub fn prefixes(&self, shape: &str) -> Option<&GroupsByPrefix> {
         self.shapes.get(shape)
-    }
-
-    /// The literals a folded group keeps, by its key (`GET 3 /p`).
-    pub fn group(&self, group: &str) -> Option<&FxHashSet<String>> {
-        self.groups.get(group).map(|kept| &**kept)
     }
 
     /// Records that `group` folded, keeping `kept` literals; a group folds once.
