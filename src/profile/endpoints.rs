@@ -62,18 +62,46 @@ pub struct EndpointStats {
 }
 
 /// The positions of a path's segments that a template replaced, as [`template_key`] found them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Positions {
     /// Segments whose values are sampled (`{id}`, `{uuid}`).
     pub sampled: Vec<usize>,
     /// Secret or personal segments (`{token}`, `{email}`): their shapes are kept, never their values.
     pub redacted: Vec<(usize, &'static str)>,
+    /// Where in the path each of those segments lies, by rising position, so the statistics
+    /// read them without splitting the path again. Only templating writes these: a position
+    /// added later (a chunk's table compacting) leaves them short, and the path is split.
+    spans: Vec<(u32, u32)>,
 }
+
+/// What a template found, not where: two templatings agree when they replaced the same segments.
+impl PartialEq for Positions {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.sampled, &self.redacted) == (&other.sampled, &other.redacted)
+    }
+}
+
+impl Eq for Positions {}
 
 impl Positions {
     pub fn clear(&mut self) {
         self.sampled.clear();
         self.redacted.clear();
+        self.spans.clear();
+    }
+
+    /// Where each sampled or redacted segment lies, when templating found them all.
+    fn spans(&self) -> Option<&[(u32, u32)]> {
+        (self.spans.len() == self.sampled.len() + self.redacted.len()).then_some(&self.spans)
+    }
+
+    /// Notes a segment templating replaced, at `position` and `span` of the path.
+    fn found(&mut self, (position, span): (usize, (u32, u32)), redacted: Option<&'static str>) {
+        match redacted {
+            Some(name) => self.redacted.push((position, name)),
+            None => self.sampled.push(position),
+        }
+        self.spans.push(span);
     }
 }
 
@@ -99,6 +127,23 @@ impl EndpointStats {
         let path = record.path.as_deref().unwrap_or(b"/");
         let mut next = positions.sampled.iter().peekable();
         let mut shaped = positions.redacted.iter().peekable();
+        if let Some(spans) = positions.spans() {
+            // Where templating found them: the path is not split again.
+            for &(start, end) in spans {
+                let Some(seg) = path.get(start as usize..end as usize) else { break };
+                match (next.peek(), shaped.peek()) {
+                    (Some(&&position), redacted) if redacted.is_none_or(|(other, _)| position < *other) => {
+                        next.next();
+                        self.offer_param(position, seg, seed);
+                    }
+                    (_, Some(&&(_, name))) => {
+                        shaped.next();
+                        self.shapes.offer(name, seg);
+                    }
+                    _ => break,
+                }
+            }
+        }
         for (position, seg) in path.split(|&b| b == b'/').enumerate() {
             // Past the last position asked for (or none asked for, as for most paths) nothing is left to do.
             if next.peek().is_none() && shaped.peek().is_none() {
@@ -306,6 +351,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     let mut start = 1;
     for (i, &bytes) in found.iter().enumerate().take(segments).skip(1) {
         let seg = &path[start..bytes.end as usize];
+        let at = (i, (start as u32, bytes.end));
         start = bytes.end as usize + 1;
         key.push('/');
         let seg_start = key.len();
@@ -316,9 +362,9 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
                 let text = unsafe { std::str::from_utf8_unchecked(seg) };
                 if braces { shape::push_literal(key, text) } else { key.push_str(text) }
             }
-            other => push_placeholder(key, positions, i, other),
+            other => push_placeholder(key, positions, at, other),
         }
-        fold_segment(groups, key, (path_start, seg_start), class, i, positions);
+        fold_segment(groups, key, (path_start, seg_start), class, at, positions);
     }
 }
 
@@ -334,14 +380,10 @@ fn groups_of<'r>(rules: Option<(&'r Rules, &mut String)>, key: &str, segments: u
 
 /// Writes a segment that is not literal as its placeholder; its position is sampled, or redacted.
 #[inline(always)] // per segment: a call would cost what the work does
-fn push_placeholder(key: &mut String, positions: &mut Positions, position: usize, class: Segment) {
-    if class.sampled() {
-        positions.sampled.push(position);
-    } else {
-        let placeholder = class.placeholder();
-        positions.redacted.push((position, &placeholder[1..placeholder.len() - 1]));
-    }
-    key.push_str(class.placeholder());
+fn push_placeholder(key: &mut String, positions: &mut Positions, at: (usize, (u32, u32)), class: Segment) {
+    let placeholder = class.placeholder();
+    positions.found(at, (!class.sampled()).then(|| &placeholder[1..placeholder.len() - 1]));
+    key.push_str(placeholder);
 }
 
 /// The segment just written at `key[seg_start..]`, of look `class`, in a folded group
@@ -353,7 +395,7 @@ fn fold_segment(
     key: &mut String,
     (path_start, seg_start): (usize, usize),
     class: Segment,
-    position: usize,
+    at: (usize, (u32, u32)),
     positions: &mut Positions,
 ) {
     let Some(kept) = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1])) else { return };
@@ -363,7 +405,7 @@ fn fold_segment(
     };
     if replace {
         if class == Segment::Literal {
-            positions.sampled.push(position);
+            positions.found(at, None);
         }
         key.truncate(seg_start);
         key.push_str("{param}");
@@ -422,6 +464,9 @@ fn template_key_general(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut 
         let seg_start = key.len();
         // Split at an ASCII `/`, a segment of a UTF-8 path is UTF-8: sliced, not checked again.
         let seg_text = text.and_then(|t| t.get(offset..offset + seg.len()));
+        // Lines are at most a megabyte (`scan::MAX_LINE`); a longer path's spans read nothing.
+        let span = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        let at = (i, (span(offset), span(offset + seg.len())));
         offset += seg.len() + 1;
         let class = shape::classify(seg);
         match class {
@@ -430,10 +475,10 @@ fn template_key_general(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut 
                 Some(text) => key.push_str(text),
                 None => shape::push_literal(key, &shape::lossless(seg)),
             },
-            other => push_placeholder(key, positions, i, other),
+            other => push_placeholder(key, positions, at, other),
         }
         if i > 0 {
-            fold_segment(groups, key, (path_start, seg_start), class, i, positions);
+            fold_segment(groups, key, (path_start, seg_start), class, at, positions);
         }
     }
 }
@@ -562,6 +607,15 @@ mod tests {
                     let routed = rules.map(|r| (r, &mut scratch));
                     template_key_general(method.as_bytes(), path.as_bytes(), routed, &mut general, &mut general_at);
                     assert_eq!((&fast, &fast_at), (&general, &general_at), "{method} {path} with rules: {}", rules.is_some());
+                    assert_eq!(fast_at.spans, general_at.spans, "{method} {path}");
+                    // The statistics read the segments where templating found them, as splitting the path finds them.
+                    let record = LogRecord { path: Some(Cow::Borrowed(path.as_bytes())), ..LogRecord::default() };
+                    let (mut found, mut split) = (EndpointStats::default(), EndpointStats::default());
+                    found.add(&record, &fast_at, &fast_at.redacted, 7);
+                    let unfound = Positions { spans: Vec::new(), ..fast_at.clone() };
+                    assert!(fast_at.spans().is_some() && unfound.spans().is_none_or(|s| s.is_empty()));
+                    split.add(&record, &unfound, &unfound.redacted, 7);
+                    assert_eq!((&found.params, &found.shapes), (&split.params, &split.shapes), "{method} {path}");
                 }
             }
         }
