@@ -36,7 +36,13 @@ pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Opti
     let (status, rest) = status_token(rest)?;
     let rest = rest.strip_prefix(b" ")?;
     let (bytes, rest) = byte_token(rest)?;
-    let mut record = LogRecord {
+    // The usual end is read in place; anything else is the general trailer's.
+    let (referer, user_agent, general) = match referer_and_agent(rest) {
+        Some((referer, agent)) => (fields::present(referer), fields::present(agent), false),
+        None => (None, None, true),
+    };
+    // Built once, where the caller keeps it (the general trailer fills in the rest).
+    let mut record = Some(LogRecord {
         time_us: Some(time_us),
         method: request.method,
         path: request.path,
@@ -47,14 +53,14 @@ pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Opti
         client: fields::present(client),
         user: fields::present(user),
         host: request.host,
-        ..LogRecord::default()
-    };
-    // The usual end is read in place; anything else is the general trailer's.
-    match referer_and_agent(rest) {
-        Some((referer, agent)) => (record.referer, record.user_agent) = (fields::present(referer), fields::present(agent)),
-        None => trailer(rest, &mut record).ok()?,
+        referer,
+        user_agent,
+        duration_us: None,
+    });
+    if general && let Some(record) = record.as_mut() {
+        trailer(rest, record).ok()?;
     }
-    Some(record)
+    record
 }
 
 /// ` "referer" "agent"` ending the line, neither with an escape or an inner quote.
@@ -70,12 +76,24 @@ fn referer_and_agent(rest: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// A token of visible bytes other than `"`, `,` and `[`, and the input after the one space that ends it.
 fn plain_token(input: &[u8]) -> Option<(&[u8], &[u8])> {
-    let end = input.iter().position(|&b| b <= b' ' || matches!(b, b'"' | b',' | b'[' | 0x7f))?;
+    let end = input.iter().position(|&b| ENDS_TOKEN[usize::from(b)])?;
     if end == 0 || input[end] != b' ' {
         return None;
     }
     Some((&input[..end], &input[end + 1..]))
 }
+
+/// The bytes that end a plain token, as a table: this runs on the first bytes of every line.
+const ENDS_TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c <= b' ' || matches!(c, b'"' | b',' | b'[' | 0x7f);
+        b += 1;
+    }
+    table
+};
 
 /// Three digits or `-`, ended by a space.
 fn status_token(input: &[u8]) -> Option<(Option<u16>, &[u8])> {
