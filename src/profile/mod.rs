@@ -22,6 +22,7 @@ mod left_out;
 pub mod load;
 pub mod login;
 pub mod partial;
+mod path_template;
 pub mod segments;
 pub mod sessions;
 pub mod shape;

