@@ -21,9 +21,9 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mu
 /// by the key written so far, and a literal its group folds is written
 /// `{param}` at once, its position joining the sampled ones.
 pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
-    // Nearly every path is ASCII and begins with `/`: templated in one pass (`is_ascii`
-    // reads a word at a time). Any other target takes the general way.
-    if !path.starts_with(b"/") || !path.is_ascii() {
+    // Nearly every path is ASCII and begins with `/`: templated in one pass over its bytes.
+    // Any other target takes the general way.
+    if !path.starts_with(b"/") {
         return template_key_general(method, path, rules, key, positions);
     }
     key.clear();
@@ -31,6 +31,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     push_method(key, method);
     let path_start = key.len();
     let mut found = [shape::SegmentBytes::default(); FAST_SEGMENTS];
+    // A path that is not ASCII, or of more segments than the one pass takes, goes the general way.
     let Some(segments) = shape::split_classified(path, &mut found) else {
         return template_key_general(method, path, rules, key, positions);
     };
@@ -46,7 +47,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
         let (class, braces) = shape::classify_split(seg, bytes);
         match class {
             Segment::Literal => {
-                // SAFETY: the path is ASCII, and ASCII bytes are UTF-8.
+                // SAFETY: `split_classified` took the path, so it is ASCII, and ASCII bytes are UTF-8.
                 let text = unsafe { std::str::from_utf8_unchecked(seg) };
                 if braces { shape::push_literal(key, text) } else { key.push_str(text) }
             }
@@ -220,6 +221,7 @@ mod tests {
             "/reset/alice%40example.com",
             "/cdn/0123456789abcdef0123/logo.png",
             "/users/123/avatar/",
+            "/caf\u{e9}/123",
         ];
         // More segments than the one pass takes: the general way's.
         let deep = "/x/1".repeat(20);

@@ -53,6 +53,8 @@ const MAIL: u8 = 8;
 const OTHER: u8 = 16;
 /// `{` or `}` (also [`OTHER`], so no shape check sees it): a log's own brace, written doubled.
 const BRACE: u8 = 32;
+/// A byte past ASCII (also [`OTHER`]).
+const NOT_ASCII: u8 = 64;
 
 /// Each byte's class: one table lookup a byte tells which shapes a segment can still have.
 const CLASSES: [u8; 256] = {
@@ -66,6 +68,7 @@ const CLASSES: [u8; 256] = {
             b'-' => DASH,
             b'@' | b'%' => MAIL,
             b'{' | b'}' => OTHER | BRACE,
+            0x80..=0xff => OTHER | NOT_ASCII,
             _ => OTHER,
         };
         b += 1;
@@ -96,23 +99,24 @@ pub struct SegmentBytes {
     classes: u8,
 }
 
-/// Splits a path at its slashes in one pass over its bytes, noting each segment's end
-/// and what [`classify_split`] needs to classify it without reading it again. Returns
-/// the segments found, or `None` when there are more than `out` holds (or the path is
-/// 4 GiB long).
+/// Splits an ASCII path at its slashes in one pass over its bytes, noting each segment's
+/// end and what [`classify_split`] needs to classify it without reading it again. Returns
+/// the segments found, or `None` for a path that is not ASCII, of more segments than `out`
+/// holds, or 4 GiB long.
 pub fn split_classified(path: &[u8], out: &mut [SegmentBytes]) -> Option<usize> {
     u32::try_from(path.len()).ok()?;
-    let (mut found, mut classes) = (0, 0u8);
+    // The classes of every segment so far, gathered as each ends (not a byte at a time).
+    let (mut found, mut classes, mut all) = (0, 0u8, 0u8);
     for (at, &b) in path.iter().enumerate() {
         if b == b'/' {
             *out.get_mut(found)? = SegmentBytes { end: at as u32, classes };
-            (found, classes) = (found + 1, 0);
+            (found, all, classes) = (found + 1, all | classes, 0);
         } else {
             classes |= CLASSES[usize::from(b)];
         }
     }
     *out.get_mut(found)? = SegmentBytes { end: path.len() as u32, classes };
-    Some(found + 1)
+    ((all | classes) & NOT_ASCII == 0).then_some(found + 1)
 }
 
 /// [`classify_marked`] of a segment [`split_classified`] found.

@@ -179,3 +179,15 @@ fn random_tokens_are_judged_as_the_byte_match_judged_them() {
     assert!(is_random(b"AKIAIOSFODNN7EXAMPLE9x2kq"));
     assert!(!is_random(b"how-to-build-a-thing-in-rust-2024"));
 }
+
+#[test]
+fn a_path_is_split_in_one_pass_only_when_ascii_and_short_enough() {
+    let mut found = [super::SegmentBytes::default(); 4];
+    assert_eq!(super::split_classified(b"/a/12/{x}", &mut found), Some(4));
+    let ends: Vec<u32> = found.iter().map(|s| s.end).collect();
+    assert_eq!(ends, [0, 2, 5, 9]);
+    assert_eq!(super::classify_split(b"12", found[2]), (super::Segment::Id, false));
+    assert_eq!(super::classify_split(b"{x}", found[3]), (super::Segment::Literal, true));
+    assert_eq!(super::split_classified("/caf\u{e9}".as_bytes(), &mut found), None);
+    assert_eq!(super::split_classified(b"/a/b/c/d", &mut found), None);
+}
