@@ -70,9 +70,8 @@ fn groups_of<'r>(rules: Option<(&'r Rules, &mut String)>, key: &str, segments: u
 /// Writes a segment that is not literal as its placeholder; its position is sampled, or redacted.
 #[inline(always)] // per segment: a call would cost what the work does
 fn push_placeholder(key: &mut String, positions: &mut Positions, at: (usize, (u32, u32)), class: Segment) {
-    let placeholder = class.placeholder();
-    positions.found(at, (!class.sampled()).then(|| &placeholder[1..placeholder.len() - 1]));
-    key.push_str(placeholder);
+    positions.found(at, class.redacted_name());
+    key.push_str(class.placeholder());
 }
 
 /// The segment just written at `key[seg_start..]`, of look `class`, in a folded group

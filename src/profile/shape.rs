@@ -38,6 +38,16 @@ impl Segment {
         }
     }
 
+    /// The name of a secret or personal segment's placeholder (`token` of `{token}`), whose
+    /// values are never kept; `None` for the rest.
+    pub fn redacted_name(self) -> Option<&'static str> {
+        match self {
+            Segment::Email => Some("email"),
+            Segment::Token => Some("token"),
+            _ => None,
+        }
+    }
+
     /// Whether real values may be kept as samples for replays.
     pub fn sampled(self) -> bool {
         matches!(self, Segment::Id | Segment::Uuid | Segment::Hash | Segment::Date)

@@ -191,3 +191,15 @@ fn a_path_is_split_in_one_pass_only_when_ascii_and_short_enough() {
     assert_eq!(super::split_classified("/caf\u{e9}".as_bytes(), &mut found), None);
     assert_eq!(super::split_classified(b"/a/b/c/d", &mut found), None);
 }
+
+#[test]
+fn redacted_names_are_those_of_the_placeholders_never_sampled() {
+    use super::Segment::*;
+    for class in [Literal, Id, Uuid, Hash, Date, Email, Token] {
+        let name = class.redacted_name();
+        assert_eq!(name.is_some(), class != Literal && !class.sampled(), "{class:?}");
+        if let Some(name) = name {
+            assert_eq!(class.placeholder(), format!("{{{name}}}"));
+        }
+    }
+}
