@@ -97,6 +97,8 @@ pub struct ChunkDigest {
     next_compaction: usize,
     /// The templates of literal paths seen in this chunk.
     routes: RouteCache,
+    /// The template the last templated line went to (its key is checked: a compaction renumbers).
+    last_id: u32,
 }
 
 /// A chunk's own template table compacts when it reaches this many templates, so the
@@ -129,6 +131,7 @@ impl ChunkDigest {
             folded: Vec::new(),
             next_compaction: CHUNK_COMPACT_AT,
             routes: RouteCache::default(),
+            last_id: u32::MAX,
         }
     }
 

@@ -176,6 +176,10 @@ impl EndpointStats {
     /// up to [`MAX_POSITION`] are sampled, which depends on the template alone, not on the order
     /// requests came in.
     fn param(&mut self, position: usize) -> Option<&mut Sample> {
+        // At most MAX_PARAMS, nearly always one or two: a scan finds them sooner than a search.
+        if let Some(at) = self.params.iter().position(|(p, _)| *p == position) {
+            return self.params.get_mut(at).map(|(_, sample)| sample);
+        }
         let at = match self.params.binary_search_by_key(&position, |(p, _)| *p) {
             Ok(at) => at,
             Err(at) if at < MAX_PARAMS && position <= MAX_POSITION => {

@@ -49,7 +49,20 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
             Segment::Literal => {
                 // SAFETY: `split_classified` took the path, so it is ASCII, and ASCII bytes are UTF-8.
                 let text = unsafe { std::str::from_utf8_unchecked(seg) };
-                if braces { shape::push_literal(key, text) } else { key.push_str(text) }
+                if braces {
+                    shape::push_literal(key, text);
+                } else {
+                    // Written as it reads: its group, if any, is asked before it is written,
+                    // so a literal the group folds is never written only to be taken back.
+                    let kept = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1]));
+                    if kept.is_some_and(|kept| !kept.contains(text)) {
+                        positions.found(at, None);
+                        key.push_str("{param}");
+                    } else {
+                        key.push_str(text);
+                    }
+                    continue;
+                }
             }
             other => push_placeholder(key, positions, at, other),
         }
@@ -106,6 +119,12 @@ const FAST_SEGMENTS: usize = 32;
 /// `METHOD ` as a key begins: methods are RFC 9110 tokens by now (`request_rule`), their
 /// letters written upper-case; anything else is `OTHER`.
 fn push_method(key: &mut String, method: &[u8]) {
+    // Most lines of most logs: one store, no byte-by-byte check.
+    match method {
+        b"GET" => return key.push_str("GET "),
+        b"POST" => return key.push_str("POST "),
+        _ => {}
+    }
     if !method.is_empty() && method.len() <= 16 && method.iter().all(u8::is_ascii_uppercase) {
         // SAFETY: ASCII letters are UTF-8. (The usual `GET`, written as it is.)
         key.push_str(unsafe { std::str::from_utf8_unchecked(method) });

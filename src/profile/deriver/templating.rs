@@ -87,6 +87,19 @@ impl ChunkDigest {
 
     /// The local id of the template in `self.key` (routed by the rules as it was built).
     pub(super) fn template_id(&mut self) -> u32 {
+        // Lines of one template come in runs (a burst on one endpoint, a log of distinct slugs
+        // that fold alike): the last line's template is checked by its key before the table is.
+        if self.templates.get(self.last_id as usize).is_some_and(|(key, _)| *key == self.key) {
+            debug_assert_eq!(self.ids.get(self.key.as_str()), Some(&self.last_id), "the last template of {}", self.key);
+            return self.last_id;
+        }
+        let id = self.look_up_or_add();
+        self.last_id = id;
+        id
+    }
+
+    /// The local id of the template in `self.key`, added to the table if it is new.
+    fn look_up_or_add(&mut self) -> u32 {
         if let Some(&id) = self.ids.get(self.key.as_str()) {
             return id;
         }
