@@ -29,6 +29,7 @@ use super::wire::{Arrival, Endpoint, Flow, Segment, Sessions};
 use crate::log::LogRecord;
 use crate::scan::Accumulator;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -211,9 +212,11 @@ impl Accumulator for ChunkDigest {
         self.span.add_time(time_us);
     }
 
-    fn fold_into(self, total: &mut Deriver) {
+    fn fold_into(mut self, total: &mut Deriver) {
         total.adopt(&self.rules);
-        let local_to_global: Vec<u32> = self.templates.iter().map(|(key, stats)| total.template(key, stats)).collect();
+        // The chunk's statistics are its own to give: a template re-routed at the fold samples into them, uncopied.
+        let local_to_global: Vec<u32> =
+            self.templates.iter_mut().map(|(key, stats)| total.template(key, Cow::Owned(std::mem::take(stats)))).collect();
         total.excluded.add(&self.excluded);
         total.span.merge(self.span);
         for &(sec, n) in &self.seconds {
@@ -368,24 +371,25 @@ impl Deriver {
         self.templates.iter().map(|(_, s)| s.count).sum()
     }
 
-    fn template(&mut self, key: &str, stats: &EndpointStats) -> u32 {
+    fn template(&mut self, key: &str, mut stats: Cow<'_, EndpointStats>) -> u32 {
         self.account(key.len() + stats.sample_cost());
         // Most of a chunk's templates are in the table already: one lookup settles them.
         if let Some(&id) = self.ids.get(key) {
-            self.templates[id as usize].1.merge(stats);
+            self.templates[id as usize].1.merge(&stats);
             return id;
         }
         if self.rules.route(key, &mut self.routed, &mut self.folded) {
-            // Rules learned since the chunk was routed: fold it now, its literals offered as samples.
-            let mut stats = stats.clone();
+            // Rules learned since the chunk was routed: fold it now, its literals offered as samples
+            // (a partial's borrowed statistics are copied for it; a chunk's are its own).
+            let stats_mut = stats.to_mut();
             let path = key.split_once(' ').map_or("", |(_, path)| path);
             for (position, segment) in path.split('/').enumerate() {
                 if self.folded.contains(&position) {
-                    stats.offer_param(position, segment.as_bytes(), self.settings.seed);
+                    stats_mut.offer_param(position, segment.as_bytes(), self.settings.seed);
                 }
             }
             let routed = std::mem::take(&mut self.routed);
-            let id = self.template(&routed, &stats);
+            let id = self.template(&routed, stats);
             self.routed = routed;
             return id;
         }
@@ -400,7 +404,7 @@ impl Deriver {
                 id
             }
         };
-        self.templates[id as usize].1.merge(stats);
+        self.templates[id as usize].1.merge(&stats);
         id
     }
 

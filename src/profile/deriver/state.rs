@@ -195,7 +195,7 @@ impl Deriver {
         let rules = Rules::from_state(&state.rules);
         self.rules.extend(&rules);
         self.raise_sample_level(state.sample_level);
-        let ids: Vec<u32> = state.templates.iter().map(|t| self.template(&t.key, &t.stats)).collect();
+        let ids: Vec<u32> = state.templates.iter().map(|t| self.template(&t.key, std::borrow::Cow::Borrowed(&t.stats))).collect();
         self.excluded.add(&state.left_out);
         if let (Some(first), Some(last)) = (state.first_us, state.last_us) {
             self.span.merge(TimeSpan { first_us: Some(first), last_us: Some(last) });
