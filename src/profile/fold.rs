@@ -43,10 +43,11 @@ pub type GroupsByPrefix = FxHashMap<String, Kept>;
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     groups: FxHashMap<String, Kept>,
-    /// The same groups by their `METHOD depth ` (a path of any other shape has no rule to
-    /// meet), then by prefix: templating looks a prefix up as it writes the key, building
-    /// no group key.
-    shapes: FxHashMap<String, GroupsByPrefix>,
+    /// The same groups by their depth and method (a path of any other shape has no rule to
+    /// meet), then by prefix: templating looks its shape up by the number it counted and the
+    /// method it wrote, and a prefix as it writes the key, building no group key. A depth
+    /// has a method or two.
+    shapes: FxHashMap<usize, Vec<(String, GroupsByPrefix)>>,
 }
 
 impl Rules {
@@ -62,9 +63,10 @@ impl Rules {
         self.groups.contains_key(group)
     }
 
-    /// The folded groups of paths of one shape (`GET 3 `), by prefix (`/p`).
-    pub fn prefixes(&self, shape: &str) -> Option<&GroupsByPrefix> {
-        self.shapes.get(shape)
+    /// The folded groups of `method` paths of `depth` segments (`GET 3 `), by prefix (`/p`).
+    pub fn prefixes(&self, method: &str, depth: usize) -> Option<&GroupsByPrefix> {
+        let methods = self.shapes.get(&depth)?;
+        methods.iter().find(|(m, _)| m == method).map(|(_, groups)| groups)
     }
 
     /// Records that `group` folded, keeping `kept` literals; a group folds once.
@@ -77,8 +79,21 @@ impl Rules {
     /// Files `kept` under `group` in both indexes, replacing what was there.
     fn insert(&mut self, group: String, kept: Kept) {
         let shape = shape_of(&group);
-        let prefix = group[shape.len()..].to_owned();
-        self.shapes.entry(shape.to_owned()).or_default().insert(prefix, Arc::clone(&kept));
+        // A group named otherwise than `METHOD depth prefix` (a partial's) meets no path: it has no shape.
+        if let Some((method, depth)) = shape.strip_suffix(' ').and_then(|shape| shape.split_once(' '))
+            && let Some(depth) = canonical_depth(depth)
+        {
+            let prefix = group[shape.len()..].to_owned();
+            let methods = self.shapes.entry(depth).or_default();
+            let at = match methods.iter().position(|(m, _)| m == method) {
+                Some(at) => at,
+                None => {
+                    methods.push((method.to_owned(), GroupsByPrefix::default()));
+                    methods.len() - 1
+                }
+            };
+            methods[at].1.insert(prefix, Arc::clone(&kept));
+        }
         self.groups.insert(group, kept);
     }
 
@@ -127,15 +142,15 @@ impl Rules {
         let Some(space) = memchr::memchr(b' ', key.as_bytes()) else { return false };
         let (method, path) = (&key[..space], &key[space + 1..]);
         let depth = memchr::memchr_iter(b'/', path.as_bytes()).count() + 1;
+        // No group of this method and depth: no rule to meet.
+        if self.prefixes(method, depth).is_none() {
+            return false;
+        }
         // The group key is built in `out`, which becomes the routed key when a rule applies.
         out.clear();
         out.push_str(method);
         out.push(' ');
         write_depth(out, depth);
-        // No group of this method and depth: no rule to meet.
-        if !self.shapes.contains_key(out.as_str()) {
-            return false;
-        }
         let prefix_from = out.len();
         let mut changed = false;
         for (position, segment) in path.split('/').enumerate() {
@@ -165,6 +180,12 @@ impl Rules {
         }
         changed
     }
+}
+
+/// A depth as [`write_depth`] writes it (`3`, never `03` or `+3`), which alone a path's shape can meet.
+fn canonical_depth(text: &str) -> Option<usize> {
+    let canonical = text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    if canonical { text.parse().ok() } else { None }
 }
 
 /// `METHOD depth ` of a group's key `METHOD depth prefix`: up to its second space.
@@ -243,6 +264,23 @@ mod tests {
                 assert_eq!(folded, positions, "{key}");
             }
         }
+    }
+
+    #[test]
+    fn shapes_are_found_by_method_and_depth_as_written() {
+        let rules = rules(&[("GET 3 /p", &[]), ("POST 3 ", &["x"]), ("GET 12 ", &[]), ("GET 03 /q", &[]), ("GET +4 ", &[]), ("HEAD", &[])]);
+        assert!(rules.prefixes("GET", 3).is_some_and(|groups| groups.contains_key("/p") && !groups.contains_key("")));
+        assert!(rules.prefixes("POST", 3).is_some_and(|groups| groups.contains_key("")));
+        assert!(rules.prefixes("GET", 12).is_some());
+        // Depths written otherwise than a path's shape is written, and a group with no depth, meet no path.
+        assert!(rules.prefixes("GET", 4).is_none());
+        assert!(rules.prefixes("HEAD", 0).is_none());
+        assert!(rules.prefixes("PUT", 3).is_none());
+        let (mut out, mut folded) = (String::new(), Vec::new());
+        assert!(!rules.route("GET /q/abc", &mut out, &mut folded), "GET 03 /q is no group of 3 segments");
+        assert!(rules.route("GET /p/abc", &mut out, &mut folded));
+        assert_eq!((out.as_str(), folded.as_slice()), ("GET /p/{param}", &[2][..]));
+        assert_eq!(rules.len(), 6, "every group is kept, whatever its name");
     }
 
     #[test]

@@ -15,12 +15,11 @@ pub fn template_key(method: &[u8], path: &[u8], key: &mut String, positions: &mu
     template_key_routed(method, path, None, key, positions);
 }
 
-/// [`template_key`], routed by the folding rules as the key is built (the
-/// string beside them is scratch): the key [`Rules::route`] would make of
+/// [`template_key`], routed by the folding rules as the key is built: the key [`Rules::route`] would make of
 /// [`template_key`]'s, in one pass over the path. A segment's group is found
 /// by the key written so far, and a literal its group folds is written
 /// `{param}` at once, its position joining the sampled ones.
-pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
+pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<&Rules>, key: &mut String, positions: &mut Positions) {
     // Nearly every path is ASCII and begins with `/`: templated in one pass over its bytes.
     // Any other target takes the general way.
     if !path.starts_with(b"/") {
@@ -70,14 +69,10 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<(&Rules, &m
     }
 }
 
-/// The folded groups of paths of `key`'s method and `segments` segments (`GET 3 `), by
-/// prefix; none for most shapes.
-fn groups_of<'r>(rules: Option<(&'r Rules, &mut String)>, key: &str, segments: usize) -> Option<&'r fold::GroupsByPrefix> {
-    let (rules, shape) = rules?;
-    shape.clear();
-    shape.push_str(key);
-    fold::write_depth(shape, segments);
-    rules.prefixes(shape)
+/// The folded groups of paths of the method `key` holds (`GET `) and `segments` segments,
+/// by prefix; none for most shapes.
+fn groups_of<'r>(rules: Option<&'r Rules>, key: &str, segments: usize) -> Option<&'r fold::GroupsByPrefix> {
+    rules?.prefixes(key.strip_suffix(' ').unwrap_or(key), segments)
 }
 
 /// Writes a segment that is not literal as its placeholder; its position is sampled, or redacted.
@@ -138,7 +133,7 @@ fn push_method(key: &mut String, method: &[u8]) {
 
 /// [`template_key_routed`] for any target: one not beginning with `/` (`OPTIONS *`,
 /// CONNECT's `host:443`), an empty one, or a path that is not ASCII.
-fn template_key_general(method: &[u8], path: &[u8], rules: Option<(&Rules, &mut String)>, key: &mut String, positions: &mut Positions) {
+fn template_key_general(method: &[u8], path: &[u8], rules: Option<&Rules>, key: &mut String, positions: &mut Positions) {
     key.clear();
     positions.clear();
     push_method(key, method);
@@ -246,19 +241,18 @@ mod tests {
         for rules in [None, Some(&rules)] {
             for method in ["GET", "post", "M-SEARCH"] {
                 for path in paths.iter().copied().chain([deep.as_str()]) {
-                    let (mut fast, mut fast_at, mut scratch) = (String::new(), Positions::default(), String::new());
-                    template_key_routed(method.as_bytes(), path.as_bytes(), rules.map(|r| (r, &mut scratch)), &mut fast, &mut fast_at);
-                    let (mut general, mut general_at, mut scratch) = (String::new(), Positions::default(), String::new());
-                    let routed = rules.map(|r| (r, &mut scratch));
-                    template_key_general(method.as_bytes(), path.as_bytes(), routed, &mut general, &mut general_at);
+                    let (mut fast, mut fast_at) = (String::new(), Positions::default());
+                    template_key_routed(method.as_bytes(), path.as_bytes(), rules, &mut fast, &mut fast_at);
+                    let (mut general, mut general_at) = (String::new(), Positions::default());
+                    template_key_general(method.as_bytes(), path.as_bytes(), rules, &mut general, &mut general_at);
                     assert_eq!((&fast, &fast_at), (&general, &general_at), "{method} {path} with rules: {}", rules.is_some());
                     assert_eq!(fast_at.spans(), general_at.spans(), "{method} {path}");
                     assert!(fast_at.spans().is_some(), "{method} {path}");
                 }
             }
         }
-        let (mut key, mut at, mut scratch) = (String::new(), Positions::default(), String::new());
-        template_key_routed(b"GET", b"/p/other/20261128", Some((&rules, &mut scratch)), &mut key, &mut at);
+        let (mut key, mut at) = (String::new(), Positions::default());
+        template_key_routed(b"GET", b"/p/other/20261128", Some(&rules), &mut key, &mut at);
         assert_eq!((key.as_str(), at.sampled.as_slice()), ("GET /p/{param}/{date}", &[2, 3][..]));
     }
 }

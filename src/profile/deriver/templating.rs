@@ -59,7 +59,7 @@ impl ChunkDigest {
     /// Templates `method path` into `self.key` and `self.sampled` and returns its local id;
     /// a payload line's template is the payload tail. A literal template is remembered.
     pub(super) fn template_id_of(&mut self, method: &[u8], path: &[u8], payload: bool) -> u32 {
-        template_key_routed(method, path, Some((&self.rules, &mut self.routed)), &mut self.key, &mut self.sampled);
+        template_key_routed(method, path, Some(&self.rules), &mut self.key, &mut self.sampled);
         #[cfg(debug_assertions)]
         self.check_routing(method, path);
         if payload {
@@ -79,8 +79,8 @@ impl ChunkDigest {
     /// Debug builds: a cached template is the one templating from scratch finds.
     #[cfg(debug_assertions)]
     pub(super) fn check_cached(&mut self, method: &[u8], path: &[u8], id: u32) {
-        let (mut key, mut positions, mut routed) = (String::new(), Default::default(), String::new());
-        template_key_routed(method, path, Some((&self.rules, &mut routed)), &mut key, &mut positions);
+        let (mut key, mut positions) = (String::new(), Default::default());
+        template_key_routed(method, path, Some(&self.rules), &mut key, &mut positions);
         assert_eq!(self.ids.get(key.as_str()), Some(&id), "cached template of {path:?}");
         assert_eq!(positions, crate::profile::endpoints::Positions::default(), "cached template of {path:?}");
     }
