@@ -342,6 +342,15 @@ fn the_command_line_writes_gzip_partials_merges_them_and_refuses_a_mismatch() {
         (serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap(), serde_json::from_slice(&single.stdout).unwrap());
     assert_eq!(merged["endpoints"], single["endpoints"]);
     assert_eq!(replay(&["check", profile.to_str().unwrap()], b"").status.code(), Some(0));
+    // A gzip partial that fails its checksum is refused, though all its JSON was read.
+    let mut broken = std::fs::read(&a).unwrap();
+    let crc = broken.len() - 8;
+    broken[crc] ^= 0xff;
+    let bad = work.path().join("bad.json.gz");
+    std::fs::write(&bad, &broken).unwrap();
+    let out = replay(&["derive", "--merge", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("bad.json.gz: cannot read"), "{}", text(&out.stderr));
     // A log given to --merge is named for what it is.
     let out = replay(&["derive", "--merge", "fixtures/logs/combined.log"], b"");
     assert_eq!(out.status.code(), Some(2));
