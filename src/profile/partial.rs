@@ -156,17 +156,20 @@ pub fn load(path: &Path) -> Result<Partial, String> {
         return Err("-: a merge reads each partial twice (to check and order them, then to add them): give files".to_owned());
     }
     let source = crate::input::open(&given).map_err(|e| e.to_string())?.reader;
-    // Read whole (bounded), then parsed from memory: parsed from a reader, serde_json counts
-    // lines and columns byte by byte, a third of a merge's time.
-    let mut text = Vec::new();
-    let read = source.take(MAX_PARTIAL_BYTES + 1).read_to_end(&mut text);
-    if text.len() as u64 > MAX_PARTIAL_BYTES {
-        return Err(format!("{name}: over {} MiB; a partial is far smaller (is this the right file?)", MAX_PARTIAL_BYTES >> 20));
-    }
-    if text.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b'{') {
+    let mut bounded = std::io::BufReader::new(source.take(MAX_PARTIAL_BYTES + 1));
+    // Its first bytes tell a log (or any other file) at once, before it is read whole.
+    let head = std::io::BufRead::fill_buf(&mut bounded).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    if head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b'{') {
         return Err(format!(
             "{name}: is not a partial profile (not JSON: a log?); --merge takes the files `replay derive --partial` writes"
         ));
+    }
+    // Read whole (bounded), then parsed from memory: parsed from a reader, serde_json counts
+    // lines and columns byte by byte, a third of a merge's time.
+    let mut text = Vec::new();
+    let read = bounded.read_to_end(&mut text);
+    if text.len() as u64 > MAX_PARTIAL_BYTES {
+        return Err(format!("{name}: over {} MiB; a partial is far smaller (is this the right file?)", MAX_PARTIAL_BYTES >> 20));
     }
     // A file not read to its end (a gzip stream broken or failing its checksum) is refused,
     // even when what was read parses.
