@@ -35,7 +35,7 @@ pub const COMPACT_AT: usize = 4096;
 pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
 
 /// The literals a folded group keeps (shared by the two indexes of [`Rules`]).
-type Kept = Arc<FxHashSet<String>>;
+pub type Kept = Arc<FxHashSet<String>>;
 /// The folded groups of one shape (`GET 3 `), by prefix (`/p`).
 pub type GroupsByPrefix = FxHashMap<String, Kept>;
 
@@ -194,8 +194,8 @@ fn shape_of(group: &str) -> &str {
     &group[..end]
 }
 
-/// Appends `depth` and a space, as a group's key holds it ([`group_key`]), on the per-line path.
-pub fn write_depth(group: &mut String, depth: usize) {
+/// Appends `depth` and a space, as a group's key holds it ([`group_key`]): routing builds group keys so.
+fn write_depth(group: &mut String, depth: usize) {
     if depth < 10 {
         group.push(char::from(b'0' + depth as u8));
         group.push(' ');

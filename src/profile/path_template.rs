@@ -53,8 +53,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<&Rules>, ke
                 } else {
                     // Written as it reads: its group, if any, is asked before it is written,
                     // so a literal the group folds is never written only to be taken back.
-                    let kept = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1]));
-                    if kept.is_some_and(|kept| !kept.contains(text)) {
+                    if group_at(groups, key, (path_start, seg_start)).is_some_and(|kept| !kept.contains(text)) {
                         positions.found(at, None);
                         key.push_str("{param}");
                     } else {
@@ -94,7 +93,7 @@ fn fold_segment(
     at: (usize, (u32, u32)),
     positions: &mut Positions,
 ) {
-    let Some(kept) = groups.and_then(|groups| groups.get(&key[path_start..seg_start - 1])) else { return };
+    let Some(kept) = group_at(groups, key, (path_start, seg_start)) else { return };
     let replace = match class {
         Segment::Literal => !kept.contains(&key[seg_start..]),
         other => other.sampled(),
@@ -106,6 +105,13 @@ fn fold_segment(
         key.truncate(seg_start);
         key.push_str("{param}");
     }
+}
+
+/// The folded group, if any, of a segment written from `seg_start`, just after its `/`: found by
+/// the key so far from `path_start` (the segments before it) as the prefix, its literals kept.
+#[inline(always)] // per segment
+fn group_at<'g>(groups: Option<&'g fold::GroupsByPrefix>, key: &str, (path_start, seg_start): (usize, usize)) -> Option<&'g fold::Kept> {
+    groups?.get(&key[path_start..seg_start - 1])
 }
 
 /// Paths of more segments than this (a scanner's) take the general way.
