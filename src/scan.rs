@@ -36,6 +36,8 @@ pub const KEPT_REJECTS: usize = 10;
 pub trait Accumulator: Send {
     type Total;
     fn add(&mut self, record: &LogRecord<'_>);
+    /// Work left once the chunk's last line is in, done on the worker's thread rather than the fold's.
+    fn seal(&mut self) {}
     fn fold_into(self, total: &mut Self::Total);
 }
 
@@ -192,6 +194,7 @@ fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser
     if start < buf.len() {
         result.take_line(&buf[start..], parser);
     }
+    result.acc.seal();
     result
 }
 

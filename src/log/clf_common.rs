@@ -15,6 +15,7 @@ use super::clf::{plausible_client, trailer};
 use super::fields::{self, ClfTimeCache};
 
 /// Reads `line` if it has the common shape; `None` leaves it to the general parser.
+#[inline(always)] // once per line: inlined, the record is built where the caller returns it, not copied there
 pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Option<LogRecord<'a>> {
     let (client, rest) = plain_token(line)?;
     let (_ident, rest) = plain_token(rest)?;
@@ -71,7 +72,7 @@ fn referer_and_agent(rest: &[u8]) -> Option<(&[u8], &[u8])> {
         return None;
     }
     let agent = body[end + 1..].strip_prefix(b" \"")?.strip_suffix(b"\"")?;
-    memchr::memchr2(b'"', b'\\', agent).is_none().then_some((&body[..end], agent))
+    (!fields::has_quote_or_backslash(agent)).then_some((&body[..end], agent))
 }
 
 /// A token of visible bytes other than `"`, `,` and `[`, and the input after the one space that ends it.

@@ -34,11 +34,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 mod budget;
+mod chunk_mix;
 mod route_cache;
 mod settings;
 mod state;
 mod templating;
 pub use budget::{SAMPLE_BUDGET, slot_budget};
+use chunk_mix::mix_of;
 use route_cache::RouteCache;
 pub use settings::{DEFAULT_MAX_ENDPOINTS, DEFAULT_SESSION_GAP, DeriveSettings};
 pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
@@ -77,8 +79,9 @@ pub struct ChunkDigest {
     pool: EventPool,
     /// Requests per second, run-length coded in input order.
     seconds: Vec<(i64, u64)>,
-    /// Requests per (minute, template).
-    mix: FxHashMap<(i64, u32), u64>,
+    /// Requests per (minute, template), sorted: counted from the events when the chunk is sealed.
+    mix: Vec<((i64, u32), u64)>,
+    sealed: bool,
     span: TimeSpan,
     ids: FxHashMap<String, u32>,
     templates: Vec<(String, EndpointStats)>,
@@ -117,7 +120,8 @@ impl ChunkDigest {
             settings,
             pool,
             seconds: Vec::new(),
-            mix: FxHashMap::default(),
+            mix: Vec::new(),
+            sealed: false,
             span: TimeSpan::default(),
             ids: FxHashMap::default(),
             templates: templates.unwrap_or_default(),
@@ -208,11 +212,19 @@ impl Accumulator for ChunkDigest {
             Some((last, n)) if *last == sec => *n += 1,
             _ => self.seconds.push((sec, 1)),
         }
-        *self.mix.entry((sec.div_euclid(MIX_RESOLUTION_S), id)).or_default() += 1;
         self.span.add_time(time_us);
     }
 
+    /// Counts the chunk's mix from its events, a run of one minute at a time, on the worker.
+    fn seal(&mut self) {
+        if std::mem::replace(&mut self.sealed, true) {
+            return;
+        }
+        self.mix = mix_of(&self.events, self.templates.len());
+    }
+
     fn fold_into(mut self, total: &mut Deriver) {
+        self.seal();
         total.adopt(&self.rules);
         // The chunk's statistics are its own to give: a template re-routed at the fold samples into them, uncopied.
         let local_to_global: Vec<u32> =
@@ -222,9 +234,7 @@ impl Accumulator for ChunkDigest {
         for &(sec, n) in &self.seconds {
             total.arrival.add(sec, n);
         }
-        let mut mix: Vec<((i64, u32), u64)> = self.mix.into_iter().collect();
-        mix.sort_unstable();
-        for ((minute, template), n) in mix {
+        for &((minute, template), n) in &self.mix {
             total.mix_add(minute * MIX_RESOLUTION_S, local_to_global[template as usize], n);
         }
         // The session table is bigger than the cache: ask for each user's

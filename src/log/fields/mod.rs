@@ -184,6 +184,16 @@ pub fn find_quote_or_backslash(body: &[u8]) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', tail).map(|at| at + SHORT)
 }
 
+/// Whether `text` holds a `"` or `\\`: a short text (`curl/8.5`) is looked at byte by byte,
+/// where `memchr`'s setup would cost more than the scan.
+pub fn has_quote_or_backslash(text: &[u8]) -> bool {
+    const SHORT: usize = 16;
+    if text.len() <= SHORT {
+        return text.iter().any(|&b| b == b'"' || b == b'\\');
+    }
+    memchr::memchr2(b'"', b'\\', text).is_some()
+}
+
 /// The contents of a quoted field (between its quotes), its escapes undone; borrowed when it has none.
 pub fn quoted_body(raw: &[u8]) -> Text<'_> {
     if raw.contains(&b'\\') { Cow::Owned(unescape(raw)) } else { Cow::Borrowed(raw) }
@@ -311,6 +321,18 @@ mod tests {
             [(&b"-\" 200"[..], Some(1)), (b"", None), (b"12345678\"", Some(8)), (b"0123456789ab\\\"", Some(12)), (b"0123456789", None)]
         {
             assert_eq!(find_quote_or_backslash(body), want, "{}", String::from_utf8_lossy(body));
+        }
+        // Either side of the byte-by-byte length, at either end.
+        for len in [0, 1, 15, 16, 17, 40] {
+            let plain = vec![b'a'; len];
+            assert!(!has_quote_or_backslash(&plain), "{len}");
+            for at in [0, len / 2, len.saturating_sub(1)].into_iter().filter(|_| len > 0) {
+                for b in [b'"', b'\\'] {
+                    let mut marked = plain.clone();
+                    marked[at] = b;
+                    assert!(has_quote_or_backslash(&marked), "{len} {at} {b}");
+                }
+            }
         }
     }
 

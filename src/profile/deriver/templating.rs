@@ -8,12 +8,11 @@
 use super::{CHUNK_COMPACT_AT, ChunkDigest};
 use crate::profile::collapse;
 use crate::profile::endpoints::{EndpointStats, PAYLOAD_KEY, template_key_routed};
-use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 impl ChunkDigest {
     /// Folds this chunk's templates by cardinality, adding what it learns to
-    /// the chunk's rules; events and mix counts follow the new numbering.
+    /// the chunk's rules; events follow the new numbering (the mix is counted from them).
     pub(super) fn compact(&mut self) {
         let mut rules = (*self.rules).clone();
         let compacted = collapse::compact(std::mem::take(&mut self.templates), &mut rules, self.settings.seed);
@@ -26,11 +25,6 @@ impl ChunkDigest {
         for event in &mut self.events {
             event.template = renumber(event.template);
         }
-        let mut mix: FxHashMap<(i64, u32), u64> = FxHashMap::default();
-        for ((minute, t), n) in self.mix.drain() {
-            *mix.entry((minute, renumber(t))).or_default() += n;
-        }
-        self.mix = mix;
     }
 
     /// Debug builds: the key routed as it is built is the key the rules route
