@@ -39,9 +39,17 @@ pub struct QueryStats {
     pub count: u64,
     pub secret: bool,
     pub sample: Sample,
-    /// Whether the key's name alone is secret ([`shape::is_secret_key`]), once judged.
+    /// What the key's name alone says, once judged: whether it is secret
+    /// ([`shape::is_secret_key`]) and whether it is weak ([`shape::is_weak_key`]).
     #[serde(skip)]
-    pub key_secret: Option<bool>,
+    pub key_judged: Option<KeyName>,
+}
+
+/// A query key's name, judged once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyName {
+    pub secret: bool,
+    pub weak: bool,
 }
 
 /// What is known of one endpoint template.
@@ -226,8 +234,9 @@ impl EndpointStats {
             stats.count += 1;
             // Once secret, always: only a key not yet secret is judged, its name once.
             if !stats.secret {
-                let key_secret = *stats.key_secret.get_or_insert_with(|| shape::is_secret_key(key));
-                stats.secret = key_secret || shape::is_secret_for_key(key, value);
+                let name =
+                    *stats.key_judged.get_or_insert_with(|| KeyName { secret: shape::is_secret_key(key), weak: shape::is_weak_key(key) });
+                stats.secret = name.secret || shape::is_secret_for(name.weak, value);
             }
             if stats.secret {
                 stats.sample = Sample::default();

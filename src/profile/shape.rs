@@ -402,10 +402,21 @@ pub fn is_secret_pair(key: &[u8], value: &[u8]) -> bool {
 /// [`is_secret_pair`] for a key already known not to be secret by itself: whether
 /// `value` makes the pair secret (the per-request half; a key's own verdict is kept).
 pub fn is_secret_for_key(key: &[u8], value: &[u8]) -> bool {
+    is_secret_for(is_weak_key(key), value)
+}
+
+/// Whether `key` names what a value of digits (a code, an account) makes secret: `id`, `code`…
+pub fn is_weak_key(key: &[u8]) -> bool {
+    WEAK_KEYS.iter().any(|w| key.eq_ignore_ascii_case(w))
+}
+
+/// [`is_secret_for_key`] with the key's [`is_weak_key`] verdict already known (a query key's
+/// name is judged once; its values, on every request).
+pub fn is_secret_for(weak_key: bool, value: &[u8]) -> bool {
     if is_secret_value(value) {
         return true;
     }
-    if !WEAK_KEYS.iter().any(|w| key.eq_ignore_ascii_case(w)) {
+    if !weak_key {
         return false;
     }
     let digits = value.iter().filter(|b| b.is_ascii_digit()).count();
