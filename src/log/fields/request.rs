@@ -40,7 +40,8 @@ pub fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     }
     // Methods are a few letters and protocols end the line: scanned byte by byte, where
     // `memchr`'s setup would cost more than the bytes it skips.
-    let (method, rest) = match line.iter().position(|&b| b == b' ') {
+    let first_space = if line.starts_with(b"GET ") { Some(3) } else { line.iter().position(|&b| b == b' ') };
+    let (method, rest) = match first_space {
         Some(sp) => (&line[..sp], line[sp + 1..].trim_ascii_start()),
         None => {
             return RequestLine { method: present(line), ..RequestLine::default() };
@@ -52,7 +53,12 @@ pub fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     }
     // The protocol is the last token when it looks like one; targets may hold spaces
     // in broken clients' requests, so split from the right.
-    let (target, protocol) = match rest.iter().rposition(|&b| b == b' ') {
+    // Nearly every request ends ` HTTP/1.1`, `1.0` or `2.0`: that space is the last, found without a scan.
+    let last_space = match rest.len().checked_sub(9).map(|sp| &rest[sp..]) {
+        Some(b" HTTP/1.1" | b" HTTP/1.0" | b" HTTP/2.0") => Some(rest.len() - 9),
+        _ => rest.iter().rposition(|&b| b == b' '),
+    };
+    let (target, protocol) = match last_space {
         Some(sp) if rest[sp + 1..].starts_with(b"HTTP/") || rest[sp + 1..].starts_with(b"http/") => {
             (rest[..sp].trim_ascii_end(), present(&rest[sp + 1..]))
         }
@@ -139,6 +145,16 @@ mod tests {
                 RequestLine { method: t("GET"), path: t("/"), protocol: t("HTTP/1.1"), host: t("54.236.119.61:80"), ..Default::default() },
             ),
             ("GET /a b HTTP/1.0", RequestLine { method: t("GET"), path: t("/a b"), protocol: t("HTTP/1.0"), ..Default::default() }),
+            // Around the common shapes read without a scan: spaces doubled, a protocol with a space
+            // or of another version, a target that is only the protocol, a method other than GET.
+            ("GET  /x   HTTP/2.0", RequestLine { method: t("GET"), path: t("/x"), protocol: t("HTTP/2.0"), ..Default::default() }),
+            ("GET /x HTTP/1 1", RequestLine { method: t("GET"), path: t("/x HTTP/1 1"), ..Default::default() }),
+            ("GET /x HTTP/3", RequestLine { method: t("GET"), path: t("/x"), protocol: t("HTTP/3"), ..Default::default() }),
+            ("GET HTTP/1.1", RequestLine { method: t("GET"), path: t("HTTP/1.1"), ..Default::default() }),
+            ("GET  HTTP/1.1", RequestLine { method: t("GET"), path: t("HTTP/1.1"), ..Default::default() }),
+            ("GET / HTTP/1.1", RequestLine { method: t("GET"), path: t("/"), protocol: t("HTTP/1.1"), ..Default::default() }),
+            ("GETX / http/1.0", RequestLine { method: t("GETX"), path: t("/"), protocol: t("http/1.0"), ..Default::default() }),
+            ("GET", RequestLine { method: t("GET"), ..Default::default() }),
         ];
         for (input, want) in table {
             assert_eq!(split_request(Cow::Borrowed(input.as_bytes())), want, "{input}");
