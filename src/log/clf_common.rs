@@ -77,6 +77,10 @@ fn referer_and_agent(rest: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// A token of visible bytes other than `"`, `,` and `[`, and the input after the one space that ends it.
 fn plain_token(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    // Ident and user are nearly always `-`.
+    if let [b'-', b' ', rest @ ..] = input {
+        return Some((&input[..1], rest));
+    }
     let end = input.iter().position(|&b| ENDS_TOKEN[usize::from(b)])?;
     if end == 0 || input[end] != b' ' {
         return None;
