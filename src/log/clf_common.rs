@@ -15,7 +15,7 @@ use super::clf::{plausible_client, trailer};
 use super::fields::{self, ClfTimeCache};
 
 /// Reads `line` if it has the common shape; `None` leaves it to the general parser.
-#[inline(always)] // once per line: inlined, the record is built where the caller returns it, not copied there
+#[inline(always)] // once per line, from the parser's one call
 pub(super) fn parse_common<'a>(line: &'a [u8], times: &mut ClfTimeCache) -> Option<LogRecord<'a>> {
     let (client, rest) = plain_token(line)?;
     let (_ident, rest) = plain_token(rest)?;
