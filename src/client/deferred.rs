@@ -209,8 +209,8 @@ impl ReadTick {
         tick
     }
 
-    /// The loop's next word ([`ReadTick::sleeps_for`]). Made before a reader looks at its socket and at
-    /// [`ReadTick::dense`], it hears a wake or release that comes after the look.
+    /// The loop's next word ([`ReadTick::sleeps_for`]). Enabled before a reader asks
+    /// [`ReadTick::dense`], it hears a wake or release that comes after the question.
     pub fn next(&self) -> tokio::sync::futures::Notified<'_> {
         self.notify.notified()
     }
