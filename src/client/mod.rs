@@ -24,6 +24,7 @@ mod h1;
 mod outcome;
 mod pool;
 mod stream;
+mod timeouts;
 mod tls;
 
 pub use cookies::CookieJar;
@@ -98,6 +99,8 @@ struct Shared {
     absolute_prefix: String,
     /// The loop's wakes, which deferred reads wait for (`deferred.rs`).
     tick: Arc<ReadTick>,
+    /// Idle timers for `--timeout`, reused from request to request (`timeouts.rs`).
+    timers: timeouts::Timers,
 }
 
 /// What came back: the status, the cookies set, whether the request went out again, the body's size.
@@ -147,7 +150,18 @@ impl Client {
         let tick = Arc::new(ReadTick::default());
         let pool = Pool::new(target, tls, config.http2, Arc::clone(&tick))?;
         let h2_headers = h2_headers(&extra_headers);
-        let shared = Shared { config, pool, host_header, host_given, extra_headers, h2_headers, base_path, absolute_prefix, tick };
+        let shared = Shared {
+            config,
+            pool,
+            host_header,
+            host_given,
+            extra_headers,
+            h2_headers,
+            base_path,
+            absolute_prefix,
+            tick,
+            timers: Default::default(),
+        };
         Ok(Client { shared: Arc::new(shared) })
     }
 
@@ -416,24 +430,26 @@ impl Transport for Client {
         let sent_ns = now_ns();
         let timeout = self.shared.config.timeout;
         let cookie = jar.as_ref().and_then(|j| j.header());
-        let (status, failure, detail, (retried, bytes, to_login), arrived) =
-            match tokio::time::timeout(timeout, self.exchange(spec, cookie.as_deref(), jar.is_some())).await {
-                Ok(Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived })) => {
-                    if let Some(jar) = jar {
-                        set_cookies.iter().for_each(|c| jar.keep(c));
-                    }
-                    let failure = classify_status(status);
-                    (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes, to_login), arrived)
+        // Pinned here, so waiting on it within the timeout moves a pointer, not the exchange.
+        let exchange = self.exchange(spec, cookie.as_deref(), jar.is_some());
+        tokio::pin!(exchange);
+        let (status, failure, detail, (retried, bytes, to_login), arrived) = match self.shared.timers.within(timeout, exchange).await {
+            Ok(Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived })) => {
+                if let Some(jar) = jar {
+                    set_cookies.iter().for_each(|c| jar.keep(c));
                 }
-                Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0, false), None),
-                Err(_) => (
-                    None,
-                    Some(Failure::Timeout),
-                    Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
-                    (false, 0, false),
-                    None,
-                ),
-            };
+                let failure = classify_status(status);
+                (Some(status), failure, failure.map(|_| format!("HTTP {status}")), (retried, bytes, to_login), arrived)
+            }
+            Ok(Err((failure, detail))) => (None, Some(failure), Some(detail), (false, 0, false), None),
+            Err(_) => (
+                None,
+                Some(Failure::Timeout),
+                Some(format!("no response within {}", crate::units::human_duration(timeout.as_secs_f64()))),
+                (false, 0, false),
+                None,
+            ),
+        };
         // A response read on a later wake is timed by when the kernel took it in.
         let now = now_ns();
         let done_ns = arrived.map_or(now, |at| now.saturating_sub(at.elapsed().as_nanos() as u64).max(sent_ns));
