@@ -237,7 +237,10 @@ impl H1 {
         loop {
             // The head, parsed in place once it has all arrived.
             let parsed = loop {
-                if let Some(parsed) = parse_head(&self.read[self.pos..], head, keep_cookies)? {
+                // Nothing unread (as when the request has just gone out): nothing to parse yet.
+                if self.pos < self.read.len()
+                    && let Some(parsed) = parse_head(&self.read[self.pos..], head, keep_cookies)?
+                {
                     break parsed;
                 }
                 match self.fill().await {
