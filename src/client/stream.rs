@@ -30,17 +30,16 @@ impl Io {
     /// dry; over TLS, bytes that are TLS's own (a session ticket) are taken in
     /// and the connection stays usable.
     pub fn idle_and_open(&mut self) -> bool {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
         match self {
             Io::Plain(tcp) => {
-                if tcp.poll_read_ready(&mut cx).is_pending() {
-                    return true;
-                }
                 let mut probe = [0u8; 1];
+                // `try_read` reads only when the reactor has seen the socket readable, and
+                // otherwise says would-block at once, leaving the reader's waker as it was.
                 // Nothing (would block): open and quiet. Zero bytes: closed. Anything else: not ours to reuse.
                 matches!(tcp.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
             }
             Io::Tls(tls) => {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
                 if tls.get_ref().0.poll_read_ready(&mut cx).is_pending() {
                     return true;
                 }
