@@ -21,9 +21,9 @@
 //! waits for the socket as usual. Nothing waits until the kernel is seen to
 //! stamp arrivals ([`Stamping`]). Linux only; elsewhere nothing is deferred.
 
+use super::next_word::{NextWord, Words};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// A deferred socket wakes its reader once this much of a response is in (larger bodies are read as they come).
 pub const LOW_WATER: usize = 32 * 1024;
@@ -41,7 +41,7 @@ const TIGHT_PAIRING_NS: u64 = 2_000;
 /// The loop's wakes, as deferred readers hear them.
 #[derive(Debug)]
 pub struct ReadTick {
-    notify: Notify,
+    words: Words,
     start: Instant,
     /// The loop last said it wakes again within [`DENSE`]. It speaks before every wait it
     /// makes (a sleep, a wait for a connection, its end), so until it speaks again it is
@@ -60,7 +60,7 @@ pub struct ReadTick {
 impl Default for ReadTick {
     fn default() -> Self {
         let tick = ReadTick {
-            notify: Notify::new(),
+            words: Words::default(),
             start: Instant::now(),
             soon: AtomicBool::new(false),
             said_ns: AtomicU64::new(0),
@@ -182,7 +182,7 @@ impl ReadTick {
         self.note_clocks();
         self.stamping.check(self.said_ns.load(Ordering::Relaxed));
         self.soon.store(gap <= DENSE && self.stamping.on(), Ordering::SeqCst);
-        self.notify.notify_waiters();
+        self.words.say();
     }
 
     /// Whether the loop wakes soon enough for a read to wait for it: the last it said, it
@@ -209,10 +209,10 @@ impl ReadTick {
         tick
     }
 
-    /// The loop's next word ([`ReadTick::sleeps_for`]). Enabled before a reader asks
-    /// [`ReadTick::dense`], it hears a wake or release that comes after the question.
-    pub fn next(&self) -> tokio::sync::futures::Notified<'_> {
-        self.notify.notified()
+    /// The loop's next word ([`ReadTick::sleeps_for`]). Made before a reader looks at its socket and at
+    /// [`ReadTick::dense`], it hears a wake or release that comes after the look.
+    pub fn next(&self) -> NextWord<'_> {
+        self.words.next()
     }
 }
 
@@ -336,8 +336,6 @@ mod tests {
         for (gap, dense) in [(Duration::from_micros(500), true), (Duration::from_millis(50), false)] {
             let tick = ReadTick::stamped();
             let next = tick.next();
-            tokio::pin!(next);
-            next.as_mut().enable();
             tick.sleeps_for(gap);
             // Resolves at once: the word came after the wait was made, before it was awaited.
             tokio::time::timeout(Duration::from_secs(5), next).await.expect("heard");

@@ -383,6 +383,8 @@ async fn read_deferred(
     // Just after the request went out its response is not in yet: a look would be a system call for nothing.
     let mut look = arrived.is_some() || !tick.dense();
     loop {
+        // Made before the look and the question (one atomic read): a wake or release after them is heard.
+        let next = tick.next();
         if look {
             match deferred::recv_stamped(fd, read.spare_capacity_mut()) {
                 Ok((0, _)) => return Ok(Some(false)),
@@ -397,16 +399,7 @@ async fn read_deferred(
             }
         }
         look = true;
-        if wakes == deferred::TRIES {
-            return Ok(None);
-        }
-        // Made after the look, so a look that finds the response (most do) makes no waiter to
-        // undo. A release after it is heard, and one since the look is seen by the question
-        // below; a wake since the look (another thread's loop) makes this read wait one more.
-        let next = tick.next();
-        tokio::pin!(next);
-        next.as_mut().enable();
-        if !tick.dense() {
+        if wakes == deferred::TRIES || !tick.dense() {
             return Ok(None);
         }
         wakes += 1;

@@ -21,6 +21,7 @@ mod cookies;
 mod deferred;
 mod failure;
 mod h1;
+mod next_word;
 mod outcome;
 mod pool;
 mod stream;
