@@ -15,7 +15,8 @@
 //! The result is the same as `tokio::time::timeout`'s: the request's own
 //! future is polled first, and the deadline is its start plus the timeout.
 //! The idle timers are at most the requests that ran at once (the
-//! connections, for HTTP/1.1), and never more than [`MAX_IDLE`].
+//! connections, for HTTP/1.1), and never more than [`MAX_IDLE`]; an idle
+//! one keeps no task alive (it holds a no-op waker).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -71,7 +72,10 @@ impl Timers {
         }
     }
 
-    fn give_back(&self, timer: Pin<Box<Sleep>>) {
+    fn give_back(&self, mut timer: Pin<Box<Sleep>>) {
+        // A timer holds the waker of the last task that waited on it, and with it that task's
+        // memory, until it fires or is polled again: an idle one holds a no-op waker instead.
+        let _ = timer.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(timer);
@@ -165,6 +169,28 @@ mod tests {
             vec![(0, Ok(0), secs(1)), (1, Ok(1), secs(2)), (2, Ok(2), secs(3)), (3, Err(Elapsed), secs(4)), (4, Err(Elapsed), secs(4))]
         );
         assert_eq!(timers.idle(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_timer_keeps_no_waker_of_the_task_that_used_it() {
+        struct Task;
+        impl std::task::Wake for Task {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        let timers = Timers::default();
+        let task = std::sync::Arc::new(Task);
+        let waker = std::task::Waker::from(std::sync::Arc::clone(&task));
+        let mut within = Box::pin(timers.within(Duration::from_secs(5), tokio::time::sleep(Duration::from_secs(1))));
+        // Waiting: the timer and the answer's sleep each hold the task's waker.
+        assert!(within.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+        assert!(std::sync::Arc::strong_count(&task) > 2);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(within.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_ready());
+        drop(within);
+        drop(waker);
+        // Given back, the timer holds none: the task is only ours.
+        assert_eq!(timers.idle(), 1);
+        assert_eq!(std::sync::Arc::strong_count(&task), 1);
     }
 
     #[tokio::test(start_paused = true)]
