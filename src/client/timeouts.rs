@@ -42,20 +42,19 @@ pub struct Elapsed;
 
 impl Timers {
     /// Runs `future` until it ends or `timeout` has passed since this call, whichever is first.
-    pub async fn within<F: Future>(&self, timeout: Duration, future: F) -> Result<F::Output, Elapsed> {
+    /// The future comes pinned where its caller made it: a request's exchange is over a
+    /// kilobyte, and taken by value it would be copied in, and again as it was pinned here.
+    pub async fn within<F: Future>(&self, timeout: Duration, mut future: Pin<&mut F>) -> Result<F::Output, Elapsed> {
         let now = Instant::now();
         let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
         let mut timer = self.take(deadline);
-        let ended = {
-            tokio::pin!(future);
-            std::future::poll_fn(|cx| {
-                if let std::task::Poll::Ready(output) = future.as_mut().poll(cx) {
-                    return std::task::Poll::Ready(Ok(output));
-                }
-                timer.as_mut().poll(cx).map(|()| Err(Elapsed))
-            })
-            .await
-        };
+        let ended = std::future::poll_fn(|cx| {
+            if let std::task::Poll::Ready(output) = future.as_mut().poll(cx) {
+                return std::task::Poll::Ready(Ok(output));
+            }
+            timer.as_mut().poll(cx).map(|()| Err(Elapsed))
+        })
+        .await;
         self.give_back(timer);
         ended
     }
@@ -96,11 +95,11 @@ mod tests {
     async fn a_request_that_ends_in_time_gives_its_output_and_its_timer_back() {
         let timers = Timers::default();
         let started = Instant::now();
-        let out = timers.within(Duration::from_secs(5), async {
+        let answer = std::pin::pin!(async {
             tokio::time::sleep(Duration::from_secs(2)).await;
             7
         });
-        assert_eq!(out.await, Ok(7));
+        assert_eq!(timers.within(Duration::from_secs(5), answer).await, Ok(7));
         assert_eq!(started.elapsed(), Duration::from_secs(2));
         assert_eq!(timers.idle(), 1);
     }
@@ -109,8 +108,8 @@ mod tests {
     async fn a_request_past_its_timeout_ends_at_the_timeout() {
         let timers = Timers::default();
         let started = Instant::now();
-        let out = timers.within(Duration::from_secs(5), std::future::pending::<()>());
-        assert_eq!(out.await, Err(Elapsed));
+        let never = std::pin::pin!(std::future::pending::<()>());
+        assert_eq!(timers.within(Duration::from_secs(5), never).await, Err(Elapsed));
         assert_eq!(started.elapsed(), Duration::from_secs(5));
         assert_eq!(timers.idle(), 1);
     }
@@ -119,24 +118,24 @@ mod tests {
     async fn a_timer_taken_again_counts_from_its_new_start_whatever_it_did_before() {
         let timers = Timers::default();
         // The first use ends early; the timer goes back with its deadline at 5 s.
-        assert_eq!(timers.within(Duration::from_secs(5), async {}).await, Ok(()));
+        assert_eq!(timers.within(Duration::from_secs(5), std::pin::pin!(async {})).await, Ok(()));
         tokio::time::sleep(Duration::from_secs(3)).await;
         // Taken again at 3 s: its deadline moves to 8 s, not the 5 s it was filed at.
         let started = Instant::now();
-        assert_eq!(timers.within(Duration::from_secs(5), std::future::pending::<()>()).await, Err(Elapsed));
+        assert_eq!(timers.within(Duration::from_secs(5), std::pin::pin!(std::future::pending::<()>())).await, Err(Elapsed));
         assert_eq!(started.elapsed(), Duration::from_secs(5));
         // It fired; taken again after, it waits a whole timeout once more (and a shorter one too).
         let started = Instant::now();
-        assert_eq!(timers.within(Duration::from_secs(1), std::future::pending::<()>()).await, Err(Elapsed));
+        assert_eq!(timers.within(Duration::from_secs(1), std::pin::pin!(std::future::pending::<()>())).await, Err(Elapsed));
         assert_eq!(started.elapsed(), Duration::from_secs(1));
         // Idle past its deadline, then taken: it still waits from its new start.
         tokio::time::sleep(Duration::from_secs(10)).await;
         let started = Instant::now();
-        let out = timers.within(Duration::from_secs(4), async {
+        let answer = std::pin::pin!(async {
             tokio::time::sleep(Duration::from_secs(3)).await;
             "in time"
         });
-        assert_eq!(out.await, Ok("in time"));
+        assert_eq!(timers.within(Duration::from_secs(4), answer).await, Ok("in time"));
         assert_eq!(started.elapsed(), Duration::from_secs(3));
         assert_eq!(timers.idle(), 1);
     }
@@ -158,7 +157,7 @@ mod tests {
                     }
                     i
                 };
-                (i, timers.within(Duration::from_secs(4), answer).await, started.elapsed())
+                (i, timers.within(Duration::from_secs(4), std::pin::pin!(answer)).await, started.elapsed())
             });
         }
         let mut ended = tasks.join_all().await;
@@ -180,13 +179,15 @@ mod tests {
         let timers = Timers::default();
         let task = std::sync::Arc::new(Task);
         let waker = std::task::Waker::from(std::sync::Arc::clone(&task));
-        let mut within = Box::pin(timers.within(Duration::from_secs(5), tokio::time::sleep(Duration::from_secs(1))));
-        // Waiting: the timer and the answer's sleep each hold the task's waker.
-        assert!(within.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
-        assert!(std::sync::Arc::strong_count(&task) > 2);
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(within.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_ready());
-        drop(within);
+        {
+            let answer = std::pin::pin!(tokio::time::sleep(Duration::from_secs(1)));
+            let mut within = Box::pin(timers.within(Duration::from_secs(5), answer));
+            // Waiting: the timer and the answer's sleep each hold the task's waker.
+            assert!(within.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_pending());
+            assert!(std::sync::Arc::strong_count(&task) > 2);
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert!(within.as_mut().poll(&mut std::task::Context::from_waker(&waker)).is_ready());
+        }
         drop(waker);
         // Given back, the timer holds none: the task is only ours.
         assert_eq!(timers.idle(), 1);
@@ -196,10 +197,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_timeout_past_the_clocks_end_never_fires() {
         let timers = Timers::default();
-        let out = timers.within(Duration::MAX, async {
+        let answer = std::pin::pin!(async {
             tokio::time::sleep(Duration::from_secs(86_400)).await;
             1
         });
-        assert_eq!(out.await, Ok(1));
+        assert_eq!(timers.within(Duration::MAX, answer).await, Ok(1));
     }
 }
