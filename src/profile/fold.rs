@@ -36,6 +36,12 @@ pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
 
 /// The literals a folded group keeps (shared by the two indexes of [`Rules`]).
 pub type Kept = Arc<FxHashSet<String>>;
+/// Whether a folded group keeps `literal`: most keep none, and then no hash of it is taken.
+#[inline(always)] // per segment of every folded path
+pub fn keeps(kept: &Kept, literal: &str) -> bool {
+    !kept.is_empty() && kept.contains(literal)
+}
+
 /// The folded groups of one shape (`GET 3 `), by prefix (`/p`).
 pub type GroupsByPrefix = FxHashMap<String, Kept>;
 
@@ -46,9 +52,17 @@ pub struct Rules {
     /// The same groups by their depth and method (a path of any other shape has no rule to
     /// meet), then by prefix: templating looks its shape up by the number it counted and the
     /// method it wrote, and a prefix as it writes the key, building no group key. A depth
-    /// has a method or two.
-    shapes: FxHashMap<usize, Vec<(String, GroupsByPrefix)>>,
+    /// has a method or two. Indexed by depth up to [`DEPTHS`] (every line looks here, so no
+    /// hashing); deeper shapes, which only a scanner's paths or a partial's names reach, by map.
+    shapes: Vec<Methods>,
+    deep_shapes: FxHashMap<usize, Methods>,
 }
+
+/// The folded groups of one depth, by method.
+type Methods = Vec<(String, GroupsByPrefix)>;
+
+/// Depths looked up by index, not by hash: past templating's one-pass paths (32 segments).
+const DEPTHS: usize = 64;
 
 impl Rules {
     pub fn is_empty(&self) -> bool {
@@ -64,8 +78,9 @@ impl Rules {
     }
 
     /// The folded groups of `method` paths of `depth` segments (`GET 3 `), by prefix (`/p`).
+    #[inline]
     pub fn prefixes(&self, method: &str, depth: usize) -> Option<&GroupsByPrefix> {
-        let methods = self.shapes.get(&depth)?;
+        let methods = if depth < DEPTHS { self.shapes.get(depth)? } else { self.deep_shapes.get(&depth)? };
         methods.iter().find(|(m, _)| m == method).map(|(_, groups)| groups)
     }
 
@@ -84,7 +99,14 @@ impl Rules {
             && let Some(depth) = canonical_depth(depth)
         {
             let prefix = group[shape.len()..].to_owned();
-            let methods = self.shapes.entry(depth).or_default();
+            let methods = if depth < DEPTHS {
+                if self.shapes.len() <= depth {
+                    self.shapes.resize_with(depth + 1, Vec::new);
+                }
+                &mut self.shapes[depth]
+            } else {
+                self.deep_shapes.entry(depth).or_default()
+            };
             let at = match methods.iter().position(|(m, _)| m == method) {
                 Some(at) => at,
                 None => {
@@ -159,7 +181,7 @@ impl Rules {
                     if super::template::is_placeholder(segment) {
                         super::template::is_shape_placeholder(segment)
                     } else {
-                        !kept.contains(segment)
+                        !keeps(kept, segment)
                     }
                 });
                 if replace {
