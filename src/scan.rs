@@ -13,7 +13,7 @@
 //! server logged, a bare `-`: `log::request_rule`) are counted by kind and
 //! never reach the accumulator.
 
-use crate::log::{LineError, LineParser, LogRecord, NotRequest, Parsed, request_rule};
+use crate::log::{Handed, LineError, LineParser, LogRecord, NotRequest, request_rule};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -201,18 +201,20 @@ fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser
 impl<A: Accumulator> ChunkResult<A> {
     fn take_line(&mut self, line: &[u8], parser: &mut dyn LineParser) {
         self.lines += 1;
-        match parser.parse(line) {
-            Parsed::Record(record) => match request_rule::check(record.method.as_deref(), record.path.as_deref())
-                .and_then(|()| request_rule::check_query(record.query.as_deref()))
-            {
-                Ok(()) => {
-                    self.records += 1;
-                    self.acc.add(&record);
-                }
-                Err(kind) => self.not_requests[kind.index()] += 1,
-            },
-            Parsed::Skip => self.skipped += 1,
-            Parsed::Reject(error) => {
+        let (acc, records, not_requests) = (&mut self.acc, &mut self.records, &mut self.not_requests);
+        let mut take = |record: &LogRecord<'_>| match request_rule::check(record.method.as_deref(), record.path.as_deref())
+            .and_then(|()| request_rule::check_query(record.query.as_deref()))
+        {
+            Ok(()) => {
+                *records += 1;
+                acc.add(record);
+            }
+            Err(kind) => not_requests[kind.index()] += 1,
+        };
+        match parser.parse_and_take(line, &mut take) {
+            Handed::Record => {}
+            Handed::Skip => self.skipped += 1,
+            Handed::Reject(error) => {
                 self.rejected += 1;
                 if self.rejects.len() < KEPT_REJECTS {
                     let excerpt = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();

@@ -15,7 +15,7 @@
 //! (microseconds, Apache `%D`).
 
 use super::fields::{self, ClfTimeCache, Res, byte_count, quoted, space1, status};
-use super::{LineError, LineParser, LogRecord, Parsed, Text, trim_line};
+use super::{Handed, LineError, LineParser, LogRecord, Parsed, Text, trim_line};
 use nom::error::context;
 use std::borrow::Cow;
 
@@ -30,13 +30,10 @@ impl LineParser for ClfParser {
         if line.is_empty() {
             return Parsed::Skip;
         }
-        if let Some(record) = super::clf_common::parse_common(line, &mut self.times) {
+        // Off the per-line path (tests, `replay parse`): the record is copied out.
+        if let Some(record) = super::clf_common::parse_common(line, &mut self.times, LogRecord::clone) {
             #[cfg(debug_assertions)]
-            if let Ok(general) = parse_clf(line, &mut self.times) {
-                assert_eq!(record, general, "the common shape's reading of {:?}", String::from_utf8_lossy(line));
-            } else {
-                panic!("the common shape took a line the general parser rejects: {:?}", String::from_utf8_lossy(line));
-            }
+            check_common(line, &record);
             return Parsed::Record(record);
         }
         match parse_clf(line, &mut self.times) {
@@ -44,8 +41,41 @@ impl LineParser for ClfParser {
             Err(err) => Parsed::Reject(LineError::from_nom(line, err)),
         }
     }
+
+    fn parse_and_take(&mut self, line: &[u8], take: &mut dyn FnMut(&LogRecord<'_>)) -> Handed {
+        let line = unwrap_export_quotes(trim_line(line));
+        if line.is_empty() {
+            return Handed::Skip;
+        }
+        // Read by reference where it was built: no copy of the record on the way out.
+        let common = super::clf_common::parse_common(line, &mut self.times, |record| {
+            #[cfg(debug_assertions)]
+            check_common(line, record);
+            take(record)
+        });
+        if common.is_some() {
+            return Handed::Record;
+        }
+        match parse_clf(line, &mut self.times) {
+            Ok(record) => {
+                take(&record);
+                Handed::Record
+            }
+            Err(err) => Handed::Reject(LineError::from_nom(line, err)),
+        }
+    }
     fn clone_box(&self) -> Box<dyn LineParser> {
         Box::new(self.clone())
+    }
+}
+
+/// Debug builds: the common shape's reading of a line is the general parser's (with a time
+/// cache of its own, so the check leaves the parser's as it was).
+#[cfg(debug_assertions)]
+fn check_common(line: &[u8], record: &LogRecord<'_>) {
+    match parse_clf(line, &mut ClfTimeCache::default()) {
+        Ok(general) => assert_eq!(record, &general, "the common shape's reading of {:?}", String::from_utf8_lossy(line)),
+        Err(_) => panic!("the common shape took a line the general parser rejects: {:?}", String::from_utf8_lossy(line)),
     }
 }
 

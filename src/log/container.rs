@@ -13,7 +13,7 @@
 //! `--format cri:nginx:…`) for it. A line the runtime split (CRI's `P`,
 //! partial) or a wrapper around something else is skipped.
 
-use super::{LineError, LineParser, LogRecord, Parsed, Text};
+use super::{Handed, LineError, LineParser, LogRecord, Parsed, Text};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -133,6 +133,20 @@ impl LineParser for WrappedParser {
                 // The column counts inside the unwrapped line: where in it the inner format broke.
                 Parsed::Reject(error) => Parsed::Reject(error),
             },
+        }
+    }
+
+    /// The inner format's record, handed on as it reads it: an unwrapped line that had to be
+    /// unescaped is read from its copy, which outlives the handing.
+    fn parse_and_take(&mut self, line: &[u8], take: &mut dyn FnMut(&LogRecord<'_>)) -> Handed {
+        let trimmed = super::trim_line(line);
+        if trimmed.is_empty() {
+            return Handed::Skip;
+        }
+        match unwrap(self.wrapper, trimmed) {
+            Err(expected) => Handed::Reject(LineError::at(line, trimmed, expected)),
+            Ok(None) => Handed::Skip,
+            Ok(Some(inner)) => self.inner.parse_and_take(&inner, take),
         }
     }
 

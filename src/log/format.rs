@@ -141,6 +141,59 @@ impl std::fmt::Display for Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::{Handed, Parsed};
+
+    /// The per-line path (`parse_and_take`) hands on exactly the record `parse` returns, and
+    /// calls its taker once for a record and never otherwise; skips and rejects agree too.
+    #[test]
+    fn records_handed_on_are_the_records_returned() {
+        let combined = r#"10.0.0.1 - - [10/Oct/2026:13:55:36 +0000] "GET /a?b=1 HTTP/1.1" 200 5 "-" "curl/8""#;
+        let lines = [
+            combined,
+            // The general Combined reader: a vhost, a forwarded list, an escaped agent, a duration.
+            r#"shop:443 10.0.0.2, 10.0.0.1 - bob [10/Oct/2026:13:55:36 +0000] "POST /b HTTP/2.0" 302 - "http://r/" "say \"hi\"" 0.138"#,
+            r#""10.5.1.1 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"""#,
+            r#"10.0.0.1 - - [10/Oct/2026:13:55:36 +0000] "GET /x HTTP/1.1" 200"#,
+            r#"10.0.0.1 - - [garbage] "GET / HTTP/1.1" 200 1"#,
+            "",
+            "   ",
+            "#Version: 1.0",
+            r#"{"time":"2026-10-10T13:55:36Z","method":"GET","uri":"/j?k=v","status":200}"#,
+        ];
+        let docker = |line: &str| serde_json::json!({"log": format!("{line}\n"), "stream": "stdout"}).to_string();
+        let mut wrapped: Vec<String> = lines.iter().map(|line| docker(line)).collect();
+        // Unescaped from JSON: the inner line is a copy, read while it lives.
+        wrapped.push(docker(r#"10.0.0.1 - - [10/Oct/2026:13:55:36 +0000] "GET /q\u0041 HTTP/1.1" 200 5 "-" "a\tb""#));
+        wrapped.push("2026-10-10T13:55:36Z stdout P 10.0.0.1 - - [10/Oct".to_owned());
+        let formats = [
+            Format::Combined,
+            Format::Common,
+            Format::Nginx(NGINX_COMBINED.to_owned()),
+            Format::Json,
+            Format::W3c,
+            Format::Wrapped(super::super::container::Wrapper::DockerJson, Box::new(Format::Combined)),
+            Format::Wrapped(super::super::container::Wrapper::Cri, Box::new(Format::Combined)),
+        ];
+        let mut records = 0;
+        for format in &formats {
+            let (mut returned, mut handed) = (format.parser().unwrap(), format.parser().unwrap());
+            for line in lines.iter().copied().chain(wrapped.iter().map(String::as_str)) {
+                let want = returned.parse(line.as_bytes());
+                let mut taken = Vec::new();
+                let got = handed.parse_and_take(line.as_bytes(), &mut |record| taken.push(record.to_owned_record()));
+                match want {
+                    Parsed::Record(record) => {
+                        records += 1;
+                        assert_eq!((got, taken), (Handed::Record, vec![record.to_owned_record()]), "{format:?}: {line}");
+                    }
+                    Parsed::Skip => assert_eq!((got, taken.len()), (Handed::Skip, 0), "{format:?}: {line}"),
+                    Parsed::Reject(error) => assert_eq!((got, taken.len()), (Handed::Reject(error), 0), "{format:?}: {line}"),
+                }
+            }
+        }
+        // Every format read some of them: the table is no table of rejects.
+        assert!(records >= 12, "{records}");
+    }
 
     #[test]
     fn names_parse() {
