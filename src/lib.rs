@@ -12,6 +12,7 @@
 //!
 //! - [`input`]: opening files, stdin and gzip, with errors that name the path.
 //! - [`log`]: one line → [`log::LogRecord`]: the nom field parsers, one file per log family, format detection.
+//! - [`bytes`]: finding a byte or two in a line's short spans, and a chunk's newlines, faster than `memchr` there.
 //! - [`scan`]: the chunked, multi-core, bounded-memory pass over an input that feeds an accumulator.
 //! - [`derive`]: `replay derive`: inputs → format → scan → [`profile::Profile`], and its stderr summary.
 //! - [`profile`]: the versioned profile wire format, and everything that builds, synthesises and loads it.
@@ -32,6 +33,7 @@
 //! - [`untrusted`]: text from the logs or a results file rendered inert for a terminal, Markdown, XML, CSV or HTML.
 
 pub mod app;
+pub mod bytes;
 pub mod cli;
 pub mod client;
 pub mod demo;

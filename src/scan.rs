@@ -187,7 +187,7 @@ fn parse_chunk<A: Accumulator>(seq: u64, buf: &[u8], parser: &mut dyn LineParser
     let mut result =
         ChunkResult { seq, lines: 0, records: 0, not_requests: NotRequests::default(), skipped: 0, rejected: 0, rejects: Vec::new(), acc };
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', buf) {
+    for end in crate::bytes::find_each(b'\n', buf) {
         result.take_line(&buf[start..end], parser);
         start = end + 1;
     }

@@ -28,7 +28,7 @@ pub(super) fn parse_common<'a, R>(line: &'a [u8], times: &mut ClfTimeCache, take
     let (rest, time_us) = times.parse(rest).ok()?;
     let rest = rest.strip_prefix(b" ")?;
     let body = rest.strip_prefix(b"\"")?;
-    let close = memchr::memchr2(b'"', b'\\', body)?;
+    let close = crate::bytes::find2(b'"', b'\\', body)?;
     // The status is read right after the quote below: a quote not followed by one (an
     // unescaped inner quote) makes that fail, and the general parser looks further.
     if body[close] != b'"' {

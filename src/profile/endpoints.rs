@@ -218,7 +218,7 @@ impl EndpointStats {
 
     fn add_query(&mut self, query: &[u8], seed: u64) {
         for pair in query.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (key, value) = match memchr::memchr(b'=', pair) {
+            let (key, value) = match crate::bytes::find(b'=', pair) {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
@@ -330,7 +330,7 @@ pub const PAYLOAD_KEY: &str = "* *";
 /// Whether any key of `query` is a payload rather than a name.
 pub fn has_payload_key(query: &[u8]) -> bool {
     query.split(|&b| b == b'&').any(|pair| {
-        let key = memchr::memchr(b'=', pair).map_or(pair, |eq| &pair[..eq]);
+        let key = crate::bytes::find(b'=', pair).map_or(pair, |eq| &pair[..eq]);
         !key.is_empty() && shape::is_payload_key(key)
     })
 }

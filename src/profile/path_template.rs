@@ -155,7 +155,7 @@ fn template_key_general(method: &[u8], path: &[u8], rules: Option<&Rules>, key: 
     // Each a vector scan: a count of slashes, and the log's own braces (rare: looked for
     // once per path, not once per segment).
     let slashes = path.iter().filter(|&&b| b == b'/').count();
-    let braces = memchr::memchr2(b'{', b'}', path).is_some();
+    let braces = crate::bytes::find2(b'{', b'}', path).is_some();
     let groups = groups_of(rules, key, slashes + 1);
     // Paths are nearly always UTF-8: checked once whole, its segments are text as they are split.
     let text = if path.is_ascii() {

@@ -181,7 +181,7 @@ fn is_compact_date(s: &[u8]) -> bool {
 }
 
 pub fn looks_like_email(s: &[u8]) -> bool {
-    let at = memchr::memchr(b'@', s).or_else(|| memchr::memchr_iter(b'%', s).find(|&p| s[p + 1..].starts_with(b"40")));
+    let at = crate::bytes::find(b'@', s).or_else(|| crate::bytes::find_each(b'%', s).find(|&p| s[p + 1..].starts_with(b"40")));
     at.is_some_and(|at| at > 0 && s[at..].contains(&b'.'))
 }
 
@@ -432,7 +432,7 @@ pub fn is_secret_value(value: &[u8]) -> bool {
 /// Appends a log's literal text to a template, its braces doubled (`{` as
 /// `{{`), so they are never read back as placeholders.
 pub fn push_literal(out: &mut String, text: &str) {
-    if memchr::memchr2(b'{', b'}', text.as_bytes()).is_none() {
+    if crate::bytes::find2(b'{', b'}', text.as_bytes()).is_none() {
         out.push_str(text);
         return;
     }
@@ -469,7 +469,7 @@ pub fn lossless_owned(bytes: Vec<u8>) -> String {
 
 /// [`push_literal`] for bytes.
 pub fn extend_literal(out: &mut Vec<u8>, text: &[u8]) {
-    if memchr::memchr2(b'{', b'}', text).is_none() {
+    if crate::bytes::find2(b'{', b'}', text).is_none() {
         out.extend_from_slice(text);
         return;
     }

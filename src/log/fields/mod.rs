@@ -171,27 +171,17 @@ pub fn quoted(input: &[u8]) -> Res<'_, Text<'_>> {
     fail(input, "a closing quote")
 }
 
-/// The first `"` or `\\` in `body`. A few bytes are looked at one by one
-/// first: most quoted fields in a log line are `"-"` or short, where
-/// `memchr`'s setup costs more than the scan.
+/// The first `"` or `\\` in `body` (most quoted fields in a log line are `"-"` or short:
+/// `bytes::find2` looks at fewer than 16 bytes one by one).
+#[inline]
 pub fn find_quote_or_backslash(body: &[u8]) -> Option<usize> {
-    const SHORT: usize = 8;
-    let head = &body[..body.len().min(SHORT)];
-    if let Some(at) = head.iter().position(|&b| b == b'"' || b == b'\\') {
-        return Some(at);
-    }
-    let tail = body.get(SHORT..)?;
-    memchr::memchr2(b'"', b'\\', tail).map(|at| at + SHORT)
+    crate::bytes::find2(b'"', b'\\', body)
 }
 
-/// Whether `text` holds a `"` or `\\`: a short text (`curl/8.5`) is looked at byte by byte,
-/// where `memchr`'s setup would cost more than the scan.
+/// Whether `text` holds a `"` or `\\`.
+#[inline]
 pub fn has_quote_or_backslash(text: &[u8]) -> bool {
-    const SHORT: usize = 16;
-    if text.len() <= SHORT {
-        return text.iter().any(|&b| b == b'"' || b == b'\\');
-    }
-    memchr::memchr2(b'"', b'\\', text).is_some()
+    crate::bytes::find2(b'"', b'\\', text).is_some()
 }
 
 /// The contents of a quoted field (between its quotes), its escapes undone; borrowed when it has none.

@@ -71,7 +71,7 @@ pub fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
 /// Splits a request target into path, query and the authority of an absolute URI.
 pub fn split_target(target: &[u8]) -> (Option<Text<'_>>, Option<Text<'_>>, Option<Text<'_>>) {
     let (target, host) = strip_authority(target);
-    let (path, query) = match memchr::memchr(b'?', target) {
+    let (path, query) = match crate::bytes::find(b'?', target) {
         Some(q) => (&target[..q], Some(Cow::Borrowed(&target[q + 1..]))),
         None => (target, None),
     };
