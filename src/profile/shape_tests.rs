@@ -162,20 +162,22 @@ fn random_tokens_are_judged_as_the_byte_match_judged_them() {
         state
     };
     let mut tokens = 0;
-    for _ in 0..20_000 {
+    for i in 0..20_000 {
         let len = 20 + (next() % 24) as usize;
-        // Mostly letters and digits, so the long mixed runs the rule looks for happen.
+        // Mostly letters and digits, so the long mixed runs the rule looks for happen; in
+        // every other text a special byte in 7, so runs end around the 8 bytes the rule asks.
+        let every = if i % 2 == 0 { 32 } else { 7 };
         let text: Vec<u8> = (0..len)
             .map(|_| {
                 let r = next();
-                if r % 32 == 0 { special[(r >> 8) as usize % special.len()] } else { plain[(r >> 8) as usize % plain.len()] }
+                if r % every == 0 { special[(r >> 8) as usize % special.len()] } else { plain[(r >> 8) as usize % plain.len()] }
             })
             .collect();
         assert_eq!(is_random(&text), is_random_by_match(&text), "{}", String::from_utf8_lossy(&text));
         tokens += usize::from(is_random(&text));
     }
     // Both answers were put to the test.
-    assert!((4_000..16_000).contains(&tokens), "{tokens} tokens of 20,000");
+    assert!((3_000..16_000).contains(&tokens), "{tokens} tokens of 20,000");
     assert!(is_random(b"AKIAIOSFODNN7EXAMPLE9x2kq"));
     assert!(!is_random(b"how-to-build-a-thing-in-rust-2024"));
 }
