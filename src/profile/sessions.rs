@@ -109,11 +109,10 @@ impl UserTable {
         }
     }
 
-    /// Removes the entries `idle` picks, in place: each hole is filled by
-    /// shifting back the entries after it that may stand there (no tombstones,
-    /// no rebuild of the entries that stay).
-    fn remove_where(&mut self, mut idle: impl FnMut(&Open) -> bool) -> Vec<(u64, Open)> {
-        let mut removed = Vec::new();
+    /// Removes the entries `idle` picks, in place, appending them to `removed` (whose room a
+    /// caller keeps between sweeps): each hole is filled by shifting back the entries after
+    /// it that may stand there (no tombstones, no rebuild of the entries that stay).
+    fn remove_into(&mut self, mut idle: impl FnMut(&Open) -> bool, removed: &mut Vec<(u64, Open)>) {
         let mut at = 0;
         while at < self.slots.len() {
             let slot = self.slots[at];
@@ -125,7 +124,6 @@ impl UserTable {
             }
             at += 1;
         }
-        removed
     }
 
     /// Empties slot `hole` and closes the gap in its probe run.
@@ -210,6 +208,8 @@ pub struct SessionTracker {
     /// Sessions at the edges of a partial derive's stretch of time, kept open for a merge to join
     /// with their other halves (`edges.rs`); closed by [`SessionTracker::finish`].
     edges: Vec<(u64, Open)>,
+    /// Room for the sessions a sweep finds idle, kept between sweeps.
+    idle: Vec<(u64, Open)>,
     /// A partial derive: sessions starting within a gap of the first request are kept as edges when they close.
     keep_heads: bool,
     first_us: i64,
@@ -279,7 +279,10 @@ impl SessionTracker {
     fn sweep(&mut self) {
         self.last_sweep_us = self.watermark_us;
         let horizon = self.watermark_us - self.gap_us;
-        let mut idle = self.open.remove_where(|s| s.last_us() < horizon);
+        // The list of idle sessions keeps its room from sweep to sweep (a sweep closes
+        // thousands; grown from empty each time, it was copied a dozen times).
+        let mut idle = std::mem::take(&mut self.idle);
+        self.open.remove_into(|s| s.last_us() < horizon, &mut idle);
         if self.open.len() > MAX_ACTIVE {
             let mut all = self.open.drain();
             all.sort_unstable_by_key(|&(key, s)| (s.last_us(), key));
@@ -293,8 +296,12 @@ impl SessionTracker {
         if self.keep_heads || self.flows.len() + idle.len() > MAX_FLOWS {
             idle.sort_unstable_by_key(|&(key, s)| (s.start_us, key));
         }
-        for (key, s) in idle {
+        for (key, s) in idle.drain(..) {
             self.close(key, s);
+        }
+        // Kept up to a sweep of 64 Ki sessions (2 MiB); a bigger one's room goes.
+        if idle.capacity() <= 1 << 16 {
+            self.idle = idle;
         }
     }
 
@@ -401,7 +408,10 @@ mod tests {
         for (i, &key) in keys.iter().enumerate() {
             table.insert(key, Open { start_us: i as i64, ..Open::default() });
         }
-        let removed = table.remove_where(|s| s.start_us % 3 == 0);
+        // Into a list that holds an entry already: it is kept, and the removed follow it.
+        let mut removed = vec![(7, Open::default())];
+        table.remove_into(|s| s.start_us % 3 == 0, &mut removed);
+        assert_eq!(removed.remove(0).0, 7);
         assert_eq!(removed.len(), keys.iter().enumerate().filter(|(i, _)| i % 3 == 0).count());
         assert_eq!((table.slots.len(), table.len()), (1024, keys.len() - removed.len()));
         for (i, &key) in keys.iter().enumerate() {
