@@ -45,6 +45,26 @@ pub fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
     }
 }
 
+/// The first byte in `hay` that ends a log line's plain token (a client address, an
+/// ident, a user): a control byte or space, `"`, `,`, `[` or DEL.
+#[inline(always)]
+pub fn find_token_end(hay: &[u8]) -> Option<usize> {
+    let ends = |b: u8| b <= b' ' || matches!(b, b'"' | b',' | b'[' | 0x7f);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if hay.len() < 16 {
+            return hay.iter().position(|&b| ends(b));
+        }
+        let marks = [b'"', b',', b'[', 0x7f].map(sse2::splat);
+        let space = sse2::splat(b' ');
+        sse2::first(hay, |block| marks.iter().fold(sse2::at_most(block, space), |hit, &mark| hit | sse2::hits(block, mark)))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        hay.iter().position(|&b| ends(b))
+    }
+}
+
 /// The places of `needle` in `hay`, in order: 64 bytes are searched at once into a mask whose
 /// set bits are then read off, so a line costs a few instructions more than its bytes' share.
 pub fn find_each(needle: u8, hay: &[u8]) -> FindEach<'_> {
@@ -146,7 +166,7 @@ mod word {
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
-    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8};
 
     // SAFETY (each `unsafe` below but the load's): SSE2 is part of every x86_64 target, so
     // its intrinsics are always there to call.
@@ -160,6 +180,12 @@ mod sse2 {
     #[inline(always)]
     pub fn hits(block: __m128i, wanted: __m128i) -> u32 {
         unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(block, wanted)) as u32 }
+    }
+
+    /// One bit for each byte of `block` at most the byte `limit` repeats (unsigned).
+    #[inline(always)]
+    pub fn at_most(block: __m128i, limit: __m128i) -> u32 {
+        unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(block, limit), block)) as u32 }
     }
 
     #[inline(always)]
@@ -217,6 +243,24 @@ mod tests {
                 assert_eq!(find2(b'"', b'\\', hay), memchr::memchr2(b'"', b'\\', hay), "{len} {hay:?}");
                 assert_eq!(find2(b'\\', b'x', hay), memchr::memchr2(b'\\', b'x', hay), "{len} {hay:?}");
                 assert_eq!(find_each(b'"', hay).collect::<Vec<_>>(), memchr::memchr_iter(b'"', hay).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_ends_where_a_byte_by_byte_look_says() {
+        let ends = |b: u8| b <= b' ' || matches!(b, b'"' | b',' | b'[' | 0x7f);
+        for len in 0..70usize {
+            let base: Vec<u8> = (0..len).map(|i| [b'1', b'.', b':', b'a', 0x80, 0xff, b'!', b'Z', b'~'][(i + len) % 9]).collect();
+            assert_eq!(find_token_end(&base), None, "{len}");
+            // Every ending byte (and the ones around them) at every place.
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut hay = base.clone();
+                    hay[at] = b;
+                    let want = hay.iter().position(|&x| ends(x));
+                    assert_eq!(find_token_end(&hay), want, "{len} {at} {b}");
+                }
             }
         }
     }

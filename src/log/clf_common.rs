@@ -83,24 +83,12 @@ fn plain_token(input: &[u8]) -> Option<(&[u8], &[u8])> {
     if let [b'-', b' ', rest @ ..] = input {
         return Some((&input[..1], rest));
     }
-    let end = input.iter().position(|&b| ENDS_TOKEN[usize::from(b)])?;
+    let end = crate::bytes::find_token_end(input)?;
     if end == 0 || input[end] != b' ' {
         return None;
     }
     Some((&input[..end], &input[end + 1..]))
 }
-
-/// The bytes that end a plain token, as a table: this runs on the first bytes of every line.
-const ENDS_TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c <= b' ' || matches!(c, b'"' | b',' | b'[' | 0x7f);
-        b += 1;
-    }
-    table
-};
 
 /// Three digits or `-`, ended by a space.
 fn status_token(input: &[u8]) -> Option<(Option<u16>, &[u8])> {
