@@ -42,8 +42,46 @@ pub fn keeps(kept: &Kept, literal: &str) -> bool {
     !kept.is_empty() && kept.contains(literal)
 }
 
-/// The folded groups of one shape (`GET 3 `), by prefix (`/p`).
-pub type GroupsByPrefix = FxHashMap<String, Kept>;
+/// The folded groups of one shape (`GET 3 `), by prefix (`/p`). A shape has a few, nearly
+/// always, and templating asks for the group of every segment of every path of the shape:
+/// up to [`SCANNED`] are found by a scan that compares lengths first (hashing the prefix
+/// cost more than the scan), more by hash.
+#[derive(Debug, Clone, Default)]
+pub struct GroupsByPrefix {
+    few: Vec<(String, Kept)>,
+    many: FxHashMap<String, Kept>,
+}
+
+/// Groups of one shape looked up by a scan, not a hash.
+const SCANNED: usize = 8;
+
+impl GroupsByPrefix {
+    #[inline]
+    pub fn get(&self, prefix: &str) -> Option<&Kept> {
+        if self.many.is_empty() {
+            return self.few.iter().find(|(p, _)| p.len() == prefix.len() && p == prefix).map(|(_, kept)| kept);
+        }
+        self.many.get(prefix)
+    }
+
+    pub fn contains_key(&self, prefix: &str) -> bool {
+        self.get(prefix).is_some()
+    }
+
+    /// Files `kept` under `prefix`, replacing what was there.
+    fn insert(&mut self, prefix: String, kept: Kept) {
+        if !self.many.is_empty() {
+            self.many.insert(prefix, kept);
+        } else if let Some((_, there)) = self.few.iter_mut().find(|(p, _)| *p == prefix) {
+            *there = kept;
+        } else if self.few.len() < SCANNED {
+            self.few.push((prefix, kept));
+        } else {
+            self.many = std::mem::take(&mut self.few).into_iter().collect();
+            self.many.insert(prefix, kept);
+        }
+    }
+}
 
 /// Folded groups, by `METHOD depth prefix` (`GET 3 /p`).
 #[derive(Debug, Clone, Default)]
@@ -286,6 +324,26 @@ mod tests {
                 assert_eq!(folded, positions, "{key}");
             }
         }
+    }
+
+    #[test]
+    fn groups_by_prefix_answer_as_a_map_before_and_after_they_outgrow_the_scan() {
+        let (mut groups, mut map) = (GroupsByPrefix::default(), FxHashMap::default());
+        let prefixes: Vec<String> =
+            (0..20).map(|i| if i == 0 { String::new() } else { format!("/p{}", "x".repeat(i % 5)) + &i.to_string() }).collect();
+        let probes: Vec<String> = prefixes.iter().cloned().chain(["/p".into(), "/px1".into(), "/q1".into(), "/".into()]).collect();
+        for (i, prefix) in prefixes.iter().enumerate() {
+            // Each prefix filed, and an earlier one filed again with other literals (the last filing holds).
+            for prefix in [prefix, &prefixes[i / 2]] {
+                let kept: Kept = Arc::new([format!("k{i}")].into_iter().collect());
+                groups.insert(prefix.clone(), Arc::clone(&kept));
+                map.insert(prefix.clone(), kept);
+            }
+            for probe in &probes {
+                assert_eq!(groups.get(probe), map.get(probe), "after {i}: {probe:?}");
+            }
+        }
+        assert!(!groups.many.is_empty() && groups.few.is_empty(), "past {SCANNED} groups, by hash");
     }
 
     #[test]
