@@ -109,6 +109,12 @@ fn byte_token(input: &[u8]) -> Option<(Option<u64>, &[u8])> {
     if let Some(rest) = input.strip_prefix(b"-") {
         return (!rest.first().is_some_and(u8::is_ascii_digit)).then_some((None, rest));
     }
+    // Nearly every count is under 8 digits with more of the line after it: read in one word.
+    if let Some(word) = input.first_chunk::<8>()
+        && let Some((value, len)) = eight_digits(u64::from_le_bytes(*word))
+    {
+        return Some((Some(value), &input[len..]));
+    }
     let mut value = 0u64;
     let mut len = 0;
     for &b in input.iter().take(20) {
@@ -119,6 +125,30 @@ fn byte_token(input: &[u8]) -> Option<(Option<u64>, &[u8])> {
         len += 1;
     }
     (1..=19).contains(&len).then_some((Some(value), &input[len..]))
+}
+
+/// The number the digits opening `word` (its first byte lowest) write, and how many there
+/// are: 1 to 7, ended by a byte that is no digit inside the word; `None` otherwise.
+#[inline]
+fn eight_digits(word: u64) -> Option<(u64, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte's high bit when it is below `0` or above `9`. Below: exact for the lowest such
+    // byte (a borrow only marks bytes above a true one). Above: exact for every byte (a
+    // byte's low 7 bits plus 118 cannot carry into the next).
+    let below = word.wrapping_sub(ONES * u64::from(b'0')) & !word;
+    let above = ((word & !HIGH) + ONES * (127 - u64::from(b'9'))) | word;
+    let len = ((below | above) & HIGH).trailing_zeros() as usize / 8;
+    if !(1..8).contains(&len) {
+        return None;
+    }
+    // The digits as the low end of an 8-digit number with leading zeros, then summed in pairs,
+    // fours and eights.
+    let digits = (word.wrapping_sub(ONES * u64::from(b'0')) & (u64::MAX >> (64 - 8 * len))) << (64 - 8 * len);
+    let pairs = (digits * 10 + (digits >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let fours = (pairs * 100 + (pairs >> 16)) & 0x0000_ffff_0000_ffff;
+    let eight = (fours * 10_000 + (fours >> 32)) & 0xffff_ffff;
+    Some((eight, len))
 }
 
 #[cfg(test)]
@@ -162,6 +192,42 @@ mod tests {
             (owned.referer.as_deref(), owned.user_agent.as_deref(), owned.duration_us),
             (Some("http://a/"), Some("say \"hi\""), Some(138_000))
         );
+    }
+
+    #[test]
+    fn byte_counts_read_in_a_word_are_the_digits_read_one_by_one() {
+        // The reading before the word: a byte at a time.
+        fn by_digit(input: &[u8]) -> Option<(Option<u64>, &[u8])> {
+            if let Some(rest) = input.strip_prefix(b"-") {
+                return (!rest.first().is_some_and(u8::is_ascii_digit)).then_some((None, rest));
+            }
+            let len = input.iter().take(20).take_while(|b| b.is_ascii_digit()).count();
+            let value = input[..len].iter().fold(0u64, |v, &b| v.wrapping_mul(10).wrapping_add(u64::from(b - b'0')));
+            (1..=19).contains(&len).then_some((Some(value), &input[len..]))
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Every count of 0 to 21 digits (leading zeros, nines), ended by every byte value, with
+        // more of the line after it or not.
+        for len in 0..22usize {
+            for end in 0..=255u8 {
+                for tail in [&b""[..], b" \"-\" \"curl/8\"", b"9"] {
+                    let digits: Vec<u8> = (0..len).map(|i| if i % 7 == 3 { b'9' } else { b'0' + (next() % 10) as u8 }).collect();
+                    let mut input = digits.clone();
+                    input.push(end);
+                    input.extend_from_slice(tail);
+                    assert_eq!(byte_token(&input), by_digit(&input), "{:?}", String::from_utf8_lossy(&input));
+                    assert_eq!(byte_token(&digits), by_digit(&digits), "{:?}", String::from_utf8_lossy(&digits));
+                }
+            }
+        }
+        assert_eq!(byte_token(b"0000000 x"), Some((Some(0), &b" x"[..])));
+        assert_eq!(byte_token(b"9999999 x"), Some((Some(9_999_999), &b" x"[..])));
     }
 
     #[test]
