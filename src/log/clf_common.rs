@@ -205,12 +205,11 @@ mod tests {
             let value = input[..len].iter().fold(0u64, |v, &b| v.wrapping_mul(10).wrapping_add(u64::from(b - b'0')));
             (1..=19).contains(&len).then_some((Some(value), &input[len..]))
         }
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        // A different digit at each place of each case (a multiplicative walk mod 10).
+        let mut state = 7u64;
         let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
         };
         // Every count of 0 to 21 digits (leading zeros, nines), ended by every byte value, with
         // more of the line after it or not.

@@ -117,17 +117,29 @@ pub struct WrappedParser {
     pub inner: Box<dyn LineParser>,
 }
 
-impl LineParser for WrappedParser {
-    fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+impl WrappedParser {
+    /// The line inside `line`'s wrapper, or what `line` is when it holds none: a skip, or a
+    /// reject that names the wrapper's column.
+    fn inner_of<'a>(&self, line: &'a [u8]) -> Result<Cow<'a, [u8]>, Handed> {
         let trimmed = super::trim_line(line);
         if trimmed.is_empty() {
-            return Parsed::Skip;
+            return Err(Handed::Skip);
         }
         match unwrap(self.wrapper, trimmed) {
-            Err(expected) => Parsed::Reject(LineError::at(line, trimmed, expected)),
-            Ok(None) => Parsed::Skip,
-            Ok(Some(Cow::Borrowed(inner))) => self.inner.parse(inner),
-            Ok(Some(Cow::Owned(inner))) => match self.inner.parse(&inner) {
+            Err(expected) => Err(Handed::Reject(LineError::at(line, trimmed, expected))),
+            Ok(None) => Err(Handed::Skip),
+            Ok(Some(inner)) => Ok(inner),
+        }
+    }
+}
+
+impl LineParser for WrappedParser {
+    fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+        match self.inner_of(line) {
+            Err(Handed::Reject(error)) => Parsed::Reject(error),
+            Err(_) => Parsed::Skip,
+            Ok(Cow::Borrowed(inner)) => self.inner.parse(inner),
+            Ok(Cow::Owned(inner)) => match self.inner.parse(&inner) {
                 Parsed::Record(record) => Parsed::Record(into_owned(record)),
                 Parsed::Skip => Parsed::Skip,
                 // The column counts inside the unwrapped line: where in it the inner format broke.
@@ -139,14 +151,9 @@ impl LineParser for WrappedParser {
     /// The inner format's record, handed on as it reads it: an unwrapped line that had to be
     /// unescaped is read from its copy, which outlives the handing.
     fn parse_and_take(&mut self, line: &[u8], take: &mut dyn FnMut(&LogRecord<'_>)) -> Handed {
-        let trimmed = super::trim_line(line);
-        if trimmed.is_empty() {
-            return Handed::Skip;
-        }
-        match unwrap(self.wrapper, trimmed) {
-            Err(expected) => Handed::Reject(LineError::at(line, trimmed, expected)),
-            Ok(None) => Handed::Skip,
-            Ok(Some(inner)) => self.inner.parse_and_take(&inner, take),
+        match self.inner_of(line) {
+            Ok(inner) => self.inner.parse_and_take(&inner, take),
+            Err(handed) => handed,
         }
     }
 
