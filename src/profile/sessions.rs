@@ -182,6 +182,21 @@ impl Open {
     }
 }
 
+/// The lengths (a few requests) and durations (0 ms: one request) most sessions have,
+/// counted as sessions close and added to the sketches by value once a sweep, a settle or
+/// the finish is done: on a log of one-request sessions a sketch add a session was the
+/// dearest part of closing one. Counts add alike in any order, so the sketches are the same.
+#[derive(Debug, Default)]
+struct Closed {
+    /// Sessions closed by their number of requests, below [`SMALL_LENGTH`].
+    lengths: [u64; SMALL_LENGTH],
+    /// Sessions closed whose last request came in the first one's millisecond.
+    zero_durations: u64,
+}
+
+/// Session lengths counted by value (longer ones go to the sketch at once).
+const SMALL_LENGTH: usize = 16;
+
 /// A flow: the first endpoints of a session, by endpoint id, and how many there are.
 pub type FlowKey = ([u16; FLOW_LEN], u8);
 
@@ -210,6 +225,9 @@ pub struct SessionTracker {
     edges: Vec<(u64, Open)>,
     /// Room for the sessions a sweep finds idle, kept between sweeps.
     idle: Vec<(u64, Open)>,
+    /// Lengths and durations of sessions closed since the last flush, as most sessions have
+    /// them (see [`Closed`]).
+    closed: Closed,
     /// A partial derive: sessions starting within a gap of the first request are kept as edges when they close.
     keep_heads: bool,
     first_us: i64,
@@ -303,6 +321,17 @@ impl SessionTracker {
         if idle.capacity() <= 1 << 16 {
             self.idle = idle;
         }
+        self.flush_closed();
+    }
+
+    /// Adds the lengths and durations counted by value to their sketches. Whatever reads the
+    /// sketches runs after a sweep, a settle or the finish, each of which ends with this.
+    fn flush_closed(&mut self) {
+        let closed = std::mem::take(&mut self.closed);
+        for (requests, &n) in closed.lengths.iter().enumerate() {
+            self.length.add_count(requests as f64, n);
+        }
+        self.duration_ms.add_count(0.0, closed.zero_durations);
     }
 
     fn close(&mut self, key: u64, s: Open) {
@@ -311,8 +340,15 @@ impl SessionTracker {
             return;
         }
         self.count += 1;
-        self.length.add(f64::from(s.requests));
-        self.duration_ms.add(f64::from(s.last_ms));
+        match self.closed.lengths.get_mut(usize::from(s.requests)) {
+            Some(n) => *n += 1,
+            None => self.length.add(f64::from(s.requests)),
+        }
+        if s.last_ms == 0 {
+            self.closed.zero_durations += 1;
+        } else {
+            self.duration_ms.add(f64::from(s.last_ms));
+        }
         self.starts.add(s.start_us.div_euclid(1_000_000), 1);
         let key = (s.flow, s.flow_len());
         if let Some(n) = self.flows.get_mut(&key) {
@@ -350,14 +386,41 @@ impl SessionTracker {
         for (key, s) in open {
             self.close(key, s);
         }
+        self.flush_closed();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::sketch::QuantileSketch;
 
     const S: i64 = 1_000_000;
+
+    #[test]
+    fn lengths_and_durations_counted_by_value_are_the_sketches_of_each_session() {
+        // 600 users over 10 hours, each one session of 1 to 40 requests a second apart (so
+        // durations of 0 and more), closed by sweeps as the clock moves on, and the rest by
+        // the finish; one user comes back after a gap, a session closed from `add`.
+        let mut t = SessionTracker::new(1800);
+        let (mut length, mut duration) = (QuantileSketch::default(), QuantileSketch::default());
+        for user in 0..600u64 {
+            let requests = [1, 1, 1, 2, 15, 16, 17, 40][user as usize % 8];
+            let start = user as i64 * 60;
+            for i in 0..requests {
+                t.add(user + 1, (start + i) * S, 0);
+            }
+            length.add(requests as f64);
+            duration.add(((requests - 1) * 1000) as f64);
+        }
+        t.add(1, 40_000 * S, 0);
+        length.add(1.0);
+        duration.add(0.0);
+        t.finish();
+        assert_eq!(t.count, 601);
+        assert_eq!((&t.length, &t.duration_ms), (&length, &duration));
+        assert_eq!(t.closed.lengths.iter().sum::<u64>() + t.closed.zero_durations, 0, "all flushed");
+    }
 
     #[test]
     fn a_crafted_log_gives_known_sessions_and_flows() {

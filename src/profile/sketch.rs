@@ -168,6 +168,13 @@ impl QuantileSketch {
         std::borrow::Cow::Owned(settled)
     }
 
+    /// Counts `value` `n` times, as `n` calls of [`add`](Self::add) would.
+    pub fn add_count(&mut self, value: f64, n: u64) {
+        if n > 0 {
+            self.add_n(Self::bin_of(value), n);
+        }
+    }
+
     fn add_n(&mut self, bin: i32, n: u64) {
         self.count += n;
         match self.bins.binary_search_by_key(&bin, |&(b, _)| b) {

@@ -254,6 +254,7 @@ impl SessionTracker {
         for (user, s) in closing {
             self.close(user, s);
         }
+        self.flush_closed();
     }
 
     /// The think time a request at `next_us` adds after one at `last_us`, in milliseconds,
