@@ -65,6 +65,24 @@ pub fn find_token_end(hay: &[u8]) -> Option<usize> {
     }
 }
 
+/// The first control byte in `hay`: below 0x20, or DEL.
+#[inline(always)]
+pub fn find_control(hay: &[u8]) -> Option<usize> {
+    let control = |b: u8| b < 0x20 || b == 0x7f;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if hay.len() < 16 {
+            return hay.iter().position(|&b| control(b));
+        }
+        let (below, del) = (sse2::splat(0x1f), sse2::splat(0x7f));
+        sse2::first(hay, |block| sse2::at_most(block, below) | sse2::hits(block, del))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        hay.iter().position(|&b| control(b))
+    }
+}
+
 /// The places of `needle` in `hay`, in order: 64 bytes are searched at once into a mask whose
 /// set bits are then read off, so a line costs a few instructions more than its bytes' share.
 pub fn find_each(needle: u8, hay: &[u8]) -> FindEach<'_> {
