@@ -24,46 +24,49 @@ pub struct ClfParser {
     times: ClfTimeCache,
 }
 
-impl LineParser for ClfParser {
-    fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+impl ClfParser {
+    /// Reads `line` and gives its record to `take`, by reference where it was built; `Err(None)`
+    /// for a line to skip, `Err(Some(error))` for a reject.
+    #[inline(always)] // once a line, from either reading
+    fn read<'a, R>(&mut self, line: &'a [u8], mut take: impl FnMut(&LogRecord<'a>) -> R) -> Result<R, Option<LineError>> {
         let line = unwrap_export_quotes(trim_line(line));
         if line.is_empty() {
-            return Parsed::Skip;
+            return Err(None);
         }
-        // Off the per-line path (tests, `replay parse`): the record is copied out.
-        if let Some(record) = super::clf_common::parse_common(line, &mut self.times, LogRecord::clone) {
-            #[cfg(debug_assertions)]
-            check_common(line, &record);
-            return Parsed::Record(record);
-        }
-        match parse_clf(line, &mut self.times) {
-            Ok(record) => Parsed::Record(record),
-            Err(err) => Parsed::Reject(LineError::from_nom(line, err)),
-        }
-    }
-
-    fn parse_and_take(&mut self, line: &[u8], take: &mut dyn FnMut(&LogRecord<'_>)) -> Handed {
-        let line = unwrap_export_quotes(trim_line(line));
-        if line.is_empty() {
-            return Handed::Skip;
-        }
-        // Read by reference where it was built: no copy of the record on the way out.
+        // The common shape's record is read where it is built: no copy of it on the way out.
         let common = super::clf_common::parse_common(line, &mut self.times, |record| {
             #[cfg(debug_assertions)]
             check_common(line, record);
             take(record)
         });
-        if common.is_some() {
-            return Handed::Record;
+        if let Some(taken) = common {
+            return Ok(taken);
         }
         match parse_clf(line, &mut self.times) {
-            Ok(record) => {
-                take(&record);
-                Handed::Record
-            }
-            Err(err) => Handed::Reject(LineError::from_nom(line, err)),
+            Ok(record) => Ok(take(&record)),
+            Err(err) => Err(Some(LineError::from_nom(line, err))),
         }
     }
+}
+
+impl LineParser for ClfParser {
+    fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+        // Off the per-line path (tests, `replay parse`): the record is copied out.
+        match self.read(line, LogRecord::clone) {
+            Ok(record) => Parsed::Record(record),
+            Err(None) => Parsed::Skip,
+            Err(Some(error)) => Parsed::Reject(error),
+        }
+    }
+
+    fn parse_and_take(&mut self, line: &[u8], take: &mut dyn FnMut(&LogRecord<'_>)) -> Handed {
+        match self.read(line, |record| take(record)) {
+            Ok(()) => Handed::Record,
+            Err(None) => Handed::Skip,
+            Err(Some(error)) => Handed::Reject(error),
+        }
+    }
+
     fn clone_box(&self) -> Box<dyn LineParser> {
         Box::new(self.clone())
     }
