@@ -9,11 +9,12 @@
 //! - `shape.rs`, `endpoints.rs`, `collapse.rs`, `fold.rs`: path templates, per-endpoint statistics, cardinality folding (at the end, and as the log streams).
 //! - `arrival.rs`, `segments.rs`: the arrival curve and its steady/bursty/ramp segments.
 //! - `sessions.rs`: users' sessions, think times and flows.
-//! - `sketch.rs`: the bounded, mergeable summaries all of these keep.
+//! - `sketch.rs`: the bounded, mergeable summaries all of these keep; `bin_tally.rs`: counts by bin for the busiest of them.
 //! - `deriver.rs`: the accumulator that ties them together; `source.rs`: the time span.
 //! - `partial.rs`: a derive's mergeable state, for deriving on many machines.
 
 pub mod arrival;
+mod bin_tally;
 pub mod collapse;
 pub mod deriver;
 pub mod endpoints;

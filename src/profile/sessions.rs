@@ -11,6 +11,7 @@
 //! idle are closed early.
 
 use super::arrival::ArrivalCounter;
+use super::bin_tally::BinTally;
 use super::sketch::QuantileSketch;
 use rustc_hash::FxHashMap;
 
@@ -182,16 +183,19 @@ impl Open {
     }
 }
 
-/// The lengths (a few requests) and durations (0 ms: one request) most sessions have,
-/// counted as sessions close and added to the sketches by value once a sweep, a settle or
-/// the finish is done: on a log of one-request sessions a sketch add a session was the
-/// dearest part of closing one. Counts add alike in any order, so the sketches are the same.
+/// The lengths (a few requests) most sessions have, counted by value as sessions close,
+/// and their durations and think times counted by bin: added to the sketches once a sweep,
+/// a settle or the finish is done. On a log of one-request sessions a sketch add a session
+/// was the dearest part of closing one, and on any log the think time's was the dearest of
+/// a request's. Counts add alike in any order, so the sketches are the same.
 #[derive(Debug, Default)]
 struct Closed {
     /// Sessions closed by their number of requests, below [`SMALL_LENGTH`].
     lengths: [u64; SMALL_LENGTH],
-    /// Sessions closed whose last request came in the first one's millisecond.
-    zero_durations: u64,
+    /// Durations of the sessions closed, for `duration_ms`.
+    durations: BinTally,
+    /// Think times, for `think_ms`.
+    think: BinTally,
 }
 
 /// Session lengths counted by value (longer ones go to the sketch at once).
@@ -265,13 +269,13 @@ impl SessionTracker {
                 let last_us = s.last_us();
                 if subsecond {
                     if time_us > last_us {
-                        self.think_ms.add((time_us - last_us) as f64 / 1000.0);
+                        self.closed.think.add(&mut self.think_ms, (time_us - last_us) as f64 / 1000.0);
                     }
                 } else if time_us >= last_us {
                     // Whole-second times: a gap of d seconds was anything from d - 1 to d + 1. It is
                     // spread so (a gap of 0 included), which keeps the mean of the true gaps.
                     let jitter = triangular(super::sketch::seeded_hash(key, &time_us.to_le_bytes()));
-                    self.think_ms.add(((time_us - last_us) as f64 / 1e6 + jitter).abs() * 1000.0);
+                    self.closed.think.add(&mut self.think_ms, ((time_us - last_us) as f64 / 1e6 + jitter).abs() * 1000.0);
                 }
                 let start_us = s.start_us.min(time_us);
                 let last_us = last_us.max(time_us);
@@ -327,11 +331,12 @@ impl SessionTracker {
     /// Adds the lengths and durations counted by value to their sketches. Whatever reads the
     /// sketches runs after a sweep, a settle or the finish, each of which ends with this.
     fn flush_closed(&mut self) {
-        let closed = std::mem::take(&mut self.closed);
-        for (requests, &n) in closed.lengths.iter().enumerate() {
+        let lengths = std::mem::take(&mut self.closed.lengths);
+        for (requests, &n) in lengths.iter().enumerate() {
             self.length.add_count(requests as f64, n);
         }
-        self.duration_ms.add_count(0.0, closed.zero_durations);
+        self.closed.durations.flush_into(&mut self.duration_ms);
+        self.closed.think.flush_into(&mut self.think_ms);
     }
 
     fn close(&mut self, key: u64, s: Open) {
@@ -344,11 +349,7 @@ impl SessionTracker {
             Some(n) => *n += 1,
             None => self.length.add(f64::from(s.requests)),
         }
-        if s.last_ms == 0 {
-            self.closed.zero_durations += 1;
-        } else {
-            self.duration_ms.add(f64::from(s.last_ms));
-        }
+        self.closed.durations.add(&mut self.duration_ms, f64::from(s.last_ms));
         self.starts.add(s.start_us.div_euclid(1_000_000), 1);
         let key = (s.flow, s.flow_len());
         if let Some(n) = self.flows.get_mut(&key) {
@@ -419,7 +420,8 @@ mod tests {
         t.finish();
         assert_eq!(t.count, 601);
         assert_eq!((&t.length, &t.duration_ms), (&length, &duration));
-        assert_eq!(t.closed.lengths.iter().sum::<u64>() + t.closed.zero_durations, 0, "all flushed");
+        assert_eq!(t.closed.lengths.iter().sum::<u64>(), 0, "all flushed");
+        assert!(t.closed.durations.is_empty() && t.closed.think.is_empty(), "all flushed");
     }
 
     #[test]

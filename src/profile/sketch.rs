@@ -64,7 +64,8 @@ impl QuantileSketch {
     /// The bin of a value from its float bits: the exponent picks the
     /// doubling, the top of the mantissa the step within it (no logarithm
     /// on the per-request path).
-    fn bin_of(value: f64) -> i32 {
+    #[inline(always)] // once a value
+    pub(super) fn bin_of(value: f64) -> i32 {
         if value.is_nan() || value < 1.0 {
             return 0;
         }
@@ -172,6 +173,13 @@ impl QuantileSketch {
     pub fn add_count(&mut self, value: f64, n: u64) {
         if n > 0 {
             self.add_n(Self::bin_of(value), n);
+        }
+    }
+
+    /// Counts `n` values of bin `bin` (from [`bin_of`](Self::bin_of)), as adding each would.
+    pub(super) fn add_bin(&mut self, bin: i32, n: u64) {
+        if n > 0 {
+            self.add_n(bin, n);
         }
     }
 
