@@ -27,9 +27,19 @@ impl Default for BinTally {
 
 impl BinTally {
     /// Counts `value` for `sketch`: here if its bin is low enough, else in `sketch` at once.
-    #[inline(always)] // once a request or a session
+    #[inline(always)] // once a request
     pub fn add(&mut self, sketch: &mut QuantileSketch, value: f64) {
-        let bin = QuantileSketch::bin_of(value);
+        self.add_in_bin(sketch, QuantileSketch::bin_of(value));
+    }
+
+    /// [`add`](Self::add) of a whole number (a duration in milliseconds).
+    #[inline(always)] // once a session
+    pub fn add_whole(&mut self, sketch: &mut QuantileSketch, value: u64) {
+        self.add_in_bin(sketch, QuantileSketch::bin_of_whole(value));
+    }
+
+    #[inline(always)]
+    fn add_in_bin(&mut self, sketch: &mut QuantileSketch, bin: i32) {
         match usize::try_from(bin).ok().and_then(|bin| self.counts.get_mut(bin)) {
             Some(n) => {
                 *n += 1;
@@ -77,8 +87,13 @@ mod tests {
                 4 => 1800.0 * 1000.0 + (state >> 50) as f64,
                 _ => (state >> 44) as f64,
             };
-            tally.add(&mut fed, value);
-            direct.add(value);
+            if i % 3 == 0 && value >= 0.0 {
+                tally.add_whole(&mut fed, value as u64);
+                direct.add((value as u64) as f64);
+            } else {
+                tally.add(&mut fed, value);
+                direct.add(value);
+            }
             if i % 9_999 == 0 {
                 tally.flush_into(&mut fed);
                 assert!(tally.is_empty());

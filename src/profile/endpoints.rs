@@ -128,10 +128,10 @@ impl EndpointStats {
             }
         }
         if let Some(bytes) = record.bytes {
-            self.bytes.add(bytes as f64);
+            self.bytes.add_whole(bytes);
         }
         if let Some(us) = record.duration_us {
-            self.latency_us.add(us as f64);
+            self.latency_us.add_whole(us);
         }
         let path = record.path.as_deref().unwrap_or(b"/");
         let mut next = positions.sampled.iter().peekable();

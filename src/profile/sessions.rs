@@ -349,7 +349,7 @@ impl SessionTracker {
             Some(n) => *n += 1,
             None => self.length.add(f64::from(s.requests)),
         }
-        self.closed.durations.add(&mut self.duration_ms, f64::from(s.last_ms));
+        self.closed.durations.add_whole(&mut self.duration_ms, u64::from(s.last_ms));
         self.starts.add(s.start_us.div_euclid(1_000_000), 1);
         let key = (s.flow, s.flow_len());
         if let Some(n) = self.flows.get_mut(&key) {

@@ -84,11 +84,33 @@ impl QuantileSketch {
         2f64.powi(exponent) * (1.0 + (f64::from(step) + 0.5) / f64::from(PER_OCTAVE))
     }
 
+    /// The bin of a whole number, as [`bin_of`](Self::bin_of) finds it for the number as a
+    /// float, in integer arithmetic: below 2^52 the float's fraction times [`PER_OCTAVE`] is
+    /// exact, so its whole part is the shifted product.
+    #[inline(always)] // once a request
+    pub(super) fn bin_of_whole(n: u64) -> i32 {
+        if n == 0 || n >= 1 << 52 {
+            return Self::bin_of(n as f64);
+        }
+        let exponent = 63 - n.leading_zeros();
+        let step = (PER_OCTAVE as u64 * (n - (1 << exponent))) >> exponent;
+        1 + exponent as i32 * PER_OCTAVE + step as i32
+    }
+
+    /// [`add`](Self::add) of a whole number (a byte count, a duration in microseconds).
+    pub fn add_whole(&mut self, value: u64) {
+        self.add_in_bin(Self::bin_of_whole(value));
+    }
+
     /// Counts a value: in its bin when the bin is there already (most values
     /// once a sketch has warmed up), else in the waiting list.
     pub fn add(&mut self, value: f64) {
+        self.add_in_bin(Self::bin_of(value));
+    }
+
+    #[inline(always)] // the body of both adds
+    fn add_in_bin(&mut self, bin: i32) {
         self.count += 1;
-        let bin = Self::bin_of(value);
         // Bins are distinct and sorted, so bin `b` sits at most `b - first` places from the
         // start and at most `last - b` from the end: where a run of bins has no gap (think
         // times, sizes once warmed up) one of the two is its place; else the search is short.
@@ -446,6 +468,29 @@ pub fn fitting(costs: impl Iterator<Item = usize>, budget: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every number below 2^20, the numbers around each power of two and each step of
+    /// every doubling, and random ones of every size: a whole number's bin is its float's.
+    #[test]
+    fn whole_numbers_take_their_floats_bins() {
+        let mut numbers: Vec<u64> = (0..1 << 20).collect();
+        for exponent in 0..64u32 {
+            let base = 1u64 << exponent;
+            for step in 0..=PER_OCTAVE as u64 {
+                let at = base.saturating_add(((base as u128 * u128::from(step)) / PER_OCTAVE as u128) as u64);
+                numbers.extend([at.saturating_sub(1), at, at.saturating_add(1)]);
+            }
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..200_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            numbers.push(state >> (state % 64));
+        }
+        numbers.push(u64::MAX);
+        for n in numbers {
+            assert_eq!(QuantileSketch::bin_of_whole(n), QuantileSketch::bin_of(n as f64), "{n}");
+        }
+    }
 
     #[test]
     fn quantiles_within_two_percent() {
