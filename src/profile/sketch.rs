@@ -352,17 +352,35 @@ impl From<Sample> for SampleWire {
 }
 
 impl Sample {
+    /// Offers `value`, sampled by its seeded hash. A full sample turns away nearly every
+    /// value by the hash alone: that test is inlined where values are offered, once or
+    /// twice a request, and only a value that may get in pays a call.
+    #[inline(always)]
     pub fn offer(&mut self, k: usize, seed: u64, value: &[u8]) {
-        self.offer_with(k, seeded_hash(seed, value), || super::shape::lossless(value).into_owned());
+        let hash = seeded_hash(seed, value);
+        if !self.turns_away(k, hash) {
+            self.insert_bytes(k, hash, value);
+        }
     }
 
     /// Offers a value known by its hash, made only if it gets in (a redacted
     /// copy, say, built for one request in thousands).
+    #[inline(always)]
     pub fn offer_with(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
-        if self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h) {
-            return;
+        if !self.turns_away(k, hash) {
+            self.insert(k, hash, value);
         }
-        self.insert(k, hash, value);
+    }
+
+    /// Whether a full sample keeps only hashes below `hash`.
+    #[inline(always)]
+    fn turns_away(&self, k: usize, hash: u64) -> bool {
+        self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h)
+    }
+
+    #[inline(never)] // the rare value that may get in
+    fn insert_bytes(&mut self, k: usize, hash: u64, value: &[u8]) {
+        self.insert(k, hash, || super::shape::lossless(value).into_owned());
     }
 
     fn insert(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
