@@ -27,7 +27,15 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<&Rules>, ke
     }
     key.clear();
     positions.clear();
-    push_method(key, method);
+    // Room for the whole key, so that the writes below need no growing (`push_reserved`):
+    // a method of at most 16 bytes and its space, then each segment after its `/`, as it
+    // is (twice its length with its braces doubled) or as a placeholder.
+    key.reserve(17 + 2 * path.len() + (1 + PLACEHOLDER_MAX) * FAST_SEGMENTS);
+    match method {
+        b"GET" => push_reserved(key, "GET "),
+        b"POST" => push_reserved(key, "POST "),
+        _ => push_method(key, method),
+    }
     let path_start = key.len();
     let mut found = [shape::SegmentBytes::default(); FAST_SEGMENTS];
     // A path that is not ASCII, or of more segments than the one pass takes, goes the general way.
@@ -41,7 +49,7 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<&Rules>, ke
         let seg = &path[start..bytes.end as usize];
         let at = (i, (start as u32, bytes.end));
         start = bytes.end as usize + 1;
-        key.push('/');
+        push_reserved(key, "/");
         let seg_start = key.len();
         let (class, braces) = shape::classify_split(seg, bytes);
         match class {
@@ -55,21 +63,66 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<&Rules>, ke
                     // so a literal the group folds is never written only to be taken back.
                     if group_at(groups, key, (path_start, seg_start)).is_some_and(|kept| !fold::keeps(kept, text)) {
                         positions.found(at, None);
-                        key.push_str("{param}");
+                        push_reserved(key, "{param}");
                     } else {
-                        key.push_str(text);
+                        push_reserved(key, text);
                     }
                     continue;
                 }
             }
-            other => push_placeholder(key, positions, at, other),
+            other => {
+                positions.found(at, other.redacted_name());
+                push_reserved(key, other.placeholder());
+            }
         }
         fold_segment(groups, key, (path_start, seg_start), class, at, positions);
     }
 }
 
+/// The longest placeholder a segment is written as: `{param}`, `{email}`, `{token}`.
+const PLACEHOLDER_MAX: usize = 7;
+
+/// Appends `text` to `key`, which has room for it: no growing, and a text of up to 32
+/// bytes moved as two overlapping words of it, not by a call to `memcpy` (a key is several
+/// short writes a line, and each paid a call).
+#[inline(always)] // several times a line
+fn push_reserved(key: &mut String, text: &str) {
+    let n = text.len();
+    assert!(key.capacity() - key.len() >= n, "templating reserved too little room");
+    // SAFETY: `text` is UTF-8 and is appended whole, so `key` stays UTF-8. The room for its
+    // `n` bytes past `key.len()` is checked above. Each move reads and writes inside `0..n`:
+    // two words of `W` bytes, at `0` and at `n - W`, for `W <= n <= 2W`.
+    unsafe {
+        let bytes = key.as_mut_vec();
+        let (src, dst) = (text.as_ptr(), bytes.as_mut_ptr().add(bytes.len()));
+        macro_rules! two_words {
+            ($int:ty) => {{
+                let w = std::mem::size_of::<$int>();
+                let (head, tail) = (src.cast::<$int>().read_unaligned(), src.add(n - w).cast::<$int>().read_unaligned());
+                dst.cast::<$int>().write_unaligned(head);
+                dst.add(n - w).cast::<$int>().write_unaligned(tail);
+            }};
+        }
+        match n {
+            0 => {}
+            1..=3 => {
+                // The first, middle and last bytes are all of them.
+                *dst = *src;
+                *dst.add(n / 2) = *src.add(n / 2);
+                *dst.add(n - 1) = *src.add(n - 1);
+            }
+            4..=7 => two_words!(u32),
+            8..=15 => two_words!(u64),
+            16..=32 => two_words!(u128),
+            _ => std::ptr::copy_nonoverlapping(src, dst, n),
+        }
+        bytes.set_len(bytes.len() + n);
+    }
+}
+
 /// The folded groups of paths of the method `key` holds (`GET `) and `segments` segments,
 /// by prefix; none for most shapes.
+#[inline(always)] // once a line
 fn groups_of<'r>(rules: Option<&'r Rules>, key: &str, segments: usize) -> Option<&'r fold::GroupsByPrefix> {
     rules?.prefixes(key.strip_suffix(' ').unwrap_or(key), segments)
 }
@@ -210,6 +263,23 @@ mod tests {
             template_key(method.as_bytes(), path.as_bytes(), &mut key, &mut sampled);
             assert_eq!(key, want);
         }
+    }
+
+    /// Texts of every length up to 70 are appended whole, after keys of any length, and no
+    /// placeholder is longer than the room templating reserves for one.
+    #[test]
+    fn reserved_writes_append_exactly() {
+        let text: String = (0..70u8).map(|i| char::from(b'!' + i)).collect();
+        for before in [0, 1, 5, 17] {
+            for n in 0..=70 {
+                let mut key = "k".repeat(before);
+                key.reserve(n);
+                push_reserved(&mut key, &text[..n]);
+                assert_eq!(key, format!("{}{}", "k".repeat(before), &text[..n]), "{before} {n}");
+            }
+        }
+        let classes = [Segment::Id, Segment::Uuid, Segment::Hash, Segment::Date, Segment::Email, Segment::Token];
+        assert!(classes.iter().map(|c| c.placeholder()).chain(["{param}"]).all(|p| p.len() <= PLACEHOLDER_MAX));
     }
 
     /// The one-pass templating of ASCII paths writes what the general way writes, with
