@@ -18,13 +18,18 @@ pub(super) fn mix_of(events: &[Event], templates: usize) -> Vec<((i64, u32), u64
     let mut touched: Vec<u32> = Vec::new();
     let mut mix: Vec<((i64, u32), u64)> = Vec::new();
     let mut run_minute = None;
+    // The microseconds of the run's minute: a time inside them needs no division.
+    let mut run_us = 0..0;
+    const MINUTE_US: i64 = MIX_RESOLUTION_S * 1_000_000;
     for event in events {
-        let minute = event.time_us.div_euclid(1_000_000).div_euclid(MIX_RESOLUTION_S);
-        if run_minute != Some(minute) {
+        if !run_us.contains(&event.time_us) {
+            let minute = event.time_us.div_euclid(1_000_000).div_euclid(MIX_RESOLUTION_S);
             if let Some(done) = run_minute {
                 flush(done, &mut counts, &mut touched, &mut mix);
             }
             run_minute = Some(minute);
+            let start = minute.saturating_mul(MINUTE_US);
+            run_us = start..start.saturating_add(MINUTE_US);
         }
         let Some(count) = counts.get_mut(event.template as usize) else { continue };
         if *count == 0 {
@@ -64,8 +69,26 @@ mod tests {
     #[test]
     fn counts_every_minute_and_template_whatever_the_order() {
         let minute_us = MIX_RESOLUTION_S * 1_000_000;
-        // In order, a minute coming back, times before 1970 (floor, not truncation), and the edges of a minute.
-        let times = [0, 1, minute_us - 1, minute_us, minute_us + 5, 3, -1, -minute_us, -minute_us - 1, 2 * minute_us, minute_us];
+        // In order, a minute coming back, times before 1970 (floor, not truncation), the edges of a
+        // minute, and the first and last minutes of the clock (whose ends saturate).
+        let times = [
+            0,
+            1,
+            minute_us - 1,
+            minute_us,
+            minute_us + 5,
+            3,
+            -1,
+            -minute_us,
+            -minute_us - 1,
+            2 * minute_us,
+            minute_us,
+            i64::MAX,
+            i64::MAX - 1,
+            i64::MIN,
+            i64::MIN + 1,
+            0,
+        ];
         let events: Vec<Event> =
             times.iter().enumerate().map(|(i, &time_us)| Event { time_us, template: (i % 3) as u32, user: 0 }).collect();
         let mut want: BTreeMap<(i64, u32), u64> = BTreeMap::new();
