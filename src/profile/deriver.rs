@@ -79,6 +79,8 @@ pub struct ChunkDigest {
     pool: EventPool,
     /// Requests per second, run-length coded in input order.
     seconds: Vec<(i64, u64)>,
+    /// The microseconds of the last second in `seconds`.
+    last_second_us: std::ops::Range<i64>,
     /// Requests per (minute, template), sorted: counted from the events when the chunk is sealed.
     mix: Vec<((i64, u32), u64)>,
     sealed: bool,
@@ -120,6 +122,7 @@ impl ChunkDigest {
             settings,
             pool,
             seconds: Vec::new(),
+            last_second_us: 0..0,
             mix: Vec::new(),
             sealed: false,
             span: TimeSpan::default(),
@@ -207,10 +210,15 @@ impl Accumulator for ChunkDigest {
             let method = self.key[..self.key.find(' ').unwrap_or(0)].to_owned();
             self.trace.push((method, super::shape::lossless_owned(target)));
         }
-        let sec = time_us.div_euclid(1_000_000);
+        // Lines come in runs of one second: a time inside the last one's microseconds needs no division.
         match self.seconds.last_mut() {
-            Some((last, n)) if *last == sec => *n += 1,
-            _ => self.seconds.push((sec, 1)),
+            Some((_, n)) if self.last_second_us.contains(&time_us) => *n += 1,
+            _ => {
+                let sec = time_us.div_euclid(1_000_000);
+                self.seconds.push((sec, 1));
+                let start = sec.saturating_mul(1_000_000);
+                self.last_second_us = start..start.saturating_add(1_000_000);
+            }
         }
         self.span.add_time(time_us);
     }
@@ -540,5 +548,31 @@ impl Deriver {
                 .map(|(steps, count)| Flow { steps, count, share: (count as f64 / ranked_among as f64 * 1e6).round() / 1e6 })
                 .collect(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::LogRecord;
+    use std::borrow::Cow;
+
+    /// Times on both sides of second boundaries, before 1970 and after, in order and coming
+    /// back: each second's count is the number of lines in it, the runs in input order.
+    #[test]
+    fn a_chunk_counts_each_second_of_its_lines() {
+        let deriver = Deriver::new(Arc::new(DeriveSettings::default()), None);
+        let mut chunk = deriver.chunk_maker()(0);
+        let times = [0, 999_999, 1_000_000, 1_000_001, 1_999_999, 2_000_000, 1_500_000, -1, -1_000_000, -1_000_001, 5_000_000];
+        for time_us in times {
+            let record = LogRecord {
+                time_us: Some(time_us),
+                method: Some(Cow::Borrowed(b"GET")),
+                path: Some(Cow::Borrowed(b"/")),
+                ..LogRecord::default()
+            };
+            chunk.add(&record);
+        }
+        assert_eq!(chunk.seconds, [(0, 2), (1, 3), (2, 1), (1, 1), (-1, 2), (-2, 1), (5, 1)]);
     }
 }
