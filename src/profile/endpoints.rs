@@ -174,6 +174,7 @@ impl EndpointStats {
     }
 
     /// Samples `value` as the parameter at `position` (a placeholder's, or a folded literal's).
+    #[inline(always)] // once or twice a request: the parameter is nearly always there already
     pub fn offer_param(&mut self, position: usize, value: &[u8], seed: u64) {
         if let Some(sample) = self.param(position) {
             sample.offer(PARAM_SAMPLES, seed, value);
@@ -183,11 +184,18 @@ impl EndpointStats {
     /// The sample of the parameter at `position`; only the [`MAX_PARAMS`] lowest positions
     /// up to [`MAX_POSITION`] are sampled, which depends on the template alone, not on the order
     /// requests came in.
+    #[inline(always)]
     fn param(&mut self, position: usize) -> Option<&mut Sample> {
         // At most MAX_PARAMS, nearly always one or two: a scan finds them sooner than a search.
-        if let Some(at) = self.params.iter().position(|(p, _)| *p == position) {
-            return self.params.get_mut(at).map(|(_, sample)| sample);
+        match self.params.iter().position(|(p, _)| *p == position) {
+            Some(at) => self.params.get_mut(at).map(|(_, sample)| sample),
+            None => self.new_param(position),
         }
+    }
+
+    /// [`param`](Self::param) for a position not sampled yet: its new sample, if it is one of the lowest.
+    #[inline(never)]
+    fn new_param(&mut self, position: usize) -> Option<&mut Sample> {
         let at = match self.params.binary_search_by_key(&position, |(p, _)| *p) {
             Ok(at) => at,
             Err(at) if at < MAX_PARAMS && position <= MAX_POSITION => {
