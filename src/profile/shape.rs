@@ -131,10 +131,13 @@ pub fn split_classified(path: &[u8], out: &mut [SegmentBytes]) -> Option<usize> 
 
 /// [`classify_marked`] of a segment [`split_classified`] found.
 pub fn classify_split(seg: &[u8], found: SegmentBytes) -> (Segment, bool) {
-    if seg.is_empty() {
-        return (Segment::Literal, false);
+    let braces = found.classes & BRACE != 0;
+    // Most segments are words: every shape but a JWT's needs a digit, a dash or a mail byte,
+    // and a JWT begins `eyJ`. Such a segment is literal without a call.
+    if seg.is_empty() || found.classes & (DIGIT | DASH | MAIL) == 0 && !seg.starts_with(b"eyJ") {
+        return (Segment::Literal, braces);
     }
-    (classify_by(seg, found.classes), found.classes & BRACE != 0)
+    (classify_by(seg, found.classes), braces)
 }
 
 /// The shape of a non-empty segment whose bytes' classes are `classes`.

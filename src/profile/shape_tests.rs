@@ -34,8 +34,11 @@ use super::*;
 
 #[test]
 fn segments() {
-    let table: [(&str, Segment); 16] = [
+    let table: [(&str, Segment); 19] = [
         ("users", Segment::Literal),
+        ("abcdefab-abcd-abcd-abcd-abcdefabcdef", Segment::Uuid),
+        ("eyJhbGciOiJub.eyJzdWIiOiJhIn.sigabcdefghijk", Segment::Token),
+        ("{x}", Segment::Literal),
         ("me", Segment::Literal),
         ("v2", Segment::Literal),
         ("sts-68", Segment::Literal),
@@ -54,6 +57,11 @@ fn segments() {
     ];
     for (seg, want) in table {
         assert_eq!(classify(seg.as_bytes()), want, "{seg}");
+        // The one-pass split's reading of the segment is the same.
+        let mut found = [SegmentBytes::default(); 2];
+        let path = format!("/{seg}");
+        assert_eq!(split_classified(path.as_bytes(), &mut found), Some(2), "{seg}");
+        assert_eq!(classify_split(seg.as_bytes(), found[1]), (want, seg.contains('{')), "{seg}");
     }
 }
 
