@@ -7,7 +7,8 @@
 use super::sketch::QuantileSketch;
 
 /// Bins counted here, from 0: values up to about 2.6 million (43 minutes in
-/// milliseconds, past any session gap). A value of a higher bin goes to the sketch at once.
+/// milliseconds, past the default session gap of 30). A value of a higher bin (a think
+/// time under a longer `--session-gap`, a long session) goes to the sketch at once.
 const TALLIED: usize = 1024;
 
 /// Values by bin, waiting for [`BinTally::flush_into`].
