@@ -62,6 +62,10 @@ impl BinTally {
         }
     }
 
+}
+
+#[cfg(test)]
+impl BinTally {
     /// Whether no count is waiting.
     pub fn is_empty(&self) -> bool {
         !self.waiting
