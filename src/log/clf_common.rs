@@ -91,6 +91,7 @@ fn plain_token(input: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Three digits or `-`, ended by a space.
+#[inline(always)] // once a line
 fn status_token(input: &[u8]) -> Option<(Option<u16>, &[u8])> {
     if let [b'-', b' ', ..] = input {
         return Some((None, &input[1..]));
@@ -105,6 +106,7 @@ fn status_token(input: &[u8]) -> Option<(Option<u16>, &[u8])> {
 }
 
 /// A byte count of at most 19 digits, or `-`; what follows is the trailer's.
+#[inline(always)] // once a line
 fn byte_token(input: &[u8]) -> Option<(Option<u64>, &[u8])> {
     if let Some(rest) = input.strip_prefix(b"-") {
         return (!rest.first().is_some_and(u8::is_ascii_digit)).then_some((None, rest));

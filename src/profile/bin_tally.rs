@@ -61,7 +61,6 @@ impl BinTally {
             }
         }
     }
-
 }
 
 #[cfg(test)]

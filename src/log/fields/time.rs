@@ -122,21 +122,31 @@ pub struct ClfTimeCache {
 
 impl ClfTimeCache {
     /// [`clf_time`], answered from the cache when the text repeats.
+    #[inline(always)] // once a line, nearly always the remembered text: no call for it
     pub fn parse<'a>(&mut self, input: &'a [u8]) -> Res<'a, i64> {
         // The remembered text ends at its first `]`: a line that begins with it has its
         // `]` there too, so a hit needs no search.
         if let Some(head) = input.get(..self.len)
             && self.len > 0
+            && same_bytes(head, &self.text[..self.len])
         {
-            if same_bytes(head, &self.text[..self.len]) {
-                return Ok((&input[self.len..], self.value));
-            }
-            if let Some(value) = self.same_hour(head) {
-                // Remembered: the lines after it share its second.
-                self.text[..self.len].copy_from_slice(head);
-                self.value = value;
-                return Ok((&input[self.len..], value));
-            }
+            return Ok((&input[self.len..], self.value));
+        }
+        self.parse_new(input)
+    }
+
+    /// [`parse`](Self::parse) of a text other than the remembered one: by the remembered hour,
+    /// or parsed and remembered.
+    #[inline(never)]
+    fn parse_new<'a>(&mut self, input: &'a [u8]) -> Res<'a, i64> {
+        if let Some(head) = input.get(..self.len)
+            && self.len > 0
+            && let Some(value) = self.same_hour(head)
+        {
+            // Remembered: the lines after it share its second.
+            self.text[..self.len].copy_from_slice(head);
+            self.value = value;
+            return Ok((&input[self.len..], value));
         }
         let window = &input[..input.len().min(self.text.len())];
         let Some(end) = memchr::memchr(b']', window) else {
