@@ -8,6 +8,9 @@
 //! inlined where they are called; a span of 8 to 15 bytes is read as two
 //! overlapping words, a shorter one byte by byte. Other targets use `memchr`. They answer what `memchr` answers, which
 //! the tests check at every length and place.
+//!
+//! [`Short`] holds a text of up to 16 bytes as two words, so that texts asked for once
+//! a path segment (a folded group's prefix) compare in a few instructions, not a call.
 
 /// The first `needle` in `hay`.
 #[inline(always)]
@@ -80,6 +83,37 @@ pub fn find_control(hay: &[u8]) -> Option<usize> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         hay.iter().position(|&b| control(b))
+    }
+}
+
+/// A text of up to 16 bytes as its length and two words that are all of its bytes: the
+/// first and last 8 (or 4) bytes, overlapping, or the first, middle and last of up to 3.
+/// Two texts are equal exactly when their `Short`s are; a longer text has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Short {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Short {
+    #[inline(always)] // once a path segment
+    pub fn of(text: &[u8]) -> Option<Short> {
+        let n = text.len();
+        let (head, tail) = match n {
+            0 => (0, 0),
+            1..=3 => (u64::from(text[0]) | u64::from(text[n / 2]) << 8 | u64::from(text[n - 1]) << 16, 0),
+            4..=7 => {
+                let word = |w: Option<&[u8; 4]>| w.map_or(0, |w| u64::from(u32::from_le_bytes(*w)));
+                (word(text.first_chunk::<4>()), word(text.last_chunk::<4>()))
+            }
+            8..=16 => {
+                let word = |w: Option<&[u8; 8]>| w.map_or(0, |w| u64::from_le_bytes(*w));
+                (word(text.first_chunk::<8>()), word(text.last_chunk::<8>()))
+            }
+            _ => return None,
+        };
+        Some(Short { len: n, head, tail })
     }
 }
 
@@ -261,6 +295,31 @@ mod tests {
                 assert_eq!(find2(b'"', b'\\', hay), memchr::memchr2(b'"', b'\\', hay), "{len} {hay:?}");
                 assert_eq!(find2(b'\\', b'x', hay), memchr::memchr2(b'\\', b'x', hay), "{len} {hay:?}");
                 assert_eq!(find_each(b'"', hay).collect::<Vec<_>>(), memchr::memchr_iter(b'"', hay).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    /// Texts of every length up to 20, equal, one bit apart at every place, or one byte
+    /// shorter: their `Short`s are equal exactly when they are; past 16 bytes there are none.
+    #[test]
+    fn short_texts_are_equal_when_their_words_are() {
+        for len in 0..=20usize {
+            let a: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            if len > 16 {
+                assert_eq!(Short::of(&a), None, "{len}");
+                continue;
+            }
+            assert!(Short::of(&a).is_some() && Short::of(&a) == Short::of(&a.clone()), "{len}");
+            for at in 0..len {
+                for bit in [0x01, 0x80] {
+                    let mut b = a.clone();
+                    b[at] ^= bit;
+                    assert_ne!(Short::of(&a), Short::of(&b), "{len} {at} {bit}");
+                }
+            }
+            if len > 0 {
+                assert_ne!(Short::of(&a), Short::of(&a[..len - 1]), "{len}");
+                assert_ne!(Short::of(&a), Short::of(&a[1..]), "{len}");
             }
         }
     }

@@ -25,6 +25,7 @@
 //! bound guarantees are folded by then: so every thread count routes every
 //! chunk alike and the profile is the same byte for byte.
 
+use crate::bytes::Short;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -48,7 +49,8 @@ pub fn keeps(kept: &Kept, literal: &str) -> bool {
 /// cost more than the scan), more by hash.
 #[derive(Debug, Clone, Default)]
 pub struct GroupsByPrefix {
-    few: Vec<(String, Kept)>,
+    /// Each prefix with its words, when it has up to 16 bytes (nearly all do).
+    few: Vec<(Option<Short>, String, Kept)>,
     many: FxHashMap<String, Kept>,
 }
 
@@ -59,7 +61,14 @@ impl GroupsByPrefix {
     #[inline]
     pub fn get(&self, prefix: &str) -> Option<&Kept> {
         if self.many.is_empty() {
-            return self.few.iter().find(|(p, _)| p.len() == prefix.len() && p == prefix).map(|(_, kept)| kept);
+            // A prefix of up to 16 bytes is compared by its words, a longer one byte by byte.
+            let short = Short::of(prefix.as_bytes());
+            for (words, p, kept) in &self.few {
+                if short.map_or_else(|| p == prefix, |short| *words == Some(short)) {
+                    return Some(kept);
+                }
+            }
+            return None;
         }
         self.many.get(prefix)
     }
@@ -72,12 +81,12 @@ impl GroupsByPrefix {
     fn insert(&mut self, prefix: String, kept: Kept) {
         if !self.many.is_empty() {
             self.many.insert(prefix, kept);
-        } else if let Some((_, there)) = self.few.iter_mut().find(|(p, _)| *p == prefix) {
+        } else if let Some((_, _, there)) = self.few.iter_mut().find(|(_, p, _)| *p == prefix) {
             *there = kept;
         } else if self.few.len() < SCANNED {
-            self.few.push((prefix, kept));
+            self.few.push((Short::of(prefix.as_bytes()), prefix, kept));
         } else {
-            self.many = std::mem::take(&mut self.few).into_iter().collect();
+            self.many = std::mem::take(&mut self.few).into_iter().map(|(_, p, kept)| (p, kept)).collect();
             self.many.insert(prefix, kept);
         }
     }
@@ -330,8 +339,11 @@ mod tests {
     fn groups_by_prefix_answer_as_a_map_before_and_after_they_outgrow_the_scan() {
         let (mut groups, mut map) = (GroupsByPrefix::default(), FxHashMap::default());
         let prefixes: Vec<String> =
-            (0..20).map(|i| if i == 0 { String::new() } else { format!("/p{}", "x".repeat(i % 5)) + &i.to_string() }).collect();
-        let probes: Vec<String> = prefixes.iter().cloned().chain(["/p".into(), "/px1".into(), "/q1".into(), "/".into()]).collect();
+            (0..20).map(|i| if i == 0 { String::new() } else { format!("/p{}", "x".repeat((i % 5) * 4)) + &i.to_string() }).collect();
+        // Prefixes of up to 16 bytes are compared by their words, longer ones byte by byte.
+        let near = ["/p".into(), "/pxxxx1".into(), "/q1".into(), "/".into(), "/pxxxxxxxxxxxxxxx4".into(), "/pxxxxxxxxxxxxxxxx5".into()];
+        let probes: Vec<String> = prefixes.iter().cloned().chain(near).collect();
+        assert!(prefixes.iter().any(|p| p.len() > 16) && prefixes.iter().any(|p| (9..=16).contains(&p.len())));
         for (i, prefix) in prefixes.iter().enumerate() {
             // Each prefix filed, and an earlier one filed again with other literals (the last filing holds).
             for prefix in [prefix, &prefixes[i / 2]] {
