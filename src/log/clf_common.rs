@@ -131,7 +131,7 @@ fn byte_token(input: &[u8]) -> Option<(Option<u64>, &[u8])> {
 
 /// The number the digits opening `word` (its first byte lowest) write, and how many there
 /// are: 1 to 7, ended by a byte that is no digit inside the word; `None` otherwise.
-#[inline]
+#[inline(always)] // once a line
 fn eight_digits(word: u64) -> Option<(u64, usize)> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

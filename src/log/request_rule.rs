@@ -133,7 +133,20 @@ fn control_bytes(word: u64) -> u64 {
 
 /// Checks a record's method and target (the path as the parsers split it,
 /// `None` where the request field held none).
+#[inline(always)] // once a line: the usual request is settled without a call
 pub fn check(method: Option<&[u8]>, path: Option<&[u8]>) -> Result<(), NotRequest> {
+    // Nearly every line: a usual method (a token, no other protocol's first bytes) and an origin-form target.
+    if let (Some(b"GET" | b"POST" | b"HEAD"), Some(target)) = (method, path)
+        && target.first() == Some(&b'/')
+    {
+        return if is_target_text(target) { Ok(()) } else { Err(NotRequest::BadTarget) };
+    }
+    check_any(method, path)
+}
+
+/// [`check`] of any request.
+#[inline(never)]
+fn check_any(method: Option<&[u8]>, path: Option<&[u8]>) -> Result<(), NotRequest> {
     let Some(method) = method.filter(|m| !m.is_empty() && *m != b"-") else {
         return Err(if path.is_some() { NotRequest::BadMethod } else { NotRequest::Empty });
     };
