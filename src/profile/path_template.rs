@@ -45,7 +45,8 @@ pub fn template_key_routed(method: &[u8], path: &[u8], rules: Option<&Rules>, ke
     let groups = groups_of(rules, key, segments);
     // The segment before the first `/` is empty: a path begins with one.
     let mut start = 1;
-    for (i, &bytes) in found.iter().enumerate().take(segments).skip(1) {
+    // The segments after the first (`take` and `skip` over the array cost a call a line).
+    for (i, &bytes) in found.get(1..segments).unwrap_or_default().iter().enumerate().map(|(i, b)| (i + 1, b)) {
         let seg = &path[start..bytes.end as usize];
         let at = (i, (start as u32, bytes.end));
         start = bytes.end as usize + 1;

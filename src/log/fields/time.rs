@@ -203,6 +203,7 @@ fn minute_digits(text: &[u8]) -> Option<usize> {
 
 /// Whether two texts of one length are equal; a time's 16 to 32 bytes are compared as two
 /// overlapping 16-byte words (no call per line).
+#[inline(always)] // once a line
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
