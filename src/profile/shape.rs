@@ -184,6 +184,10 @@ fn is_compact_date(s: &[u8]) -> bool {
 }
 
 pub fn looks_like_email(s: &[u8]) -> bool {
+    // Most values (every query value is asked) hold neither: one search settles them.
+    if crate::bytes::find2(b'@', b'%', s).is_none() {
+        return false;
+    }
     let at = crate::bytes::find(b'@', s).or_else(|| crate::bytes::find_each(b'%', s).find(|&p| s[p + 1..].starts_with(b"40")));
     at.is_some_and(|at| at > 0 && s[at..].contains(&b'.'))
 }
