@@ -156,6 +156,7 @@ fn eight_digits(word: u64) -> Option<(u64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
 
     /// Lines of the common shape are taken; each of the others is left to the general parser.
     #[test]
@@ -208,11 +209,8 @@ mod tests {
             (1..=19).contains(&len).then_some((Some(value), &input[len..]))
         }
         // A different digit at each place of each case (a multiplicative walk mod 10).
-        let mut state = 7u64;
-        let mut next = move || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            state >> 33
-        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut next = move || rng.next_u64() >> 33;
         // Every count of 0 to 21 digits (leading zeros, nines), ended by every byte value, with
         // more of the line after it or not.
         for len in 0..22usize {

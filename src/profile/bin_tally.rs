@@ -74,15 +74,16 @@ impl BinTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
 
     /// Values of every size (zeros, below 1, NaN, past the tallied bins), flushed now and
     /// then: the sketch is the one adding each value makes.
     #[test]
     fn a_flushed_tally_is_the_sketch_of_its_values() {
         let (mut tally, mut fed, mut direct) = (BinTally::default(), QuantileSketch::default(), QuantileSketch::default());
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
         for i in 0..50_000u64 {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let state = rng.next_u64();
             let value = match i % 7 {
                 0 => 0.0,
                 1 => f64::NAN,

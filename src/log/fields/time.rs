@@ -255,6 +255,7 @@ pub fn epoch_to_us(value: f64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
     fn us(s: &str) -> i64 {
         chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
     }
@@ -320,11 +321,8 @@ mod tests {
             "[28/Feb/2016:23:59:59 +0530]",
             "[31/Dec/1999:23:00:00 -1200]",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize % n
-        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| (rng.next_u64() >> 33) as usize % n;
         let bytes = b"0123456789:/ +-.]xO";
         let mut cache = ClfTimeCache::default();
         let mut hours = 0;
