@@ -110,20 +110,19 @@ impl UserTable {
         }
     }
 
-    /// Removes the entries `idle` picks, in place, appending them to `removed` (whose room a
-    /// caller keeps between sweeps): each hole is filled by shifting back the entries after
-    /// it that may stand there (no tombstones, no rebuild of the entries that stay).
+    /// Removes the entries `idle` picks, appending them to `removed` (whose room a caller
+    /// keeps between sweeps), in slot order. The scan only reads (a sweep visits every slot,
+    /// most of them empty or busy: the loop is kept to a few instructions a slot); then each
+    /// picked entry is found again and its hole filled by shifting back the entries after it
+    /// that may stand there (no tombstones, no rebuild of the entries that stay).
     fn remove_into(&mut self, mut idle: impl FnMut(&Open) -> bool, removed: &mut Vec<(u64, Open)>) {
-        let mut at = 0;
-        while at < self.slots.len() {
-            let slot = self.slots[at];
-            if slot.key != 0 && idle(&slot.open) {
-                removed.push((slot.key, slot.open));
+        let first = removed.len();
+        removed.extend(self.slots.iter().filter(|s| s.key != 0 && idle(&s.open)).map(|s| (s.key, s.open)));
+        for &(key, _) in &removed[first..] {
+            // Found: deleting one entry moves others within their probe runs, never out of the table.
+            if let Ok(at) = self.find(key) {
                 self.delete_at(at);
-                // An entry from further on may have moved into this slot: look at it again.
-                continue;
             }
-            at += 1;
         }
     }
 
@@ -174,6 +173,21 @@ impl Open {
         (self.start_us.div_euclid(1000) + i64::from(self.last_ms)) * 1000
     }
 
+    /// Whether [`last_us`](Self::last_us) is before `horizon`, mostly without its division:
+    /// `start_us` rounded down to its millisecond lies within 999 µs below it, so the latest
+    /// request lies within 999 µs below `start_us + last_ms` milliseconds.
+    #[inline(always)] // once a slot a sweep
+    fn last_before(&self, horizon: i64) -> bool {
+        let upper = self.start_us.saturating_add(i64::from(self.last_ms) * 1000);
+        if upper < horizon {
+            true
+        } else if upper - 999 >= horizon {
+            false
+        } else {
+            self.last_us() < horizon
+        }
+    }
+
     /// Milliseconds from the start's millisecond to `last_us`'s.
     fn ms_to(&self, last_us: i64) -> u32 {
         u32::try_from(last_us.div_euclid(1000) - self.start_us.div_euclid(1000)).unwrap_or(u32::MAX)
@@ -207,6 +221,8 @@ pub type FlowKey = ([u16; FLOW_LEN], u8);
 #[derive(Debug, Default)]
 pub struct SessionTracker {
     gap_us: i64,
+    /// The log time between sweeps: the gap's [`SWEEP_FRACTION`]th part.
+    sweep_every_us: i64,
     open: UserTable,
     watermark_us: i64,
     last_sweep_us: i64,
@@ -248,7 +264,8 @@ fn triangular(hash: u64) -> f64 {
 
 impl SessionTracker {
     pub fn new(gap_s: u64) -> Self {
-        SessionTracker { gap_us: gap_s as i64 * 1_000_000, first_us: i64::MAX, ..SessionTracker::default() }
+        let gap_us = gap_s as i64 * 1_000_000;
+        SessionTracker { gap_us, sweep_every_us: gap_us / SWEEP_FRACTION, first_us: i64::MAX, ..SessionTracker::default() }
     }
 
     /// Asks the cache for `key`'s slot ahead of [`SessionTracker::add`].
@@ -292,7 +309,7 @@ impl SessionTracker {
         if let Some(done) = closed {
             self.close(key, done);
         }
-        if self.watermark_us - self.last_sweep_us > self.gap_us / SWEEP_FRACTION || self.open.len() > MAX_ACTIVE {
+        if self.watermark_us - self.last_sweep_us > self.sweep_every_us || self.open.len() > MAX_ACTIVE {
             self.sweep();
         }
     }
@@ -304,7 +321,7 @@ impl SessionTracker {
         // The list of idle sessions keeps its room from sweep to sweep (a sweep closes
         // thousands; grown from empty each time, it was copied a dozen times).
         let mut idle = std::mem::take(&mut self.idle);
-        self.open.remove_into(|s| s.last_us() < horizon, &mut idle);
+        self.open.remove_into(|s| s.last_before(horizon), &mut idle);
         if self.open.len() > MAX_ACTIVE {
             let mut all = self.open.drain();
             all.sort_unstable_by_key(|&(key, s)| (s.last_us(), key));
@@ -482,6 +499,25 @@ mod tests {
         for (i, &key) in keys.iter().enumerate() {
             let found = table.get_mut(key).map(|s| s.start_us);
             assert_eq!(found, (i % 3 != 0).then_some(i as i64), "key {key}");
+        }
+    }
+
+    #[test]
+    fn the_sweeps_idle_test_is_the_latest_requests_time_compared() {
+        use rand_chacha::rand_core::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Starts at every microsecond of a millisecond, either side of 0; latest requests 0 ms
+        // and more after; horizons at every microsecond within a millisecond and a bit of it.
+        for _ in 0..8 {
+            let base_ms = (rng.next_u64() % 4_000_000) as i64 - 2_000_000;
+            let last_ms = (rng.next_u32() % 5_000_000) * (rng.next_u32() % 2);
+            for sub_us in 0..1000 {
+                let open = Open { start_us: base_ms * 1000 + sub_us, last_ms, ..Open::default() };
+                for offset in -1002..=1002 {
+                    let horizon = open.last_us() + offset;
+                    assert_eq!(open.last_before(horizon), open.last_us() < horizon, "{open:?} against {horizon}");
+                }
+            }
         }
     }
 
