@@ -60,6 +60,18 @@ impl PartialEq for QuantileSketch {
     }
 }
 
+/// The first place at or after `from` whose bin is not below `bin` (the bins are sorted):
+/// steps of 1, 2, 4… from `from`, then a binary search within the last step.
+fn gallop(bins: &[(i32, u64)], from: usize, bin: i32) -> usize {
+    let (mut low, mut step) = (from, 1);
+    while low + step <= bins.len() && bins[low + step - 1].0 < bin {
+        low += step;
+        step *= 2;
+    }
+    let high = (low + step).min(bins.len());
+    low + bins[low..high].partition_point(|&(b, _)| b < bin)
+}
+
 impl QuantileSketch {
     /// The bin of a value from its float bits: the exponent picks the
     /// doubling, the top of the mantissa the step within it (no logarithm
@@ -151,34 +163,7 @@ impl QuantileSketch {
             }
         }
         self.pending.clear();
-        // Runs on bins already there add to them (found by binary search: most are); the new ones are kept.
-        let mut at = 0;
-        runs.retain(|&(bin, n)| {
-            at += self.bins[at..].partition_point(|&(b, _)| b < bin);
-            match self.bins.get_mut(at) {
-                Some((b, count)) if *b == bin => {
-                    *count += n;
-                    false
-                }
-                _ => true,
-            }
-        });
-        if runs.is_empty() {
-            return;
-        }
-        let old_len = self.bins.len();
-        self.bins.resize(old_len + runs.len(), (0, 0));
-        // Merge the new bins in from the back: `write` runs ahead of `read` by the bins still to place.
-        let (mut read, mut write) = (old_len, old_len + runs.len());
-        for &(bin, n) in runs.iter().rev() {
-            while read > 0 && self.bins[read - 1].0 > bin {
-                read -= 1;
-                write -= 1;
-                self.bins[write] = self.bins[read];
-            }
-            write -= 1;
-            self.bins[write] = (bin, n);
-        }
+        self.add_sorted_bins(&runs);
     }
 
     /// This sketch with its waiting values merged, borrowed when there are none.
@@ -214,11 +199,48 @@ impl QuantileSketch {
     }
 
     pub fn merge(&mut self, other: &QuantileSketch) {
-        for &(bin, n) in &other.bins {
-            self.add_n(bin, n);
+        for &(_, n) in &other.bins {
+            self.count += n;
         }
+        self.add_sorted_bins(&other.bins);
+        // The other's waiting values come as adds would (most find their bin; the rest wait here).
         for &bin in &other.pending {
-            self.add_n(bin, 1);
+            self.add_in_bin(bin);
+        }
+    }
+
+    /// Adds counts of bins sorted and distinct to the bins (not to the count), as a search
+    /// and an insertion for each would, in two passes: the first adds to the bins there
+    /// already, each found by a search that gallops on from the last, and counts the new; the
+    /// second merges the new in from the back (a chunk's hundreds of bins into the whole
+    /// run's, or a settle's waiting values, each shifting the list once, not once a bin).
+    fn add_sorted_bins(&mut self, other: &[(i32, u64)]) {
+        let (mut at, mut fresh) = (0, 0);
+        for &(bin, n) in other {
+            at = gallop(&self.bins, at, bin);
+            match self.bins.get_mut(at) {
+                Some((b, count)) if *b == bin => *count += n,
+                _ => fresh += 1,
+            }
+        }
+        if fresh == 0 {
+            return;
+        }
+        let old_len = self.bins.len();
+        self.bins.resize(old_len + fresh, (0, 0));
+        // `write` runs ahead of `read` by the new bins still to place; a bin there already stays.
+        let (mut read, mut write) = (old_len, old_len + fresh);
+        for &(bin, n) in other.iter().rev() {
+            while read > 0 && self.bins[read - 1].0 > bin {
+                read -= 1;
+                write -= 1;
+                self.bins[write] = self.bins[read];
+            }
+            if read > 0 && self.bins[read - 1].0 == bin {
+                continue;
+            }
+            write -= 1;
+            self.bins[write] = (bin, n);
         }
     }
 

@@ -59,6 +59,39 @@ fn merging_equals_adding_everything() {
 }
 
 #[test]
+fn merging_adds_each_bin_as_one_at_a_time_would() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    // Sketches of 0 to 900 bins, from values drawn over narrow and wide ranges (so bins mostly
+    // shared, interleaved or disjoint), some with values still waiting.
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng| {
+        let (values, range) = ((rng.next_u32() % 3000) as usize, [10, 1_000, 1_000_000, 1 << 40][rng.next_u32() as usize % 4]);
+        let offset = rng.next_u64() % range;
+        let mut sketch = QuantileSketch::default();
+        for _ in 0..values {
+            sketch.add_whole(offset + rng.next_u64() % range);
+        }
+        if rng.next_u32() % 2 == 0 {
+            sketch.settle();
+        }
+        sketch
+    };
+    for round in 0..300 {
+        let (mut merged, other) = (draw(&mut rng), draw(&mut rng));
+        let mut by_bin = merged.clone();
+        for &(bin, n) in &other.bins {
+            by_bin.add_n(bin, n);
+        }
+        for &bin in &other.pending {
+            by_bin.add_n(bin, 1);
+        }
+        merged.merge(&other);
+        let (merged, by_bin) = (merged.settled(), by_bin.settled());
+        assert_eq!((&merged.bins, merged.count), (&by_bin.bins, by_bin.count), "round {round}");
+        assert!(merged.check(u64::MAX).is_ok(), "round {round}");
+    }
+}
+
+#[test]
 fn waiting_values_settle_into_the_bins_one_insertion_at_a_time_would_make() {
     // Spread values, repeats and zeros, read at every point from empty to many settles.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -85,7 +118,7 @@ fn waiting_values_settle_into_the_bins_one_insertion_at_a_time_would_make() {
     // A sketch with values waiting merges, and is written, with them.
     let mut merged = QuantileSketch::default();
     merged.merge(&sketch);
-    assert_eq!(merged.bins, by_insertion.bins);
+    assert_eq!((merged.settled().bins.as_slice(), merged.count), (by_insertion.bins.as_slice(), by_insertion.count));
     let written: QuantileSketch = serde_json::from_str(&serde_json::to_string(&sketch).unwrap()).unwrap();
     assert_eq!(written.bins, by_insertion.bins);
     assert!(written.pending.is_empty());
