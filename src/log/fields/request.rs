@@ -54,8 +54,8 @@ pub fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     // The protocol is the last token when it looks like one; targets may hold spaces
     // in broken clients' requests, so split from the right.
     // Nearly every request ends ` HTTP/1.1`, `1.0` or `2.0`: that space is the last, found without a scan.
-    let last_space = match rest.len().checked_sub(9).map(|sp| &rest[sp..]) {
-        Some(b" HTTP/1.1" | b" HTTP/1.0" | b" HTTP/2.0") => Some(rest.len() - 9),
+    let last_space = match rest.last_chunk::<9>() {
+        Some(tail) if is_common_protocol(tail) => Some(rest.len() - 9),
         _ => rest.iter().rposition(|&b| b == b' '),
     };
     let (target, protocol) = match last_space {
@@ -66,6 +66,14 @@ pub fn split_request_bytes(line: &[u8]) -> RequestLine<'_> {
     };
     let (path, query, host) = split_target(target);
     RequestLine { method: present(method), path, query, protocol, host }
+}
+
+/// Whether a request's last nine bytes are ` HTTP/1.1`, ` HTTP/1.0` or ` HTTP/2.0`: its first
+/// eight read as one word (a byte-by-byte compare cost two dozen instructions a line).
+#[inline(always)] // once a line
+fn is_common_protocol(tail: &[u8; 9]) -> bool {
+    let (head, last) = (u64::from_le_bytes([tail[0], tail[1], tail[2], tail[3], tail[4], tail[5], tail[6], tail[7]]), tail[8]);
+    head == u64::from_le_bytes(*b" HTTP/1.") && matches!(last, b'1' | b'0') || head == u64::from_le_bytes(*b" HTTP/2.") && last == b'0'
 }
 
 /// Splits a request target into path, query and the authority of an absolute URI.
@@ -124,6 +132,26 @@ pub fn strip_known_port(addr: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use std::borrow::Cow;
+    #[test]
+    fn the_common_protocols_are_told_by_a_word_as_by_their_bytes() {
+        // The three, and every one-byte change of each at every place (other versions, `HTTP/1.2`,
+        // lower case, a tab for the space, a byte with its high bit set).
+        let mut found = 0;
+        for common in [b" HTTP/1.1", b" HTTP/1.0", b" HTTP/2.0"] {
+            for at in 0..9 {
+                for byte in 0..=255u8 {
+                    let mut tail = *common;
+                    tail[at] = byte;
+                    let by_bytes = matches!(&tail, b" HTTP/1.1" | b" HTTP/1.0" | b" HTTP/2.0");
+                    assert_eq!(is_common_protocol(&tail), by_bytes, "{:?}", String::from_utf8_lossy(&tail));
+                    found += usize::from(by_bytes);
+                }
+            }
+        }
+        // Each of the three once for every place and every other place that makes another of them.
+        assert_eq!(found, 3 * 9 + 4);
+    }
+
     #[test]
     fn request_lines() {
         let t = |s: &str| Some(Cow::Owned(s.as_bytes().to_vec()));
