@@ -101,8 +101,11 @@ fn fold_all(templates: Vec<(String, EndpointStats)>, seed: u64, mut rules: Optio
         .into_iter()
         .enumerate()
         .map(|(id, (key, stats))| {
-            let (method, path) = key.split_once(' ').unwrap_or(("OTHER", "/"));
-            Entry { method: method.to_owned(), segments: path.split('/').map(str::to_owned).collect(), stats, members: vec![id] }
+            let (method, path) = match memchr::memchr(b' ', key.as_bytes()) {
+                Some(space) => (&key[..space], &key[space + 1..]),
+                None => ("OTHER", "/"),
+            };
+            Entry { method: method.to_owned(), segments: owned_segments(path), stats, members: vec![id] }
         })
         .collect();
     let depth = entries.iter().map(|e| e.segments.len()).max().unwrap_or(0);
@@ -113,6 +116,20 @@ fn fold_all(templates: Vec<(String, EndpointStats)>, seed: u64, mut rules: Optio
         }
     }
     entries
+}
+
+/// `path.split('/')`, each segment owned, found by a byte search (a `char` pattern's search
+/// cost more than the rest of making the entry).
+fn owned_segments(path: &str) -> Vec<String> {
+    let slashes = memchr::memchr_iter(b'/', path.as_bytes());
+    let mut segments = Vec::with_capacity(slashes.clone().count() + 1);
+    let mut start = 0;
+    for slash in slashes {
+        segments.push(path[start..slash].to_owned());
+        start = slash + 1;
+    }
+    segments.push(path[start..].to_owned());
+    segments
 }
 
 fn key_of(e: &Entry) -> String {
@@ -137,7 +154,11 @@ struct Judgement {
 fn judge(entries: &[Entry], position: usize, rules: Option<&Rules>) -> Judgement {
     use rustc_hash::FxHashMap;
     let mut groups: FxHashMap<GroupRef<'_>, u32> = FxHashMap::default();
-    let mut literals: FxHashMap<(u32, &str), u64> = FxHashMap::default();
+    // Each distinct (group, literal) once, with its requests; each entry's by its index. Nearly one
+    // an entry where a table compacts (distinct slugs): sized once, not grown a dozen times.
+    let mut literal_ids: FxHashMap<(u32, &str), u32> = FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
+    let mut literals: Vec<(u32, &str, u64)> = Vec::with_capacity(entries.len());
+    let mut literal_of = vec![u32::MAX; entries.len()];
     let mut group_of = vec![u32::MAX; entries.len()];
     let mut first_of_group: Vec<usize> = Vec::new();
     for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.segments.len() > position) {
@@ -149,11 +170,16 @@ fn judge(entries: &[Entry], position: usize, rules: Option<&Rules>) -> Judgement
         group_of[i] = g;
         let literal = e.segments[position].as_str();
         if !is_placeholder(literal) {
-            *literals.entry((g, literal)).or_default() += e.stats.count;
+            let id = *literal_ids.entry((g, literal)).or_insert_with(|| {
+                literals.push((g, literal, 0));
+                (literals.len() - 1) as u32
+            });
+            literals[id as usize].2 += e.stats.count;
+            literal_of[i] = id;
         }
     }
     let mut counts: Vec<Vec<u64>> = vec![Vec::new(); groups.len()];
-    for (&(g, _), &n) in &literals {
+    for &(g, _, n) in &literals {
         counts[g as usize].push(n);
     }
     let rule_key = |g: usize| {
@@ -175,21 +201,14 @@ fn judge(entries: &[Entry], position: usize, rules: Option<&Rules>) -> Judgement
         judged[g] = Some((total, median));
         kept[g] = Some((key, Default::default()));
     }
-    for (&(g, literal), &n) in &literals {
+    for &(g, literal, n) in &literals {
         if let (Some((total, median)), Some((_, set))) = (judged[g as usize], kept[g as usize].as_mut())
             && is_popular(n, total, median)
         {
             set.insert(literal.to_owned());
         }
     }
-    let literal_count = entries
-        .iter()
-        .zip(&group_of)
-        .map(|(e, &g)| match e.segments.get(position) {
-            Some(literal) if g != u32::MAX && !is_placeholder(literal) => literals[&(g, literal.as_str())],
-            _ => 0,
-        })
-        .collect();
+    let literal_count = literal_of.iter().map(|&id| literals.get(id as usize).map_or(0, |&(_, _, n)| n)).collect();
     Judgement { group_of, literal_count, judged, kept }
 }
 
@@ -204,7 +223,7 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64, rules: Optio
             continue;
         }
         let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
-        e.stats.offer_param(position, literal.as_bytes(), seed);
+        e.stats.offer_param_owned(position, literal, seed);
         folded[group_of[i] as usize] = true;
         changed = true;
     }
@@ -227,7 +246,8 @@ fn fold_position(entries: &mut [Entry], position: usize, seed: u64, rules: Optio
 /// Merges entries whose keys became equal into the first of them, in order.
 fn merge_equal(entries: Vec<Entry>) -> Vec<Entry> {
     let first: Vec<usize> = {
-        let mut at: rustc_hash::FxHashMap<(&str, &[String]), usize> = rustc_hash::FxHashMap::default();
+        let mut at: rustc_hash::FxHashMap<(&str, &[String]), usize> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
         entries.iter().enumerate().map(|(i, e)| *at.entry((e.method.as_str(), e.segments.as_slice())).or_insert(i)).collect()
     };
     if first.iter().enumerate().all(|(i, &f)| i == f) {

@@ -181,6 +181,15 @@ impl EndpointStats {
         }
     }
 
+    /// [`offer_param`](Self::offer_param) of a value owned already (a literal folding into
+    /// `{param}`): moved in if it gets in, not copied.
+    pub fn offer_param_owned(&mut self, position: usize, value: String, seed: u64) {
+        if let Some(sample) = self.param(position) {
+            let hash = super::sketch::seeded_hash(seed, value.as_bytes());
+            sample.offer_with(PARAM_SAMPLES, hash, || value);
+        }
+    }
+
     /// The sample of the parameter at `position`; only the [`MAX_PARAMS`] lowest positions
     /// up to [`MAX_POSITION`] are sampled, which depends on the template alone, not on the order
     /// requests came in.
