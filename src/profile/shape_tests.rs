@@ -203,6 +203,54 @@ fn a_path_is_split_in_one_pass_only_when_ascii_and_short_enough() {
 }
 
 #[test]
+fn a_path_splits_into_the_segments_and_classes_a_look_at_each_byte_finds() {
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+    // The split a byte at a time: each segment's end, and the classes of its bytes.
+    fn by_byte(path: &[u8]) -> (Vec<(u32, u8)>, bool) {
+        let mut segments = vec![(0, 0u8)];
+        for (at, &b) in path.iter().enumerate() {
+            if b == b'/' {
+                segments.last_mut().unwrap().0 = at as u32;
+                segments.push((0, 0));
+            } else {
+                segments.last_mut().unwrap().1 |= super::CLASSES[usize::from(b)];
+            }
+        }
+        segments.last_mut().unwrap().0 = path.len() as u32;
+        let ascii = segments.iter().all(|&(_, classes)| classes & super::NOT_ASCII == 0);
+        (segments, ascii)
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    // Paths of 0 to 120 bytes, slashes dense or sparse (runs of them, one at either end, none),
+    // drawn from bytes of every class, now and then one past ASCII.
+    let alphabet = b"/aZ09f-@%{}._~F";
+    let mut cases = 0;
+    for _ in 0..20_000 {
+        let len = (rng.next_u32() % 121) as usize;
+        let slashes = rng.next_u32() % 4;
+        let path: Vec<u8> = (0..len)
+            .map(|_| match rng.next_u32() % 256 {
+                0 => 0x80 | (rng.next_u32() as u8),
+                n if n % 8 < slashes => b'/',
+                _ => alphabet[rng.next_u32() as usize % alphabet.len()],
+            })
+            .collect();
+        let mut found = [super::SegmentBytes::default(); 32];
+        let (want, ascii) = by_byte(&path);
+        let got = super::split_classified(&path, &mut found);
+        if !ascii || want.len() > found.len() {
+            assert_eq!(got, None, "{:?}", String::from_utf8_lossy(&path));
+            continue;
+        }
+        cases += 1;
+        assert_eq!(got, Some(want.len()), "{:?}", String::from_utf8_lossy(&path));
+        let segments: Vec<(u32, u8)> = found[..want.len()].iter().map(|s| (s.end, s.classes)).collect();
+        assert_eq!(segments, want, "{:?}", String::from_utf8_lossy(&path));
+    }
+    assert!(cases > 10_000, "{cases} paths split");
+}
+
+#[test]
 fn redacted_names_are_those_of_the_placeholders_never_sampled() {
     use super::Segment::*;
     for class in [Literal, Id, Uuid, Hash, Date, Email, Token] {
