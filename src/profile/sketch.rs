@@ -132,7 +132,7 @@ impl QuantileSketch {
             let end = self.bins.len() - 1;
             let high = ((bin - first) as usize).min(end);
             let low = end.saturating_sub((last - bin) as usize);
-            for at in [high, low] {
+            for at in [low, high] {
                 if self.bins[at].0 == bin {
                     self.bins[at].1 += 1;
                     return;
