@@ -70,7 +70,7 @@ fn merging_adds_each_bin_as_one_at_a_time_would() {
         for _ in 0..values {
             sketch.add_whole(offset + rng.next_u64() % range);
         }
-        if rng.next_u32() % 2 == 0 {
+        if rng.next_u32().is_multiple_of(2) {
             sketch.settle();
         }
         sketch
