@@ -229,8 +229,13 @@ impl QuantileSketch {
         let old_len = self.bins.len();
         self.bins.resize(old_len + fresh, (0, 0));
         // `write` runs ahead of `read` by the new bins still to place; a bin there already stays.
+        // Once every new bin is placed, the bins below are where they were (and no slip of the
+        // sorted order either list should have can move `write` below `read`).
         let (mut read, mut write) = (old_len, old_len + fresh);
         for &(bin, n) in other.iter().rev() {
+            if write == read {
+                break;
+            }
             while read > 0 && self.bins[read - 1].0 > bin {
                 read -= 1;
                 write -= 1;
