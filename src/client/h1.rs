@@ -19,6 +19,7 @@
 use super::Failure;
 use super::deferred::{self, ReadTick};
 use super::failure::{classify_error, describe};
+use super::response_head::{Framing, MAX_HEAD, SeenHead, end_of_trailers};
 use super::stream::Io;
 use hyper::header::{HeaderName, HeaderValue};
 use std::io::Write as _;
@@ -26,10 +27,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A response head may be this long at most (hyper's default buffer is of this order).
-const MAX_HEAD: usize = 64 * 1024;
-/// A response head may carry this many header lines at most (hyper's default).
-const MAX_HEADERS: usize = 100;
 /// Each read asks for at least this much room.
 const READ_ROOM: usize = 8 * 1024;
 /// A buffer grown past this by one large head or chunk goes back to its usual size.
@@ -55,6 +52,8 @@ pub struct H1 {
     arrived: Option<Instant>,
     /// The loop's wakes, which deferred reads wait for.
     tick: Option<Arc<ReadTick>>,
+    /// The last plain response head, not parsed again while the target repeats it.
+    seen: SeenHead,
 }
 
 /// A request's head and body, as the client holds them.
@@ -99,7 +98,7 @@ pub struct Failed {
 }
 
 impl Failed {
-    fn protocol(detail: impl Into<String>) -> Self {
+    pub fn protocol(detail: impl Into<String>) -> Self {
         Failed { class: Failure::Other, detail: detail.into(), before_response: false, unwritten: false }
     }
 
@@ -109,15 +108,6 @@ impl Failed {
         let detail = if closed { "connection closed before message completed".to_owned() } else { describe(&error) };
         Failed { class, detail, before_response, unwritten: false }
     }
-}
-
-/// How the response's body ends (RFC 9112, 6.3).
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Framing {
-    None,
-    Length(u64),
-    Chunked,
-    UntilClose,
 }
 
 impl H1 {
@@ -136,6 +126,7 @@ impl H1 {
             stamped,
             arrived: None,
             tick: None,
+            seen: SeenHead::default(),
         }
     }
 
@@ -239,7 +230,7 @@ impl H1 {
             let parsed = loop {
                 // Nothing unread (as when the request has just gone out): nothing to parse yet.
                 if self.pos < self.read.len()
-                    && let Some(parsed) = parse_head(&self.read[self.pos..], head, keep_cookies)?
+                    && let Some(parsed) = self.seen.read(&self.read[self.pos..], head, keep_cookies)?
                 {
                     break parsed;
                 }
@@ -407,91 +398,6 @@ async fn read_deferred(
     }
 }
 
-/// The response head at the start of `unread`, once it has all arrived (`None`
-/// until then). Not async: its header array never lives in a request's future.
-fn parse_head(unread: &[u8], head: &Head<'_>, keep_cookies: bool) -> Result<Option<Parsed>, Failed> {
-    let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut []);
-    match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut response, unread, &mut headers) {
-        Ok(httparse::Status::Complete(len)) => summarize(&response, len, head, keep_cookies).map(Some),
-        Ok(httparse::Status::Partial) if unread.len() > MAX_HEAD => {
-            Err(Failed::protocol(format!("the response head is longer than {} KB", MAX_HEAD / 1024)))
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(e) => Err(Failed::protocol(format!("invalid HTTP response: {e}"))),
-    }
-}
-
-/// The length of the trailer fields and the empty line that ends a chunked body, once they have arrived.
-fn end_of_trailers(unread: &[u8]) -> Result<Option<usize>, Failed> {
-    let mut trailers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    match httparse::parse_headers(unread, &mut trailers) {
-        Ok(httparse::Status::Complete((len, _))) => Ok(Some(len)),
-        Ok(httparse::Status::Partial) if unread.len() > MAX_HEAD => Err(Failed::protocol("invalid chunked trailer: too long")),
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(e) => Err(Failed::protocol(format!("invalid chunked trailer: {e}"))),
-    }
-}
-
-/// What the loop needs of a response head.
-struct Parsed {
-    status: u16,
-    head_len: usize,
-    framing: Framing,
-    keep_alive: bool,
-    to_login: bool,
-    set_cookies: Vec<String>,
-}
-
-/// Status, framing, persistence, and the headers a session keeps, from a parsed head.
-fn summarize(response: &httparse::Response<'_, '_>, head_len: usize, head: &Head<'_>, keep_cookies: bool) -> Result<Parsed, Failed> {
-    let status = response.code.ok_or_else(|| Failed::protocol("invalid HTTP response: no status"))?;
-    let http10 = response.version == Some(0);
-    let (mut length, mut chunked, mut encoded) = (None::<u64>, false, false);
-    let (mut close, mut keep_alive) = (false, false);
-    let mut location = None;
-    let mut set_cookies = Vec::new();
-    for header in response.headers.iter() {
-        let name = header.name.as_bytes();
-        let value = header.value;
-        // By length first: most fields (Date, Server, Content-Type) are none of these, and cost one compare.
-        match name.len() {
-            14 if name.eq_ignore_ascii_case(b"content-length") => match (decimal(value), length) {
-                (Some(n), None) => length = Some(n),
-                (Some(n), Some(seen)) if n == seen => {}
-                _ => return Err(Failed::protocol("invalid HTTP response: invalid content-length")),
-            },
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                encoded = true;
-                // Chunked must be the last coding for the length to be known (RFC 9112, 6.3).
-                chunked = value.rsplit(|&b| b == b',').next().is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in value.split(|&b| b == b',') {
-                    let token = token.trim_ascii();
-                    close |= token.eq_ignore_ascii_case(b"close");
-                    keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-                }
-            }
-            8 if name.eq_ignore_ascii_case(b"location") => location = Some(value),
-            10 if keep_cookies && name.eq_ignore_ascii_case(b"set-cookie") => {
-                if let Ok(cookie) = std::str::from_utf8(value) {
-                    set_cookies.push(cookie.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    let framing = match (encoded, chunked, length) {
-        (true, true, _) => Framing::Chunked,
-        (true, false, _) => Framing::UntilClose,
-        (false, _, Some(n)) => Framing::Length(n),
-        (false, _, None) => Framing::UntilClose,
-    };
-    let to_login = (300..400).contains(&status) && location.is_some_and(|l| super::redirects_to_login(l, head.target));
-    Ok(Parsed { status, head_len, framing, keep_alive: !close && (!http10 || keep_alive), to_login, set_cookies })
-}
-
 /// The request head and body into `out`; `Err` names what cannot go in a head.
 fn write_head(out: &mut Vec<u8>, head: &Head<'_>) -> Result<(), String> {
     out.clear();
@@ -538,15 +444,6 @@ fn write_head(out: &mut Vec<u8>, head: &Head<'_>) -> Result<(), String> {
         None => out.extend_from_slice(b"\r\n"),
     }
     Ok(())
-}
-
-/// A field value that is a decimal number (`Content-Length`), spaces around it allowed.
-fn decimal(value: &[u8]) -> Option<u64> {
-    let digits = value.trim_ascii();
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None })
 }
 
 /// A header line.

@@ -27,6 +27,7 @@ mod h1;
 mod next_word;
 mod outcome;
 mod pool;
+mod response_head;
 mod stream;
 mod timeouts;
 mod tls;
@@ -243,7 +244,7 @@ impl Client {
     /// One exchange on an HTTP/1.1 connection, which goes back to the pool if it can carry another.
     async fn exchange_h1(
         &self,
-        mut conn: H1,
+        mut conn: Box<H1>,
         spec: &RequestSpec,
         cookie: Option<&str>,
         keep_cookies: bool,

@@ -23,8 +23,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// A connection, for one request: its own over HTTP/1.1, a sender on the shared one over HTTP/2.
+/// An HTTP/1.1 connection is boxed: it moves from the pool to its request and back, as a pointer.
 pub enum Conn {
-    Http1(H1),
+    Http1(Box<H1>),
     Http2(H2),
 }
 
@@ -77,7 +78,7 @@ pub struct Pool {
     tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     /// Cleartext HTTP/2 with prior knowledge (`--http2` on an http:// target).
     h2c: bool,
-    idle: Mutex<Vec<H1>>,
+    idle: Mutex<Vec<Box<H1>>>,
     shared_h2: Mutex<Option<H2>>,
     /// Whether the target speaks HTTP/2, once a connection has told.
     speaks_h2: OnceLock<bool>,
@@ -146,7 +147,7 @@ impl Pool {
     }
 
     /// Gives an HTTP/1.1 connection back once its response has been read.
-    pub fn put_back(&self, conn: H1) {
+    pub fn put_back(&self, conn: Box<H1>) {
         self.idle.lock().expect("pool lock").push(conn);
     }
 
@@ -192,7 +193,7 @@ impl Pool {
         };
         let _ = self.speaks_h2.set(h2);
         if !h2 {
-            return Ok(Conn::Http1(H1::with_tick(io, Arc::clone(&self.tick))));
+            return Ok(Conn::Http1(Box::new(H1::with_tick(io, Arc::clone(&self.tick)))));
         }
         let handshake = match io {
             Io::Plain(tcp) => self.handshake_h2(tcp).await,
