@@ -7,10 +7,13 @@
 #      which count without slowing the run: strace would, and a slowed run
 #      reads its responses at other moments): writes, reads, epoll, timers;
 #   3. where the CPU goes (perf record): the top symbols, kernel and user;
-#   4. user-space instructions per request (callgrind): two runs of 4,000 and
-#      8,000 requests at 2,000 rps, the difference over the difference, so
-#      start-up and the reports at the end cancel out. Instructions, unlike
-#      seconds, are the same on a busy machine: compare builds by this line.
+#   4. user-space instructions per request (callgrind): two runs of 2 and 4
+#      seconds, the difference over the difference, so start-up and the
+#      reports at the end cancel out. Once at 2,000 rps (about 2 requests a
+#      wake), once at 5,000 rps with a 2 ms batch window (8 a wake, as at the
+#      one-core ceiling, where a wake's own work is shared by a full batch).
+#      Instructions, unlike seconds, are the same on a busy machine: compare
+#      builds by these lines.
 # Usage: bench/breakdown.sh [RATE=5000] [SECONDS=10]. Installs nginx,
 # linux-perf, valgrind and GNU time (Debian) when missing.
 set -euo pipefail
@@ -53,12 +56,19 @@ perf report -i "$out/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/n
   | grep -E '^ +[0-9.]+%' | head -25 | sed -E 's/ +$//; s/^ +/    /' | cut -c1-140 || true
 
 instructions() {
-  local seconds=$1
-  $replay profile --shape steady --rps 2000 --over "${seconds}s" --endpoint 'GET /' -o "$out/cg-profile.json"
+  local rate=$1 seconds=$2
+  shift 2
+  $replay profile --shape steady --rps "$rate" --over "${seconds}s" --endpoint 'GET /' -o "$out/cg-profile.json"
   taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" "$replay" run "$out/cg-profile.json" \
-    --host http://127.0.0.1:18080/ --connections 256 --out "$out/r" --overwrite >/dev/null 2>"$out/callgrind.txt" || true
+    --host http://127.0.0.1:18080/ --connections 256 "$@" --out "$out/r" --overwrite >/dev/null 2>"$out/callgrind.txt" || true
   echo "$(sed -n 's/.*Collected : //p' "$out/callgrind.txt") $(sent)"
 }
-read -r ir_short n_short <<< "$(instructions 2)"
-read -r ir_long n_long <<< "$(instructions 4)"
-python3 -c "print(f'  user-space instructions per request (callgrind, {$n_long} - {$n_short} requests): {($ir_long - $ir_short) / max($n_long - $n_short, 1):,.0f}')"
+per_request() {
+  local what=$1 rate=$2
+  shift 2
+  read -r ir_short n_short <<< "$(instructions "$rate" 2 "$@")"
+  read -r ir_long n_long <<< "$(instructions "$rate" 4 "$@")"
+  python3 -c "print(f'  user-space instructions per request, $what (callgrind, {$n_long} - {$n_short} requests): {($ir_long - $ir_short) / max($n_long - $n_short, 1):,.0f}')"
+}
+per_request "2,000 rps" 2000
+per_request "5,000 rps, 8 a wake" 5000 --batch-window 2ms

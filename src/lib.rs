@@ -32,6 +32,7 @@
 //! - [`units`]: durations, rates and counts in words people read.
 //! - [`untrusted`]: text from the logs or a results file rendered inert for a terminal, Markdown, XML, CSV or HTML.
 
+pub mod allocator;
 pub mod app;
 pub mod bytes;
 pub mod cli;

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 /// mimalloc: a request's task and a log line's strings are allocated and freed
 /// millions of times a second, where glibc's malloc (and its aligned
-/// allocation, which every task takes) was a tenth of the run's CPU.
+/// allocation, which every task takes) was a tenth of the run's CPU. Small
+/// over-aligned blocks (tasks) by their natural alignment: `allocator.rs`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: replay::allocator::Allocator = replay::allocator::Allocator;
 
 /// mimalloc's `mi_option_t` value for `purge_delay` (v3's `mimalloc.h`;
 /// libmimalloc-sys' own constants follow v2's numbering) and its default there (`options.c`).
