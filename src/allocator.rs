@@ -9,8 +9,9 @@
 //! of two of at most 4 KiB (whose blocks start at multiples of their size:
 //! `mi_malloc_is_naturally_aligned`, `MI_PAGE_MAX_START_BLOCK_ALIGN2`), and
 //! else over-allocates, every time. A run allocates and frees a task and a
-//! future per request, so the ready list was always empty there: about 270
-//! instructions a request, of the client's 6,900.
+//! future per request, so the ready list was always empty there: this saves
+//! about 150 instructions of a request's 6,900 (callgrind), and 0.5% of a
+//! derive's.
 //!
 //! So a block aligned to at most 8 bytes (a word: every block of mimalloc's
 //! is, its size classes being whole words) is asked for by the unaligned
