@@ -13,6 +13,9 @@ Figures:
 - achieved rate, schedule lag p99 and peak RSS at that rate;
 - the highest open-model rate replay sustains on one core (achieved >= 99%
   of intended, lag p99 <= 1 ms) against wrk's closed-loop maximum (-t1 -c50),
+  and beside it how often core 0 wakes over 1 ms late from a 200 µs sleep (a
+  VM may: each such wake is lag no open-model generator avoids, while wrk at
+  its maximum never sleeps),
   and on both cores (one schedule, one clock, the requests' tasks spread over
   two runtime threads) against one. On a 2-core machine nginx shares the
   second core, so that ratio is a floor, not the generator's own scaling.
@@ -122,6 +125,7 @@ def main():
     best = ceiling(REPLAY)
     # Both cores, nginx still on core 1: on a 2-core machine the target takes half of the second core.
     best_two = ceiling(REPLAY, cores="0,1")
+    sleeps, late, worst = late_wakes()
     us = lambda x: x["cpu"] / max(x["requests"], 1) * 1e6
     if BEFORE:
         old = replay_at(5000, SECONDS, binary=BEFORE)
@@ -144,10 +148,26 @@ def main():
         ("peak RSS at 5k rps (MB)", f"{rep['rss']:.1f}", f"{oha['rss']:.1f} (oha)", f"{rep['rss'] / oha['rss']:.3f}"),
         ("max rate on one core (rps)", f"{best} (open model)", f"{wrk['rps']:.0f} (wrk -t1 -c50)", f"{best / wrk['rps']:.3f}"),
         ("max rate on cores 0-1, nginx on 1", f"{best_two} (open model)", f"{best} (one core)", f"{best_two / best:.3f}"),
+        ("core 0 waking >1 ms late (200 µs sleeps)", f"{late} of {sleeps}", f"latest {worst:.1f} ms", ""),
     ]
     print(f"{'figure':<34} {'replay':>22} {'peer':>24} {'ratio':>16}")
     for name, a, b, ratio in rows:
         print(f"{name:<34} {a:>22} {b:>24} {ratio:>16}")
+
+
+def late_wakes(seconds=5):
+    """How late core 0 wakes from short sleeps, as the run's loop sleeps between batches near
+    its ceiling: 200 µs sleeps for `seconds`, counted over 1 ms late, and the latest. A virtual
+    machine may wake a halted CPU milliseconds late; each such wake is schedule lag an open-model
+    generator cannot avoid, and a few of them fail a ceiling step (lag p99 <= 1 ms)."""
+    probe = (f"import time\nend = time.monotonic() + {seconds}; n = late = 0; worst = 0.0\n"
+             "while time.monotonic() < end:\n"
+             "    t = time.monotonic(); time.sleep(0.0002); over = time.monotonic() - t - 0.0002\n"
+             "    n += 1; late += over > 0.001; worst = max(worst, over)\n"
+             "print(n, late, worst)")
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    n, late, worst = out.split()
+    return int(n), int(late), float(worst) * 1000
 
 
 def ceiling(binary, cores="0"):
