@@ -37,7 +37,8 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
     let (p, host) = (profile.to_str().unwrap(), format!("http://{addr}"));
     let single = dir.path().join("single");
     let out = replay(&["run", p, "--host", &host, "--seed", "11", "--out", single.to_str().unwrap()], b"");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The verdict and its reasons are on stdout: a failed run says why.
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 
     let start_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     let shards: Vec<_> = (0..3)
