@@ -35,12 +35,14 @@ use std::sync::{Arc, Mutex};
 
 mod budget;
 mod chunk_mix;
+mod floors;
 mod route_cache;
 mod settings;
 mod state;
 mod templating;
 pub use budget::{SAMPLE_BUDGET, slot_budget};
 use chunk_mix::mix_of;
+use floors::{FLOORS_EVERY, FloorBook, SampleFloors};
 use route_cache::RouteCache;
 pub use settings::{DEFAULT_MAX_ENDPOINTS, DEFAULT_SESSION_GAP, DeriveSettings};
 pub use state::{DeriverState, MAX_REQUESTS, MixState, TemplateState};
@@ -97,6 +99,8 @@ pub struct ChunkDigest {
     payload_redacted: Vec<(usize, &'static str)>,
     /// The folding rules this chunk routes paths by, and scratch space for routing.
     rules: Arc<Rules>,
+    /// Where the run's samples stood: a new template's start from there.
+    floors: Arc<SampleFloors>,
     routed: String,
     folded: Vec<usize>,
     /// The template count that compacts this chunk's own table (a chunk of nearly all distinct paths).
@@ -112,7 +116,7 @@ pub struct ChunkDigest {
 const CHUNK_COMPACT_AT: usize = COMPACT_AT;
 
 impl ChunkDigest {
-    fn new(settings: Arc<DeriveSettings>, pool: EventPool, rules: Arc<Rules>) -> Self {
+    fn new(settings: Arc<DeriveSettings>, pool: EventPool, rules: Arc<Rules>, floors: Arc<SampleFloors>) -> Self {
         let (events, templates) = match pool.lock() {
             Ok(mut free) => (free.events.pop(), free.templates.pop()),
             Err(_) => (None, None),
@@ -135,6 +139,7 @@ impl ChunkDigest {
             sampled: Default::default(),
             payload_redacted: Vec::new(),
             rules,
+            floors,
             routed: String::new(),
             folded: Vec::new(),
             next_compaction: CHUNK_COMPACT_AT,
@@ -290,6 +295,8 @@ pub struct Deriver {
     /// chunks folded so far (over all inputs), and the table size that triggers the next compaction.
     rules: Rules,
     book: Arc<RuleBook>,
+    /// Where the samples stand, as published to the workers (`deriver/floors.rs`).
+    floors: Arc<FloorBook>,
     folded_chunks: u64,
     next_compaction: usize,
     routed: String,
@@ -327,6 +334,7 @@ impl Deriver {
             trace: trace.map(TraceWriter::new),
             rules: Rules::default(),
             book: Arc::default(),
+            floors: Arc::default(),
             folded_chunks: 0,
             next_compaction: COMPACT_AT,
             routed: String::new(),
@@ -338,8 +346,12 @@ impl Deriver {
     /// Makes the accumulator for chunk `seq` of the next input, on any thread.
     pub fn chunk_maker(&self) -> impl Fn(u64) -> ChunkDigest + Sync + use<> {
         let (settings, pool, book) = (Arc::clone(&self.settings), Arc::clone(&self.pool), Arc::clone(&self.book));
+        let floors = Arc::clone(&self.floors);
         let first = self.folded_chunks;
-        move |seq| ChunkDigest::new(Arc::clone(&settings), Arc::clone(&pool), book.for_chunk(first + seq))
+        move |seq| {
+            let index = first + seq;
+            ChunkDigest::new(Arc::clone(&settings), Arc::clone(&pool), book.for_chunk(index), floors.for_chunk(index))
+        }
     }
 
     /// Takes the rules a chunk learned compacting its own table, and hands them to later chunks.
@@ -360,6 +372,9 @@ impl Deriver {
             self.compact();
         }
         self.keep_samples_in_budget();
+        if self.folded_chunks % FLOORS_EVERY == 0 {
+            self.floors.publish(self.folded_chunks, Arc::new(SampleFloors::of(&self.templates)));
+        }
     }
 
     /// Folds the template table by cardinality, learns the rules that did it,

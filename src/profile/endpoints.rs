@@ -70,6 +70,15 @@ pub struct EndpointStats {
     pub shapes: NamedShapes,
 }
 
+/// Where a template's samples stand: the [`Sample::floor`] of each parameter's sample that can
+/// take no more values below it, and of the examples. A chunk's new template starts from these
+/// (`deriver/floors.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Floors {
+    params: Vec<(usize, u64)>,
+    examples: u64,
+}
+
 /// The positions of a path's segments that a template replaced, as [`template_key`] found them.
 #[derive(Debug, Clone, Default)]
 pub struct Positions {
@@ -215,6 +224,28 @@ impl EndpointStats {
             Err(_) => return None,
         };
         self.params.get_mut(at).map(|(_, sample)| sample)
+    }
+
+    /// Where this template's samples stand; `None` while every one can take any value.
+    pub fn floors(&self) -> Option<Floors> {
+        let params: Vec<(usize, u64)> = self
+            .params
+            .iter()
+            .map(|(position, sample)| (*position, sample.floor(PARAM_SAMPLES)))
+            .filter(|&(_, floor)| floor < u64::MAX)
+            .collect();
+        let examples = self.examples.floor(EXAMPLES);
+        (!params.is_empty() || examples < u64::MAX).then_some(Floors { params, examples })
+    }
+
+    /// Empty statistics whose samples turn away what the run's could not take (see [`Floors`]).
+    /// The parameters named are sampled already, in the run's; their empty samples merge as nothing.
+    pub fn below(floors: &Floors) -> EndpointStats {
+        EndpointStats {
+            params: floors.params.iter().map(|&(position, floor)| (position, Sample::below(floor))).collect(),
+            examples: Sample::below(floors.examples),
+            ..EndpointStats::default()
+        }
     }
 
     /// The memory the samples, examples and shapes take (see [`Sample::cost`]).

@@ -28,12 +28,12 @@
 use crate::bytes::Short;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The template table compacts when it reaches this many templates.
 pub const COMPACT_AT: usize = 4096;
 /// A chunk is routed by the rules as they stood this many chunks earlier.
-pub const RULES_LAG: u64 = crate::scan::MAX_IN_FLIGHT as u64;
+pub const RULES_LAG: u64 = super::book::LAG;
 
 /// The literals a folded group keeps (shared by the two indexes of [`Rules`]).
 pub type Kept = Arc<FxHashSet<String>>;
@@ -280,26 +280,7 @@ pub fn group_key(method: &str, depth: usize, prefix: &[String]) -> String {
 }
 
 /// Each version of the rules, by the number of chunks folded when it was made.
-#[derive(Debug, Default)]
-pub struct RuleBook {
-    versions: Mutex<Vec<(u64, Arc<Rules>)>>,
-}
-
-impl RuleBook {
-    pub fn publish(&self, folded_chunks: u64, rules: Arc<Rules>) {
-        if let Ok(mut versions) = self.versions.lock() {
-            versions.push((folded_chunks, rules));
-        }
-    }
-
-    /// The rules a worker routes chunk `index` (counted over all inputs) by.
-    pub fn for_chunk(&self, index: u64) -> Arc<Rules> {
-        let Some(settled) = index.checked_sub(RULES_LAG) else { return Arc::default() };
-        let versions = self.versions.lock().map(|v| v.clone()).unwrap_or_default();
-        // Made when `n` chunks were folded: chunks 0..n, so usable from chunk n + lag - 1 on.
-        versions.iter().rev().find(|(n, _)| *n <= settled + 1).map(|(_, r)| Arc::clone(r)).unwrap_or_default()
-    }
-}
+pub type RuleBook = super::book::Book<Rules>;
 
 #[cfg(test)]
 mod tests {
@@ -373,17 +354,5 @@ mod tests {
         assert!(rules.route("GET /p/abc", &mut out, &mut folded));
         assert_eq!((out.as_str(), folded.as_slice()), ("GET /p/{param}", &[2][..]));
         assert_eq!(rules.len(), 6, "every group is kept, whatever its name");
-    }
-
-    #[test]
-    fn a_chunk_sees_only_rules_settled_before_it() {
-        let book = RuleBook::default();
-        book.publish(10, Arc::new(rules(&[("GET 2 ", &[])])));
-        book.publish(50, Arc::new(rules(&[("GET 2 ", &[]), ("GET 3 ", &[])])));
-        assert!(book.for_chunk(0).is_empty());
-        assert!(book.for_chunk(RULES_LAG + 8).is_empty());
-        assert_eq!(book.for_chunk(RULES_LAG + 9).len(), 1);
-        assert_eq!(book.for_chunk(RULES_LAG + 48).len(), 1);
-        assert_eq!(book.for_chunk(RULES_LAG + 49).len(), 2);
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod arrival;
 mod bin_tally;
+mod book;
 pub mod collapse;
 pub mod deriver;
 pub mod endpoints;

@@ -343,13 +343,23 @@ pub fn seeded_hash(seed: u64, value: &[u8]) -> u64 {
 /// where it stopped (the cut). No value at or past the cut is taken again, so
 /// what is kept stays the trimmed sample of all the values seen, whatever
 /// their order and however samples are merged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(from = "SampleWire", into = "SampleWire")]
 pub struct Sample {
     /// (hash, value), sorted by hash.
     items: Vec<(u64, String)>,
     /// The hash of the first value a trim left out: none at or past it is kept.
     cut: Option<u64>,
+    /// A chunk's sample: the hash from which the run's own sample can take no value (its
+    /// [`floor`](Sample::floor) when the chunk began), so none is taken here either. Not merged, not
+    /// written: `u64::MAX` everywhere else.
+    floor: u64,
+}
+
+impl Default for Sample {
+    fn default() -> Self {
+        Sample { items: Vec::new(), cut: None, floor: u64::MAX }
+    }
 }
 
 /// A sample as files carry it: its values, and its cut when it has one.
@@ -363,8 +373,8 @@ enum SampleWire {
 impl From<SampleWire> for Sample {
     fn from(wire: SampleWire) -> Self {
         match wire {
-            SampleWire::Whole(items) => Sample { items, cut: None },
-            SampleWire::Cut { items, cut } => Sample { items, cut: Some(cut) },
+            SampleWire::Whole(items) => Sample { items, cut: None, ..Sample::default() },
+            SampleWire::Cut { items, cut } => Sample { items, cut: Some(cut), ..Sample::default() },
         }
     }
 }
@@ -385,9 +395,17 @@ impl Sample {
     #[inline(always)]
     pub fn offer(&mut self, k: usize, seed: u64, value: &[u8]) {
         let hash = seeded_hash(seed, value);
-        if !self.turns_away(k, hash) {
+        if !self.turns_away(k, hash) && !self.holds(hash) {
             self.insert_bytes(k, hash, value);
         }
+    }
+
+    /// Whether the value of `hash` is kept already: a parameter or query value of a few
+    /// distinct values (`page=2`) never fills its sample, and comes back again and again.
+    /// At most `k` hashes, adjacent in memory: a scan costs less than the call a search would.
+    #[inline(always)]
+    fn holds(&self, hash: u64) -> bool {
+        self.items.iter().any(|(h, _)| *h == hash)
     }
 
     /// Offers a value known by its hash, made only if it gets in (a redacted
@@ -399,10 +417,23 @@ impl Sample {
         }
     }
 
-    /// Whether a full sample keeps only hashes below `hash`.
+    /// Whether `hash` is at or past the floor, or a full sample keeps only hashes below it.
     #[inline(always)]
     fn turns_away(&self, k: usize, hash: u64) -> bool {
-        self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h)
+        hash >= self.floor || self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h)
+    }
+
+    /// The hash from which this sample of `k` takes no value, whatever else it is offered or
+    /// merged with: its cut, or its largest hash once it holds `k` values (values only ever
+    /// join, so `k` hashes below stay below). `u64::MAX` while it can take any.
+    pub fn floor(&self, k: usize) -> u64 {
+        let largest = if self.items.len() >= k { self.items.last().map(|(h, _)| *h) } else { None };
+        largest.unwrap_or(u64::MAX).min(self.cut.unwrap_or(u64::MAX))
+    }
+
+    /// An empty sample that turns away every hash at or past `floor` (see [`Sample::floor`]).
+    pub fn below(floor: u64) -> Sample {
+        Sample { floor, ..Sample::default() }
     }
 
     #[inline(never)] // the rare value that may get in

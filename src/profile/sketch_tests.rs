@@ -201,3 +201,66 @@ fn a_value_longer_than_a_partial_may_carry_is_never_sampled() {
     assert_eq!(s.cost(), fits.len() + ITEM_COST);
     assert!(s.check(16).is_ok());
 }
+
+/// A run's sample fed chunk by chunk, each chunk's sample started below the run's floor as it
+/// stood `lag` chunks earlier (trimmed now and then, as a budget does), is the sample of all
+/// the values; and the floors keep values out of the chunks.
+#[test]
+fn chunks_started_below_the_runs_floor_merge_into_the_sample_of_all_values() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for distinct in [3usize, 16, 17, 200, 5000] {
+        let values: Vec<String> = (0..3000).map(|_| format!("v{}", rng.next_u64() as usize % distinct)).collect();
+        for k in [1usize, 4, 16] {
+            for (chunk_len, lag, trim_every) in [(1, 0, 0), (7, 1, 0), (100, 3, 0), (100, 0, 5), (13, 2, 3)] {
+                let budget = 3 * (ITEM_COST + 5);
+                let mut whole = Sample::default();
+                values.iter().for_each(|v| whole.offer(k, 7, v.as_bytes()));
+                let (mut run, mut floors, mut kept_in_chunks, mut kept_unfloored) = (Sample::default(), Vec::new(), 0, 0);
+                for (i, chunk_values) in values.chunks(chunk_len).enumerate() {
+                    // The floor as the run stood after chunk `i - 1 - lag`.
+                    let floor = i.checked_sub(lag + 1).map_or(u64::MAX, |at| floors[at]);
+                    let (mut chunk, mut unfloored) = (Sample::below(floor), Sample::default());
+                    for v in chunk_values {
+                        chunk.offer(k, 7, v.as_bytes());
+                        unfloored.offer(k, 7, v.as_bytes());
+                    }
+                    kept_in_chunks += chunk.items.len();
+                    kept_unfloored += unfloored.items.len();
+                    run.merge(k, &chunk);
+                    if trim_every > 0 && i % trim_every == 0 {
+                        run.trim(budget);
+                    }
+                    floors.push(run.floor(k));
+                }
+                if trim_every > 0 {
+                    whole.trim(budget);
+                    run.trim(budget);
+                }
+                let case = format!("{distinct} distinct, k {k}, chunks of {chunk_len}, lag {lag}, trimmed every {trim_every}");
+                assert_eq!(run, whole, "{case}");
+                if distinct >= 200 && chunk_len == 100 {
+                    assert!(
+                        kept_in_chunks * 2 < kept_unfloored,
+                        "{case}: {kept_in_chunks} kept in chunks, {kept_unfloored} without floors"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_sample_has_a_floor_once_full_or_cut() {
+    let mut s = Sample::default();
+    for v in ["a", "b", "c"] {
+        assert_eq!(s.floor(4), u64::MAX, "not full yet");
+        s.offer(4, 7, v.as_bytes());
+    }
+    s.offer(4, 7, b"d");
+    assert_eq!(s.floor(4), s.items[3].0, "full: its largest hash");
+    s.trim(2 * (ITEM_COST + 1));
+    assert_eq!(s.items.len(), 2);
+    assert_eq!(s.floor(4), s.cut.unwrap(), "cut, though not full");
+    let below = Sample::below(s.floor(4));
+    assert_eq!((below.items.len(), below.cut, below.floor), (0, None, s.floor(4)));
+}

@@ -7,7 +7,7 @@
 
 use super::{CHUNK_COMPACT_AT, ChunkDigest};
 use crate::profile::collapse;
-use crate::profile::endpoints::{EndpointStats, PAYLOAD_KEY, template_key_routed};
+use crate::profile::endpoints::{PAYLOAD_KEY, template_key_routed};
 use std::sync::Arc;
 
 impl ChunkDigest {
@@ -106,7 +106,7 @@ impl ChunkDigest {
         }
         let id = self.templates.len() as u32;
         self.ids.insert(self.key.clone(), id);
-        self.templates.push((self.key.clone(), EndpointStats::default()));
+        self.templates.push((self.key.clone(), self.floors.new_stats(&self.key)));
         id
     }
 
