@@ -415,10 +415,11 @@ impl Deriver {
             // Rules learned since the chunk was routed: fold it now, its literals offered as samples
             // (a partial's borrowed statistics are copied for it; a chunk's are its own).
             let stats_mut = stats.to_mut();
-            let path = key.split_once(' ').map_or("", |(_, path)| path);
-            for (position, segment) in path.split('/').enumerate() {
+            let path = memchr::memchr(b' ', key.as_bytes()).and_then(|space| key.as_bytes().get(space + 1..)).unwrap_or_default();
+            // Split as bytes: a `char` pattern's search cost twice the rest of the loop.
+            for (position, segment) in path.split(|&b| b == b'/').enumerate() {
                 if self.folded.contains(&position) {
-                    stats_mut.offer_param(position, segment.as_bytes(), self.settings.seed);
+                    stats_mut.offer_param(position, segment, self.settings.seed);
                 }
             }
             let routed = std::mem::take(&mut self.routed);
