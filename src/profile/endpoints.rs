@@ -73,7 +73,7 @@ pub struct EndpointStats {
 /// Where a template's samples stand: the [`Sample::floor`] of each parameter's sample that can
 /// take no more values below it, and of the examples. A chunk's new template starts from these
 /// (`deriver/floors.rs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Floors {
     params: Vec<(usize, u64)>,
     examples: u64,
