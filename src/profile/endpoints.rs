@@ -68,6 +68,10 @@ pub struct EndpointStats {
     pub examples: Sample,
     /// The shapes of redacted values, by placeholder name (`token`, `email`, a secret query key's).
     pub shapes: NamedShapes,
+    /// A chunk's statistics: the floors of the run's query samples, for keys this chunk has not
+    /// seen yet (see [`Floors`]). Never merged or written.
+    #[serde(skip)]
+    pub(crate) query_floors: Vec<(String, u64)>,
 }
 
 /// Where a template's samples stand: the [`Sample::floor`] of each parameter's sample that can
@@ -77,6 +81,8 @@ pub struct EndpointStats {
 pub struct Floors {
     params: Vec<(usize, u64)>,
     examples: u64,
+    /// By query key.
+    query: Vec<(String, u64)>,
 }
 
 /// The positions of a path's segments that a template replaced, as [`template_key`] found them.
@@ -235,7 +241,14 @@ impl EndpointStats {
             .filter(|&(_, floor)| floor < u64::MAX)
             .collect();
         let examples = self.examples.floor(EXAMPLES);
-        (!params.is_empty() || examples < u64::MAX).then_some(Floors { params, examples })
+        let query: Vec<(String, u64)> = self
+            .query
+            .iter()
+            .map(|q| (q, q.sample.floor(QUERY_SAMPLES)))
+            .filter(|&(q, floor)| !q.secret && floor < u64::MAX)
+            .map(|(q, floor)| (q.key.clone(), floor))
+            .collect();
+        (!params.is_empty() || examples < u64::MAX || !query.is_empty()).then_some(Floors { params, examples, query })
     }
 
     /// Empty statistics whose samples turn away what the run's could not take (see [`Floors`]).
@@ -244,6 +257,7 @@ impl EndpointStats {
         EndpointStats {
             params: floors.params.iter().map(|&(position, floor)| (position, Sample::below(floor))).collect(),
             examples: Sample::below(floors.examples),
+            query_floors: floors.query.clone(),
             ..EndpointStats::default()
         }
     }
@@ -273,7 +287,9 @@ impl EndpointStats {
             let at = match self.query.iter().position(|q| q.key.as_bytes() == key) {
                 Some(at) => at,
                 None if self.query.len() < MAX_QUERY_KEYS => {
-                    self.query.push(QueryStats { key: shape::lossless(key).into_owned(), ..QueryStats::default() });
+                    let floor = self.query_floors.iter().find(|(k, _)| k.as_bytes() == key).map_or(u64::MAX, |&(_, floor)| floor);
+                    let sample = Sample::below(floor);
+                    self.query.push(QueryStats { key: shape::lossless(key).into_owned(), sample, ..QueryStats::default() });
                     self.query.len() - 1
                 }
                 None => continue,

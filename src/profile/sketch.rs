@@ -343,7 +343,7 @@ pub fn seeded_hash(seed: u64, value: &[u8]) -> u64 {
 /// where it stopped (the cut). No value at or past the cut is taken again, so
 /// what is kept stays the trimmed sample of all the values seen, whatever
 /// their order and however samples are merged.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(from = "SampleWire", into = "SampleWire")]
 pub struct Sample {
     /// (hash, value), sorted by hash.
@@ -359,6 +359,14 @@ pub struct Sample {
 impl Default for Sample {
     fn default() -> Self {
         Sample { items: Vec::new(), cut: None, floor: u64::MAX }
+    }
+}
+
+/// A copy holds the same values; a chunk's floor stays with the chunk's own sample (a copy
+/// merged into the run's, as a query key new to it is, must take what it is given).
+impl Clone for Sample {
+    fn clone(&self) -> Self {
+        Sample { items: self.items.clone(), cut: self.cut, floor: u64::MAX }
     }
 }
 

@@ -263,4 +263,7 @@ fn a_sample_has_a_floor_once_full_or_cut() {
     assert_eq!(s.floor(4), s.cut.unwrap(), "cut, though not full");
     let below = Sample::below(s.floor(4));
     assert_eq!((below.items.len(), below.cut, below.floor), (0, None, s.floor(4)));
+    // A copy (one merged into the run's) takes every value again: the floor stays behind.
+    assert_eq!(below.clone().floor, u64::MAX);
+    assert_eq!((s.clone().items, s.clone().cut), (s.items.clone(), s.cut));
 }

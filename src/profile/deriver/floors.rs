@@ -52,6 +52,7 @@ mod tests {
     use super::super::{DeriveSettings, Deriver};
     use super::FLOORS_EVERY;
     use crate::log::LogRecord;
+    use crate::profile::endpoints::{EndpointStats, Positions, template_key_routed};
     use crate::scan::Accumulator;
     use rand_chacha::rand_core::{Rng, SeedableRng};
     use std::borrow::Cow;
@@ -68,7 +69,7 @@ mod tests {
                     1 => (format!("/orders/{}/items/{}", n % 7, n % 40), Some(format!("page={}", n % 3))),
                     2 => ("/search".to_owned(), Some(format!("q=w{}&sort=s{}", n % 900, n % 20))),
                     // Fewer values than a sample keeps, each new one coming later than the last.
-                    4 => (format!("/reports{}/{}", n % 8, i / 1200), Some(format!("day={}", i / 1700))),
+                    4 => (format!("/reports{}/{}", n % 8, i / 1200), Some(format!("day={}x{}", n % 8, i / 400))),
                     _ => (format!("/static/{}.css", n % 12), None),
                 }
             })
@@ -117,5 +118,46 @@ mod tests {
                 "chunks of {chunk_len}: {floored} of {chunks} started from floors"
             );
         }
+    }
+
+    /// One template's statistics fed chunk by chunk, each chunk's started below the floors the
+    /// run's had one chunk before, hold what statistics fed every request hold. 64 templates,
+    /// whose parameter, query and target values keep arriving, fewer or more than a sample keeps:
+    /// a floor set too low shows in some of them.
+    #[test]
+    fn statistics_started_below_the_floors_merge_into_those_of_every_request() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut floored = 0;
+        for t in 0..64usize {
+            let distinct = [3, 6, 12, 40, 500][t % 5];
+            // Values arrive over the run: the i-th request's is new, or one seen before.
+            let values: Vec<usize> = (0..400usize).map(|i| (i * distinct / 400).saturating_sub(rng.next_u64() as usize % 3)).collect();
+            let requests: Vec<(String, String)> =
+                values.iter().map(|v| (format!("/t{t}/{v}"), format!("k=t{t}v{v}&s=t{t}x{}", v / 3))).collect();
+            let feed = |stats: &mut EndpointStats, (path, query): &(String, String)| {
+                let (mut key, mut positions) = (String::new(), Positions::default());
+                template_key_routed(b"GET", path.as_bytes(), None, &mut key, &mut positions);
+                let record = LogRecord {
+                    path: Some(Cow::Borrowed(path.as_bytes())),
+                    query: Some(Cow::Borrowed(query.as_bytes())),
+                    ..LogRecord::default()
+                };
+                stats.add(&record, &positions, &positions.redacted, 7);
+            };
+            let mut whole = EndpointStats::default();
+            requests.iter().for_each(|r| feed(&mut whole, r));
+            let (mut run, mut floors) = (EndpointStats::default(), None);
+            for chunk_requests in requests.chunks(25) {
+                let mut chunk = floors.as_ref().map_or_else(EndpointStats::default, EndpointStats::below);
+                floored += usize::from(floors.is_some());
+                chunk_requests.iter().for_each(|r| feed(&mut chunk, r));
+                floors = run.floors();
+                run.merge(&chunk);
+            }
+            let samples = |s: &EndpointStats| format!("{:?} {:?} {:?}", s.params, s.query, s.examples);
+            assert_eq!(samples(&run), samples(&whole), "template {t}, {distinct} values");
+            assert!(!whole.params.is_empty() && !whole.query.is_empty(), "template {t}");
+        }
+        assert!(floored > 64 * 8, "{floored} chunks started from floors");
     }
 }
