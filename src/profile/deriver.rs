@@ -372,7 +372,7 @@ impl Deriver {
             self.compact();
         }
         self.keep_samples_in_budget();
-        if self.folded_chunks % FLOORS_EVERY == 0 {
+        if self.folded_chunks.is_multiple_of(FLOORS_EVERY) {
             self.floors.publish(self.folded_chunks, Arc::new(SampleFloors::of(&self.templates)));
         }
     }
