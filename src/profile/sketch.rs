@@ -30,8 +30,15 @@ pub struct QuantileSketch {
     pending: Vec<i32>,
 }
 
-/// Values wait this many at a time before they join the sorted bins.
-const PENDING: usize = 128;
+/// Values added wait this many at a time before they join the sorted bins. A chunk's sketches
+/// start empty: with room for 1,024, most of a chunk's values wait, then find their bins in the
+/// run's sketch, whose bins are there already, rather than be searched for and settled in the
+/// chunk's own thin bins again and again (128 at a time cost derive 1.8% more instructions on
+/// a realistic log). What waits in a chunk's sketches is at most the chunk's lines.
+const PENDING: usize = 1024;
+/// Values merged in from another sketch's waiting list wait this many at most: the run's
+/// sketches, one for each of up to 20,000 templates, hold little waiting.
+const PENDING_MERGED: usize = 128;
 
 /// A sketch as files hold it: its bins, every value in them.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -111,17 +118,17 @@ impl QuantileSketch {
 
     /// [`add`](Self::add) of a whole number (a byte count, a duration in microseconds).
     pub fn add_whole(&mut self, value: u64) {
-        self.add_in_bin(Self::bin_of_whole(value));
+        self.add_in_bin(Self::bin_of_whole(value), PENDING);
     }
 
     /// Counts a value: in its bin when the bin is there already (most values
     /// once a sketch has warmed up), else in the waiting list.
     pub fn add(&mut self, value: f64) {
-        self.add_in_bin(Self::bin_of(value));
+        self.add_in_bin(Self::bin_of(value), PENDING);
     }
 
     #[inline(always)] // the body of both adds
-    fn add_in_bin(&mut self, bin: i32) {
+    fn add_in_bin(&mut self, bin: i32, most_waiting: usize) {
         self.count += 1;
         // Bins are distinct and sorted, so bin `b` sits at most `b - first` places from the
         // start and at most `last - b` from the end: where a run of bins has no gap (think
@@ -144,7 +151,7 @@ impl QuantileSketch {
             }
         }
         self.pending.push(bin);
-        if self.pending.len() >= PENDING {
+        if self.pending.len() >= most_waiting {
             self.settle();
         }
     }
@@ -205,7 +212,7 @@ impl QuantileSketch {
         self.add_sorted_bins(&other.bins);
         // The other's waiting values come as adds would (most find their bin; the rest wait here).
         for &bin in &other.pending {
-            self.add_in_bin(bin);
+            self.add_in_bin(bin, PENDING_MERGED);
         }
     }
 

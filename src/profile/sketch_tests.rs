@@ -267,3 +267,26 @@ fn a_sample_has_a_floor_once_full_or_cut() {
     assert_eq!(below.clone().floor, u64::MAX);
     assert_eq!((s.clone().items, s.clone().cut), (s.items.clone(), s.cut));
 }
+
+/// A sketch values are added to keeps up to `PENDING` of them waiting; one that only merges
+/// others' (the run's, one a template) keeps at most `PENDING_MERGED`, whatever they hold.
+/// Either way the bins are those of adding each value.
+#[test]
+fn a_sketch_that_only_merges_keeps_few_values_waiting() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let (mut run, mut by_bin) = (QuantileSketch::default(), QuantileSketch::default());
+    for chunk in 0..40 {
+        let mut sketch = QuantileSketch::default();
+        // Values spread wide, so most wait rather than find a bin.
+        for _ in 0..(rng.next_u32() % 1500) {
+            let value = rng.next_u64() % (1 << (chunk % 40 + 1));
+            sketch.add_whole(value);
+            by_bin.add_n(QuantileSketch::bin_of_whole(value), 1);
+            assert!(sketch.pending.len() < PENDING);
+        }
+        run.merge(&sketch);
+        assert!(run.pending.len() < PENDING_MERGED, "after chunk {chunk}: {} waiting", run.pending.len());
+    }
+    assert!(PENDING > PENDING_MERGED);
+    assert_eq!((run.settled().bins.as_slice(), run.count), (by_bin.bins.as_slice(), by_bin.count));
+}
