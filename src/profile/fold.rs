@@ -21,9 +21,9 @@
 //! as before.
 //!
 //! Rules only grow, and a worker uses the rules as they stood
-//! [`RULES_LAG`] chunks before its own chunk, which the reader's in-flight
-//! bound guarantees are folded by then: so every thread count routes every
-//! chunk alike and the profile is the same byte for byte.
+//! `book::LAG` chunks before its own chunk, which the reader's
+//! in-flight bound guarantees are folded by then (`book.rs`): so every thread
+//! count routes every chunk alike and the profile is the same byte for byte.
 
 use crate::bytes::Short;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -32,8 +32,6 @@ use std::sync::Arc;
 
 /// The template table compacts when it reaches this many templates.
 pub const COMPACT_AT: usize = 4096;
-/// A chunk is routed by the rules as they stood this many chunks earlier.
-pub const RULES_LAG: u64 = super::book::LAG;
 
 /// The literals a folded group keeps (shared by the two indexes of [`Rules`]).
 pub type Kept = Arc<FxHashSet<String>>;
