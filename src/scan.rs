@@ -1,11 +1,13 @@
 //! The streaming scan: bytes in, parsed records out to an accumulator, on
 //! every core, in bounded memory.
 //!
-//! A reader thread cuts the input into chunks of whole lines (about 1 MiB,
-//! buffers recycled); worker threads parse chunks with their own parser and
-//! their own accumulator; the calling thread merges chunk results in input
-//! order, so line numbers and anything order-sensitive come out the same as
-//! a single-threaded pass. Memory is the chunks in flight plus what the
+//! Workers, the calling thread among them, each read the next chunk of whole
+//! lines (about 1 MiB) into a buffer of their own, in turn (`chunks.rs`), and
+//! parse it with their own parser and their own accumulator; chunk results
+//! are folded in input order by whichever worker finishes the one that is due
+//! (`order.rs`), so line numbers and anything order-sensitive come out the
+//! same as a single-threaded pass. As many threads as workers, so none waits
+//! for the machine's cores. Memory is the chunks in flight plus what the
 //! accumulators keep: never the whole input. A line longer than
 //! [`MAX_LINE`] is not buffered: it is counted as a reject and skipped.
 //! Stateful parsers (W3C's `#Fields:`) get one worker, which sees every
@@ -14,10 +16,13 @@
 //! never reach the accumulator.
 
 use crate::log::{Handed, LineError, LineParser, LogRecord, NotRequest, request_rule};
-use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+
+mod chunks;
+mod order;
+use chunks::{Chunker, Work};
+use order::Order;
 
 /// Lines longer than this are rejected without being held in memory.
 pub const MAX_LINE: usize = 1 << 20;
@@ -52,7 +57,7 @@ pub struct Reject {
 }
 
 /// What a scan of one input found.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Scan {
     pub lines: u64,
     /// Records that are HTTP requests.
@@ -65,13 +70,6 @@ pub struct Scan {
     pub rejects: Vec<Reject>,
     /// A read error that ended the input early (a truncated gzip); what came before is kept.
     pub read_error: Option<io::Error>,
-}
-
-enum Work {
-    /// Whole lines in `buf[..len]`; the buffer goes back to the reader's pool.
-    Lines { seq: u64, buf: Vec<u8>, len: usize },
-    /// A line over [`MAX_LINE`] bytes that was skipped.
-    Overlong { seq: u64 },
 }
 
 /// Counts of records that were no HTTP request, by [`NotRequest::index`].
@@ -93,71 +91,62 @@ struct ChunkResult<A> {
 /// made by `new_acc` (given the chunk's number in this input), which is then folded into `total` in input order.
 pub fn scan<A, F>(reader: Box<dyn Read + Send>, parser: &dyn LineParser, new_acc: F, total: &mut A::Total, threads: usize) -> Scan
 where
-    A: Accumulator + 'static,
+    A: Accumulator,
+    A::Total: Send,
     F: Fn(u64) -> A + Sync,
 {
     let workers = if parser.is_stateful() { 1 } else { threads.max(1) };
-    let (work_tx, work_rx) = sync_channel::<Work>(workers * 2);
-    // Chunks between the reader and the fold: a slow fold holds the reader
-    // back instead of letting parsed chunks pile up in memory.
-    let in_flight = (IN_FLIGHT_PER_WORKER * workers).min(MAX_IN_FLIGHT);
-    let (permit_tx, permit_rx) = sync_channel::<()>(in_flight);
-    for _ in 0..in_flight {
-        let _ = permit_tx.send(());
-    }
-    let work_rx = Arc::new(Mutex::new(work_rx));
-    let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let (result_tx, result_rx) = std::sync::mpsc::channel::<ChunkResult<A>>();
-    std::thread::scope(|scope| {
-        let reader_thread = scope.spawn(move || read_chunks(reader, Sender { work: work_tx, permits: permit_rx }, pool_rx));
-        for _ in 0..workers {
-            let (work_rx, result_tx, pool_tx) = (Arc::clone(&work_rx), result_tx.clone(), pool_tx.clone());
-            let mut parser = parser.clone_box();
-            let new_acc = &new_acc;
-            scope.spawn(move || {
-                loop {
-                    let work = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(work) = work else { return };
-                    let result = match work {
-                        Work::Lines { seq, buf, len } => {
-                            let result = parse_chunk(seq, &buf[..len], parser.as_mut(), new_acc(seq));
-                            let _ = pool_tx.send(buf);
-                            result
-                        }
-                        Work::Overlong { seq } => overlong(seq, new_acc(seq)),
-                    };
-                    if result_tx.send(result).is_err() {
-                        return;
-                    }
+    // Chunks read but not yet folded: a slow chunk holds the reading back instead of
+    // letting the results after it pile up in memory.
+    let in_flight = (IN_FLIGHT_PER_WORKER * workers).min(MAX_IN_FLIGHT) as u64;
+    let chunker = Mutex::new(Chunker::new(reader));
+    let order = Order::new(Scan::default(), total);
+    let work = |mut parser: Box<dyn LineParser>| {
+        // A worker that panics lets the others go rather than leave them waiting for its chunk.
+        let _stop = StopOnPanic(&order);
+        let mut buf = Vec::new();
+        loop {
+            let work = {
+                let Ok(mut chunker) = chunker.lock() else { return };
+                if !order.wait_for_room(chunker.next_seq(), in_flight) {
+                    return;
                 }
-            });
+                chunker.next(&mut buf)
+            };
+            let result = match work {
+                Some(Work::Lines { seq, len }) => parse_chunk(seq, &buf[..len], parser.as_mut(), new_acc(seq)),
+                Some(Work::Overlong { seq }) => overlong(seq, new_acc(seq)),
+                None => return,
+            };
+            order.hand_in(result);
         }
-        drop(result_tx);
-        let mut scan = Scan {
-            lines: 0,
-            records: 0,
-            not_requests: NotRequests::default(),
-            skipped: 0,
-            rejected: 0,
-            rejects: Vec::new(),
-            read_error: None,
-        };
-        let mut pending = BTreeMap::new();
-        let mut next_seq = 0;
-        for result in result_rx {
-            pending.insert(result.seq, result);
-            while let Some(chunk) = pending.remove(&next_seq) {
-                fold(&mut scan, total, chunk);
-                let _ = permit_tx.try_send(());
-                next_seq += 1;
-            }
+    };
+    std::thread::scope(|scope| {
+        let work = &work;
+        for _ in 1..workers {
+            let parser = parser.clone_box();
+            scope.spawn(move || work(parser));
         }
-        scan.read_error = reader_thread.join().unwrap_or_else(|_| Some(io::Error::other("the reader thread panicked")));
-        scan
-    })
+        // The calling thread is a worker too.
+        work(parser.clone_box());
+    });
+    let mut scan = order.into_scan();
+    scan.read_error = match chunker.into_inner() {
+        Ok(chunker) => chunker.error,
+        Err(_) => Some(io::Error::other("a worker panicked while reading the input")),
+    };
+    scan
+}
+
+/// Stops the scan's order when dropped by a panicking worker.
+struct StopOnPanic<'o, 't, A: Accumulator>(&'o Order<'t, A>);
+
+impl<A: Accumulator> Drop for StopOnPanic<'_, '_, A> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
 }
 
 fn fold<A: Accumulator>(scan: &mut Scan, total: &mut A::Total, chunk: ChunkResult<A>) {
@@ -225,102 +214,6 @@ impl<A: Accumulator> ChunkResult<A> {
     }
 }
 
-/// Cuts the input into chunks that end at a newline; returns the error that ended it early, if any.
-///
-/// Buffers keep their full length between uses (only `filled` bytes are
-/// data), so recycling one costs no zeroing.
-/// The reader's way out: one permit per chunk sent, returned when it is folded.
-struct Sender {
-    work: SyncSender<Work>,
-    permits: Receiver<()>,
-}
-
-impl Sender {
-    fn send(&self, item: Work) -> bool {
-        self.permits.recv().is_ok() && self.work.send(item).is_ok()
-    }
-}
-
-fn read_chunks(mut reader: Box<dyn Read + Send>, work: Sender, pool: Receiver<Vec<u8>>) -> Option<io::Error> {
-    let mut seq = 0;
-    let mut carry: Vec<u8> = Vec::new();
-    let send = |item: Work| work.send(item);
-    loop {
-        let mut buf = pool.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
-        let mut filled = carry.len();
-        if buf.len() < filled + CHUNK / 2 {
-            buf.resize(filled + CHUNK, 0);
-        }
-        buf[..filled].copy_from_slice(&carry);
-        carry.clear();
-        let (eof, error) = fill(&mut reader, &mut buf, &mut filled);
-        if !eof {
-            match memchr::memrchr(b'\n', &buf[..filled]) {
-                Some(last) => {
-                    carry.extend_from_slice(&buf[last + 1..filled]);
-                    filled = last + 1;
-                }
-                None if filled >= MAX_LINE => {
-                    if !send(Work::Overlong { seq }) {
-                        return None;
-                    }
-                    seq += 1;
-                    match skip_line(&mut reader, &mut carry) {
-                        Ok(true) => continue,
-                        Ok(false) => return None,
-                        Err(e) => return Some(e),
-                    }
-                }
-                None => {
-                    // One line still going: read more behind it.
-                    carry.extend_from_slice(&buf[..filled]);
-                    continue;
-                }
-            }
-        }
-        if filled > 0 {
-            if !send(Work::Lines { seq, buf, len: filled }) {
-                return None;
-            }
-            seq += 1;
-        }
-        if eof {
-            return error;
-        }
-    }
-}
-
-/// Reads into `buf[*filled..]` until it is full or the input ends; returns (ended, error).
-fn fill(reader: &mut dyn Read, buf: &mut [u8], filled: &mut usize) -> (bool, Option<io::Error>) {
-    while *filled < buf.len() {
-        match reader.read(&mut buf[*filled..]) {
-            Ok(0) => return (true, None),
-            Ok(n) => *filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (true, Some(e)),
-        }
-    }
-    (false, None)
-}
-
-/// Discards input up to and including the next newline; what follows it goes to `carry`.
-/// Returns false at the end of the input.
-fn skip_line(reader: &mut dyn Read, carry: &mut Vec<u8>) -> io::Result<bool> {
-    let mut scratch = vec![0u8; 64 * 1024];
-    loop {
-        let n = match reader.read(&mut scratch) {
-            Ok(0) => return Ok(false),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if let Some(nl) = memchr::memchr(b'\n', &scratch[..n]) {
-            carry.extend_from_slice(&scratch[nl + 1..n]);
-            return Ok(true);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +234,85 @@ mod tests {
 
     fn line(i: usize) -> String {
         format!("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET /{} HTTP/1.0\" 200 1 \"-\" \"ua\"\n", (b'a' + (i % 26) as u8) as char)
+    }
+
+    /// Reads a line `GET /<n>` as a request for path `/<n>`: a parser cheap enough for tests
+    /// of many chunks in debug builds.
+    #[derive(Clone)]
+    struct Numbered;
+    impl LineParser for Numbered {
+        fn parse<'a>(&mut self, line: &'a [u8]) -> crate::log::Parsed<'a> {
+            let path = line.strip_prefix(b"GET ").map(std::borrow::Cow::Borrowed);
+            crate::log::Parsed::Record(LogRecord { method: Some(std::borrow::Cow::Borrowed(b"GET")), path, ..LogRecord::default() })
+        }
+        fn clone_box(&self) -> Box<dyn LineParser> {
+            Box::new(self.clone())
+        }
+    }
+
+    /// The chunks folded so far, shared by the accumulators of one scan.
+    type Folded = std::sync::Arc<std::sync::atomic::AtomicU64>;
+
+    /// Each chunk's line numbers; checks when made that the chunk `MAX_IN_FLIGHT` before it has folded.
+    struct Numbers(Vec<u64>, Folded);
+    impl Accumulator for Numbers {
+        type Total = Vec<u64>;
+        fn add(&mut self, record: &LogRecord<'_>) {
+            let number = record.path.as_deref().and_then(|p| std::str::from_utf8(&p[1..]).ok()?.parse().ok());
+            self.0.push(number.unwrap_or(u64::MAX));
+        }
+        fn fold_into(self, total: &mut Vec<u64>) {
+            total.extend(self.0);
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn numbered_lines(n: u64) -> Vec<u8> {
+        (0..n).flat_map(|i| format!("GET /{i}\n").into_bytes()).collect()
+    }
+
+    #[test]
+    fn workers_fold_every_chunk_in_order_and_read_no_chunk_before_its_lag_has_folded() {
+        // 30 MB: about 30 chunks, on 1 to 8 workers. When a chunk is read (its accumulator
+        // made), the chunk MAX_IN_FLIGHT before it has folded, whatever the thread count:
+        // what the fold publishes reaches every chunk alike.
+        let text = numbered_lines(2_400_000);
+        for threads in [1, 2, 3, 8] {
+            let folded = Folded::default();
+            let lagging = std::sync::atomic::AtomicU64::new(0);
+            let new_acc = |seq: u64| {
+                if seq >= folded.load(std::sync::atomic::Ordering::SeqCst) + MAX_IN_FLIGHT as u64 {
+                    lagging.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                Numbers(Vec::new(), std::sync::Arc::clone(&folded))
+            };
+            let mut numbers = Vec::new();
+            let scan = scan(Box::new(std::io::Cursor::new(text.clone())), &Numbered, new_acc, &mut numbers, threads);
+            assert_eq!((scan.lines, scan.records, scan.rejected), (2_400_000, 2_400_000, 0), "{threads} threads");
+            assert!(numbers.iter().copied().eq(0..2_400_000), "{threads} threads: lines out of order");
+            assert!(folded.load(std::sync::atomic::Ordering::SeqCst) > MAX_IN_FLIGHT as u64 + 8, "more chunks than the lag");
+            assert_eq!(lagging.into_inner(), 0, "{threads} threads: a chunk read too far ahead of the fold");
+        }
+    }
+
+    #[test]
+    fn a_worker_that_panics_stops_the_scan_and_the_panic_reaches_the_caller() {
+        // Chunk 3 of about 30 panics while the other workers go on: they are let go, not
+        // left waiting for room that chunk 3's fold would have made.
+        let text = numbered_lines(2_400_000);
+        for threads in [1, 2, 4] {
+            let folded = Folded::default();
+            let new_acc = |seq: u64| {
+                assert_ne!(seq, 3, "chunk 3 fails");
+                Numbers(Vec::new(), std::sync::Arc::clone(&folded))
+            };
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut numbers = Vec::new();
+                scan(Box::new(std::io::Cursor::new(text.clone())), &Numbered, new_acc, &mut numbers, threads)
+            }));
+            assert!(caught.is_err(), "{threads} threads");
+            assert!(folded.load(std::sync::atomic::Ordering::SeqCst) <= 3, "{threads} threads: a chunk folded after the one that failed");
+        }
     }
 
     #[test]
