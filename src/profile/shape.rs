@@ -271,7 +271,7 @@ const TOKEN_CLASSES: [u8; 256] = {
 /// and `_ - . [ ] : $ @ ! ~ ,` (PHP's `vars[1][]`, `filter%5Bname%5D` decoded),
 /// at most 64 bytes.
 pub fn is_payload_key(key: &[u8]) -> bool {
-    if key.len() > 64 {
+    if key.len() > MAX_NAME {
         return true;
     }
     let mut i = 0;
@@ -295,6 +295,14 @@ pub fn is_payload_key(key: &[u8]) -> bool {
         i += 1;
     }
     false
+}
+
+/// The longest query parameter name; a longer key is a payload.
+pub const MAX_NAME: usize = 64;
+
+/// How many bytes `input` opens with that may be in a name (no `%`, no `=` or `&`).
+pub fn name_bytes(input: &[u8]) -> usize {
+    input.iter().position(|&b| !NAME_BYTES[usize::from(b)]).unwrap_or(input.len())
 }
 
 /// The bytes of a query parameter's name (see [`is_payload_key`]), as a table: this runs
