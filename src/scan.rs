@@ -295,6 +295,42 @@ mod tests {
         }
     }
 
+    /// Each chunk's first line number and its number of lines.
+    struct Spans(u64, u64);
+    impl Accumulator for Spans {
+        type Total = Vec<(u64, u64)>;
+        fn add(&mut self, record: &LogRecord<'_>) {
+            let number = record.path.as_deref().and_then(|p| std::str::from_utf8(&p[1..]).ok()?.parse().ok());
+            if self.1 == 0 {
+                self.0 = number.unwrap_or(u64::MAX);
+            }
+            self.1 += 1;
+        }
+        fn fold_into(self, total: &mut Vec<(u64, u64)>) {
+            total.push((self.0, self.1));
+        }
+    }
+
+    #[test]
+    fn chunks_end_at_the_same_lines_whatever_the_thread_count_after_a_long_line() {
+        // A line of 1000 KiB, begun 40 KB into a chunk, grows the buffer of the worker that
+        // reads it: chunks read into that buffer later still end where chunks read into any other do.
+        let mut text = numbered_lines(100_000);
+        text.extend(b"GET /0".iter().chain(&vec![b'7'; 1000 << 10]).chain(b"\n"));
+        text.extend(numbered_lines(1_200_000));
+        let spans = |threads| {
+            let mut spans = Vec::new();
+            scan(Box::new(std::io::Cursor::new(text.clone())), &Numbered, |_| Spans(0, 0), &mut spans, threads);
+            spans
+        };
+        let one = spans(1);
+        assert!(one.len() > 12, "{} chunks", one.len());
+        assert_eq!(one.iter().map(|s| s.1).sum::<u64>(), 1_300_001);
+        for threads in [2, 3] {
+            assert_eq!(spans(threads), one, "{threads} threads");
+        }
+    }
+
     #[test]
     fn a_worker_that_panics_stops_the_scan_and_the_panic_reaches_the_caller() {
         // Chunk 3 of about 30 panics while the other workers go on: they are let go, not

@@ -46,12 +46,16 @@ impl Chunker {
                 return None;
             }
             let mut filled = self.carry.len();
-            if buf.len() < filled + CHUNK / 2 {
-                buf.resize(filled + CHUNK, 0);
+            // A chunk's window is set by the carried line alone, never by the buffer's size (a
+            // buffer grown for a long line once stays grown): chunks end at the same lines
+            // whichever worker reads them.
+            let window = if filled + CHUNK / 2 > CHUNK { filled + CHUNK } else { CHUNK };
+            if buf.len() < window {
+                buf.resize(window, 0);
             }
             buf[..filled].copy_from_slice(&self.carry);
             self.carry.clear();
-            let (eof, error) = fill(&mut self.reader, buf, &mut filled);
+            let (eof, error) = fill(&mut self.reader, &mut buf[..window], &mut filled);
             if eof {
                 self.ended = true;
                 self.error = error;
