@@ -35,7 +35,7 @@ pub const MAX_IN_FLIGHT: usize = 16;
 pub const KEPT_REJECTS: usize = 10;
 
 /// Takes one chunk's records, one at a time, on a worker thread; then folds
-/// what it built into the run's total on the calling thread, chunks in input
+/// what it built into the run's total, one chunk at a time and in input
 /// order. The expensive per-record work belongs in `add`; `fold_into` sees
 /// each chunk once.
 pub trait Accumulator: Send {

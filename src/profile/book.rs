@@ -1,9 +1,9 @@
-//! What the fold's thread hands the workers as a derive goes on (the folding
+//! What the fold hands the workers as a derive goes on (the folding
 //! rules, the samples' floors), kept by version, so that each chunk gets the
 //! version that stood a fixed number of chunks before it.
 //!
 //! Chunk `n` is handed out only once chunk `n - MAX_IN_FLIGHT` has folded
-//! (`scan.rs`), so the version made then is always published when a worker
+//! (`scan/order.rs`), so the version made then is always published when a worker
 //! starts chunk `n`, however the threads are timed: every thread count treats
 //! every chunk alike, and the profile is the same byte for byte. Versions no
 //! chunk still to come can ask for are dropped as new ones come in.

@@ -2,8 +2,8 @@
 //!
 //! Work splits in two. On worker threads, a [`ChunkDigest`] filters each
 //! record, templates its path and updates that template's statistics, and
-//! keeps one small event per request (time, template, hashed user). On the
-//! calling thread, chunk digests fold into the [`Deriver`] in input order:
+//! keeps one small event per request (time, template, hashed user). Then,
+//! one chunk at a time, chunk digests fold into the [`Deriver`] in input order:
 //! template statistics merge, and the events feed the arrival curve, the
 //! per-window endpoint mix and the session tracker, which need input order.
 //! Folding in order makes the profile the same for any thread count.
@@ -277,7 +277,7 @@ impl Accumulator for ChunkDigest {
     }
 }
 
-/// The whole run's state, on the calling thread.
+/// The whole run's state, folded into by one worker at a time (`scan/order.rs`).
 pub struct Deriver {
     settings: Arc<DeriveSettings>,
     pool: EventPool,

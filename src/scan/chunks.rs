@@ -2,8 +2,9 @@
 //!
 //! The input is read by the workers themselves, one at a time (the cutter sits behind a
 //! lock): each reads its next chunk into its own buffer and parses it, while the other
-//! workers parse theirs. A reader thread of its own, passing buffers through channels,
-//! made two threads more than the machine's cores to schedule, and its channels' waits.
+//! workers parse theirs. A reader thread of its own and a thread for the fold, passing
+//! buffers and results through channels, made two threads more than the cores to
+//! schedule: a worker waited on a channel's lock held by a thread set aside.
 
 use super::{CHUNK, MAX_LINE};
 use std::io::{self, Read};

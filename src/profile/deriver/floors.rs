@@ -4,7 +4,7 @@
 //! in its first values and then, more and more rarely, values of smaller
 //! hashes, each copied, kept and merged, only for nearly all of them to be
 //! dropped where the chunk folds into the run's sample, full long since.
-//! Every [`FLOORS_EVERY`] chunks the fold's thread therefore publishes each
+//! Every [`FLOORS_EVERY`] chunks the fold therefore publishes each
 //! template's [`Floors`]: the hash from which its run-wide samples take no
 //! value. A chunk's new template starts from its floors and turns such values
 //! away by their hash alone.
@@ -19,7 +19,7 @@ use super::super::book::Book;
 use super::super::endpoints::{EndpointStats, Floors};
 use rustc_hash::FxHashMap;
 
-/// The fold's thread publishes floors after every this many chunks.
+/// The fold publishes floors after every this many chunks.
 pub const FLOORS_EVERY: u64 = 8;
 
 /// The floors of every template with a sample that can take no more values past some hash.
