@@ -7,7 +7,33 @@
 //! `--bin` sets it.
 
 use super::wire::Arrival;
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Bins by index, neighbours kept in neighbouring buckets (see [`BinHasher`]).
+type Bins = HashMap<i64, u64, BuildHasherDefault<BinHasher>>;
+
+/// Hashes a bin index so that the table's bucket is read from its low bits as they are, and
+/// its tag (the top seven bits) from a mix of them. Counts come mostly in order of time (a
+/// chunk's seconds, the sessions a sweep closes), and a mixing hash sent each to a bucket
+/// far from the last: a cache miss a count, a day's table being 86,400 bins.
+#[derive(Default)]
+struct BinHasher(u64);
+
+impl Hasher for BinHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.0 = n as u64;
+    }
+    fn finish(&self) -> u64 {
+        const TAG: u64 = 0xfe00_0000_0000_0000;
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) & TAG | self.0 & !TAG
+    }
+}
 
 /// Internal resolutions, seconds; each divides the next.
 const RESOLUTIONS: [i64; 7] = [1, 10, 60, 600, 3600, 21600, 86400];
@@ -35,7 +61,7 @@ pub struct ArrivalCounter {
     /// bin index (time / resolution) → count. A hash map: a count is added per
     /// session and per second of log, and a day's 86,400 bins in a tree cost a
     /// search of cache misses each; whatever reads the bins sorts or scans them.
-    bins: FxHashMap<i64, u64>,
+    bins: Bins,
 }
 
 impl ArrivalCounter {
@@ -52,7 +78,7 @@ impl ArrivalCounter {
 
     fn coarsen(&mut self) {
         let factor = RESOLUTIONS[self.level + 1] / RESOLUTIONS[self.level];
-        let mut coarse = FxHashMap::default();
+        let mut coarse = Bins::default();
         for (bin, n) in std::mem::take(&mut self.bins) {
             *coarse.entry(bin.div_euclid(factor)).or_default() += n;
         }
@@ -155,6 +181,20 @@ impl ArrivalCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbouring_bins_hash_to_neighbouring_buckets_with_tags_spread() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<BinHasher>::default();
+        let hashes: Vec<u64> = (-2048i64..2048).map(|bin| build.hash_one(bin)).collect();
+        // The bucket is read from the low bits: the bin's own, so neighbours sit side by side.
+        for (pair, bin) in hashes.windows(2).zip(-2048i64..) {
+            assert_eq!(pair[1] & 0xffff, (pair[0] & 0xffff).wrapping_add(1) & 0xffff, "bin {bin}");
+        }
+        // The tag (top seven bits) tells bins apart within a bucket group: most of its 128 values are used.
+        let tags: std::collections::BTreeSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(tags.len() > 100, "{} tags", tags.len());
+    }
 
     #[test]
     fn out_of_order_lines_land_in_their_bin() {
