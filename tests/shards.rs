@@ -124,7 +124,14 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
             vec!["run", p, "--host", &host, "--seed", "11", "--shard", "2/3", "--start-at", &later, "--out", out.to_str().unwrap()];
         args.extend(id.map(|id| ["--run-id", id]).into_iter().flatten());
         let done = replay(&args, b"");
-        assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+        // What a rerun is for here is its id. On a machine busy with other tests, a short run may
+        // judge itself under-delivered (its lag is the machine's): that verdict alone is allowed,
+        // any other failure is not.
+        let late_only = done.status.code() == Some(1)
+            && results(&out)["verdict"]["reasons"].as_array().is_some_and(|reasons| {
+                !reasons.is_empty() && reasons.iter().all(|r| r.as_str().is_some_and(|r| r.contains("under-delivered")))
+            });
+        assert!(done.status.code() == Some(0) || late_only, "{}{}", text(&done.stdout), text(&done.stderr));
         out.join("results.json").to_string_lossy().into_owned()
     };
     let foreign = rerun(None);
