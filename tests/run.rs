@@ -284,6 +284,15 @@ fn plan_and_demo() {
     for file in ["replay-demo/profile.json", "replay-demo/results/report.html", "replay-demo/results/results.json"] {
         assert!(here.path().join(file).is_file(), "{file} kept: {demo}");
     }
+    assert!(!demo.contains("over HTTP/2"), "{demo}");
+    // Over HTTP/2 (h2c): the example server counts every request it received so.
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_replay")).args(["demo", "--duration", "1s", "--http2"]).current_dir(here.path()).output().unwrap();
+    let demo = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let sent = demo.lines().find_map(|l| l.strip_prefix("demo: ")?.split_once(" of ")?.0.replace(',', "").parse::<u64>().ok());
+    let over_h2 = demo.split("over HTTP/2: ").nth(1).and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u64>().ok());
+    assert!(sent.is_some_and(|n| n > 0) && over_h2 == sent, "every request over HTTP/2: {demo}");
 }
 
 #[test]

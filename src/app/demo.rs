@@ -24,7 +24,7 @@ fn demo_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("replay-demo-{}", std::process::id()))
 }
 
-pub fn demo_command(duration_s: u64, ui: Option<crate::ui::UiOptions>) -> anyhow::Result<Exit> {
+pub fn demo_command(duration_s: u64, http2: bool, ui: Option<crate::ui::UiOptions>) -> anyhow::Result<Exit> {
     let dir = demo_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let log = dir.join("access.log");
@@ -40,18 +40,20 @@ pub fn demo_command(duration_s: u64, ui: Option<crate::ui::UiOptions>) -> anyhow
     let (addr, received, stop) = runtime.block_on(crate::demo::start())?;
     let span_s = profile.arrival.counts.len() as f64 * f64::from(profile.arrival.bin_s);
     println!(
-        "demo: 2. replay it against an example server on http://{addr}: {} ({} requests over {}) in {}",
+        "demo: 2. replay it against an example server on http://{addr}: {} ({} requests over {}) in {}{}",
         profile_path.display(),
         profile.arrival.counts.iter().sum::<u64>(),
         crate::units::human_duration(span_s),
-        crate::units::human_duration(duration_s as f64)
+        crate::units::human_duration(duration_s as f64),
+        if http2 { ", over HTTP/2 (h2c)" } else { "" }
     );
     let host: hyper::Uri = format!("http://{addr}").parse()?;
     // The example server takes any login; a login found in the log needs values all the same.
     let vars = [("username", "demo"), ("password", "pw-demo")].into_iter().map(|(k, v)| (k.to_owned(), vec![v.to_owned()])).collect();
     let settings = PlanSettings { pace: Pace::Duration(Duration::from_secs(duration_s.max(1))), vars, ..PlanSettings::default() };
     let planned = build(&Requests(&profile), &settings)?;
-    let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(ClientConfig::new(host.clone())) };
+    let client = ClientConfig { http2, ..ClientConfig::new(host.clone()) };
+    let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(client) };
     let out = prepare_out(Some(&dir.join("results")), true)?;
     let facts = plan_facts(&log.display().to_string(), &settings, &config, &planned);
     let judging = super::run::Judging { run_id: super::run::default_run_id(&facts, None), ..super::run::Judging::default() };

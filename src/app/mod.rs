@@ -56,7 +56,7 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         }
         Command::Run { request, ui } => run::run_command(request, ui),
         Command::Plan { request } => plan::plan_command(request, &mut io::stdout().lock()),
-        Command::Demo { duration_s, ui } => demo::demo_command(duration_s, ui),
+        Command::Demo { duration_s, http2, ui } => demo::demo_command(duration_s, http2, ui),
         Command::Ui { args } => ui::ui_command(args),
         Command::Report { file, thresholds, out } => results::report_command(&file, &thresholds, out.as_deref()),
         Command::Merge { files, output } => results::merge_command(&files, &output),

@@ -147,6 +147,9 @@ enum CliCommand {
         /// How long the replay lasts
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_s)]
         duration: u64,
+        /// Replay over HTTP/2 without TLS (h2c), as `run --http2` does
+        #[arg(long)]
+        http2: bool,
         #[command(flatten)]
         ui: ui::UiFlags,
     },
@@ -396,6 +399,7 @@ pub enum Command {
     },
     Demo {
         duration_s: u64,
+        http2: bool,
         ui: Option<crate::ui::UiOptions>,
     },
     Ui {
@@ -556,7 +560,7 @@ fn translate(cli: Cli) -> Command {
         CliCommand::Compare { baseline, current, tolerance, out } => Command::Compare { baseline, current, tolerance, out },
         CliCommand::Run { run, ui } => Command::Run { request: run.into_request(), ui: ui.options() },
         CliCommand::Plan { run, shards } => Command::Plan { request: run::RunRequest { shards, ..run.into_request() } },
-        CliCommand::Demo { duration, ui } => Command::Demo { duration_s: duration, ui: ui.options() },
+        CliCommand::Demo { duration, http2, ui } => Command::Demo { duration_s: duration, http2, ui: ui.options() },
         CliCommand::Ui { args } => Command::Ui { args },
         CliCommand::Parse { logs, limit } => Command::Parse { config: logs.into_config(), limit },
     }
