@@ -1,11 +1,13 @@
 # replay in a container: `docker build -t replay .`, then, writing the results into the current folder as you:
 #   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD:/work" -w /work replay run /opt/replay/profiles/steady.json --host https://staging --duration 1m
-# Stage 1 builds the release binary from the locked dependencies; stage 2 is a
-# small Debian with that binary, the example profiles and a non-root user.
+# Stage 1 builds the release binary from the locked dependencies, with profile-guided
+# optimisation (deploy/build-release.sh: rustup's llvm-tools merge the training's counts);
+# stage 2 is a small Debian with that binary, the example profiles and a non-root user.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked \
+RUN rustup component add llvm-tools \
+ && deploy/build-release.sh \
  && strip target/release/replay
 
 FROM debian:bookworm-slim AS runtime

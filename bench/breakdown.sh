@@ -23,7 +23,7 @@ seconds=${2:-10}
 if ! command -v nginx >/dev/null || ! command -v perf >/dev/null || ! command -v valgrind >/dev/null || [ ! -x /usr/bin/time ]; then
   (apt-get update -qq && apt-get install -y -qq nginx linux-perf valgrind time) >/dev/null
 fi
-cargo build --release --locked -q
+deploy/build-release.sh
 source bench/bench_nginx.sh
 start_bench_nginx
 out=bench/out/breakdown

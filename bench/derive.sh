@@ -24,7 +24,7 @@ mkdir -p "$out"
 if ! command -v goaccess >/dev/null || [ ! -x /usr/bin/time ]; then
   (apt-get update -qq && apt-get install -y -qq goaccess time) >/dev/null
 fi
-cargo build --release --locked -q
+deploy/build-release.sh
 rustc -O --edition 2024 bench/gen_realistic.rs -o "$out/gen_realistic"
 log="$out/realistic-${size_mb}MB-seed7.log"
 slugs="$out/slugs-${small_mb}MB-seed7.log"

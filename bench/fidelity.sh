@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 log=${1:?usage: bench/fidelity.sh LOG [DURATION]}
 duration=${2:-40s}
 . bench/nginx_target.sh
-cargo build --release --locked -q
+deploy/build-release.sh
 replay=target/release/replay
 out=bench/out/fidelity
 rm -rf "$out" && mkdir -p "$out"

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-../shared/real-logs}
 . bench/nginx_target.sh
-cargo build --release --locked -q
+deploy/build-release.sh
 replay=$PWD/target/release/replay
 out=bench/out/real_logs
 rm -rf "$out" && mkdir -p "$out"

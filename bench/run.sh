@@ -8,7 +8,7 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/b
   (apt-get update -qq && apt-get install -y -qq nginx wrk time chromium) >/dev/null
 fi
 command -v oha >/dev/null || cargo install oha --locked
-cargo build --release --locked -q
+deploy/build-release.sh
 source bench/bench_nginx.sh
 start_bench_nginx
 python3 bench/run_bench.py "${1:-30}"

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-10}
 rate=${2:-5000}
-cargo build --release --locked -q
+deploy/build-release.sh
 source bench/bench_nginx.sh
 start_bench_nginx
 out=bench/out/soak
