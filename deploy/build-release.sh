@@ -83,6 +83,7 @@ for http2 in "" --http2; do
   (cd "$work/demo" && LLVM_PROFILE_FILE="$work/run/%p-%m.profraw" "$bin" demo --duration 5s $http2 >/dev/null 2>&1)
 done
 
+rm -rf "$work/logs"
 "$profdata" merge -o "$work/derive.profdata" "$work/derive"
 "$profdata" merge -o "$work/run.profdata" "$work/run"
 hottest() { "$profdata" show "$1" | sed -n 's/^Maximum function count: //p'; }

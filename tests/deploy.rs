@@ -247,7 +247,10 @@ fn run_flags_read_as_replay_reads_them_and_the_dockerfile_runs_as_documented() {
     assert!(dockerfile.contains("rustup component add llvm-tools") && dockerfile.contains("deploy/build-release.sh"));
     let build = read("deploy/build-release.sh");
     assert!(build.contains("-Cprofile-generate=") && build.contains("-Cprofile-use=") && build.contains("cargo build --release --locked"));
-    assert!(build.contains("demo --duration 5s $http2") && build.contains("for http2 in \"\" --http2"), "the run engine is trained over HTTP/1.1 and h2c");
+    assert!(
+        build.contains("demo --duration 5s $http2") && build.contains("for http2 in \"\" --http2"),
+        "the run engine is trained over HTTP/1.1 and h2c"
+    );
     assert!(dockerfile.contains("USER 10001") && dockerfile.contains("ENTRYPOINT [\"replay\"]") && dockerfile.contains("COPY profiles"));
     assert!(!dockerfile.contains("HEALTHCHECK"));
     // The documented `docker run` writes its results as the caller, into the caller's folder.
