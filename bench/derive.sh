@@ -14,7 +14,11 @@
 # The realistic log is also split in 8 parts, each derived to a partial
 # (--partial) one after another, then merged (--merge): a fleet's derive on
 # one machine's time.
-# Usage: bench/derive.sh [SIZE_MB=1000]
+# Each figure is the median of ROUNDS interleaved rounds (3), every input read
+# just before its run (bench/measure.py). With REPLAY_BEFORE=path/to/an/older/replay,
+# that binary derives the realistic and the short-slug logs in the same rounds, in
+# rows of their own: a before-and-after on the same moments of a shared machine.
+# Usage: [REPLAY_BEFORE=older/replay] [ROUNDS=3] bench/derive.sh [SIZE_MB=1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-1000}
@@ -47,6 +51,11 @@ if [ ! -s "$parts/part07" ]; then
   rm -rf "$parts" && mkdir -p "$parts" && split -n l/8 -d "$log" "$parts/part"
 fi
 fleet="for p in $parts/part0?; do target/release/replay derive --partial \$p -o \$p.json.gz 2>/dev/null || exit 1; done; target/release/replay derive --merge $parts/part0?.json.gz -o /dev/null 2>/dev/null"
+before=()
+if [ -n "${REPLAY_BEFORE:-}" ]; then
+  before=("replay derive (short slugs), before" "$(stat -c %s "$short")" -- "$REPLAY_BEFORE" derive "$short" -o /dev/null ";;"
+    "replay derive, before" "$bytes" -- "$REPLAY_BEFORE" derive "$log" -o /dev/null ";;")
+fi
 cat "$log" "$log.gz" "$slugs" "$short" "$long" "$few" "$parts"/part0? > /dev/null  # warm the page cache so every tool reads from memory
 echo "inputs: $log ($bytes bytes), $slugs, $short, $long, $few; $(nproc) cores"
 python3 bench/measure.py \
@@ -61,4 +70,5 @@ python3 bench/measure.py \
   "replay derive: 8 partials + merge" "$bytes" -- sh -c "$fleet" ";;" \
   "replay derive (long queries)" "$(stat -c %s "$long")" -- target/release/replay derive "$long" -o /dev/null ";;" \
   "replay derive (few paths)" "$(stat -c %s "$few")" -- target/release/replay derive "$few" -o /dev/null ";;" \
+  ${before[@]+"${before[@]}"} \
   "replay derive" "$bytes" -- target/release/replay derive "$log" -o /dev/null

@@ -2,11 +2,20 @@
 """Runs commands one after another and prints a table: seconds, MB/s over the
 bytes each one reads, peak RSS, and each one's speed as a ratio to replay's.
 
-usage: measure.py NAME BYTES -- CMD ... [;; NAME BYTES -- CMD ...]
+usage: [ROUNDS=3] measure.py NAME BYTES -- CMD ... [;; NAME BYTES -- CMD ...]
 Each command's stdout goes to /dev/null; a failing command fails the run.
 Times and peak RSS come from GNU time (/usr/bin/time), so they are the
 command's own, not this script's.
+
+The commands run in ROUNDS rounds, each round all of them in turn, and each
+figure is the median of its rounds (peak RSS: the largest): on a shared
+machine one run moves by 10-20%, and interleaving makes two commands meet the
+same moments. Just before each run, the files its arguments name are read
+once, so it reads from memory: this machine's page cache drops files within
+minutes, and a run that read part of its log from disk measured the disk.
 """
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,15 +29,37 @@ while args:
     assert sep == "--", spec
     runs.append((name, int(size), cmd))
 
-rows = []
-for name, size, cmd in runs:
+ROUNDS = max(1, int(os.environ.get("ROUNDS", "3")))
+
+
+def warm(cmd):
+    """Reads each file the command names, so that its run finds them in the page cache."""
+    for arg in cmd:
+        if os.path.isfile(arg):
+            with open(arg, "rb") as f:
+                while f.read(1 << 20):
+                    pass
+
+
+def timed_run(name, cmd):
     with tempfile.NamedTemporaryFile("r") as stats:
         timed = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", stats.name, *cmd]
         proc = subprocess.run(timed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if proc.returncode != 0:
             sys.exit(f"{name} failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
         seconds, rss_kb, user, system = stats.read().split()[-4:]
-    rows.append((name, size, float(seconds), int(rss_kb) / 1024, float(user) + float(system)))
+    return float(seconds), int(rss_kb) / 1024, float(user) + float(system)
+
+
+measured = [[] for _ in runs]
+for _ in range(ROUNDS):
+    for (name, _, cmd), got in zip(runs, measured):
+        warm(cmd)
+        got.append(timed_run(name, cmd))
+rows = []
+for (name, size, _), got in zip(runs, measured):
+    rows.append((name, size, statistics.median(g[0] for g in got), max(g[1] for g in got), statistics.median(g[2] for g in got)))
+print(f"medians of {ROUNDS} interleaved rounds (peak RSS: the largest)")
 
 replay = [r for r in rows if r[0].startswith("replay")][-1] if any(r[0].startswith("replay") for r in rows) else rows[-1]
 replay_rate = replay[1] / replay[2]
