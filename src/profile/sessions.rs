@@ -304,9 +304,12 @@ impl SessionTracker {
             }
         };
         let s = &mut self.open.slots[at].open;
+        // The start's millisecond, divided out once: the latest request's time and the new
+        // one's distance from the start both use it.
+        let start_ms = s.start_us.div_euclid(1000);
+        let last_us = (start_ms + i64::from(s.last_ms)) * 1000;
         let closed = match s {
-            s if time_us - s.last_us() <= gap && s.start_us - time_us <= gap => {
-                let last_us = s.last_us();
+            s if time_us - last_us <= gap && s.start_us - time_us <= gap => {
                 if subsecond {
                     if time_us > last_us {
                         self.closed.think.add(&mut self.think_ms, (time_us - last_us) as f64 / 1000.0);
@@ -317,10 +320,14 @@ impl SessionTracker {
                     let jitter = triangular(super::sketch::seeded_hash(key, &time_us.to_le_bytes()));
                     self.closed.think.add(&mut self.think_ms, ((time_us - last_us) as f64 / 1e6 + jitter).abs() * 1000.0);
                 }
-                let start_us = s.start_us.min(time_us);
-                let last_us = last_us.max(time_us);
-                s.start_us = start_us;
-                s.last_ms = s.ms_to(last_us);
+                if time_us < s.start_us {
+                    // Out of order, before the session's start: it starts here now.
+                    s.start_us = time_us;
+                    s.last_ms = s.ms_to(last_us.max(time_us));
+                } else if time_us > last_us {
+                    // The usual next request: the start stands (`ms_to` without its division).
+                    s.last_ms = u32::try_from(time_us.div_euclid(1000) - start_ms).unwrap_or(u32::MAX);
+                }
                 if usize::from(s.flow_len()) < FLOW_LEN {
                     s.flow[usize::from(s.flow_len())] = endpoint;
                 }
