@@ -104,6 +104,51 @@ def oha_at(rps, seconds, *flags, url=URL):
     return {"cpu": cpu, "rss": rss, "requests": requests, "achieved": requests / seconds, "p99": r["latencyPercentiles"]["p99"] * 1000}
 
 
+def cores_while(cmd):
+    """Runs cmd and returns, for cores 0 and 1, the seconds each spent in user space, in the kernel
+    (system calls) and in softirq (the loopback's TCP work is done there, on the sending core),
+    and the busy share of each, from /proc/stat around the run; with the TCP segments sent
+    then (nstat, when iproute2 is there). Returns (stdout, cores, segments)."""
+    def snapshot():
+        with open("/proc/stat") as f:
+            return {p[0]: [int(x) for x in p[1:]] for p in (line.split() for line in f) if re.fullmatch(r"cpu[01]", p[0])}
+    def segments():
+        if not shutil.which("nstat"):
+            return None
+        out = subprocess.run(["nstat", "-a", "-z", "TcpOutSegs"], capture_output=True, text=True).stdout
+        found = re.search(r"TcpOutSegs\s+(\d+)", out)
+        return int(found.group(1)) if found else None
+    tick = os.sysconf("SC_CLK_TCK")
+    before, segs_before = snapshot(), segments()
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    after, segs_after = snapshot(), segments()
+    cores = {}
+    for core in ("cpu0", "cpu1"):
+        d = [b - a for a, b in zip(before[core], after[core])]
+        total = sum(d) or 1
+        # /proc/stat: user nice system idle iowait irq softirq steal ...
+        cores[core] = {"user": (d[0] + d[1]) / tick, "system": (d[2] + d[5]) / tick, "softirq": d[6] / tick,
+                       "busy": 1 - (d[3] + d[4]) / total}
+    segs = segs_after - segs_before if segs_before is not None and segs_after is not None else None
+    return out, cores, segs
+
+
+def ceiling_breakdown(rate, seconds=5):
+    """Where core 0's time goes at replay's one-core ceiling, beside wrk at its maximum on the
+    same core: per request, user space (the generator's own work), system calls and softirq
+    (the kernel's TCP over loopback, the same work for any client), and how busy nginx's core
+    was (when it is full, the target sets the pace, not the generator)."""
+    profile = f"{OUT}/steady-{rate}.json"
+    out_dir = f"{OUT}/replay-{rate}-cores"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    _, rep, rep_segs = cores_while(["taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir])
+    with open(f"{out_dir}/results.json") as f:
+        rep_n = json.load(f)["totals"]["requests"]
+    out, wrk, wrk_segs = cores_while(["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{seconds}s", URL])
+    wrk_n = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * seconds
+    return (rep, rep_n, rep_segs), (wrk, wrk_n, wrk_segs)
+
+
 def wrk_max(seconds):
     out, cpu, rss = timed(["wrk", "-t1", "-c50", f"-d{seconds}s", URL])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -126,6 +171,7 @@ def main():
     # Both cores, nginx still on core 1: on a 2-core machine the target takes half of the second core.
     best_two = ceiling(REPLAY, cores="0,1")
     sleeps, late, worst = late_wakes()
+    (at_rep, rep_n, rep_segs), (at_wrk, wrk_n, wrk_segs) = ceiling_breakdown(best)
     us = lambda x: x["cpu"] / max(x["requests"], 1) * 1e6
     if BEFORE:
         old = replay_at(5000, SECONDS, binary=BEFORE)
@@ -149,6 +195,18 @@ def main():
         ("max rate on one core (rps)", f"{best} (open model)", f"{wrk['rps']:.0f} (wrk -t1 -c50)", f"{best / wrk['rps']:.3f}"),
         ("max rate on cores 0-1, nginx on 1", f"{best_two} (open model)", f"{best} (one core)", f"{best_two / best:.3f}"),
         ("core 0 waking >1 ms late (200 µs sleeps)", f"{late} of {sleeps}", f"latest {worst:.1f} ms", ""),
+    ]
+    per = lambda cores, n, part: cores["cpu0"][part] / max(n, 1) * 1e6
+    busy = lambda cores, n: sum(per(cores, n, part) for part in ("user", "system", "softirq"))
+    rows += [
+        (f"at the ceiling ({best} rps), core 0", f"{busy(at_rep, rep_n):.1f} µs/request", f"{busy(at_wrk, wrk_n):.1f} (wrk)",
+         f"{busy(at_rep, rep_n) / busy(at_wrk, wrk_n):.3f}"),
+        *((f"  {part} (µs/request)", f"{per(at_rep, rep_n, part):.1f}", f"{per(at_wrk, wrk_n, part):.1f} (wrk)",
+           f"{per(at_rep, rep_n, part) / max(per(at_wrk, wrk_n, part), 1e-9):.3f}") for part in ("user", "system", "softirq")),
+        ("  core 0 / core 1 (nginx) busy", f"{at_rep['cpu0']['busy']:.0%} / {at_rep['cpu1']['busy']:.0%}",
+         f"{at_wrk['cpu0']['busy']:.0%} / {at_wrk['cpu1']['busy']:.0%} (wrk)", ""),
+        ("  TCP segments sent per request", f"{rep_segs / max(rep_n, 1):.2f}" if rep_segs is not None else "no nstat",
+         f"{wrk_segs / max(wrk_n, 1):.2f} (wrk)" if wrk_segs is not None else "", ""),
     ]
     print(f"{'figure':<34} {'replay':>22} {'peer':>24} {'ratio':>16}")
     for name, a, b, ratio in rows:
