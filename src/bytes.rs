@@ -86,33 +86,6 @@ pub fn find_control(hay: &[u8]) -> Option<usize> {
     }
 }
 
-/// Whether `a` and `b` are the same bytes. Texts of up to 32 bytes (a method, a template's
-/// key, a time's head) compare inline as two overlapping words each, not by a call to
-/// `memcmp`, whose call and setup cost more than comparing them: a line made two or three
-/// such calls. Longer texts compare as slices do.
-#[inline(always)] // a few times a line
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    macro_rules! two_words {
-        ($w:literal, $int:ty) => {{
-            let word = |w: Option<&[u8; $w]>| w.map(|w| <$int>::from_le_bytes(*w));
-            word(a.first_chunk::<$w>()) == word(b.first_chunk::<$w>()) && word(a.last_chunk::<$w>()) == word(b.last_chunk::<$w>())
-        }};
-    }
-    match n {
-        0 => true,
-        // The first, middle and last bytes are all of them.
-        1..=3 => a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last(),
-        4..=7 => two_words!(4, u32),
-        8..=16 => two_words!(8, u64),
-        17..=32 => two_words!(16, u128),
-        _ => a == b,
-    }
-}
-
 /// A text of up to 16 bytes as its length and two words that are all of its bytes: the
 /// first and last 8 (or 4) bytes, overlapping, or the first, middle and last of up to 3.
 /// Two texts are equal exactly when their `Short`s are; a longer text has none.
@@ -347,26 +320,6 @@ mod tests {
             if len > 0 {
                 assert_ne!(Short::of(&a), Short::of(&a[..len - 1]), "{len}");
                 assert_ne!(Short::of(&a), Short::of(&a[1..]), "{len}");
-            }
-        }
-    }
-
-    /// Texts of every length up to 40 (every way `same` compares), equal, one bit apart at
-    /// every place, or of another length: `same` says what comparing the slices says.
-    #[test]
-    fn same_answers_what_comparing_the_slices_answers() {
-        for len in 0..=40usize {
-            let a: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
-            assert!(same(&a, &a.clone()), "{len}");
-            for at in 0..len {
-                for bit in [0x01, 0x80] {
-                    let mut b = a.clone();
-                    b[at] ^= bit;
-                    assert!(!same(&a, &b) && !same(&b, &a), "{len} {at} {bit}");
-                }
-            }
-            if len > 0 {
-                assert!(!same(&a, &a[..len - 1]) && !same(&a[1..], &a), "{len}");
             }
         }
     }

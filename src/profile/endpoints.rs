@@ -284,7 +284,7 @@ impl EndpointStats {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let at = match self.query.iter().position(|q| crate::bytes::same(q.key.as_bytes(), key)) {
+            let at = match self.query.iter().position(|q| q.key.as_bytes() == key) {
                 Some(at) => at,
                 None if self.query.len() < MAX_QUERY_KEYS => {
                     let floor = self.query_floors.iter().find(|(k, _)| k.as_bytes() == key).map_or(u64::MAX, |&(_, floor)| floor);

@@ -123,16 +123,10 @@ impl Rules {
     }
 
     /// The folded groups of `method` paths of `depth` segments (`GET 3 `), by prefix (`/p`).
-    #[inline(always)] // once a line
+    #[inline]
     pub fn prefixes(&self, method: &str, depth: usize) -> Option<&GroupsByPrefix> {
         let methods = if depth < DEPTHS { self.shapes.get(depth)? } else { self.deep_shapes.get(&depth)? };
-        // A loop, not `find`: a line's every path looks here, and `find` was left a call.
-        for (m, groups) in methods {
-            if crate::bytes::same(m.as_bytes(), method.as_bytes()) {
-                return Some(groups);
-            }
-        }
-        None
+        methods.iter().find(|(m, _)| m == method).map(|(_, groups)| groups)
     }
 
     /// Records that `group` folded, keeping `kept` literals; a group folds once.

@@ -167,10 +167,7 @@ impl ClfTimeCache {
         let known = &self.text[..self.len];
         // `MM:SS` is 5 bytes from `at`; the remembered text goes on past it (to its `]` at least).
         let (before, after) = (at, at + 5);
-        if !crate::bytes::same(&head[..before], &known[..before])
-            || !crate::bytes::same(&head[after..], &known[after..])
-            || head[at + 2] != b':'
-        {
+        if head[..before] != known[..before] || head[after..] != known[after..] || head[at + 2] != b':' {
             return None;
         }
         let minute_second = |t: &[u8]| {

@@ -74,8 +74,8 @@ impl RouteCache {
         let request = slot.request.as_slice();
         let same = slot.hash == hash
             && slot.method_len == method.len()
-            && request.get(..method.len()).is_some_and(|m| crate::bytes::same(m, method))
-            && request.get(method.len()..).is_some_and(|p| crate::bytes::same(p, path));
+            && request.get(..method.len()) == Some(method)
+            && request.get(method.len()..) == Some(path);
         same.then_some(slot.template)
     }
 

@@ -83,7 +83,7 @@ impl ChunkDigest {
     pub(super) fn template_id(&mut self) -> u32 {
         // Lines of one template come in runs (a burst on one endpoint, a log of distinct slugs
         // that fold alike): the last line's template is checked by its key before the table is.
-        if self.templates.get(self.last_id as usize).is_some_and(|(key, _)| crate::bytes::same(key.as_bytes(), self.key.as_bytes())) {
+        if self.templates.get(self.last_id as usize).is_some_and(|(key, _)| *key == self.key) {
             debug_assert_eq!(self.ids.get(self.key.as_str()), Some(&self.last_id), "the last template of {}", self.key);
             return self.last_id;
         }
