@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: `replay run` beside oha and wrk against nginx on loopback, in one run.
 # Then the breakdown at 5,000 rps (bench/breakdown.sh).
-# Usage: [REPLAY_BEFORE=older/replay] bench/run.sh [SECONDS=30]. Installs nginx, wrk, GNU time and chromium (Debian) and oha (crates.io) when missing.
+# Usage: [REPLAY_BEFORE=older/replay] bench/run.sh [SECONDS=30]. Installs nginx, wrk, GNU time, chromium and perf (Debian) and oha (crates.io) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ] || ! command -v chromium >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq nginx wrk time chromium) >/dev/null
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ] || ! command -v chromium >/dev/null || ! command -v perf >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq nginx wrk time chromium linux-perf) >/dev/null
 fi
 command -v oha >/dev/null || cargo install oha --locked
 deploy/build-release.sh

@@ -16,6 +16,9 @@ Figures:
   and beside it how often core 0 wakes over 1 ms late from a 200 µs sleep (a
   VM may: each such wake is lag no open-model generator avoids, while wrk at
   its maximum never sleeps),
+  then at that ceiling core 0's time per request (user, system calls, softirq)
+  beside wrk's at its maximum, and at the first rate lost the longest times
+  replay's thread was off core 0 and why (perf's scheduler switches),
   and on both cores (one schedule, one clock, the requests' tasks spread over
   two runtime threads) against one. On a 2-core machine nginx shares the
   second core, so that ratio is a floor, not the generator's own scaling.
@@ -149,6 +152,43 @@ def ceiling_breakdown(rate, seconds=5):
     return (rep, rep_n, rep_segs), (wrk, wrk_n, wrk_segs)
 
 
+def off_core(rate):
+    """The moments replay's thread was off core 0 at `rate`, from the scheduler's switches
+    (`perf record -e sched:sched_switch -C 0`): the longest three, and whether it had gone to
+    sleep (waiting for its timer, a connection or a response; near the ceiling the loop's own
+    sleeps are a few hundred µs, so milliseconds asleep is a wake the machine gave late, or a
+    wait on the target) or was put off the core by another thread (which one). Returns
+    (lag p99 ms, [(ms, how)]), or None without perf."""
+    if not shutil.which("perf"):
+        return None
+    profile = f"{OUT}/steady-{rate}.json"
+    subprocess.run([REPLAY, "profile", "--shape", "steady", "--rps", str(rate), "--over", "5s", "--endpoint", "GET /", "-o", profile], check=True)
+    out_dir = f"{OUT}/replay-{rate}-sched"
+    trace = f"{OUT}/sched-{rate}.data"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    subprocess.run(["perf", "record", "-q", "-e", "sched:sched_switch", "-C", "0", "-o", trace, "--",
+                    "taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir],
+                   capture_output=True, text=True)
+    with open(f"{out_dir}/results.json") as f:
+        lag = json.load(f)["schedule_lag_ms"]["p99"]
+    script = subprocess.run(["perf", "script", "-i", trace, "-F", "time,trace"], capture_output=True, text=True).stdout
+    switch = re.compile(r"([\d.]+):\s+prev_comm=(.+?) prev_pid=\d+ .*?prev_state=(\S+) ==> next_comm=(.+?) next_pid=\d+")
+    gaps, left = [], None
+    for line in script.splitlines():
+        found = switch.search(line)
+        if not found:
+            continue
+        at, prev, state, following = float(found.group(1)), found.group(2), found.group(3), found.group(4)
+        if prev == "replay":
+            # Asleep ("S") it waits for a wake; runnable ("R") it was put off the core.
+            left = (at, "asleep" if state.startswith("S") else f"put off by {following}")
+        elif following == "replay" and left:
+            gaps.append(((at - left[0]) * 1000, left[1]))
+            left = None
+    gaps.sort(reverse=True)
+    return lag, gaps[:3]
+
+
 def wrk_max(seconds):
     out, cpu, rss = timed(["wrk", "-t1", "-c50", f"-d{seconds}s", URL])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -172,6 +212,8 @@ def main():
     best_two = ceiling(REPLAY, cores="0,1")
     sleeps, late, worst = late_wakes()
     (at_rep, rep_n, rep_segs), (at_wrk, wrk_n, wrk_segs) = ceiling_breakdown(best)
+    # The first rate the search lost: what put it behind.
+    lost = off_core(int(best * 1.25))
     us = lambda x: x["cpu"] / max(x["requests"], 1) * 1e6
     if BEFORE:
         old = replay_at(5000, SECONDS, binary=BEFORE)
@@ -208,6 +250,10 @@ def main():
         ("  TCP segments sent per request", f"{rep_segs / max(rep_n, 1):.2f}" if rep_segs is not None else "no nstat",
          f"{wrk_segs / max(wrk_n, 1):.2f} (wrk)" if wrk_segs is not None else "", ""),
     ]
+    if lost:
+        lag, gaps = lost
+        rows.append((f"at {int(best * 1.25)} rps, off core 0", f"lag p99 {lag:.3f} ms", "longest times off the core:", ""))
+        rows += [("", f"{ms:.2f} ms", how, "") for ms, how in gaps]
     print(f"{'figure':<34} {'replay':>22} {'peer':>24} {'ratio':>16}")
     for name, a, b, ratio in rows:
         print(f"{name:<34} {a:>22} {b:>24} {ratio:>16}")
