@@ -107,6 +107,11 @@ def oha_at(rps, seconds, *flags, url=URL):
     return {"cpu": cpu, "rss": rss, "requests": requests, "achieved": requests / seconds, "p99": r["latencyPercentiles"]["p99"] * 1000}
 
 
+def replay_on_core0(profile, out_dir):
+    """The command that replays `profile` against nginx on core 0, as every figure here does."""
+    return ["taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir]
+
+
 def cores_while(cmd):
     """Runs cmd and returns, for cores 0 and 1, the seconds each spent in user space, in the kernel
     (system calls) and in softirq (the loopback's TCP work is done there, on the sending core),
@@ -144,7 +149,7 @@ def ceiling_breakdown(rate, seconds=5):
     profile = f"{OUT}/steady-{rate}.json"
     out_dir = f"{OUT}/replay-{rate}-cores"
     shutil.rmtree(out_dir, ignore_errors=True)
-    _, rep, rep_segs = cores_while(["taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir])
+    _, rep, rep_segs = cores_while(replay_on_core0(profile, out_dir))
     with open(f"{out_dir}/results.json") as f:
         rep_n = json.load(f)["totals"]["requests"]
     out, wrk, wrk_segs = cores_while(["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{seconds}s", URL])
@@ -166,8 +171,7 @@ def off_core(rate):
     out_dir = f"{OUT}/replay-{rate}-sched"
     trace = f"{OUT}/sched-{rate}.data"
     shutil.rmtree(out_dir, ignore_errors=True)
-    subprocess.run(["perf", "record", "-q", "-e", "sched:sched_switch", "-C", "0", "-o", trace, "--",
-                    "taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir],
+    subprocess.run(["perf", "record", "-q", "-e", "sched:sched_switch", "-C", "0", "-o", trace, "--", *replay_on_core0(profile, out_dir)],
                    capture_output=True, text=True)
     with open(f"{out_dir}/results.json") as f:
         lag = json.load(f)["schedule_lag_ms"]["p99"]
