@@ -17,6 +17,17 @@ fn results(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
 }
 
+/// Whether the run that wrote `out` passed, or failed for under-delivering alone: on a machine busy
+/// with the other tests a short run may judge itself late (its lag is the machine's, a stall of 50 ms
+/// is enough), which is not what these tests check. Any other failure is not allowed.
+fn passed_or_only_late(code: Option<i32>, out: &Path) -> bool {
+    code == Some(0)
+        || code == Some(1)
+            && results(out)["verdict"]["reasons"].as_array().is_some_and(|reasons| {
+                !reasons.is_empty() && reasons.iter().all(|r| r.as_str().is_some_and(|r| r.contains("under-delivered")))
+            })
+}
+
 /// Requests by endpoint name.
 fn by_endpoint(results: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
     results["endpoints"]
@@ -38,7 +49,7 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
     let single = dir.path().join("single");
     let out = replay(&["run", p, "--host", &host, "--seed", "11", "--out", single.to_str().unwrap()], b"");
     // The verdict and its reasons are on stdout: a failed run says why.
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(passed_or_only_late(out.status.code(), &single), "{}{}", text(&out.stdout), text(&out.stderr));
 
     let start_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     let shards: Vec<_> = (0..3)
@@ -57,7 +68,7 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
     let mut dirs = Vec::new();
     for (out, child) in shards {
         let done = child.wait_with_output().unwrap();
-        assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+        assert!(passed_or_only_late(done.status.code(), &out), "{}", text(&done.stderr));
         assert!(text(&done.stderr).contains("waiting"), "{}", text(&done.stderr));
         dirs.push(out);
     }
@@ -124,14 +135,8 @@ fn shards_started_together_send_the_single_run_and_merge_exactly() {
             vec!["run", p, "--host", &host, "--seed", "11", "--shard", "2/3", "--start-at", &later, "--out", out.to_str().unwrap()];
         args.extend(id.map(|id| ["--run-id", id]).into_iter().flatten());
         let done = replay(&args, b"");
-        // What a rerun is for here is its id. On a machine busy with other tests, a short run may
-        // judge itself under-delivered (its lag is the machine's): that verdict alone is allowed,
-        // any other failure is not.
-        let late_only = done.status.code() == Some(1)
-            && results(&out)["verdict"]["reasons"].as_array().is_some_and(|reasons| {
-                !reasons.is_empty() && reasons.iter().all(|r| r.as_str().is_some_and(|r| r.contains("under-delivered")))
-            });
-        assert!(done.status.code() == Some(0) || late_only, "{}{}", text(&done.stdout), text(&done.stderr));
+        // What a rerun is for here is its id.
+        assert!(passed_or_only_late(done.status.code(), &out), "{}{}", text(&done.stdout), text(&done.stderr));
         out.join("results.json").to_string_lossy().into_owned()
     };
     let foreign = rerun(None);
