@@ -184,7 +184,12 @@ struct Open {
 impl Open {
     /// The latest request's time, to its millisecond (so the same whichever request began the session).
     fn last_us(&self) -> i64 {
-        (self.start_us.div_euclid(1000) + i64::from(self.last_ms)) * 1000
+        self.last_us_from(self.start_us.div_euclid(1000))
+    }
+
+    /// [`last_us`](Self::last_us), given the start's millisecond (`start_us` divided down).
+    fn last_us_from(&self, start_ms: i64) -> i64 {
+        (start_ms + i64::from(self.last_ms)) * 1000
     }
 
     /// Whether [`last_us`](Self::last_us) is before `horizon`, mostly without its division:
@@ -307,7 +312,7 @@ impl SessionTracker {
         // The start's millisecond, divided out once: the latest request's time and the new
         // one's distance from the start both use it.
         let start_ms = s.start_us.div_euclid(1000);
-        let last_us = (start_ms + i64::from(s.last_ms)) * 1000;
+        let last_us = s.last_us_from(start_ms);
         let closed = match s {
             s if time_us - last_us <= gap && s.start_us - time_us <= gap => {
                 if subsecond {
