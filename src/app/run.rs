@@ -249,7 +249,7 @@ fn drive(
         };
         let client = Client::new(config.client.clone()).map_err(anyhow::Error::msg)?;
         client.warm(config.client.connections.min(WARM_CONNECTIONS), WARM_WITHIN).await;
-        let timer = PreciseTimer::new().context("cannot create a timer")?;
+        let timer = PreciseTimer::new(config.spin).context("cannot create a timer")?;
         eprintln!("replay: sending {what}; Ctrl-C stops and writes the partial results");
         let view = ProgressView::new(total_s);
         let (shown, told) = (view.clone(), view.clone());

@@ -62,6 +62,9 @@ pub struct RunArgs {
     /// Requests due within this long of each other go out together, none early (e.g. 500us, 1ms; 0 wakes for each)
     #[arg(long, value_name = "DURATION", default_value = crate::units::flag_default(crate::run::DEFAULT_BATCH_WINDOW), value_parser = parse_batch_window)]
     pub batch_window: Duration,
+    /// Sleep through every wait, never spin through short ones while busy (for a target on the generator's cores)
+    #[arg(long)]
+    pub no_spin: bool,
     /// A header for every request, 'Name: value'; ${ENV} is expanded (repeat for more)
     #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -221,6 +224,7 @@ impl RunArgs {
             max_rps: self.max_rps.map(|cap| share(u64::from(cap)) as u32),
             max_requests: self.max_requests.map(share),
             batch_window: self.batch_window,
+            spin: !self.no_spin,
             progress_every: if std::io::stderr().is_terminal() {
                 crate::run::PROGRESS_ON_A_TERMINAL
             } else {
@@ -373,6 +377,19 @@ fn parse_header(value: &str) -> Result<(HeaderName, HeaderValue), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_spin_turns_the_timer_s_spinning_off() {
+        let spins = |extra: &[&str]| {
+            let args = [&["replay", "run", "p.json", "--host", "http://127.0.0.1:1"][..], extra].concat();
+            match crate::cli::try_parse_from(args) {
+                Ok(crate::cli::Command::Run { request, .. }) => request.run.spin,
+                _ => panic!("not a run"),
+            }
+        };
+        assert!(spins(&[]));
+        assert!(!spins(&["--no-spin"]));
+    }
 
     #[test]
     fn flag_values() {

@@ -21,6 +21,8 @@ pub struct RunConfig {
     pub progress_every: Duration,
     /// Requests due within this long of the first waiting go out on one wake (see `batching.rs`).
     pub batch_window: Duration,
+    /// Whether short waits may be spun through while the process is busy (`--no-spin` says no; see `spin.rs`).
+    pub spin: bool,
     /// Limits beyond the flags' (see `limits/`), held for every request like them.
     pub limits: Vec<std::sync::Arc<dyn super::limits::Limit>>,
 }
@@ -33,6 +35,7 @@ impl std::fmt::Debug for RunConfig {
             .field("max_requests", &self.max_requests)
             .field("progress_every", &self.progress_every)
             .field("batch_window", &self.batch_window)
+            .field("spin", &self.spin)
             .field("limits", &self.limits.len())
             .finish()
     }
@@ -46,6 +49,7 @@ impl RunConfig {
             max_requests: None,
             progress_every: DEFAULT_PROGRESS_EVERY,
             batch_window: DEFAULT_BATCH_WINDOW,
+            spin: true,
             limits: Vec::new(),
         }
     }

@@ -20,7 +20,7 @@
 //! (`guard.rs`).
 //!
 //! - `sender.rs`: the loop; `walk.rs`: a virtual user; `gate.rs`: the way out.
-//! - `limits/`: one [`limits::Limit`] per file; `batching.rs`: wakes; `timer.rs`: the clock.
+//! - `limits/`: one [`limits::Limit`] per file; `batching.rs`: wakes; `timer.rs`: the clock; `spin.rs`: when it spins.
 //! - `state.rs` and `summary.rs`: the tally every outcome goes into, which report/ and verdict/ read.
 //! - `look.rs`: progress and the watch; `config.rs`: what a run is told and tells.
 
@@ -31,6 +31,7 @@ mod guard;
 pub mod limits;
 mod look;
 mod sender;
+mod spin;
 mod state;
 pub mod summary;
 pub mod timer;

@@ -4,7 +4,8 @@
 //! schedule lag; a second thread with the OS's fine sleep costs two context
 //! switches per wake. On Linux this is a `timerfd` registered with the
 //! runtime's reactor: one wake per deadline, on the runtime's own thread,
-//! and one system call (arming it; the expiry is never read).
+//! and one system call (arming it; the expiry is never read). A short wait
+//! while the process is busy is spun through instead of slept (`spin.rs`).
 //! Elsewhere it falls back to tokio's timer.
 //!
 //! The loop takes its sleeper as a [`Sleeper`]: this timer in a real run,
@@ -56,11 +57,16 @@ impl Sleeper for PreciseTimer {
 #[cfg(target_os = "linux")]
 pub struct PreciseTimer {
     fd: tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+    /// The timer's own clock starts here: the spin gate's epochs count from it.
+    start: Instant,
+    /// `None` never spins (`--no-spin`).
+    spin: Option<super::spin::SpinGate>,
 }
 
 #[cfg(target_os = "linux")]
 impl PreciseTimer {
-    pub fn new() -> std::io::Result<Self> {
+    /// A timer whose short waits are spun through while the process is busy, if `spin`.
+    pub fn new(spin: bool) -> std::io::Result<Self> {
         use std::os::fd::FromRawFd;
         // SAFETY: timerfd_create returns a new descriptor (or -1), which we own from here on.
         let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
@@ -72,7 +78,10 @@ impl PreciseTimer {
         // SAFETY: the OwnedFd stays open, and is the same descriptor, for as long as the AsyncFd holds it.
         let fd = unsafe { tokio::io::unix::AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
             .map_err(std::io::Error::from)?;
-        Ok(PreciseTimer { fd })
+        // The runtime has a worker a core (`app/run.rs`): the busy share is of them all.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let spin = spin.then(|| super::spin::SpinGate::new(cores, 0, super::spin::process_cpu_ns()));
+        Ok(PreciseTimer { fd, start: Instant::now(), spin })
     }
 
     /// Returns at `deadline` (at once if it has passed), never before it.
@@ -81,11 +90,18 @@ impl PreciseTimer {
         // Closer than this, a timer costs more than the wait it would measure.
         const NOT_WORTH_A_TIMER: std::time::Duration = std::time::Duration::from_micros(20);
         loop {
-            let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| *d > NOT_WORTH_A_TIMER) else {
+            let now = Instant::now();
+            let Some(remaining) = deadline.checked_duration_since(now).filter(|d| *d > NOT_WORTH_A_TIMER) else {
                 // Still let the tasks beside this one run: the caller loops on us.
                 tokio::task::yield_now().await;
                 return Ok(());
             };
+            if let Some(gate) = &self.spin
+                && gate.spins(remaining.as_nanos() as u64, (now - self.start).as_nanos() as u64, super::spin::process_cpu_ns)
+            {
+                spin_until(gate, deadline).await;
+                return Ok(());
+            }
             let fd = self.fd.get_ref().as_raw_fd();
             let spec = libc::itimerspec {
                 it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
@@ -108,12 +124,25 @@ impl PreciseTimer {
     }
 }
 
+/// Yields to the runtime until `deadline`: each turn runs the tasks that are ready and polls
+/// the sockets, without arming the timer or leaving the core. `gate` hears how long each took.
+#[cfg(target_os = "linux")]
+async fn spin_until(gate: &super::spin::SpinGate, deadline: Instant) {
+    let mut before = Instant::now();
+    while before < deadline {
+        tokio::task::yield_now().await;
+        let after = Instant::now();
+        gate.turned(after.saturating_duration_since(before).as_nanos() as u64);
+        before = after;
+    }
+}
+
 #[cfg(not(target_os = "linux"))]
 pub struct PreciseTimer;
 
 #[cfg(not(target_os = "linux"))]
 impl PreciseTimer {
-    pub fn new() -> std::io::Result<Self> {
+    pub fn new(_spin: bool) -> std::io::Result<Self> {
         Ok(PreciseTimer)
     }
     pub async fn sleep_until(&self, deadline: Instant) -> std::io::Result<()> {
@@ -130,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn wakes_close_to_the_deadline() {
-        let timer = PreciseTimer::new().unwrap();
+        let timer = PreciseTimer::new(true).unwrap();
         let mut worst = Duration::ZERO;
         for _ in 0..20 {
             let deadline = Instant::now() + Duration::from_micros(300);
@@ -144,9 +173,52 @@ mod tests {
         PreciseTimer::sleep_until(&timer, Instant::now() - Duration::from_millis(1)).await.unwrap();
     }
 
+    /// How long until the timer fires; zero when it is not armed.
+    fn armed_for(timer: &PreciseTimer) -> Duration {
+        use std::os::fd::AsRawFd;
+        let mut now =
+            libc::itimerspec { it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 }, it_value: libc::timespec { tv_sec: 0, tv_nsec: 0 } };
+        // SAFETY: the descriptor is the timer's timerfd; `now` is a valid itimerspec to fill.
+        assert_eq!(unsafe { libc::timerfd_gettime(timer.fd.get_ref().as_raw_fd(), &mut now) }, 0);
+        Duration::new(now.it_value.tv_sec as u64, now.it_value.tv_nsec as u32)
+    }
+
+    /// Polls a wait once, as the loop's first poll of it would, and says whether it is still pending.
+    fn first_poll(wait: std::pin::Pin<&mut impl Future<Output = std::io::Result<()>>>) -> bool {
+        wait.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())).is_pending()
+    }
+
+    #[tokio::test]
+    async fn a_busy_process_spins_through_a_short_wait_and_an_idle_one_sleeps_on_the_timer() {
+        use super::super::spin::{EPOCH, SPIN_UNDER};
+        // Idle: a short wait arms the timer.
+        let idle = PreciseTimer::new(true).unwrap();
+        let mut wait = std::pin::pin!(PreciseTimer::sleep_until(&idle, Instant::now() + Duration::from_micros(200)));
+        assert!(first_poll(wait.as_mut()));
+        assert!(armed_for(&idle) > Duration::ZERO);
+        wait.await.unwrap();
+
+        // A whole epoch of work: the gate spins from here on.
+        let busy = PreciseTimer::new(true).unwrap();
+        assert!(busy.spin.as_ref().unwrap().spins(100_000, EPOCH, || super::super::spin::process_cpu_ns() + EPOCH));
+        let deadline = Instant::now() + Duration::from_micros(200);
+        let mut wait = std::pin::pin!(PreciseTimer::sleep_until(&busy, deadline));
+        assert!(first_poll(wait.as_mut()));
+        assert_eq!(armed_for(&busy), Duration::ZERO, "a spun wait arms no timer");
+        wait.await.unwrap();
+        assert!(Instant::now() >= deadline, "a spun wait never ends early");
+        // A long wait sleeps on the timer even so.
+        let long = Duration::from_nanos(SPIN_UNDER) + Duration::from_millis(1);
+        let mut wait = std::pin::pin!(PreciseTimer::sleep_until(&busy, Instant::now() + long));
+        assert!(first_poll(wait.as_mut()));
+        assert!(armed_for(&busy) > Duration::ZERO);
+        // `--no-spin`: no gate, so every wait sleeps on the timer.
+        assert!(PreciseTimer::new(false).unwrap().spin.is_none());
+    }
+
     #[tokio::test]
     async fn a_readiness_left_by_a_dropped_wait_never_ends_the_next_one_early() {
-        let timer = PreciseTimer::new().unwrap();
+        let timer = PreciseTimer::new(true).unwrap();
         // A wait dropped before its deadline (a stop won the select): its timer still fires...
         let mut dropped = std::pin::pin!(PreciseTimer::sleep_until(&timer, Instant::now() + Duration::from_micros(300)));
         let once = dropped.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
