@@ -40,7 +40,10 @@ pub fn run(rt: &tokio::runtime::Runtime, profile: &Profile, cfg: &Cfg) -> RunOut
     let planned = build(&Requests(profile), &cfg.plan).unwrap();
     let client = Client::new(cfg.run.client.clone()).unwrap();
     let config = cfg.run.clone();
-    rt.block_on(async move { run_plan(planned, config, client, PreciseTimer::new().unwrap(), std::future::pending(), unobserved()).await })
+    rt.block_on(async move {
+        let timer = PreciseTimer::new(config.spin).unwrap();
+        run_plan(planned, config, client, timer, std::future::pending(), unobserved()).await
+    })
 }
 
 /// The requests the example server counted (its `METHOD /path` keys).
