@@ -140,6 +140,8 @@ pub struct UiServer {
     pub addr: SocketAddr,
     pub url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's thread: joined when the server is dropped, so what it is writing gets out.
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl UiServer {
@@ -164,7 +166,7 @@ impl UiServer {
         let site = Arc::new(server::Site { feed, control, access });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| UiError::Bind(addr, e))?;
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("replay-ui".into())
             .spawn(move || {
                 runtime.block_on(async move {
@@ -175,14 +177,19 @@ impl UiServer {
                 });
             })
             .map_err(|e| UiError::Bind(addr, e))?;
-        Ok(UiServer { addr, url, stop: Some(stop) })
+        Ok(UiServer { addr, url, stop: Some(stop), thread: Some(thread) })
     }
 }
 
 impl Drop for UiServer {
+    /// Stops the server and waits for it (at most [`server::FINISH_WITHIN`] and a little): a
+    /// page's last frames are written before the process exits.
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -231,5 +238,55 @@ mod tests {
         let token = server.url.split("token=").nth(1).unwrap();
         assert_eq!(token.len(), 32);
         assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    /// Reads from `client` until `until` holds of what came, or it closes; each read waits 10 s at most.
+    fn read_until(client: &mut std::net::TcpStream, got: &mut Vec<u8>, until: impl Fn(&str) -> bool) {
+        use std::io::Read;
+        client.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        while !until(&String::from_utf8_lossy(got)) {
+            match client.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[test]
+    fn a_dropped_server_has_written_the_run_s_end_to_an_open_stream_and_closed_it() {
+        use std::io::{Read, Write};
+        let feed = feed::Feed::new();
+        let options = UiOptions { addr: "127.0.0.1:0".parse().unwrap(), token: None };
+        let server = UiServer::start(&options, Arc::clone(&feed), None).unwrap();
+        let addr = server.addr;
+        let mut page = std::net::TcpStream::connect(addr).unwrap();
+        page.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut got = Vec::new();
+        read_until(&mut page, &mut got, |s| s.contains("event: snapshot"));
+        assert!(String::from_utf8_lossy(&got).contains("\"phase\":\"idle\""));
+        // The run ends: its last snapshot goes out, the stream ends, the process drops the server.
+        let mut done = live::Snapshot::idle();
+        done.phase = live::Phase::Done;
+        feed.publish(done);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(feed.ended(std::time::Duration::from_secs(30)));
+        drop(server);
+        // By then everything was written and the connection closed: what is in the socket is
+        // the whole stream, its end included, with nothing more to wait for.
+        page.set_nonblocking(true).unwrap();
+        let mut rest = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match page.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => rest.extend_from_slice(&buf[..n]),
+                Err(e) => panic!("the stream was not closed when the server was dropped: {e}"),
+            }
+        }
+        let rest = String::from_utf8_lossy(&rest);
+        assert!(rest.contains("\"phase\":\"done\""), "{rest}");
+        assert!(rest.ends_with("0\r\n\r\n"), "the stream's last chunk: {rest:?}");
+        assert!(std::net::TcpStream::connect(addr).is_err(), "still listening");
     }
 }

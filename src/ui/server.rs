@@ -31,6 +31,8 @@ const MAX_BODY: usize = 64 << 10;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A comment on an idle stream this often keeps proxies from closing it.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// When the server stops, its connections get this long to finish what they are writing.
+pub const FINISH_WITHIN: Duration = Duration::from_secs(2);
 
 /// What every request is served from.
 pub struct Site {
@@ -59,35 +61,46 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
     json(status, serde_json::json!({ "error": message }).to_string())
 }
 
-/// Serves connections from `listener` until `stop` resolves.
+/// Serves connections from `listener` until `stop` resolves; then ends the event streams, and
+/// lets each connection finish writing (within [`FINISH_WITHIN`]) before it returns. A stream
+/// counts as closed when its last frame is handed to hyper, not when it is written: the process
+/// must not exit before it is, or the page misses the run's end (seen on a loaded machine).
 pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop: tokio::sync::oneshot::Receiver<()>) {
     let mut connections = tokio::task::JoinSet::new();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let (closing, closed) = tokio::sync::watch::channel(false);
     loop {
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let site = Arc::clone(&site);
+                let closed = closed.clone();
+                let service = hyper::service::service_fn(move |request| {
+                    let (site, closed) = (Arc::clone(&site), closed.clone());
+                    async move { Ok::<_, Infallible>(handle(&site, request, closed).await) }
+                });
+                // A client that never finishes its headers is dropped, not kept forever.
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
                 connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let site = Arc::clone(&site);
-                        async move { Ok::<_, Infallible>(handle(&site, request).await) }
-                    });
-                    // A client that never finishes its headers is dropped, not kept forever.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(HEADER_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let _ = connection.await;
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    drop(listener);
+    let _ = closing.send(true);
+    let _ = tokio::time::timeout(FINISH_WITHIN, graceful.shutdown()).await;
     connections.abort_all();
 }
 
-async fn handle(site: &Site, request: Request<Incoming>) -> Response<Body> {
+/// Serves one request; `closing` turns true when the server stops, which ends event streams.
+async fn handle(site: &Site, request: Request<Incoming>, closing: tokio::sync::watch::Receiver<bool>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or("");
@@ -99,7 +112,7 @@ async fn handle(site: &Site, request: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "/app.js") => full(StatusCode::OK, "text/javascript; charset=utf-8", assets::SCRIPT),
         (&Method::GET, "/app.css") => full(StatusCode::OK, "text/css; charset=utf-8", assets::STYLE),
         (&Method::GET, "/api/snapshot") => json(StatusCode::OK, site.feed.latest().json().to_owned()),
-        (&Method::GET, "/api/events") => events(Arc::clone(&site.feed), site.control.is_none()),
+        (&Method::GET, "/api/events") => events(Arc::clone(&site.feed), site.control.is_none(), closing),
         (&Method::GET, "/api/runs") => json(StatusCode::OK, serde_json::to_string(&site.feed.runs()).unwrap_or_default()),
         // `null` when this server watches one run and starts none.
         (&Method::GET, "/api/choices") => match &site.control {
@@ -194,10 +207,11 @@ fn content_type(file: &str) -> &'static str {
 
 /// The event stream: the latest snapshot at once (a page opened mid-run has everything from the start), then each new one.
 /// A server watching one run (`run --ui`) ends the stream after the run's last snapshot, cleanly, before it exits.
-fn events(feed: Arc<Feed>, ends_with_the_run: bool) -> Response<Body> {
+fn events(feed: Arc<Feed>, ends_with_the_run: bool, closing: tokio::sync::watch::Receiver<bool>) -> Response<Body> {
     struct Stream {
         feed: Arc<Feed>,
         rx: tokio::sync::watch::Receiver<Arc<super::feed::Published>>,
+        closing: tokio::sync::watch::Receiver<bool>,
         first: bool,
         sent_final: bool,
     }
@@ -208,13 +222,20 @@ fn events(feed: Arc<Feed>, ends_with_the_run: bool) -> Response<Body> {
     }
     feed.opened();
     let rx = feed.subscribe();
-    let state = Stream { feed, rx, first: true, sent_final: false };
+    let state = Stream { feed, rx, closing, first: true, sent_final: false };
     let stream = futures_util::stream::unfold(state, move |mut s| async move {
-        if s.sent_final && ends_with_the_run {
+        if (s.sent_final && ends_with_the_run) || *s.closing.borrow() {
             return None;
         }
         if !s.first {
-            match tokio::time::timeout(KEEP_ALIVE, s.rx.changed()).await {
+            let changed = tokio::select! {
+                // A snapshot published before the server stopped still goes out.
+                biased;
+                changed = tokio::time::timeout(KEEP_ALIVE, s.rx.changed()) => changed,
+                // The server is stopping: the stream ends, and its connection finishes writing.
+                _ = s.closing.changed() => return None,
+            };
+            match changed {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return None,
                 Err(_) => return Some((Ok::<_, Infallible>(Frame::data(Bytes::from_static(b": keep-alive\n\n"))), s)),
