@@ -108,9 +108,9 @@ def oha_at(rps, seconds, *flags, url=URL):
     return {"cpu": cpu, "rss": rss, "requests": requests, "achieved": requests / seconds, "p99": r["latencyPercentiles"]["p99"] * 1000}
 
 
-def replay_on_core0(profile, out_dir):
+def replay_on_core0(profile, out_dir, *flags):
     """The command that replays `profile` against nginx on core 0, as every figure here does."""
-    return ["taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir]
+    return ["taskset", "-c", "0", REPLAY, "run", profile, "--host", URL, "--connections", "256", "--out", out_dir, *flags]
 
 
 def cores_while(cmd):
@@ -146,11 +146,12 @@ def ceiling_breakdown(rate, seconds=5):
     """Where core 0's time goes at replay's one-core ceiling, beside wrk at its maximum on the
     same core: per request, user space (the generator's own work), system calls and softirq
     (the kernel's TCP over loopback, the same work for any client), and how busy nginx's core
-    was (when it is full, the target sets the pace, not the generator)."""
+    was (when it is full, the target sets the pace, not the generator). The replay runs with
+    --no-spin: spinning through waits would count the core's idle time as user time."""
     profile = f"{OUT}/steady-{rate}.json"
     out_dir = f"{OUT}/replay-{rate}-cores"
     shutil.rmtree(out_dir, ignore_errors=True)
-    _, rep, rep_segs = cores_while(replay_on_core0(profile, out_dir))
+    _, rep, rep_segs = cores_while(replay_on_core0(profile, out_dir, "--no-spin"))
     with open(f"{out_dir}/results.json") as f:
         rep_n = json.load(f)["totals"]["requests"]
     out, wrk, wrk_segs = cores_while(["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{seconds}s", URL])
@@ -249,7 +250,7 @@ def main():
     per = lambda cores, n, part: cores["cpu0"][part] / max(n, 1) * 1e6
     busy = lambda cores, n: sum(per(cores, n, part) for part in ("user", "system", "softirq"))
     rows += [
-        (f"at the ceiling ({best} rps), core 0", f"{busy(at_rep, rep_n):.1f} µs/request", f"{busy(at_wrk, wrk_n):.1f} (wrk)",
+        (f"at {best} rps (--no-spin), core 0", f"{busy(at_rep, rep_n):.1f} µs/request", f"{busy(at_wrk, wrk_n):.1f} (wrk)",
          f"{busy(at_rep, rep_n) / busy(at_wrk, wrk_n):.3f}"),
         *((f"  {part} (µs/request)", f"{per(at_rep, rep_n, part):.1f}", f"{per(at_wrk, wrk_n, part):.1f} (wrk)",
            f"{per(at_rep, rep_n, part) / max(per(at_wrk, wrk_n, part), 1e-9):.3f}") for part in ("user", "system", "softirq")),
