@@ -53,7 +53,9 @@ pub fn demo_command(duration_s: u64, http2: bool, ui: Option<crate::ui::UiOption
     let settings = PlanSettings { pace: Pace::Duration(Duration::from_secs(duration_s.max(1))), vars, ..PlanSettings::default() };
     let planned = build(&Requests(&profile), &settings)?;
     let client = ClientConfig { http2, ..ClientConfig::new(host.clone()) };
-    let config = RunConfig { progress_every: Duration::from_secs(2), ..RunConfig::new(client) };
+    // The example server shares this process: its CPU would count as the generator's, and a
+    // spinning loop would take time from it (`--no-spin`'s case).
+    let config = RunConfig { progress_every: Duration::from_secs(2), spin: false, ..RunConfig::new(client) };
     let out = prepare_out(Some(&dir.join("results")), true)?;
     let facts = plan_facts(&log.display().to_string(), &settings, &config, &planned);
     let judging = super::run::Judging { run_id: super::run::default_run_id(&facts, None), ..super::run::Judging::default() };
