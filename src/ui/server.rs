@@ -68,17 +68,18 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
 pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop: tokio::sync::oneshot::Receiver<()>) {
     let mut connections = tokio::task::JoinSet::new();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let (closing, closed) = tokio::sync::watch::channel(false);
+    // Told `true` when the server stops; every event stream watches it.
+    let (close, closing) = tokio::sync::watch::channel(false);
     loop {
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let site = Arc::clone(&site);
-                let closed = closed.clone();
+                let closing = closing.clone();
                 let service = hyper::service::service_fn(move |request| {
-                    let (site, closed) = (Arc::clone(&site), closed.clone());
-                    async move { Ok::<_, Infallible>(handle(&site, request, closed).await) }
+                    let (site, closing) = (Arc::clone(&site), closing.clone());
+                    async move { Ok::<_, Infallible>(handle(&site, request, closing).await) }
                 });
                 // A client that never finishes its headers is dropped, not kept forever.
                 let connection = hyper::server::conn::http1::Builder::new()
@@ -94,7 +95,7 @@ pub async fn serve(listener: tokio::net::TcpListener, site: Arc<Site>, mut stop:
         }
     }
     drop(listener);
-    let _ = closing.send(true);
+    let _ = close.send(true);
     let _ = tokio::time::timeout(FINISH_WITHIN, graceful.shutdown()).await;
     connections.abort_all();
 }
