@@ -15,160 +15,22 @@ use super::bin_tally::BinTally;
 use super::sketch::QuantileSketch;
 use rustc_hash::FxHashMap;
 
+mod due;
 mod edges;
+mod user_table;
+use due::DueLists;
 pub use edges::{EdgeState, SessionState, join_stretches};
-
-/// Open sessions by user key: open addressing with linear probing, one
-/// cache line per slot, so a lookup costs one memory access and can be
-/// prefetched. Keys are already well-mixed hashes; 0 marks an empty slot.
-/// At most [`MAX_ACTIVE`] sessions at half load: 512 Ki slots, 16 MiB.
-#[derive(Debug, Default)]
-struct UserTable {
-    slots: Vec<Slot>,
-    len: usize,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-#[repr(align(32))]
-struct Slot {
-    key: u64,
-    open: Open,
-}
-
-impl UserTable {
-    fn stored(key: u64) -> u64 {
-        if key == 0 { 0x9e37_79b9_7f4a_7c15 } else { key }
-    }
-
-    fn home(&self, key: u64) -> usize {
-        key as usize & (self.slots.len() - 1)
-    }
-
-    fn prefetch(&self, key: u64) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let slot: *const Slot = &self.slots[self.home(Self::stored(key))];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint; SSE is part of every x86_64 target.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn find(&self, key: u64) -> Result<usize, usize> {
-        let mut at = self.home(key);
-        loop {
-            match self.slots[at].key {
-                0 => return Err(at),
-                k if k == key => return Ok(at),
-                _ => at = (at + 1) & (self.slots.len() - 1),
-            }
-        }
-    }
-
-    /// The slot holding `key` (`Ok`), or the empty one it would take (`Err`); `None` while the
-    /// table has no slots.
-    fn locate(&self, key: u64) -> Option<Result<usize, usize>> {
-        (!self.slots.is_empty()).then(|| self.find(Self::stored(key)))
-    }
-
-    /// Adds `key`, which is not in the table, at `empty` (the slot [`locate`](Self::locate)
-    /// gave) unless the table must grow first (then its slot is found again): a new user's
-    /// slot is looked for once, not once to miss and again to insert.
-    fn insert_new(&mut self, key: u64, empty: Option<usize>, open: Open) {
-        let key = Self::stored(key);
-        let at = match empty {
-            Some(at) if (self.len + 1) * 2 <= self.slots.len() => at,
-            _ => {
-                self.grow();
-                match self.find(key) {
-                    Ok(at) | Err(at) => at,
-                }
-            }
-        };
-        self.slots[at] = Slot { key, open };
-        self.len += 1;
-    }
-
-    /// Inserts or replaces; returns what was there.
-    fn insert(&mut self, key: u64, open: Open) -> Option<Open> {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
-        let key = Self::stored(key);
-        match self.find(key) {
-            Ok(at) => Some(std::mem::replace(&mut self.slots[at].open, open)),
-            Err(at) => {
-                self.slots[at] = Slot { key, open };
-                self.len += 1;
-                None
-            }
-        }
-    }
-
-    fn grow(&mut self) {
-        let capacity = (self.slots.len() * 2).max(1024);
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); capacity]);
-        self.len = 0;
-        for slot in old.into_iter().filter(|s| s.key != 0) {
-            let at = self.find(slot.key).unwrap_err();
-            self.slots[at] = slot;
-            self.len += 1;
-        }
-    }
-
-    /// Removes the entries `idle` picks, appending them to `removed` (whose room a caller
-    /// keeps between sweeps), in slot order. The scan only reads (a sweep visits every slot,
-    /// most of them empty or busy: the loop is kept to a few instructions a slot); then each
-    /// picked entry is found again and its hole filled by shifting back the entries after it
-    /// that may stand there (no tombstones, no rebuild of the entries that stay).
-    fn remove_into(&mut self, mut idle: impl FnMut(&Open) -> bool, removed: &mut Vec<(u64, Open)>) {
-        let first = removed.len();
-        removed.extend(self.slots.iter().filter(|s| s.key != 0 && idle(&s.open)).map(|s| (s.key, s.open)));
-        for &(key, _) in &removed[first..] {
-            // Found: deleting one entry moves others within their probe runs, never out of the table.
-            if let Ok(at) = self.find(key) {
-                self.delete_at(at);
-            }
-        }
-    }
-
-    /// Empties slot `hole` and closes the gap in its probe run.
-    fn delete_at(&mut self, mut hole: usize) {
-        let mask = self.slots.len() - 1;
-        self.len -= 1;
-        let mut next = (hole + 1) & mask;
-        while self.slots[next].key != 0 {
-            // The entry at `next` may move to `hole` unless its home lies after the hole (cyclically).
-            let from_home = next.wrapping_sub(self.home(self.slots[next].key)) & mask;
-            if from_home >= next.wrapping_sub(hole) & mask {
-                self.slots[hole] = self.slots[next];
-                hole = next;
-            }
-            next = (next + 1) & mask;
-        }
-        self.slots[hole] = Slot::default();
-    }
-
-    /// Empties the table, returning its entries in slot order.
-    fn drain(&mut self) -> Vec<(u64, Open)> {
-        self.len = 0;
-        self.slots.iter_mut().filter(|s| s.key != 0).map(|s| (std::mem::take(&mut s.key), s.open)).collect()
-    }
-}
+use user_table::UserTable;
 
 pub const FLOW_LEN: usize = 5;
 const MAX_ACTIVE: usize = 200_000;
 const MAX_FLOWS: usize = 50_000;
 /// Idle sessions are swept out each time the log's clock moves this share of the gap.
 const SWEEP_FRACTION: i64 = 4;
+/// Past this many keys in the due lists (stale ones included), they are listed anew from the table.
+const MAX_DUE: usize = 4 * MAX_ACTIVE;
+/// A sweep asks for the slot of the key this many ahead of the one it probes.
+const PROBE_AHEAD: usize = 8;
 
 /// An open session, packed into 24 bytes so a slot with its key is 32.
 #[derive(Debug, Clone, Copy, Default)]
@@ -243,6 +105,10 @@ pub struct SessionTracker {
     /// The log time between sweeps: the gap's [`SWEEP_FRACTION`]th part.
     sweep_every_us: i64,
     open: UserTable,
+    /// The open sessions' keys by the stretch of their latest request, for the sweeps (`due.rs`).
+    due: DueLists,
+    /// Room for the keys a sweep probes, kept between sweeps.
+    due_keys: Vec<u64>,
     watermark_us: i64,
     last_sweep_us: i64,
     pub count: u64,
@@ -284,7 +150,8 @@ fn triangular(hash: u64) -> f64 {
 impl SessionTracker {
     pub fn new(gap_s: u64) -> Self {
         let gap_us = gap_s as i64 * 1_000_000;
-        SessionTracker { gap_us, sweep_every_us: gap_us / SWEEP_FRACTION, first_us: i64::MAX, ..SessionTracker::default() }
+        let sweep_every_us = gap_us / SWEEP_FRACTION;
+        SessionTracker { gap_us, sweep_every_us, due: DueLists::new(sweep_every_us), first_us: i64::MAX, ..SessionTracker::default() }
     }
 
     /// Asks the cache for `key`'s slot ahead of [`SessionTracker::add`].
@@ -305,6 +172,7 @@ impl SessionTracker {
             Some(Ok(at)) => at,
             empty => {
                 self.open.insert_new(key, empty.and_then(Result::err), new);
+                self.due.opened(key, time_us);
                 return self.after_add();
             }
         };
@@ -332,6 +200,7 @@ impl SessionTracker {
                 } else if time_us > last_us {
                     // The usual next request: the start stands (`ms_to` without its division).
                     s.last_ms = u32::try_from(time_us.div_euclid(1000) - start_ms).unwrap_or(u32::MAX);
+                    self.due.moved(key, last_us, time_us);
                 }
                 if usize::from(s.flow_len()) < FLOW_LEN {
                     s.flow[usize::from(s.flow_len())] = endpoint;
@@ -339,7 +208,10 @@ impl SessionTracker {
                 s.requests = s.requests.saturating_add(1);
                 None
             }
-            s => Some(std::mem::replace(s, new)),
+            s => {
+                self.due.opened(key, time_us);
+                Some(std::mem::replace(s, new))
+            }
         };
         if let Some(done) = closed {
             self.close(key, done);
@@ -350,7 +222,7 @@ impl SessionTracker {
     /// Sweeps when the log's clock has moved on far enough, or too many sessions are open.
     #[inline(always)] // once a request
     fn after_add(&mut self) {
-        if self.watermark_us - self.last_sweep_us > self.sweep_every_us || self.open.len() > MAX_ACTIVE {
+        if self.watermark_us - self.last_sweep_us > self.sweep_every_us || self.open.len() > MAX_ACTIVE || self.due.len() > MAX_DUE {
             self.sweep();
         }
     }
@@ -362,14 +234,19 @@ impl SessionTracker {
         // The list of idle sessions keeps its room from sweep to sweep (a sweep closes
         // thousands; grown from empty each time, it was copied a dozen times).
         let mut idle = std::mem::take(&mut self.idle);
-        self.open.remove_into(|s| s.last_before(horizon), &mut idle);
-        if self.open.len() > MAX_ACTIVE {
+        self.take_idle(horizon, &mut idle);
+        let evict = self.open.len() > MAX_ACTIVE;
+        if evict {
             let mut all = self.open.drain();
             all.sort_unstable_by_key(|&(key, s)| (s.last_us(), key));
             idle.extend(all.drain(..all.len() - MAX_ACTIVE / 2));
             for (key, s) in all {
                 self.open.insert(key, s);
             }
+        }
+        if evict || self.due.len() > MAX_DUE / 2 {
+            // The evicted sessions' keys, or stale keys piled up, go.
+            self.due.rebuild(self.open.iter().map(|(key, s)| (key, s.last_us())));
         }
         // Close in a fixed order so the flow table fills the same way every run. Nothing else
         // closing does depends on the order: when the table has room for every flow, any order will do.
@@ -384,6 +261,31 @@ impl SessionTracker {
             self.idle = idle;
         }
         self.flush_closed();
+    }
+
+    /// Moves the sessions whose latest request is before `horizon` from the table to `idle`.
+    /// Only the keys the due lists give are probed (not every slot): a sweep's cost follows
+    /// the sessions that may have ended, not the table's size.
+    fn take_idle(&mut self, horizon: i64, idle: &mut Vec<(u64, Open)>) {
+        let mut due = std::mem::take(&mut self.due_keys);
+        self.due.take_due(horizon, &mut due);
+        for (i, &key) in due.iter().enumerate() {
+            if let Some(&ahead) = due.get(i + PROBE_AHEAD) {
+                self.open.prefetch(ahead);
+            }
+            let Some(Ok(at)) = self.open.locate(key) else { continue };
+            let s = &self.open.slots[at].open;
+            if s.last_before(horizon) {
+                idle.push(self.open.take_at(at));
+            } else if self.due.at_floor(s.last_us()) {
+                self.due.keep(key);
+            }
+        }
+        due.clear();
+        // Kept up to 64 Ki keys (512 KiB); a bigger sweep's room goes.
+        if due.capacity() <= 1 << 16 {
+            self.due_keys = due;
+        }
     }
 
     /// Adds the lengths and durations counted by value to their sketches. Whatever reads the
@@ -440,6 +342,7 @@ impl SessionTracker {
     pub fn finish(&mut self) {
         self.keep_heads = false;
         let mut open: Vec<(u64, Open)> = self.open.drain();
+        self.due.clear();
         open.append(&mut self.edges);
         open.sort_unstable_by_key(|&(key, s)| (s.start_us, key));
         for (key, s) in open {

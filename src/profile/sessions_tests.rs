@@ -45,7 +45,7 @@ fn a_crafted_log_gives_known_sessions_and_flows() {
     t.finish();
     assert_eq!(t.count, 3);
     assert_eq!(t.flows.get(&([7, 1, 2, 7, 7], 3)), Some(&2));
-    assert_eq!(std::mem::size_of::<Slot>(), 32);
+    assert_eq!(std::mem::size_of::<user_table::Slot>(), 32);
     assert_eq!(t.flows.get(&([1, 1, 1, 1, 1], 1)), Some(&1));
     // Think times 5, 7 and 10 seconds; the late line adds none.
     assert_eq!(t.think_ms.count(), 3);
@@ -80,16 +80,68 @@ fn removing_in_place_keeps_every_other_entry_findable() {
     for (i, &key) in keys.iter().enumerate() {
         table.insert(key, Open { start_us: i as i64, ..Open::default() });
     }
-    // Into a list that holds an entry already: it is kept, and the removed follow it.
-    let mut removed = vec![(7, Open::default())];
-    table.remove_into(|s| s.start_us % 3 == 0, &mut removed);
-    assert_eq!(removed.remove(0).0, 7);
-    assert_eq!(removed.len(), keys.iter().enumerate().filter(|(i, _)| i % 3 == 0).count());
+    let mut removed = Vec::new();
+    for (i, &key) in keys.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let at = table.locate(key).and_then(Result::ok).expect("present");
+        let (stored, open) = table.take_at(at);
+        assert_eq!((stored, open.start_us), (key, i as i64));
+        removed.push(key);
+    }
     assert_eq!((table.slots.len(), table.len()), (1024, keys.len() - removed.len()));
+    assert_eq!(table.iter().count(), table.len());
     for (i, &key) in keys.iter().enumerate() {
         let found = table.locate(key).and_then(Result::ok).map(|at| table.slots[at].open.start_us);
         assert_eq!(found, (i % 3 != 0).then_some(i as i64), "key {key}");
     }
+}
+
+#[test]
+fn sweeps_close_exactly_the_idle_sessions_from_the_due_lists() {
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    // A 10-minute gap (sweeps every 2.5 minutes), 3,000 users over 8 hours of log time: a
+    // clock that mostly moves on by under a second, lines up to 3 minutes out of order (some
+    // before their session's start, some replacing a session a gap old), users coming back
+    // at any distance, and two jumps of the clock by hours.
+    let gap = 600 * S;
+    let mut t = SessionTracker::new(600);
+    let mut clock = 1_700_000_000 * S;
+    let mut sweeps = 0;
+    for line in 0..60_000u32 {
+        clock += match line {
+            20_000 | 40_000 => 3 * 3600 * S,
+            _ => (rng.next_u64() % 900_000) as i64,
+        };
+        let late = match rng.next_u32() % 10 {
+            0 => (rng.next_u64() % (180 * S as u64)) as i64,
+            1 => gap + 1 + (rng.next_u64() % (60 * S as u64)) as i64,
+            _ => 0,
+        };
+        let user = 1 + u64::from(rng.next_u32() % 3000);
+        let before = t.last_sweep_us;
+        t.add(user, clock - late, 1);
+        // The user just added is listed at its session's home.
+        let at = t.open.locate(user).and_then(Result::ok).expect("open");
+        assert!(t.due.lists(user, t.open.slots[at].open.last_us()), "line {line}: user {user} not listed at its home");
+        if t.last_sweep_us != before {
+            sweeps += 1;
+            // After a sweep: nothing open is idle past the horizon, every open session is
+            // listed at its home, and no list lies below the floor.
+            let horizon = t.last_sweep_us - gap;
+            for (key, open) in t.open.iter() {
+                assert!(open.last_us() >= horizon, "line {line}: {key} idle since {} left open", open.last_us());
+                assert!(t.due.lists(key, open.last_us()), "line {line}: {key} not listed at its home");
+            }
+            let (lowest, floor) = t.due.lowest_and_floor();
+            assert!(lowest.is_none_or(|lowest| lowest >= floor), "{lowest:?} below {floor}");
+        }
+    }
+    assert!(sweeps > 100, "{sweeps} sweeps");
+    assert!(t.due.len() < 3 * 3000, "{} keys listed for at most 3,000 sessions", t.due.len());
+    let open = t.open.len() as u64;
+    t.finish();
+    assert!(t.count > open + 3000, "{} sessions", t.count);
+    assert_eq!((t.due.len(), t.open.len()), (0, 0));
 }
 
 #[test]
@@ -118,6 +170,8 @@ fn memory_stays_bounded_with_many_users() {
         t.add(user, 0, 1);
     }
     assert!(t.open.len() <= MAX_ACTIVE);
+    // The evicted sessions' keys left the due lists with them.
+    assert_eq!(t.due.len(), t.open.len());
     t.finish();
     assert_eq!(t.count, MAX_ACTIVE as u64 + 10_000);
 }

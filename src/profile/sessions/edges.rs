@@ -149,6 +149,7 @@ impl SessionTracker {
     /// are settled against `coverage` (see [`SessionTracker::settle`]).
     pub fn to_state(&mut self, coverage: &[(i64, i64)]) -> SessionState {
         let open = self.open.drain();
+        self.due.clear();
         self.edges.extend(open);
         self.keep_heads = false;
         self.settle(coverage);
