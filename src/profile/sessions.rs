@@ -29,8 +29,11 @@ const MAX_FLOWS: usize = 50_000;
 const SWEEP_FRACTION: i64 = 4;
 /// Past this many keys in the due lists (stale ones included), they are listed anew from the table.
 const MAX_DUE: usize = 4 * MAX_ACTIVE;
+/// The due lists' stretches are this share of the time between sweeps: a sweep keeps the keys
+/// of the sessions in its horizon's stretch that are not idle yet, half that stretch on average.
+const STRETCHES_A_SWEEP: i64 = 8;
 /// A sweep asks for the slot of the key this many ahead of the one it probes.
-const PROBE_AHEAD: usize = 8;
+const PROBE_AHEAD: usize = 16;
 
 /// An open session, packed into 24 bytes so a slot with its key is 32.
 #[derive(Debug, Clone, Copy, Default)]
@@ -151,7 +154,13 @@ impl SessionTracker {
     pub fn new(gap_s: u64) -> Self {
         let gap_us = gap_s as i64 * 1_000_000;
         let sweep_every_us = gap_us / SWEEP_FRACTION;
-        SessionTracker { gap_us, sweep_every_us, due: DueLists::new(sweep_every_us), first_us: i64::MAX, ..SessionTracker::default() }
+        SessionTracker {
+            gap_us,
+            sweep_every_us,
+            due: DueLists::new(sweep_every_us / STRETCHES_A_SWEEP),
+            first_us: i64::MAX,
+            ..SessionTracker::default()
+        }
     }
 
     /// Asks the cache for `key`'s slot ahead of [`SessionTracker::add`].
@@ -269,15 +278,16 @@ impl SessionTracker {
     fn take_idle(&mut self, horizon: i64, idle: &mut Vec<(u64, Open)>) {
         let mut due = std::mem::take(&mut self.due_keys);
         self.due.take_due(horizon, &mut due);
+        let floor_end = self.due.floor_end_us();
         for (i, &key) in due.iter().enumerate() {
             if let Some(&ahead) = due.get(i + PROBE_AHEAD) {
-                self.open.prefetch(ahead);
+                self.open.prefetch_run(ahead);
             }
             let Some(Ok(at)) = self.open.locate(key) else { continue };
             let s = &self.open.slots[at].open;
             if s.last_before(horizon) {
                 idle.push(self.open.take_at(at));
-            } else if self.due.at_floor(s.last_us()) {
+            } else if s.last_before(floor_end) {
                 self.due.keep(key);
             }
         }

@@ -138,11 +138,11 @@ impl DueLists {
         self.current_us = (i64::MAX, i64::MIN);
     }
 
-    /// Whether a session whose latest request is at `last_us`, kept by the sweep that
-    /// raised the floor, is listed at the floor (else its latest request is later, and its
-    /// key is in that stretch's list already).
-    pub(super) fn at_floor(&self, last_us: i64) -> bool {
-        self.stretch(last_us) <= self.floor
+    /// The end of the floor's stretch: a session kept by the sweep that raised the floor
+    /// whose latest request is before it is listed at the floor (else its latest request is
+    /// later, and its key is in that stretch's list already).
+    pub(super) fn floor_end_us(&self) -> i64 {
+        self.floor.saturating_add(1).saturating_mul(self.width_us)
     }
 
     /// Lists `key` at the floor again (see [`DueLists::take_due`]).

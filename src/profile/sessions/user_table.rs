@@ -30,18 +30,30 @@ impl UserTable {
         key as usize & (self.slots.len() - 1)
     }
 
+    /// Asks the cache for `key`'s home slot.
     pub(super) fn prefetch(&self, key: u64) {
-        if self.slots.is_empty() {
-            return;
+        if let Some(slot) = self.slots.get(self.home_of(key)) {
+            prefetch(slot);
         }
-        let slot: *const Slot = &self.slots[self.home(Self::stored(key))];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint; SSE is part of every x86_64 target.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast());
+    }
+
+    /// [`prefetch`](Self::prefetch), and the slot after the home when it lies in the next cache
+    /// line: removing an entry reads on past it (the hole's probe run).
+    pub(super) fn prefetch_run(&self, key: u64) {
+        let home = self.home_of(key);
+        if let Some(slot) = self.slots.get(home) {
+            prefetch(slot);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        if home % 2 == 1
+            && let Some(slot) = self.slots.get((home + 1) & self.slots.len().wrapping_sub(1))
+        {
+            prefetch(slot);
+        }
+    }
+
+    /// The home slot of a key as given (not yet [`stored`](Self::stored)); 0 while the table has no slots.
+    fn home_of(&self, key: u64) -> usize {
+        if self.slots.is_empty() { 0 } else { self.home(Self::stored(key)) }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -146,4 +158,16 @@ impl UserTable {
         self.len = 0;
         self.slots.iter_mut().filter(|s| s.key != 0).map(|s| (std::mem::take(&mut s.key), s.open)).collect()
     }
+}
+
+/// A hint that `slot` will be read soon.
+fn prefetch(slot: &Slot) {
+    let slot: *const Slot = slot;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; SSE is part of every x86_64 target.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(slot.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
 }
