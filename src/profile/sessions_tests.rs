@@ -223,3 +223,27 @@ fn a_renumbering_counts_the_flows_closed_since_the_last_sweep_by_their_new_ids()
     assert_eq!(t.flows.get(&([8; FLOW_LEN], 1)), Some(&100));
     assert_eq!(t.flows.len(), 2);
 }
+
+#[test]
+fn closing_order_is_fixed_only_where_the_flow_table_could_fill() {
+    let sessions = |flows: std::ops::Range<u16>| -> Vec<(u64, Open)> {
+        flows.map(|f| (u64::from(f) + 1, Open { requests: 1, flow: [f; FLOW_LEN], ..Open::default() })).collect()
+    };
+    let max = MAX_FLOWS as u16;
+    let mut t = SessionTracker::new(1800);
+    assert!(!t.flows_may_fill(&sessions(0..max)), "as many new flows as the table takes");
+    assert!(t.flows_may_fill(&sessions(0..max + 1)), "one new flow more than it takes");
+    // Flows the table has already take no room.
+    t.flows.insert(([7; FLOW_LEN], 1), 1);
+    let mut known = sessions(7..8);
+    known.extend(std::iter::repeat_n(known[0], MAX_FLOWS + 10));
+    assert!(!t.flows_may_fill(&known), "every session of a flow the table has");
+    for f in 0..max - 5 {
+        t.flows.insert(([f; FLOW_LEN], 1), 1);
+    }
+    let mut five_new = sessions(max - 5..max);
+    five_new.extend(sessions(0..max - 5));
+    assert!(!t.flows_may_fill(&five_new), "five new flows fill the table's last five places");
+    five_new.extend(sessions(max..max + 1));
+    assert!(t.flows_may_fill(&five_new), "a sixth finds none");
+}
