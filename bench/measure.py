@@ -4,8 +4,11 @@ bytes each one reads, peak RSS, and each one's speed as a ratio to replay's.
 
 usage: [ROUNDS=3] measure.py NAME BYTES -- CMD ... [;; NAME BYTES -- CMD ...]
 Each command's stdout goes to /dev/null; a failing command fails the run.
-Times and peak RSS come from GNU time (/usr/bin/time), so they are the
-command's own, not this script's.
+Peak RSS comes from GNU time (/usr/bin/time), so it is the command's own, not
+this script's. CPU time is read to the microsecond from wait4 (the command's,
+and GNU time's own, under a millisecond), and wall time around the run on
+the monotonic clock: GNU time gives both in hundredths of a second, which
+reads a third of a second's run only to 3%.
 
 The commands run in ROUNDS rounds, each round all of them in turn, and each
 figure is the median of its rounds (peak RSS: the largest): on a shared
@@ -19,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 runs = []
 args = sys.argv[1:]
@@ -42,13 +46,20 @@ def warm(cmd):
 
 
 def timed_run(name, cmd):
+    """Wall seconds, peak RSS in MB and CPU seconds of one run of `cmd`."""
     with tempfile.NamedTemporaryFile("r") as stats:
-        timed = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", stats.name, *cmd]
-        proc = subprocess.run(timed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        start = time.perf_counter()
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", stats.name, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr is read to its end before the wait (a chatty command never blocks on a full pipe).
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stderr.close()
         if proc.returncode != 0:
-            sys.exit(f"{name} failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
-        seconds, rss_kb, user, system = stats.read().split()[-4:]
-    return float(seconds), int(rss_kb) / 1024, float(user) + float(system)
+            sys.exit(f"{name} failed: {' '.join(cmd)}\n{err.decode(errors='replace')}")
+        rss_kb = stats.read().split()[-1]
+    return seconds, int(rss_kb) / 1024, usage.ru_utime + usage.ru_stime
 
 
 measured = [[] for _ in runs]
@@ -66,4 +77,4 @@ replay_rate = replay[1] / replay[2]
 print(f"{'tool':<34} {'MB read':>8} {'seconds':>8} {'MB/s':>8} {'CPU s':>7} {'CPU s/GB':>9} {'peak RSS MB':>12} {'speed vs replay':>16}")
 for name, size, seconds, rss, cpu in rows:
     rate = size / seconds
-    print(f"{name:<34} {size / 1e6:>8.0f} {seconds:>8.2f} {rate / 1e6:>8.0f} {cpu:>7.2f} {cpu / (size / 1e9):>9.2f} {rss:>12.1f} {rate / replay_rate:>15.3f}x")
+    print(f"{name:<34} {size / 1e6:>8.0f} {seconds:>8.3f} {rate / 1e6:>8.0f} {cpu:>7.3f} {cpu / (size / 1e9):>9.2f} {rss:>12.1f} {rate / replay_rate:>15.3f}x")
