@@ -28,10 +28,10 @@ const MAX_FLOWS: usize = 50_000;
 /// Idle sessions are swept out each time the log's clock moves this share of the gap.
 const SWEEP_FRACTION: i64 = 4;
 /// Past this many keys in the due lists (stale ones included), they are listed anew from the table.
-const MAX_DUE: usize = 4 * MAX_ACTIVE;
+const MAX_DUE: usize = 2 * MAX_ACTIVE;
 /// The due lists' stretches are this share of the time between sweeps: a sweep keeps the keys
 /// of the sessions in its horizon's stretch that are not idle yet, half that stretch on average.
-const STRETCHES_A_SWEEP: i64 = 8;
+const STRETCHES_A_SWEEP: i64 = 4;
 /// A sweep asks for the slot of the key this many ahead of the one it probes.
 const PROBE_AHEAD: usize = 16;
 

@@ -13,6 +13,9 @@
 //! lists up to `h`: it closes exactly those, and keeps the rest of the keys it
 //! took whose latest request lies in `h` itself, in `h`'s list, the new floor.
 
+/// Emptied lists kept for reuse, at most.
+const SPARE_LISTS: usize = 8;
+
 /// The lists of keys by home stretch, and where the stretch most requests fall in lies.
 #[derive(Debug)]
 pub(super) struct DueLists {
@@ -150,9 +153,10 @@ impl DueLists {
         self.push(key, self.floor);
     }
 
-    /// Keeps an emptied list's room in `spare` for a stretch to come, up to 64 Ki keys (512 KiB) a list.
+    /// Keeps an emptied list's room in `spare` for a stretch to come: up to [`SPARE_LISTS`]
+    /// lists of up to 16 Ki keys (128 KiB) each, so the room kept is bounded whatever the log.
     fn keep_room(spare: &mut Vec<Vec<u64>>, list: Vec<u64>) {
-        if list.capacity() <= 1 << 16 {
+        if list.capacity() <= 1 << 14 && spare.len() < SPARE_LISTS {
             spare.push(list);
         }
     }
