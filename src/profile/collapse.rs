@@ -14,9 +14,9 @@
 //! the subtrees below it before the next level is judged.
 
 use super::endpoints::EndpointStats;
-use super::fold::{Rules, group_key};
+use super::fold::Rules;
 use super::sketch::Sample;
-use super::template::{is_placeholder, is_shape_placeholder};
+use super::template::is_placeholder;
 use super::wire::{Endpoint, QueryKey};
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,6 +27,9 @@ const KEEP_SHARE: f64 = 0.2;
 const KEEP_OVER_MEDIAN: u64 = 10;
 const KEEP_MIN_SHARE: f64 = 0.01;
 const TAIL_EXAMPLES: usize = 16;
+
+mod folding;
+use folding::Folding;
 
 /// A template being finished, with the ids of the templates folded into it.
 struct Entry {
@@ -44,7 +47,9 @@ pub struct Finished {
 
 pub fn finish(templates: Vec<(String, EndpointStats)>, max_endpoints: usize, seed: u64) -> Finished {
     let count = templates.len();
-    let mut entries = fold_all(templates, seed, None);
+    let mut folding = Folding::new(templates);
+    folding.fold(seed, None);
+    let mut entries = folding.into_entries();
     entries.sort_by(|a, b| b.stats.count.cmp(&a.stats.count).then_with(|| key_of(a).cmp(&key_of(b))));
     let max = max_endpoints.max(1);
     // Requests with a payload for a query key go to the tail whatever their number.
@@ -83,189 +88,14 @@ pub struct Compacted {
 /// Folds the template table now, as [`finish`] will, and records each group
 /// that folded in `rules` (groups already there are left alone: rules only grow).
 pub fn compact(templates: Vec<(String, EndpointStats)>, rules: &mut Rules, seed: u64) -> Compacted {
-    let mut index_of = vec![0; templates.len()];
-    let entries = fold_all(templates, seed, Some(rules));
-    let mut templates = Vec::with_capacity(entries.len());
-    for (i, e) in entries.into_iter().enumerate() {
-        for &member in &e.members {
-            index_of[member] = i;
-        }
-        templates.push((key_of(&e), e.stats));
-    }
+    let mut folding = Folding::new(templates);
+    folding.fold(seed, Some(rules));
+    let (templates, index_of) = folding.into_templates();
     Compacted { templates, index_of }
-}
-
-/// Folds position by position, left to right, merging templates that became equal.
-fn fold_all(templates: Vec<(String, EndpointStats)>, seed: u64, mut rules: Option<&mut Rules>) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = templates
-        .into_iter()
-        .enumerate()
-        .map(|(id, (key, stats))| {
-            let (method, path) = match memchr::memchr(b' ', key.as_bytes()) {
-                Some(space) => (&key[..space], &key[space + 1..]),
-                None => ("OTHER", "/"),
-            };
-            Entry { method: method.to_owned(), segments: owned_segments(path), stats, members: vec![id] }
-        })
-        .collect();
-    let depth = entries.iter().map(|e| e.segments.len()).max().unwrap_or(0);
-    for position in 1..depth {
-        // Keys start distinct (merged once at the first position, in case): only a fold makes two equal.
-        if fold_position(&mut entries, position, seed, rules.as_deref_mut()) || position == 1 {
-            entries = merge_equal(entries);
-        }
-    }
-    entries
-}
-
-/// `path.split('/')`, each segment owned, found by a byte search (a `char` pattern's search
-/// cost more than the rest of making the entry).
-fn owned_segments(path: &str) -> Vec<String> {
-    let slashes = memchr::memchr_iter(b'/', path.as_bytes());
-    let mut segments = Vec::with_capacity(slashes.clone().count() + 1);
-    let mut start = 0;
-    for slash in slashes {
-        segments.push(path[start..slash].to_owned());
-        start = slash + 1;
-    }
-    segments.push(path[start..].to_owned());
-    segments
 }
 
 fn key_of(e: &Entry) -> String {
     format!("{} {}", e.method, e.segments.join("/"))
-}
-
-/// A group of entries at a position: method, depth and the segments before it, borrowed.
-type GroupRef<'a> = (&'a str, usize, &'a [String]);
-
-/// What position `p`'s groups make of each entry, worked out before anything changes.
-struct Judgement {
-    /// Each entry's group at the position (`u32::MAX`: too short to have one).
-    group_of: Vec<u32>,
-    /// Each entry's literal's requests in its group (0 for a placeholder).
-    literal_count: Vec<u64>,
-    /// Per group: (total, median) when the group has too many literals and no rule yet.
-    judged: Vec<Option<(u64, u64)>>,
-    /// Per judged group: its rule's key and the literals it keeps.
-    kept: Vec<Option<(String, rustc_hash::FxHashSet<String>)>>,
-}
-
-fn judge(entries: &[Entry], position: usize, rules: Option<&Rules>) -> Judgement {
-    use rustc_hash::FxHashMap;
-    let mut groups: FxHashMap<GroupRef<'_>, u32> = FxHashMap::default();
-    // Each distinct (group, literal) once, with its requests; each entry's by its index. Nearly one
-    // an entry where a table compacts (distinct slugs): sized once, not grown a dozen times.
-    let mut literal_ids: FxHashMap<(u32, &str), u32> = FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
-    let mut literals: Vec<(u32, &str, u64)> = Vec::with_capacity(entries.len());
-    let mut literal_of = vec![u32::MAX; entries.len()];
-    let mut group_of = vec![u32::MAX; entries.len()];
-    let mut first_of_group: Vec<usize> = Vec::new();
-    for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.segments.len() > position) {
-        let next = groups.len() as u32;
-        let g = *groups.entry((e.method.as_str(), e.segments.len(), &e.segments[..position])).or_insert(next);
-        if g == next {
-            first_of_group.push(i);
-        }
-        group_of[i] = g;
-        let literal = e.segments[position].as_str();
-        if !is_placeholder(literal) {
-            let id = *literal_ids.entry((g, literal)).or_insert_with(|| {
-                literals.push((g, literal, 0));
-                (literals.len() - 1) as u32
-            });
-            literals[id as usize].2 += e.stats.count;
-            literal_of[i] = id;
-        }
-    }
-    let mut counts: Vec<Vec<u64>> = vec![Vec::new(); groups.len()];
-    for &(g, _, n) in &literals {
-        counts[g as usize].push(n);
-    }
-    let rule_key = |g: usize| {
-        let e = &entries[first_of_group[g]];
-        group_key(&e.method, e.segments.len(), &e.segments[..position])
-    };
-    let mut judged = vec![None; groups.len()];
-    let mut kept: Vec<Option<(String, rustc_hash::FxHashSet<String>)>> = vec![None; groups.len()];
-    for (g, counts) in counts.iter_mut().enumerate() {
-        if counts.len() <= MAX_LITERALS {
-            continue;
-        }
-        let key = rule_key(g);
-        if rules.is_some_and(|r| r.has(&key)) {
-            continue;
-        }
-        counts.sort_unstable();
-        let (total, median) = (counts.iter().sum(), counts[counts.len() / 2]);
-        judged[g] = Some((total, median));
-        kept[g] = Some((key, Default::default()));
-    }
-    for &(g, literal, n) in &literals {
-        if let (Some((total, median)), Some((_, set))) = (judged[g as usize], kept[g as usize].as_mut())
-            && is_popular(n, total, median)
-        {
-            set.insert(literal.to_owned());
-        }
-    }
-    let literal_count = literal_of.iter().map(|&id| literals.get(id as usize).map_or(0, |&(_, _, n)| n)).collect();
-    Judgement { group_of, literal_count, judged, kept }
-}
-
-/// Folds position `position`; returns whether any entry changed there.
-fn fold_position(entries: &mut [Entry], position: usize, seed: u64, rules: Option<&mut Rules>) -> bool {
-    let Judgement { group_of, literal_count, judged, mut kept } = judge(entries, position, rules.as_deref());
-    let mut folded = vec![false; judged.len()];
-    let mut changed = false;
-    for (i, e) in entries.iter_mut().enumerate() {
-        let Some((total, median)) = judged.get(group_of[i] as usize).copied().flatten() else { continue };
-        if is_placeholder(&e.segments[position]) || is_popular(literal_count[i], total, median) {
-            continue;
-        }
-        let literal = std::mem::replace(&mut e.segments[position], "{param}".to_owned());
-        e.stats.offer_param_owned(position, literal, seed);
-        folded[group_of[i] as usize] = true;
-        changed = true;
-    }
-    if let Some(rules) = rules {
-        for (kept, _) in kept.iter_mut().zip(&folded).filter(|(_, folded)| **folded) {
-            if let Some((key, literals)) = kept.take() {
-                rules.add(key, literals);
-            }
-        }
-    }
-    for (i, e) in entries.iter_mut().enumerate() {
-        let folded_here = folded.get(group_of[i] as usize).copied().unwrap_or(false);
-        if folded_here && is_placeholder(&e.segments[position]) && is_shape_placeholder(&e.segments[position]) {
-            e.segments[position] = "{param}".to_owned();
-        }
-    }
-    changed
-}
-
-/// Merges entries whose keys became equal into the first of them, in order.
-fn merge_equal(entries: Vec<Entry>) -> Vec<Entry> {
-    let first: Vec<usize> = {
-        let mut at: rustc_hash::FxHashMap<(&str, &[String]), usize> =
-            rustc_hash::FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
-        entries.iter().enumerate().map(|(i, e)| *at.entry((e.method.as_str(), e.segments.as_slice())).or_insert(i)).collect()
-    };
-    if first.iter().enumerate().all(|(i, &f)| i == f) {
-        return entries;
-    }
-    let mut merged: Vec<Entry> = Vec::with_capacity(entries.len());
-    let mut new_index = vec![0; entries.len()];
-    for (i, e) in entries.into_iter().enumerate() {
-        if first[i] == i {
-            new_index[i] = merged.len();
-            merged.push(e);
-        } else {
-            let target = &mut merged[new_index[first[i]]];
-            target.stats.merge(&e.stats);
-            target.members.extend(e.members);
-        }
-    }
-    merged
 }
 
 fn fold_tail(tail: Vec<Entry>) -> Entry {

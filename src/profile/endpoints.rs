@@ -196,12 +196,12 @@ impl EndpointStats {
         }
     }
 
-    /// [`offer_param`](Self::offer_param) of a value owned already (a literal folding into
-    /// `{param}`): moved in if it gets in, not copied.
-    pub fn offer_param_owned(&mut self, position: usize, value: String, seed: u64) {
+    /// [`offer_param`](Self::offer_param) of a literal folding into `{param}`: copied only
+    /// if it gets in, as a value of a fresh sample or one that a merged sample takes.
+    pub fn offer_param_str(&mut self, position: usize, value: &str, seed: u64) {
         if let Some(sample) = self.param(position) {
             let hash = super::sketch::seeded_hash(seed, value.as_bytes());
-            sample.offer_with(PARAM_SAMPLES, hash, || value);
+            sample.offer_with(PARAM_SAMPLES, hash, || value.to_owned());
         }
     }
 

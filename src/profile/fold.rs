@@ -279,8 +279,15 @@ fn write_depth(group: &mut String, depth: usize) {
 }
 
 /// The group a path position belongs to: `METHOD depth prefix`.
-pub fn group_key(method: &str, depth: usize, prefix: &[String]) -> String {
-    format!("{method} {depth} {}", prefix.join("/"))
+pub fn group_key<'a>(method: &str, depth: usize, prefix: impl IntoIterator<Item = &'a str>) -> String {
+    let mut key = format!("{method} {depth} ");
+    for (i, segment) in prefix.into_iter().enumerate() {
+        if i > 0 {
+            key.push('/');
+        }
+        key.push_str(segment);
+    }
+    key
 }
 
 /// Each version of the rules, by the number of chunks folded when it was made.
