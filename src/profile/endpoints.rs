@@ -197,11 +197,28 @@ impl EndpointStats {
     }
 
     /// [`offer_param`](Self::offer_param) of a literal folding into `{param}`: copied only
-    /// if it gets in, as a value of a fresh sample or one that a merged sample takes.
+    /// if it gets in.
     pub fn offer_param_str(&mut self, position: usize, value: &str, seed: u64) {
         if let Some(sample) = self.param(position) {
             let hash = super::sketch::seeded_hash(seed, value.as_bytes());
             sample.offer_with(PARAM_SAMPLES, hash, || value.to_owned());
+        }
+    }
+
+    /// Whether [`offer_param_str`](Self::offer_param_str) at `position` would make a sample of
+    /// its own there, dropping none, once `waiting` such offers at other positions are made:
+    /// then these statistics merged into others give what the offer's one value merged
+    /// there would ([`merge_param_str`](Self::merge_param_str)).
+    pub fn takes_fresh_param(&self, position: usize, waiting: usize) -> bool {
+        position <= MAX_POSITION && self.params.len() + waiting < MAX_PARAMS && self.params.iter().all(|(p, _)| *p != position)
+    }
+
+    /// Merges in the sample of the one value `value` at `position`, as [`merge`](Self::merge)
+    /// merges statistics holding it (copied only if it gets in).
+    pub fn merge_param_str(&mut self, position: usize, value: &str, seed: u64) {
+        if let Some(sample) = self.param(position) {
+            let hash = super::sketch::seeded_hash(seed, value.as_bytes());
+            sample.merge_one(PARAM_SAMPLES, hash, || value.to_owned());
         }
     }
 

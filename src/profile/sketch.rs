@@ -508,6 +508,14 @@ impl Sample {
         }
     }
 
+    /// [`merge`](Self::merge)s a sample of the one value of `hash` (made only if it gets in).
+    pub fn merge_one(&mut self, k: usize, hash: u64, value: impl FnOnce() -> String) {
+        if self.items.len() >= k && self.items.last().is_some_and(|(h, _)| hash >= *h) {
+            return;
+        }
+        self.insert(k, hash, value);
+    }
+
     /// The sampled values, sorted for a stable, readable profile.
     pub fn values(&self) -> Vec<String> {
         let mut values: Vec<String> = self.items.iter().map(|(_, v)| v.clone()).collect();

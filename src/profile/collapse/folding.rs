@@ -44,6 +44,28 @@ struct Folded {
     depth: u32,
 }
 
+/// A folded literal's offer to its template's sample, waiting until the template is read: a
+/// template merged into another gives the other its value alone, and never makes a sample of
+/// its own (4,095 of a table of 4,096 slugs folding into one).
+#[derive(Debug, Clone, Copy)]
+struct Offer {
+    position: u32,
+    /// The literal's span in its template's key.
+    seg: Seg,
+    /// The template's next waiting offer (`u32::MAX`: none).
+    next: u32,
+}
+
+/// A template's waiting offers: the first and last in `offers` (`u32::MAX`: none), and how many.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    first: u32,
+    last: u32,
+    count: u32,
+}
+
+const NONE_WAITING: Waiting = Waiting { first: u32::MAX, last: u32::MAX, count: 0 };
+
 /// A run of segments as text: hashed and compared by what they read, whatever key they lie in.
 #[derive(Clone, Copy)]
 struct Texts<'a> {
@@ -89,6 +111,13 @@ pub(super) struct Folding {
     joined: Vec<u32>,
     /// The templates still standing, in input order.
     folded: Vec<Folded>,
+    /// Offers of folded literals not made yet, each template's in the order they were folded.
+    offers: Vec<Offer>,
+    /// For each input template, its offers waiting in `offers`.
+    waiting: Vec<Waiting>,
+    seed: u64,
+    /// Whether offers wait (always, but where a test compares with offers made at once).
+    defer: bool,
 }
 
 impl Folding {
@@ -122,7 +151,17 @@ impl Folding {
             });
             keys.push(key);
         }
-        Folding { keys, slots, segs, joined: (0..count as u32).collect(), folded }
+        Folding {
+            keys,
+            slots,
+            segs,
+            joined: (0..count as u32).collect(),
+            folded,
+            offers: Vec::new(),
+            waiting: vec![NONE_WAITING; count],
+            seed: 0,
+            defer: true,
+        }
     }
 
     fn key(&self, f: Folded) -> &str {
@@ -146,6 +185,7 @@ impl Folding {
     /// Folds position by position, left to right, merging templates that became equal;
     /// each group that folds is recorded in `rules`, if given.
     pub(super) fn fold(&mut self, seed: u64, mut rules: Option<&mut Rules>) {
+        self.seed = seed;
         let depth = self.folded.iter().map(|f| f.depth as usize).max().unwrap_or(0);
         for position in 1..depth {
             // Keys start distinct (merged once at the first position, in case): only a fold makes two equal.
@@ -168,8 +208,21 @@ impl Folding {
             if is_placeholder(literal) || is_popular(literal_count[i], total, median) {
                 continue;
             }
-            if let Some((_, stats)) = self.slots.get_mut(f.origin as usize) {
-                stats.offer_param_str(position, literal, seed);
+            let origin = f.origin as usize;
+            if let (Some((_, stats)), Some(waiting)) = (self.slots.get_mut(origin), self.waiting.get_mut(origin)) {
+                if self.defer && stats.takes_fresh_param(position, waiting.count as usize) {
+                    let index = self.offers.len() as u32;
+                    self.offers.push(Offer { position: position as u32, seg, next: u32::MAX });
+                    match self.offers.get_mut(waiting.last as usize) {
+                        Some(last) => last.next = index,
+                        None => waiting.first = index,
+                    }
+                    waiting.last = index;
+                    waiting.count += 1;
+                } else {
+                    Self::make_offers(&mut self.offers, waiting, stats, key, seed);
+                    stats.offer_param_str(position, literal, seed);
+                }
             }
             self.segs[at] = PARAM;
             folded[group_of[i] as usize] = true;
@@ -283,10 +336,24 @@ impl Folding {
             // The target came first, so its slot is an earlier one.
             if target < origin && origin < self.slots.len() {
                 let (before, after) = self.slots.split_at_mut(origin);
-                if let (Some((_, into)), Some((_, merged))) = (before.get_mut(target), after.first_mut()) {
+                if let (Some((_, into)), Some((_, merged)), Some(key), Some(merged_key)) =
+                    (before.get_mut(target), after.first_mut(), self.keys.get(target), self.keys.get(origin))
+                {
+                    if let Some(waiting) = self.waiting.get_mut(target) {
+                        Self::make_offers(&mut self.offers, waiting, into, key, self.seed);
+                    }
                     into.merge(merged);
+                    // The merged template's waiting offers, as merging the samples they would have made.
+                    let mut next = self.waiting.get(origin).map_or(u32::MAX, |w| w.first);
+                    while let Some(offer) = self.offers.get(next as usize) {
+                        into.merge_param_str(offer.position as usize, text(merged_key, offer.seg), self.seed);
+                        next = offer.next;
+                    }
                     // Its statistics live on in the target's: what it held is freed now.
                     *merged = EndpointStats::default();
+                }
+                if let Some(waiting) = self.waiting.get_mut(origin) {
+                    *waiting = NONE_WAITING;
                 }
             }
             if let Some(joined) = self.joined.get_mut(origin) {
@@ -294,6 +361,27 @@ impl Folding {
             }
         }
         self.folded = standing;
+    }
+
+    /// Makes a template's waiting offers to its statistics, in the order they were folded.
+    fn make_offers(offers: &mut [Offer], waiting: &mut Waiting, stats: &mut EndpointStats, key: &str, seed: u64) {
+        let mut next = waiting.first;
+        while let Some(offer) = offers.get(next as usize) {
+            stats.offer_param_str(offer.position as usize, text(key, offer.seg), seed);
+            next = offer.next;
+        }
+        *waiting = NONE_WAITING;
+    }
+
+    /// Takes a standing template's statistics, its waiting offers made.
+    fn take_stats(&mut self, origin: usize) -> EndpointStats {
+        let (Some((_, stats)), Some(waiting), Some(key)) =
+            (self.slots.get_mut(origin), self.waiting.get_mut(origin), self.keys.get(origin))
+        else {
+            return EndpointStats::default();
+        };
+        Self::make_offers(&mut self.offers, waiting, stats, key, self.seed);
+        std::mem::take(stats)
     }
 
     /// For each input template, the index its standing template got from `slot_of` (the standing
@@ -340,8 +428,8 @@ impl Folding {
         let index_of = self.index_of(|i| i);
         let standing = std::mem::take(&mut self.folded);
         for (i, &f) in standing.iter().enumerate() {
+            let stats = self.take_stats(f.origin as usize);
             let key = self.key_of(f);
-            let stats = self.slots.get_mut(f.origin as usize).map(|(_, stats)| std::mem::take(stats)).unwrap_or_default();
             // Standing templates keep input order, so slot `i` is the template's own or one already read.
             if let Some(slot) = self.slots.get_mut(i) {
                 *slot = (key, stats);
@@ -364,7 +452,7 @@ impl Folding {
         for (f, members) in standing.into_iter().zip(members) {
             let method = self.method(f).to_owned();
             let segments = self.texts(f, f.depth as usize).iter().map(str::to_owned).collect();
-            let stats = self.slots.get_mut(f.origin as usize).map(|(_, stats)| std::mem::take(stats)).unwrap_or_default();
+            let stats = self.take_stats(f.origin as usize);
             entries.push(Entry { method, segments, stats, members });
         }
         entries
@@ -382,3 +470,7 @@ struct Judgement {
     /// Per judged group: its rule's key and the literals it keeps.
     kept: Vec<Option<(String, FxHashSet<String>)>>,
 }
+
+#[cfg(test)]
+#[path = "folding_tests.rs"]
+mod tests;
