@@ -15,6 +15,18 @@
 //! itself going: at 5,000 rps (a seventh of a core) nothing spins, however
 //! short the waits; at 48,000 rps on one core (two thirds of it) the waits
 //! are spun, for about 40% more CPU a request.
+//!
+//! And only where sleeping has been seen to wake late. On a machine whose
+//! sleeps end on time, spinning costs the loaded run its batching (each turn
+//! finds a response or two where a wake finds dozens): the run bench's
+//! one-core ceiling was 15-32% higher with `--no-spin` on each machine it
+//! ran on after spinning came in. So the loop sleeps until [`LATE_SLEEPS`]
+//! sleeps within [`LATE_WINDOW`] epochs end over [`LATE_WAKE`] late (twice
+//! the schedule lag a run is judged by: no queue of the loop's own makes
+//! that, a stalled core does). Then it may spin for [`SPIN_FOR`] epochs, and
+//! sleeps again to see whether the machine still wakes late: a sleep over
+//! `SPIN_UNDER` goes on seeing it meanwhile, and the first epoch slept
+//! through puts off sleeping again if it does.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -28,6 +40,15 @@ pub const SLEEP_UNDER: f64 = 0.3;
 pub const EPOCH: u64 = 20_000_000;
 /// A turn of the spin that took more than this many times the quickest turn seen ran other tasks.
 pub const EMPTY_TURNS_WITHIN: u64 = 2;
+/// A sleep that ends this long after its deadline (ns) woke late...
+pub const LATE_WAKE: u64 = 2_000_000;
+/// ...and this many late within [`LATE_WINDOW`] epochs (a second) show the machine wakes late,
+/// where one stall of a core (a kernel thread's turn) does not...
+pub const LATE_SLEEPS: u64 = 3;
+pub const LATE_WINDOW: u64 = 50;
+/// ...so the loop may spin for the next [`SPIN_FOR`] epochs (ten seconds: sleeping to see
+/// again costs an epoch in 500 of lag on such a machine).
+pub const SPIN_FOR: u64 = 500;
 
 /// Whether the loop spins, and the clocks it decides by. Only the loop's own task
 /// touches it (a wait at a time), so relaxed loads and stores are all it needs.
@@ -42,6 +63,13 @@ pub struct SpinGate {
     spun_ns: AtomicU64,
     /// The quickest turn of the spin seen (ns): what a turn costs that runs nothing else.
     quickest_turn_ns: AtomicU64,
+    /// Epochs judged so far.
+    epochs: AtomicU64,
+    /// The epoch the current window of late sleeps began in, and the late sleeps in it.
+    window_epoch: AtomicU64,
+    late_sleeps: AtomicU64,
+    /// Spinning is allowed until this epoch (0: not yet).
+    spin_until_epoch: AtomicU64,
 }
 
 impl SpinGate {
@@ -54,6 +82,10 @@ impl SpinGate {
             epoch_cpu_ns: AtomicU64::new(cpu_ns),
             spun_ns: AtomicU64::new(0),
             quickest_turn_ns: AtomicU64::new(u64::MAX),
+            epochs: AtomicU64::new(0),
+            window_epoch: AtomicU64::new(0),
+            late_sleeps: AtomicU64::new(0),
+            spin_until_epoch: AtomicU64::new(0),
         }
     }
 
@@ -70,12 +102,43 @@ impl SpinGate {
             let cpu = cpu_now.saturating_sub(self.epoch_cpu_ns.load(Ordering::Relaxed));
             let share = busy_share(wall, cpu, self.spun_ns.load(Ordering::Relaxed), self.cores);
             let spinning = self.spinning.load(Ordering::Relaxed);
-            self.spinning.store(decide(spinning, share), Ordering::Relaxed);
+            let epoch = self.epochs.load(Ordering::Relaxed) + 1;
+            self.epochs.store(epoch, Ordering::Relaxed);
+            let wakes_late = self.wakes_late(epoch);
+            self.spinning.store(decide(spinning, share) && wakes_late, Ordering::Relaxed);
             self.epoch_wall_ns.store(wall_ns, Ordering::Relaxed);
             self.epoch_cpu_ns.store(cpu_now, Ordering::Relaxed);
             self.spun_ns.store(0, Ordering::Relaxed);
         }
         self.spinning.load(Ordering::Relaxed)
+    }
+
+    /// A sleep ended `late_ns` after its deadline.
+    pub fn woke(&self, late_ns: u64) {
+        if late_ns > LATE_WAKE {
+            let late = self.late_sleeps.load(Ordering::Relaxed);
+            self.late_sleeps.store(late + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Late sleeps in the current window.
+    #[cfg(test)]
+    pub fn late_sleeps_seen(&self) -> u64 {
+        self.late_sleeps.load(Ordering::Relaxed)
+    }
+
+    /// Whether the machine has been seen to wake sleeps late, as epoch `epoch` ends: the
+    /// window's late sleeps allow spinning for [`SPIN_FOR`] epochs from here.
+    fn wakes_late(&self, epoch: u64) -> bool {
+        if self.late_sleeps.load(Ordering::Relaxed) >= LATE_SLEEPS {
+            self.spin_until_epoch.store(epoch + SPIN_FOR, Ordering::Relaxed);
+            self.late_sleeps.store(0, Ordering::Relaxed);
+            self.window_epoch.store(epoch, Ordering::Relaxed);
+        } else if epoch >= self.window_epoch.load(Ordering::Relaxed) + LATE_WINDOW {
+            self.late_sleeps.store(0, Ordering::Relaxed);
+            self.window_epoch.store(epoch, Ordering::Relaxed);
+        }
+        epoch < self.spin_until_epoch.load(Ordering::Relaxed)
     }
 
     /// A turn of the spin took `ns`. A turn that ran nothing else (within [`EMPTY_TURNS_WITHIN`]
@@ -117,6 +180,15 @@ mod tests {
 
     const MS: u64 = 1_000_000;
 
+    /// A gate on `cores` cores that has seen sleeps wake late: it may spin for [`SPIN_FOR`] epochs.
+    fn late_gate(cores: u64) -> SpinGate {
+        let gate = SpinGate::new(cores, 0, 0);
+        for _ in 0..LATE_SLEEPS {
+            gate.woke(LATE_WAKE + 1);
+        }
+        gate
+    }
+
     #[test]
     fn the_busy_share_leaves_out_the_spinning_and_counts_every_core() {
         let cases: &[(u64, u64, u64, u64, f64)] = &[
@@ -157,7 +229,7 @@ mod tests {
             (0.45, 100_000, false),
             (0.50, 100_000, true),
         ];
-        let gate = SpinGate::new(1, 0, 0);
+        let gate = late_gate(1);
         let (mut wall, mut cpu) = (0u64, 0u64);
         let mut spinning = false;
         for (i, &(work, wait, spins)) in epochs.iter().enumerate() {
@@ -182,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_share_is_taken_once_an_epoch_and_a_turn_that_ran_other_tasks_counts_as_work() {
-        let gate = SpinGate::new(1, 0, 0);
+        let gate = late_gate(1);
         let mut read = 0;
         // Within the first epoch the CPU clock is not read: the gate keeps its last word (sleep).
         assert!(!gate.spins(100_000, EPOCH - 1, || {
@@ -212,7 +284,7 @@ mod tests {
 
     #[test]
     fn the_quickest_turn_is_learnt_so_a_slow_first_turn_does_not_count_later_empty_ones_as_work() {
-        let gate = SpinGate::new(1, 0, 0);
+        let gate = late_gate(1);
         assert!(gate.spins(100_000, EPOCH, || EPOCH));
         // A first turn that ran a task (50 µs), then empty turns of 1 µs: once the quickest is
         // known they are all spinning, and the epoch (less the one task) was idle.
@@ -221,6 +293,49 @@ mod tests {
             gate.turned(1_000);
         }
         assert!(!gate.spins(100_000, 2 * EPOCH, || 2 * EPOCH));
+    }
+
+    /// Epochs of a busy loop (its whole core, short waits): (sleeps that ended over
+    /// [`LATE_WAKE`] late in the epoch, whether it spins as the epoch ends).
+    #[test]
+    fn a_busy_loop_spins_only_where_sleeps_have_been_seen_to_wake_late() {
+        let mut epochs: Vec<(u64, bool)> = vec![
+            // Sleeps end on time, or over 2 ms late but two in a second (a core stalled by a
+            // kernel thread now and then): the loop sleeps, however busy.
+            (0, false),
+            (1, false),
+            (1, false),
+        ];
+        // A second on, its window is new: one more late sleep is not three in a window.
+        epochs.extend(std::iter::repeat_n((0, false), LATE_WINDOW as usize - 3));
+        epochs.extend([(1, false), (0, false)]);
+        // Three in a window: the machine wakes late, and the loop spins...
+        epochs.push((3, true));
+        // ...for SPIN_FOR epochs, with no late sleep seen meanwhile (it sleeps through none)...
+        epochs.extend(std::iter::repeat_n((0, true), SPIN_FOR as usize - 1));
+        // ...then sleeps to see again: on time, so it goes on sleeping...
+        epochs.extend([(0, false), (0, false)]);
+        // ...and where it wakes late again (a long wait slept through), it spins again.
+        epochs.extend([(2, false), (1, true), (0, true)]);
+        let gate = SpinGate::new(1, 0, 0);
+        let mut spinning = false;
+        for (i, &(late, spins)) in epochs.iter().enumerate() {
+            for _ in 0..late {
+                gate.woke(LATE_WAKE + 1);
+            }
+            // A sleep just on the line is not late.
+            gate.woke(LATE_WAKE);
+            // The whole epoch worked, or spun: the work alone is half the core either way.
+            if spinning {
+                for _ in 0..EPOCH / 2 / 1_000 {
+                    gate.turned(1_000);
+                }
+            }
+            let epoch = i as u64 + 1;
+            let got = gate.spins(100_000, epoch * EPOCH, || epoch * EPOCH);
+            assert_eq!(got, spins, "epoch {epoch}: {late} late sleeps");
+            spinning = got;
+        }
     }
 
     #[cfg(target_os = "linux")]

@@ -117,7 +117,11 @@ impl PreciseTimer {
             // and the clock, not the readiness, says whether the deadline has come. A readiness left
             // from an earlier timer (a wait that was dropped) finds it has not, and arms again.
             guard.clear_ready();
-            if Instant::now() >= deadline {
+            let woke = Instant::now();
+            if woke >= deadline {
+                if let Some(gate) = &self.spin {
+                    gate.woke(woke.saturating_duration_since(deadline).as_nanos() as u64);
+                }
                 return Ok(());
             }
         }
@@ -196,6 +200,10 @@ mod tests {
         const FAR: u64 = 1 << 50;
         let timer = PreciseTimer::new(true).unwrap();
         let gate = timer.spin.as_ref().unwrap();
+        // A machine seen to wake sleeps late.
+        for _ in 0..super::super::spin::LATE_SLEEPS {
+            gate.woke(super::super::spin::LATE_WAKE + 1);
+        }
         let spun = gate.spins(100_000, FAR, || super::super::spin::process_cpu_ns() + if busy { FAR * 64 } else { 0 });
         assert_eq!(spun, busy);
         timer
@@ -226,6 +234,25 @@ mod tests {
         assert!(armed_for(&busy) > Duration::ZERO);
         // `--no-spin`: no gate, so every wait sleeps on the timer.
         assert!(PreciseTimer::new(false).unwrap().spin.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_sleep_that_wakes_late_tells_the_gate() {
+        use super::super::spin::LATE_WAKE;
+        let timer = judged(false);
+        let gate = timer.spin.as_ref().unwrap();
+        let seen = gate.late_sleeps_seen();
+        // Armed, then the thread kept busy past the deadline by more than LATE_WAKE (a core
+        // the machine did not give back in time): the wake that follows is late. (Which wakes
+        // are late enough to count is `spin.rs`'s to test.)
+        let deadline = Instant::now() + Duration::from_micros(200);
+        let mut wait = std::pin::pin!(PreciseTimer::sleep_until(&timer, deadline));
+        assert!(first_poll(wait.as_mut()));
+        while Instant::now() < deadline + Duration::from_nanos(LATE_WAKE) + Duration::from_millis(1) {
+            std::hint::spin_loop();
+        }
+        wait.await.unwrap();
+        assert_eq!(gate.late_sleeps_seen() - seen, 1);
     }
 
     #[tokio::test]
