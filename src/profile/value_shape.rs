@@ -205,6 +205,8 @@ impl Shapes {
             if *n == 0 || shape.len() > MAX_SHAPE_BYTES || self.0[..i].iter().any(|(s, _)| s == shape) {
                 return Err(format!("[{i}]: a shape is counted once, above 0, in at most {MAX_SHAPE_BYTES} bytes"));
             }
+            // As a profile's loader will read it once merged (`{hex:12` unclosed is refused here, not there).
+            Shape::parse(shape).map_err(|e| format!("[{i}]: {e}"))?;
         }
         Ok(())
     }
@@ -465,6 +467,21 @@ mod tests {
         assert_eq!(trimmed.get("id").map(Shapes::top), Some(vec!["{lower:3}".to_owned(), "{digits:8}".to_owned()]));
         trimmed.trim(0);
         assert_eq!(trimmed.get("id").map(Shapes::top), Some(vec![]));
+    }
+
+    #[test]
+    fn a_partial_s_shapes_are_refused_where_a_profile_s_would_be() {
+        let read = |json: &str| serde_json::from_str::<NamedShapes>(json).unwrap().check();
+        assert_eq!(read(r#"[["appId", [["{hex:8}-{hex:4}", 3]]]]"#), Ok(()));
+        // Each refused shape is named by its place, with what the profile's loader would say of it.
+        for (shapes, says) in [
+            (r#"[["appId", [["{hex:8}", 2], ["{hex:8}-{hex:12m", 1]]]]"#, "[0][1]: `{hex:8}-{hex:12m`: a `{` is not closed"),
+            (r#"[["t", [["{hex:0}", 1]]]]"#, "[0][0]: `{hex:0}`: the length must be a whole number from 1 to 4096"),
+            (r#"[["t", [["{nope:3}", 1]]]]"#, "[0][0]: `nope` is no alphabet"),
+        ] {
+            let error = read(shapes).unwrap_err();
+            assert!(error.starts_with(says), "{shapes}: {error}");
+        }
     }
 
     #[test]
