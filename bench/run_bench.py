@@ -243,7 +243,7 @@ def main():
         ("latency p99 at 5k rps (ms)", f"{rep['p99']:.3f}", f"{oha['p99']:.3f} (oha)", ""),
         ("peak RSS at 5k rps (MB)", f"{rep['rss']:.1f}", f"{oha['rss']:.1f} (oha)", f"{rep['rss'] / oha['rss']:.3f}"),
         ("max rate on one core (rps)", f"{best} (open model)", f"{wrk['rps']:.0f} (wrk -t1 -c50)", f"{best / wrk['rps']:.3f}"),
-        ("  the same, --no-spin", f"{best_sleeping} (open model)", f"{best} (spinning when busy)", f"{best_sleeping / best:.3f}"),
+        ("  the same, --no-spin", f"{best_sleeping} (open model)", f"{best} (default: spins where sleeps wake late)", f"{best_sleeping / best:.3f}"),
         ("max rate on cores 0-1, nginx on 1", f"{best_two} (open model)", f"{best} (one core)", f"{best_two / best:.3f}"),
         ("core 0 waking >1 ms late (200 µs sleeps)", f"{late} of {sleeps}", f"latest {worst:.1f} ms", ""),
     ]
