@@ -66,6 +66,11 @@ struct Waiting {
 
 const NONE_WAITING: Waiting = Waiting { first: u32::MAX, last: u32::MAX, count: 0 };
 
+/// A template's waiting offers, from the one at `first`, in the order they were folded.
+fn chain(offers: &[Offer], first: u32) -> impl Iterator<Item = &Offer> {
+    std::iter::successors(offers.get(first as usize), |offer| offers.get(offer.next as usize))
+}
+
 /// A run of segments as text: hashed and compared by what they read, whatever key they lie in.
 #[derive(Clone, Copy)]
 struct Texts<'a> {
@@ -189,14 +194,15 @@ impl Folding {
         let depth = self.folded.iter().map(|f| f.depth as usize).max().unwrap_or(0);
         for position in 1..depth {
             // Keys start distinct (merged once at the first position, in case): only a fold makes two equal.
-            if self.fold_position(position, seed, rules.as_deref_mut()) || position == 1 {
+            if self.fold_position(position, rules.as_deref_mut()) || position == 1 {
                 self.merge_equal();
             }
         }
     }
 
     /// Folds position `position`; returns whether any template changed there.
-    fn fold_position(&mut self, position: usize, seed: u64, rules: Option<&mut Rules>) -> bool {
+    fn fold_position(&mut self, position: usize, rules: Option<&mut Rules>) -> bool {
+        let seed = self.seed;
         let Judgement { group_of, literal_count, judged, mut kept } = self.judge(position, rules.as_deref());
         let mut folded = vec![false; judged.len()];
         let mut changed = false;
@@ -220,7 +226,7 @@ impl Folding {
                     waiting.last = index;
                     waiting.count += 1;
                 } else {
-                    Self::make_offers(&mut self.offers, waiting, stats, key, seed);
+                    Self::make_offers(&self.offers, waiting, stats, key, seed);
                     stats.offer_param_str(position, literal, seed);
                 }
             }
@@ -340,14 +346,12 @@ impl Folding {
                     (before.get_mut(target), after.first_mut(), self.keys.get(target), self.keys.get(origin))
                 {
                     if let Some(waiting) = self.waiting.get_mut(target) {
-                        Self::make_offers(&mut self.offers, waiting, into, key, self.seed);
+                        Self::make_offers(&self.offers, waiting, into, key, self.seed);
                     }
                     into.merge(merged);
                     // The merged template's waiting offers, as merging the samples they would have made.
-                    let mut next = self.waiting.get(origin).map_or(u32::MAX, |w| w.first);
-                    while let Some(offer) = self.offers.get(next as usize) {
+                    for offer in chain(&self.offers, self.waiting.get(origin).map_or(u32::MAX, |w| w.first)) {
                         into.merge_param_str(offer.position as usize, text(merged_key, offer.seg), self.seed);
-                        next = offer.next;
                     }
                     // Its statistics live on in the target's: what it held is freed now.
                     *merged = EndpointStats::default();
@@ -364,11 +368,9 @@ impl Folding {
     }
 
     /// Makes a template's waiting offers to its statistics, in the order they were folded.
-    fn make_offers(offers: &mut [Offer], waiting: &mut Waiting, stats: &mut EndpointStats, key: &str, seed: u64) {
-        let mut next = waiting.first;
-        while let Some(offer) = offers.get(next as usize) {
+    fn make_offers(offers: &[Offer], waiting: &mut Waiting, stats: &mut EndpointStats, key: &str, seed: u64) {
+        for offer in chain(offers, waiting.first) {
             stats.offer_param_str(offer.position as usize, text(key, offer.seg), seed);
-            next = offer.next;
         }
         *waiting = NONE_WAITING;
     }
@@ -380,7 +382,7 @@ impl Folding {
         else {
             return EndpointStats::default();
         };
-        Self::make_offers(&mut self.offers, waiting, stats, key, self.seed);
+        Self::make_offers(&self.offers, waiting, stats, key, self.seed);
         std::mem::take(stats)
     }
 
