@@ -116,8 +116,11 @@ def replay_on_core0(profile, out_dir, *flags):
 def cores_while(cmd):
     """Runs cmd and returns, for cores 0 and 1, the seconds each spent in user space, in the kernel
     (system calls) and in softirq (the loopback's TCP work is done there, on the sending core),
-    and the busy share of each, from /proc/stat around the run; with the TCP segments sent
-    then (nstat, when iproute2 is there). Returns (stdout, cores, segments)."""
+    and the busy share of each, from /proc/stat around the run; the interrupts each took that
+    wake a sleeping thread there from the other core (/proc/interrupts: function calls, which
+    carry a remote wake, and reschedules), so nginx's count on core 1 is how often a request
+    found it asleep; with the TCP segments sent then (nstat, when iproute2 is there).
+    Returns (stdout, cores, segments)."""
     def snapshot():
         with open("/proc/stat") as f:
             return {p[0]: [int(x) for x in p[1:]] for p in (line.split() for line in f) if re.fullmatch(r"cpu[01]", p[0])}
@@ -127,17 +130,21 @@ def cores_while(cmd):
         out = subprocess.run(["nstat", "-a", "-z", "TcpOutSegs"], capture_output=True, text=True).stdout
         found = re.search(r"TcpOutSegs\s+(\d+)", out)
         return int(found.group(1)) if found else None
+    def wakes():
+        with open("/proc/interrupts") as f:
+            rows = [line.split() for line in f if re.match(r"\s*(CAL|RES):", line)]
+        return [sum(int(row[1 + cpu]) for row in rows) for cpu in (0, 1)]
     tick = os.sysconf("SC_CLK_TCK")
-    before, segs_before = snapshot(), segments()
+    before, segs_before, wakes_before = snapshot(), segments(), wakes()
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    after, segs_after = snapshot(), segments()
+    after, segs_after, wakes_after = snapshot(), segments(), wakes()
     cores = {}
     for core in ("cpu0", "cpu1"):
         d = [b - a for a, b in zip(before[core], after[core])]
         total = sum(d) or 1
         # /proc/stat: user nice system idle iowait irq softirq steal ...
         cores[core] = {"user": (d[0] + d[1]) / tick, "system": (d[2] + d[5]) / tick, "softirq": d[6] / tick,
-                       "busy": 1 - (d[3] + d[4]) / total}
+                       "busy": 1 - (d[3] + d[4]) / total, "wakes": wakes_after[int(core[3])] - wakes_before[int(core[3])]}
     segs = segs_after - segs_before if segs_before is not None and segs_after is not None else None
     return out, cores, segs
 
@@ -256,6 +263,8 @@ def main():
            f"{per(at_rep, rep_n, part) / max(per(at_wrk, wrk_n, part), 1e-9):.3f}") for part in ("user", "system", "softirq")),
         ("  core 0 / core 1 (nginx) busy", f"{at_rep['cpu0']['busy']:.0%} / {at_rep['cpu1']['busy']:.0%}",
          f"{at_wrk['cpu0']['busy']:.0%} / {at_wrk['cpu1']['busy']:.0%} (wrk)", ""),
+        ("  nginx woken (core 1) per request", f"{at_rep['cpu1']['wakes'] / max(rep_n, 1):.4f}",
+         f"{at_wrk['cpu1']['wakes'] / max(wrk_n, 1):.4f} (wrk)", ""),
         ("  TCP segments sent per request", f"{rep_segs / max(rep_n, 1):.2f}" if rep_segs is not None else "no nstat",
          f"{wrk_segs / max(wrk_n, 1):.2f} (wrk)" if wrk_segs is not None else "", ""),
     ]
