@@ -15,10 +15,10 @@
 //! idle connections behind one uncontended lock; over HTTP/1.1 the request
 //! head is written from the spec into the connection's buffer with the Host
 //! header and base path prepared at start, and the response is parsed in
-//! place and its body counted, not kept. `--timeout` waits on timers reused
-//! from request to request (`timeouts.rs`), and a deferred read waits for the
-//! loop's next word as a count (`next_word.rs`): neither files and unfiles an
-//! entry per request.
+//! place and its body counted, not kept. `--timeout` is a deadline in a slot
+//! of a table one sweeper looks over (`timeouts.rs`), and a deferred read
+//! waits for the loop's next word as a count (`next_word.rs`): neither files
+//! and unfiles a timer per request.
 
 mod cookies;
 mod deferred;
