@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tokio::net::TcpListener;
 
-/// What the target saw of one request: its method and path, body and headers.
+/// What the target saw of one request: its method, path and query, scheme and authority, body and headers.
 #[derive(Debug, Clone)]
 struct Seen {
     line: String,
+    origin: String,
     body: Vec<u8>,
     headers: BTreeMap<String, String>,
 }
@@ -38,7 +39,12 @@ async fn h2c_target() -> (String, Arc<Mutex<Vec<Seen>>>) {
                 while let Some(Ok((request, mut respond))) = conn.accept().await {
                     if request.uri().path() == "/drop" {
                         // Hangs up: the connection and its socket go, no response, no GOAWAY.
-                        noted.lock().unwrap().push(Seen { line: "GET /drop".into(), body: Vec::new(), headers: BTreeMap::new() });
+                        noted.lock().unwrap().push(Seen {
+                            line: "GET /drop".into(),
+                            origin: String::new(),
+                            body: Vec::new(),
+                            headers: BTreeMap::new(),
+                        });
                         return;
                     }
                     let noted = Arc::clone(&noted);
@@ -51,7 +57,10 @@ async fn h2c_target() -> (String, Arc<Mutex<Vec<Seen>>>) {
                         }
                         let headers = head.headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned())).collect();
                         let path = head.uri.path().to_owned();
-                        noted.lock().unwrap().push(Seen { line: format!("{} {path}", head.method), body: got, headers });
+                        let line = format!("{} {}", head.method, head.uri.path_and_query().map_or("", |p| p.as_str()));
+                        let origin =
+                            format!("{}://{}", head.uri.scheme_str().unwrap_or(""), head.uri.authority().map_or("", |a| a.as_str()));
+                        noted.lock().unwrap().push(Seen { line, origin, body: got, headers });
                         if path == "/reset" {
                             respond.send_reset(h2::Reason::INTERNAL_ERROR);
                             return;
@@ -79,6 +88,24 @@ fn h2_client(base: &str, headers: &[(&str, &str)]) -> Client {
     config.headers =
         headers.iter().map(|(k, v)| (HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap())).collect();
     Client::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn targets_go_in_the_absolute_form_under_the_base_path_and_encoded_where_a_uri_cannot_hold_them() {
+    let (base, seen) = h2c_target().await;
+    for (given_base, prefix) in [(base.clone(), ""), (format!("{base}/api/"), "/api")] {
+        let client = h2_client(&given_base, &[]);
+        for target in ["/users/7?page=2&sort=asc", "/sra_{BA19}/a b", "//twice", "/"] {
+            let sent = client.send(&spec(hyper::Method::GET, target, None), 0, || 0, None).await;
+            assert_eq!((sent.status, sent.failure), (Some(200), None), "{target}: {:?}", sent.detail);
+        }
+        let seen: Vec<_> = std::mem::take(&mut *seen.lock().unwrap());
+        let lines: Vec<&str> = seen.iter().map(|s| s.line.as_str()).collect();
+        let expected: Vec<String> =
+            ["/users/7?page=2&sort=asc", "/sra_%7BBA19%7D/a%20b", "//twice", "/"].iter().map(|t| format!("GET {prefix}{t}")).collect();
+        assert_eq!(lines, expected, "under {given_base}");
+        assert!(seen.iter().all(|s| s.origin == base), "{:?}", seen.iter().map(|s| &s.origin).collect::<Vec<_>>());
+    }
 }
 
 #[tokio::test]

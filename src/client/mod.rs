@@ -100,8 +100,9 @@ struct Shared {
     h2_headers: Vec<(HeaderName, HeaderValue)>,
     /// The base path of `--host` without its trailing slash; each target is appended.
     base_path: String,
-    /// `scheme://authority` + base path: HTTP/2 requests carry the absolute form.
-    absolute_prefix: String,
+    /// The scheme and authority of `--host`: HTTP/2 requests carry the absolute form, made of
+    /// these (cloned, not parsed again) and the request's own path.
+    origin: (hyper::http::uri::Scheme, hyper::http::uri::Authority),
     /// The loop's wakes, which deferred reads wait for (`deferred.rs`).
     tick: Arc<ReadTick>,
     /// Idle timers for `--timeout`, reused from request to request (`timeouts.rs`).
@@ -151,7 +152,9 @@ impl Client {
         };
         let extra_headers: Vec<(HeaderName, HeaderValue)> = config.headers.iter().filter(|(name, _)| name != HOST).cloned().collect();
         let base_path = config.base.path().trim_end_matches('/').to_owned();
-        let absolute_prefix = format!("{}://{}{base_path}", if target.https { "https" } else { "http" }, target.authority);
+        let scheme = if target.https { hyper::http::uri::Scheme::HTTPS } else { hyper::http::uri::Scheme::HTTP };
+        let authority = hyper::http::uri::Authority::try_from(target.authority.as_str())
+            .map_err(|e| format!("`{}` cannot be a URL's authority: {e}", target.authority))?;
         let tick = Arc::new(ReadTick::default());
         let pool = Pool::new(target, tls, config.http2, Arc::clone(&tick))?;
         let h2_headers = h2_headers(&extra_headers);
@@ -163,7 +166,7 @@ impl Client {
             extra_headers,
             h2_headers,
             base_path,
-            absolute_prefix,
+            origin: (scheme, authority),
             tick,
             timers: Default::default(),
         };
@@ -333,13 +336,21 @@ impl Client {
         let shared = &*self.shared;
         // The target may hold `--var` values: the message names neither it nor them.
         let bad = |e: &dyn std::fmt::Display| (Failure::Other, format!("cannot build the request: {e}"));
-        let build = |target: &str| {
+        let build = |target: &str| -> Result<hyper::Uri, String> {
             if !target.starts_with('/') {
                 // `OPTIONS *` and CONNECT's `host:443` go as they are.
-                hyper::Uri::try_from(target)
-            } else {
-                hyper::Uri::try_from(format!("{}{}", shared.absolute_prefix, target))
+                return hyper::Uri::try_from(target).map_err(|e| e.to_string());
             }
+            let path = if shared.base_path.is_empty() {
+                hyper::http::uri::PathAndQuery::try_from(target)
+            } else {
+                hyper::http::uri::PathAndQuery::try_from(format!("{}{target}", shared.base_path))
+            };
+            let mut parts = hyper::http::uri::Parts::default();
+            parts.scheme = Some(shared.origin.0.clone());
+            parts.authority = Some(shared.origin.1.clone());
+            parts.path_and_query = Some(path.map_err(|e| e.to_string())?);
+            hyper::Uri::from_parts(parts).map_err(|e| e.to_string())
         };
         // A logged target may hold bytes a URI cannot (`{`, a space): they go percent-encoded.
         let uri = build(&spec.target).or_else(|_| build(&percent_encode_target(&spec.target))).map_err(|e| bad(&e))?;
