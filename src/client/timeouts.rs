@@ -105,7 +105,8 @@ impl Timers {
         let now = Instant::now();
         let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
         let Some(held) = self.table.hold(deadline, timeout) else {
-            return on_its_own_timer(deadline, future).await;
+            // The table is full: this request waits on a tokio timer of its own.
+            return tokio::time::timeout_at(deadline, future).await.map_err(|_| Elapsed);
         };
         if !self.table.swept.load(Ordering::Relaxed) {
             start_sweeper(&self.table);
@@ -115,11 +116,8 @@ impl Timers {
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(Ok(output));
             }
-            if slot.state.load(Ordering::Acquire) == FIRED {
-                return Poll::Ready(Err(Elapsed));
-            }
+            // Registered before the look: a sweep that marks the slot after the look wakes this waker.
             slot.waker.register(cx.waker());
-            // Fired between the look above and the registration: the sweeper's wake may have missed it.
             if slot.state.load(Ordering::Acquire) == FIRED { Poll::Ready(Err(Elapsed)) } else { Poll::Pending }
         })
         .await
@@ -129,18 +127,6 @@ impl Timers {
     fn held(&self) -> u32 {
         self.table.taken.iter().map(|w| w.load(Ordering::Relaxed).count_ones()).sum()
     }
-}
-
-/// The table is full: this request waits on a tokio timer of its own.
-async fn on_its_own_timer<F: Future>(deadline: Instant, mut future: Pin<&mut F>) -> Result<F::Output, Elapsed> {
-    let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline));
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(output) = future.as_mut().poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        timer.as_mut().poll(cx).map(|()| Err(Elapsed))
-    })
-    .await
 }
 
 impl Table {

@@ -25,10 +25,10 @@ use std::collections::VecDeque;
 /// runs): at 8, at 140,000 rps nginx's core took 0.06 wake interrupts a
 /// request from the generator's and the generator's core paid 6.2-6.3 µs a
 /// request; at 32, 0.03 and 4.7-4.8 µs, and 4.9-5.1 µs against 7.2 at
-/// 100,000 rps. The
-/// price is the batch's span in the schedule lag: p99 0.19 → 0.49 ms at
-/// 100,000 rps, within the window's bound. 64 saved a little more CPU, but
-/// its longer batches put lag p99 near 1 ms at 100,000-160,000 rps.
+/// 100,000 rps. The price is the batch's span in the schedule lag: p99 0.19
+/// → 0.49 ms at 100,000 rps, within the window's bound. 64 saved a little
+/// more CPU, but its longer batches put lag p99 near 1 ms at 100,000-160,000
+/// rps.
 pub const MAX_BATCH: usize = 32;
 
 /// A plan with the look-ahead the batch window needs.
