@@ -214,6 +214,17 @@ impl ReadTick {
     pub fn next(&self) -> NextWord<'_> {
         self.words.next()
     }
+
+    /// How many words the loop has said: noted before a look, for [`ReadTick::poll_word_after`].
+    pub fn words_said(&self) -> u64 {
+        self.words.count()
+    }
+
+    /// The loop's first word after `seen` words, polled by hand (a reader inside a stream's
+    /// `poll_read`, which cannot hold a [`NextWord`]).
+    pub fn poll_word_after(&self, seen: u64, filed: &mut bool, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.words.poll_after(seen, filed, cx)
+    }
 }
 
 #[cfg(target_os = "linux")]

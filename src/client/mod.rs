@@ -29,6 +29,7 @@ mod outcome;
 mod pool;
 mod response_head;
 mod stream;
+mod ticked;
 mod timeouts;
 mod tls;
 
@@ -328,7 +329,8 @@ impl Client {
             bytes += chunk.len() as u64;
             let _ = body.flow_control().release_capacity(chunk.len());
         }
-        Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived: None })
+        // Its last bytes came in the connection's latest read or an earlier one (`ticked.rs`).
+        Ok(Exchanged { status, to_login, set_cookies, retried, bytes, arrived: h2.arrival.get() })
     }
 
     /// The request head for `spec` over HTTP/2: the absolute form, a Host header only when `--header` gave one.

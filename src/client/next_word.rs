@@ -31,6 +31,32 @@ impl Words {
         NextWord { words: self, seen: self.said.load(Ordering::SeqCst), filed: false }
     }
 
+    /// How many words have been said: a wait kept by hand ([`Words::poll_after`]) notes it
+    /// before it looks at what it waits for.
+    pub fn count(&self) -> u64 {
+        self.said.load(Ordering::SeqCst)
+    }
+
+    /// A wait for the first word after `seen` (a [`Words::count`]), polled by hand: for a
+    /// reader that cannot hold a [`NextWord`] across its polls. `filed` is the wait's own,
+    /// false when it is made.
+    pub fn poll_after(&self, seen: u64, filed: &mut bool, cx: &mut Context<'_>) -> Poll<()> {
+        if self.said.load(Ordering::SeqCst) != seen {
+            return Poll::Ready(());
+        }
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        // Asked again under the lock: a word said since the question above took the wakers
+        // before this one could be filed, and would not wake it.
+        if self.said.load(Ordering::SeqCst) != seen {
+            return Poll::Ready(());
+        }
+        if !*filed || !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            waiting.push(cx.waker().clone());
+            *filed = true;
+        }
+        Poll::Pending
+    }
+
     /// Says a word: every wait made before this call ends, and the tasks waiting are woken.
     pub fn say(&self) {
         self.said.fetch_add(1, Ordering::SeqCst);
@@ -62,21 +88,8 @@ impl Future for NextWord<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let words = self.words;
-        if words.said.load(Ordering::SeqCst) != self.seen {
-            return Poll::Ready(());
-        }
-        let mut waiting = words.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        // Asked again under the lock: a word said since the question above took the wakers
-        // before this one could be filed, and would not wake it.
-        if words.said.load(Ordering::SeqCst) != self.seen {
-            return Poll::Ready(());
-        }
-        if !self.filed || !waiting.iter().any(|w| w.will_wake(cx.waker())) {
-            waiting.push(cx.waker().clone());
-            self.filed = true;
-        }
-        Poll::Pending
+        let NextWord { words, seen, ref mut filed } = *self;
+        words.poll_after(seen, filed, cx)
     }
 }
 

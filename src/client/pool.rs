@@ -16,6 +16,7 @@ use super::deferred::ReadTick;
 use super::failure::{classify_error, describe};
 use super::h1::H1;
 use super::stream::Io;
+use super::ticked::{LastArrival, TickedTcp};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -29,11 +30,13 @@ pub enum Conn {
     Http2(H2),
 }
 
-/// A sender on the shared HTTP/2 connection, and whether that connection's I/O has ended.
+/// A sender on the shared HTTP/2 connection, whether that connection's I/O has ended, and
+/// when the bytes of its latest read arrived (`ticked.rs`).
 #[derive(Clone)]
 pub struct H2 {
     pub sender: h2::client::SendRequest<Bytes>,
     closed: Arc<AtomicBool>,
+    pub arrival: Arc<LastArrival>,
 }
 
 impl H2 {
@@ -183,26 +186,33 @@ impl Pool {
         };
         let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| failed(&e))?;
         tcp.set_nodelay(true).map_err(|e| failed(&e))?;
-        let (io, h2) = match &self.tls {
+        let handshake = match &self.tls {
             Some((connector, name)) => {
-                let stream = connector.connect(name.clone(), tcp).await.map_err(|e| failed(&e))?;
+                let mut stream = connector.connect(name.clone(), TickedTcp::new(tcp)).await.map_err(|e| failed(&e))?;
                 let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                (Io::Tls(Box::new(stream)), h2)
+                let _ = self.speaks_h2.set(h2);
+                if !h2 {
+                    return Ok(self.h1(Io::Tls(Box::new(stream))));
+                }
+                // The shared connection's reads wait for the loop's wakes (`ticked.rs`).
+                let arrival = stream.get_mut().0.defer(Arc::clone(&self.tick));
+                self.handshake_h2(stream, arrival).await
             }
-            None => (Io::Plain(tcp), self.h2c),
-        };
-        let _ = self.speaks_h2.set(h2);
-        if !h2 {
-            return Ok(Conn::Http1(Box::new(H1::with_tick(io, Arc::clone(&self.tick)))));
-        }
-        let handshake = match io {
-            Io::Plain(tcp) => self.handshake_h2(tcp).await,
-            Io::Tls(tls) => self.handshake_h2(*tls).await,
+            None if self.h2c => {
+                let mut stream = TickedTcp::new(tcp);
+                let arrival = stream.defer(Arc::clone(&self.tick));
+                self.handshake_h2(stream, arrival).await
+            }
+            None => return Ok(self.h1(Io::Plain(tcp))),
         };
         handshake.map_err(|e| failed(&e))
     }
 
-    async fn handshake_h2<Io>(&self, io: Io) -> Result<Conn, h2::Error>
+    fn h1(&self, io: Io) -> Conn {
+        Conn::Http1(Box::new(H1::with_tick(io, Arc::clone(&self.tick))))
+    }
+
+    async fn handshake_h2<Io>(&self, io: Io, arrival: Arc<LastArrival>) -> Result<Conn, h2::Error>
     where
         Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -222,7 +232,7 @@ impl Pool {
             let _ = connection.await;
             ended.store(true, Ordering::Relaxed);
         });
-        let h2 = H2 { sender, closed };
+        let h2 = H2 { sender, closed, arrival };
         let mut shared = self.shared_h2.lock().expect("pool lock");
         if shared.as_ref().is_none_or(H2::is_closed) {
             *shared = Some(h2.clone());

@@ -3,6 +3,7 @@
 //! whether an idle connection is still open without a system call in the
 //! usual case.
 
+use super::ticked::TickedTcp;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -11,7 +12,7 @@ use tokio_rustls::client::TlsStream;
 
 pub enum Io {
     Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<TickedTcp>>),
 }
 
 impl Io {
