@@ -34,34 +34,54 @@ pub const MAX_BATCH: usize = 32;
 /// A plan with the look-ahead the batch window needs.
 pub struct Batches<P: Iterator<Item = Planned>> {
     plan: P,
+    /// Requests taken from the plan, not yet handed out: the batch, and the next batch's,
+    /// looked at to foresee its wake.
     ahead: VecDeque<Planned>,
+    /// How many of `ahead` are the batch [`Batches::wake_ns`] last named, not yet handed out.
+    batch: usize,
     window_ns: u64,
 }
 
 impl<P: Iterator<Item = Planned>> Batches<P> {
     /// `window_ns` 0 wakes for every due time.
     pub fn new(plan: P, window_ns: u64) -> Self {
-        Batches { plan, ahead: VecDeque::new(), window_ns }
+        Batches { plan, ahead: VecDeque::new(), batch: 0, window_ns }
     }
 
     /// When to wake next (nanoseconds after the start): the due time of the
     /// last request within the window of the first waiting; `None` when the plan is done.
     pub fn wake_ns(&mut self) -> Option<u64> {
-        if self.ahead.is_empty() {
+        let (wake, batch) = self.wake_from(0)?;
+        self.batch = batch;
+        Some(wake)
+    }
+
+    /// The wake after the one at `wake_ns`, as it will be if that wake takes just what is
+    /// due by then: the timer for it can be armed while this one's is pending (`timer.rs`).
+    /// `None` when the plan ends first, or the wake at `wake_ns` takes more than two batches
+    /// (requests due at once), which are not looked past.
+    pub fn wake_after_ns(&mut self, wake_ns: u64) -> Option<u64> {
+        // The batch waking at `wake_ns` is the first `batch` requests, all due by then.
+        debug_assert!(self.ahead.iter().take(self.batch).all(|p| p.at_ns <= wake_ns));
+        self.wake_from(self.batch).map(|(wake, _)| wake)
+    }
+
+    /// The wake of the batch that starts at `ahead[first]`: the due time of the last request
+    /// within its window, of [`MAX_BATCH`] at most; and how many requests it holds.
+    fn wake_from(&mut self, first: usize) -> Option<(u64, usize)> {
+        while self.ahead.len() <= first {
             self.ahead.push_back(self.plan.next()?);
         }
-        let until = self.ahead[0].at_ns.saturating_add(self.window_ns);
-        loop {
-            let last = self.ahead.back().expect("not empty").at_ns;
-            if last > until || self.ahead.len() >= MAX_BATCH {
-                break;
-            }
+        let until = self.ahead[first].at_ns.saturating_add(self.window_ns);
+        let end = first + MAX_BATCH;
+        while self.ahead.len() < end && self.ahead.back().expect("not empty").at_ns <= until {
             match self.plan.next() {
                 Some(next) => self.ahead.push_back(next),
                 None => break,
             }
         }
-        self.ahead.iter().rev().map(|p| p.at_ns).find(|&at| at <= until)
+        let held = self.ahead.range(first..end.min(self.ahead.len())).take_while(|p| p.at_ns <= until).count();
+        Some((self.ahead[first + held - 1].at_ns, held))
     }
 
     /// Everything not yet handed out, in time order.
@@ -74,12 +94,20 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
         if self.ahead.is_empty() {
             self.ahead.push_back(self.plan.next()?);
         }
-        self.next_due(now_ns)
+        let due = self.ahead.pop_front_if(|p| p.at_ns <= now_ns)?;
+        self.batch = self.batch.saturating_sub(1);
+        Some(due)
     }
 
-    /// The next request due at or before `now_ns`, if any.
+    /// The next request of the batch [`Batches::wake_ns`] last named that is due at or before
+    /// `now_ns`, if any.
     pub fn next_due(&mut self, now_ns: u64) -> Option<Planned> {
-        if self.ahead.front()?.at_ns <= now_ns { self.ahead.pop_front() } else { None }
+        if self.batch == 0 {
+            return None;
+        }
+        let due = self.ahead.pop_front_if(|p| p.at_ns <= now_ns)?;
+        self.batch -= 1;
+        Some(due)
     }
 }
 
@@ -106,17 +134,24 @@ mod tests {
     /// (wake time, due times sent on that wake)
     type Wakes = Vec<(u64, Vec<u64>)>;
 
-    /// The wakes until the plan is done.
+    /// The wakes until the plan is done. Each wake's guess at the next (`wake_after_ns`) is made
+    /// first, as the loop makes it, and must prove right: the loop takes just what is due.
     fn wakes(times: &[u64], window_ns: u64) -> Wakes {
         let mut batches = Batches::new(plan(times), window_ns);
         let mut out = vec![];
+        let mut guessed = None;
         while let Some(wake) = batches.wake_ns() {
+            if let Some(guess) = guessed {
+                assert_eq!(wake, guess, "the wake after the last was foreseen: times {times:?} window {window_ns}");
+            }
+            guessed = batches.wake_after_ns(wake);
             let mut sent = vec![];
             while let Some(p) = batches.next_due(wake) {
                 sent.push(p.at_ns);
             }
             out.push((wake, sent));
         }
+        assert_eq!(guessed, None, "no wake foreseen after the last");
         out
     }
 

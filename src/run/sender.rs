@@ -57,10 +57,11 @@ impl<T: Transport> Sender<T> {
             // Work already due waits for no wake.
             if self.pending.is_empty() {
                 let wake_ns = batches.wake_ns()?;
+                let then = batches.wake_after_ns(wake_ns).map(|then_ns| self.t0 + Duration::from_nanos(then_ns));
                 tokio::select! {
                     biased;
                     reason = &mut stopping => return Some(reason),
-                    _ = sleeper.sleep_until(self.t0 + Duration::from_nanos(wake_ns)) => {}
+                    _ = sleeper.sleep_until_then(self.t0 + Duration::from_nanos(wake_ns), then) => {}
                 }
             }
             let now = self.now_ns();
