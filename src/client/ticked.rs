@@ -133,8 +133,7 @@ impl TickedTcp {
         Ok(())
     }
 
-    fn poll_deferred(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let TickedTcp { tcp, deferral: Some(deferral) } = self else { unreachable!("a deferring stream") };
+    fn poll_deferred(tcp: &TcpStream, deferral: &mut Deferral, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         loop {
             Self::follow_the_loop(tcp, deferral);
             if !deferral.raised {
@@ -174,8 +173,8 @@ impl AsyncRead for TickedTcp {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         #[cfg(target_os = "linux")]
-        if this.deferral.is_some() {
-            return this.poll_deferred(cx, buf);
+        if let Some(deferral) = this.deferral.as_deref_mut() {
+            return Self::poll_deferred(&this.tcp, deferral, cx, buf);
         }
         Pin::new(&mut this.tcp).poll_read(cx, buf)
     }
