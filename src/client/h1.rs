@@ -12,15 +12,17 @@
 //! `Location` and a session's `Set-Cookie`s are the exceptions). HTTP/2 stays
 //! with hyper (`pool.rs`), which multiplexes.
 //!
-//! On cleartext, a connection's reads may be deferred to the loop's next wake
-//! and timed by the kernel's stamps (`deferred.rs`): the response then says
-//! when it arrived ([`Answer::arrived`]).
+//! A connection's reads may be deferred to the loop's next wake and timed by
+//! the kernel's stamps: on cleartext by this file (`deferred.rs`), over TLS
+//! by the stream under rustls (`ticked.rs`). The response then says when it
+//! arrived ([`Answer::arrived`]).
 
 use super::Failure;
 use super::deferred::{self, ReadTick};
 use super::failure::{classify_error, describe};
 use super::response_head::{Framing, MAX_HEAD, SeenHead, end_of_trailers};
 use super::stream::Io;
+use super::ticked::LastArrival;
 use hyper::header::{HeaderName, HeaderValue};
 use std::io::Write as _;
 use std::sync::Arc;
@@ -52,6 +54,8 @@ pub struct H1 {
     arrived: Option<Instant>,
     /// The loop's wakes, which deferred reads wait for.
     tick: Option<Arc<ReadTick>>,
+    /// Over TLS, when the stream under it last read bytes, while its reads are deferred (`ticked.rs`).
+    tls_arrival: Option<Arc<LastArrival>>,
     /// The last plain response head, not parsed again while the target repeats it.
     seen: SeenHead,
 }
@@ -126,6 +130,7 @@ impl H1 {
             stamped,
             arrived: None,
             tick: None,
+            tls_arrival: None,
             seen: SeenHead::default(),
         }
     }
@@ -136,16 +141,33 @@ impl H1 {
     }
 
     /// Defers this connection's reads to the loop's wakes, or stops deferring them (one
-    /// system call when that changes). Only a stamped cleartext connection defers.
+    /// system call when that changes). A cleartext connection defers if the kernel stamps its
+    /// arrivals; over TLS, the stream under it follows the loop's wakes itself (`ticked.rs`).
     pub fn defer(&mut self, on: bool) {
-        if on == self.deferred || (on && (!self.stamped || self.tick.is_none())) {
+        let Some(tick) = &self.tick else { return };
+        if on == self.deferred {
             return;
         }
-        #[cfg(target_os = "linux")]
-        if let Some(fd) = self.io.plain_fd()
-            && deferred::set_low_water(fd, if on { deferred::LOW_WATER } else { 1 }).is_ok()
-        {
-            self.deferred = on;
+        match &mut self.io {
+            Io::Tls(tls) => {
+                let ticked = &mut tls.get_mut().0;
+                self.tls_arrival = if on {
+                    Some(ticked.defer(Arc::clone(tick)))
+                } else {
+                    ticked.stop_deferring();
+                    None
+                };
+                self.deferred = on;
+            }
+            #[cfg(target_os = "linux")]
+            Io::Plain(tcp) => {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+                if (self.stamped || !on) && deferred::set_low_water(fd, if on { deferred::LOW_WATER } else { 1 }).is_ok() {
+                    self.deferred = on;
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            Io::Plain(_) => {}
         }
     }
 
@@ -178,7 +200,14 @@ impl H1 {
             return Err(failed);
         }
         self.arrived = None;
+        let tls_read_before = self.tls_arrival.as_ref().map(|arrival| arrival.get());
         let mut answer = self.read_response(head, keep_cookies).await?;
+        if let (Some(arrival), Some(before)) = (&self.tls_arrival, tls_read_before) {
+            // The response's last bytes came in the stream's latest read (one request owns the
+            // connection), if any was made for it.
+            let latest = arrival.get();
+            self.arrived = latest.filter(|_| latest != before);
+        }
         if let Some(arrived) = self.arrived {
             // Bytes the kernel took in before the request went out were no answer to it: the
             // target sent them unasked, which a deferred connection's idle check cannot see.

@@ -3,6 +3,7 @@
 //! head goes out as.
 
 use super::*;
+use crate::client::ticked::TickedTcp;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -267,41 +268,94 @@ async fn whatever_a_target_sends_ends_in_an_answer_or_a_failure() {
 /// A target that reads one request head, then waits for `go` before it writes `response`; it
 /// says when it wrote (after the write, the bytes are in the client's socket: loopback
 /// delivers them within the write). With `unasked`, it writes before any request instead.
+/// With `tls`, it speaks TLS (HTTP/1.1 only, no session tickets: no bytes but the answer's).
 async fn deferred_target(
     response: &'static [u8],
     unasked: bool,
+    tls: bool,
 ) -> (H1, Arc<ReadTick>, tokio::sync::oneshot::Sender<()>, tokio::sync::oneshot::Receiver<Instant>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
     let (wrote_tx, wrote_rx) = tokio::sync::oneshot::channel();
+    let acceptor = tls.then(tls_acceptor);
     tokio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        if !unasked {
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                match tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-        }
-        let _ = go_rx.await;
-        let before = Instant::now();
-        stream.write_all(response).await.unwrap();
-        let _ = wrote_tx.send(before);
-        // Kept open until the client is done with it.
-        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut [0u8; 64]).await;
+        let (stream, _) = listener.accept().await.unwrap();
+        let stream: Box<dyn Stream> = match acceptor {
+            Some(acceptor) => Box::new(acceptor.accept(stream).await.unwrap()),
+            None => Box::new(stream),
+        };
+        serve_deferred(stream, response, unasked, go_rx, wrote_tx).await;
     });
     let tick = Arc::new(ReadTick::stamped());
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let mut conn = H1::with_tick(Io::Plain(tcp), Arc::clone(&tick));
+    let io = if tls {
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(super::super::tls::client_config(true, false)));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        Io::Tls(Box::new(connector.connect(name, TickedTcp::new(tcp)).await.unwrap()))
+    } else {
+        Io::Plain(tcp)
+    };
+    let mut conn = H1::with_tick(io, Arc::clone(&tick));
     // The loop sleeps half a millisecond at a time: reads may wait for it.
     tick.sleeps_for(std::time::Duration::from_micros(500));
     conn.defer(true);
-    assert!(conn.deferred, "a stamped cleartext connection defers");
+    assert!(conn.deferred, "a stamped connection defers (tls: {tls})");
     (conn, tick, go_tx, wrote_rx)
+}
+
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for S {}
+
+async fn serve_deferred(
+    mut stream: Box<dyn Stream>,
+    response: &'static [u8],
+    unasked: bool,
+    go: tokio::sync::oneshot::Receiver<()>,
+    wrote: tokio::sync::oneshot::Sender<Instant>,
+) {
+    if !unasked {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+    let _ = go.await;
+    let before = Instant::now();
+    stream.write_all(response).await.unwrap();
+    stream.flush().await.unwrap();
+    let _ = wrote.send(before);
+    // Kept open until the client is done with it.
+    let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut [0u8; 64]).await;
+}
+
+/// A TLS acceptor with a self-signed certificate, for HTTP/1.1, sending no session tickets.
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.send_tls13_tickets = 0;
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// The socket under a connection, TLS or not.
+#[cfg(target_os = "linux")]
+fn socket_fd(conn: &H1) -> std::os::fd::RawFd {
+    use std::os::fd::AsRawFd;
+    match &conn.io {
+        Io::Plain(tcp) => tcp.as_raw_fd(),
+        Io::Tls(tls) => tls.get_ref().0.as_raw_fd(),
+    }
 }
 
 /// Lets the runtime turn: the I/O driver is polled before a yielded task runs again, so a
@@ -315,12 +369,18 @@ async fn turn() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_deferred_response_waits_for_the_loops_sleep_and_is_timed_by_the_kernel() {
+    for tls in [false, true] {
+        a_deferred_response_waits_and_is_timed(tls).await;
+    }
+}
+
+#[cfg(target_os = "linux")]
+async fn a_deferred_response_waits_and_is_timed(tls: bool) {
     let host = HeaderValue::from_static("h");
-    let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+    let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false, tls).await;
     let method = hyper::Method::GET;
     let head = head(&method, "/", &host);
-    let Io::Plain(tcp) = &conn.io else { unreachable!() };
-    let fd = std::os::fd::AsRawFd::as_raw_fd(tcp);
+    let fd = socket_fd(&conn);
     let (answer, wrote_at, word_at) = {
         let exchange = conn.exchange(&head, false);
         tokio::pin!(exchange);
@@ -328,27 +388,27 @@ async fn a_deferred_response_waits_for_the_loops_sleep_and_is_timed_by_the_kerne
         go.send(()).unwrap();
         let wrote_at = tokio::select! {
             biased;
-            _ = &mut exchange => panic!("answered before the target wrote"),
+            early = &mut exchange => panic!("answered before the target wrote (tls: {tls}): {:?}", early.map(|a| a.status).map_err(|f| f.detail)),
             at = wrote => at.unwrap(),
         };
         wait_until_in_socket(fd, 40).await;
         turn().await;
-        assert!(futures_poll(exchange.as_mut()).await.is_none(), "a deferred read waits for the loop, not the socket");
+        assert!(futures_poll(exchange.as_mut()).await.is_none(), "a deferred read waits for the loop, not the socket (tls: {tls})");
         // Below its low-water mark, the answer does not make the socket readable: it wakes nobody.
         let mut poll = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         // SAFETY: one valid pollfd, for a socket this test holds open; no wait.
-        assert_eq!(unsafe { libc::poll(&raw mut poll, 1, 0) }, 0, "the socket stays quiet");
+        assert_eq!(unsafe { libc::poll(&raw mut poll, 1, 0) }, 0, "the socket stays quiet (tls: {tls})");
         let word_at = Instant::now();
         tick.sleeps_for(std::time::Duration::from_micros(500));
         (exchange.await.unwrap(), wrote_at, word_at)
     };
     assert_eq!((answer.status, answer.bytes), (200, 2));
-    let arrived = answer.arrived.expect("timed by the kernel");
+    let arrived = answer.arrived.unwrap_or_else(|| panic!("timed by the kernel (tls: {tls})"));
     // The stamp is on the wall clock, converted to within a few microseconds of clock reads.
     let slack = std::time::Duration::from_micros(50);
     assert!(
         arrived + slack >= wrote_at && arrived <= word_at,
-        "arrival {arrived:?} is when the kernel took it in (after the target's write at {wrote_at:?}), not when it was read (after the loop's word at {word_at:?})"
+        "arrival {arrived:?} is when the kernel took it in (after the target's write at {wrote_at:?}), not when it was read (after the loop's word at {word_at:?}); tls: {tls}"
     );
     assert!(conn.deferred, "still deferred for the next request");
 }
@@ -364,7 +424,7 @@ async fn a_deferred_read_waits_for_the_socket_once_the_loop_goes_quiet_or_after_
     let short = std::time::Duration::from_micros(500);
     let cases: [(&str, Vec<std::time::Duration>); 2] = [("released", vec![long]), ("tries", vec![short; deferred::TRIES as usize])];
     for (name, words) in cases {
-        let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 204 No Content\r\n\r\n", false).await;
+        let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 204 No Content\r\n\r\n", false, false).await;
         let head = head(&method, "/", &host);
         let answer = {
             let exchange = conn.exchange(&head, false);
@@ -391,7 +451,7 @@ async fn a_deferred_read_waits_for_the_socket_once_the_loop_goes_quiet_or_after_
 #[tokio::test]
 async fn bytes_a_deferred_connection_held_before_the_request_are_not_its_answer() {
     let host = HeaderValue::from_static("h");
-    let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n", true).await;
+    let (mut conn, tick, go, wrote) = deferred_target(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n", true, false).await;
     go.send(()).unwrap();
     wrote.await.unwrap();
     let Io::Plain(tcp) = &conn.io else { unreachable!() };

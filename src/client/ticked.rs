@@ -2,28 +2,32 @@
 //! whose reads may wait for the loop's wakes.
 //!
 //! HTTP/1.1 in cleartext defers its reads itself (`h1.rs`, `deferred.rs`).
-//! The shared HTTP/2 connection is read by its own task, through TLS or
-//! not, and without this each batch's responses woke the process once more
-//! after the batch went out: at 5,000 rps over TLS that was half the wakes.
-//! So the connection's socket is made a [`TickedTcp`] that defers: while
-//! the loop says it wakes soon ([`ReadTick::dense`]), the socket's
-//! low-water mark is raised (a response smaller than
-//! [`deferred::LOW_WATER`] wakes nobody) and the task looks at the socket
-//! on each of the loop's words, bypassing the reactor's readiness (which
-//! the mark holds back). A closing socket, an error or a large response
-//! still turns readable at any mark, and the reactor hears those at once.
-//! When the loop says it will not wake soon, the mark is lowered and reads
-//! wait for the socket as usual.
+//! Over TLS the reads are rustls's, made through this stream, and the
+//! shared HTTP/2 connection is read by its own task; without this each
+//! batch's responses woke the process once more after the batch went out: at
+//! 5,000 rps over TLS that was half the wakes. So a TLS connection's socket,
+//! or the h2c connection's, is a [`TickedTcp`] that may defer: while the
+//! loop says it wakes soon ([`ReadTick::dense`]), the socket's low-water mark
+//! is raised (a response smaller than [`deferred::LOW_WATER`] wakes nobody)
+//! and the reader looks at the socket on each of the loop's words, bypassing
+//! the reactor's readiness (which the mark holds back). A closing socket, an
+//! error or a large response still turns readable at any mark, and the
+//! reactor hears those at once. When the loop says it will not wake soon,
+//! the mark is lowered and reads wait for the socket as usual.
 //!
 //! Every read is stamped: [`LastArrival`] keeps when the bytes of the
 //! latest read arrived (the kernel's stamp, or the read's own time if it
 //! stamped none), and a request whose response that connection carried
-//! ends its latency there. A response was read in that read or an earlier
-//! one, so the latency errs long, never short, and by no more than the time
-//! between two reads of the connection before the request's task ran.
+//! ends its latency there. Over HTTP/1.1 one request owns the connection,
+//! so that is its response's arrival. Over HTTP/2 a response was read in
+//! that read or an earlier one, so the latency errs long, never short, and
+//! by no more than the time between two reads of the connection before the
+//! request's task ran.
 //!
-//! A stream that does not defer (every TLS connection that speaks
-//! HTTP/1.1) reads through the reactor as a plain `TcpStream` does.
+//! The shared HTTP/2 connection always defers; an HTTP/1.1 connection over
+//! TLS defers as a cleartext one does, when its request finds connections to
+//! spare (`client/mod.rs`). A stream that does not defer reads through the
+//! reactor as a plain `TcpStream` does.
 
 use super::deferred::{self, ReadTick};
 use std::io;
@@ -49,7 +53,9 @@ struct Deferral {
     raised: bool,
     /// Whether the kernel stamps this socket's arrivals.
     stamped: bool,
-    /// The words said when the last look found nothing, and whether this task's waker is filed for the next.
+    /// The words said when the last look found nothing (`None`: look at the next poll).
+    looked: Option<u64>,
+    /// The words said when the reader last waited for the next, and whether its waker is filed for it.
     seen: u64,
     filed: bool,
 }
@@ -92,8 +98,18 @@ impl TickedTcp {
         let stamped = deferred::stamp_arrivals(std::os::fd::AsRawFd::as_raw_fd(&self.tcp)).is_ok();
         #[cfg(not(target_os = "linux"))]
         let stamped = false;
-        self.deferral = Some(Box::new(Deferral { tick, arrival: Arc::clone(&arrival), raised: false, stamped, seen: 0, filed: false }));
+        self.deferral =
+            Some(Box::new(Deferral { tick, arrival: Arc::clone(&arrival), raised: false, stamped, looked: None, seen: 0, filed: false }));
         arrival
+    }
+
+    /// Stops deferring this stream's reads: its mark is lowered, and reads wait for the socket.
+    pub fn stop_deferring(&mut self) {
+        #[cfg(target_os = "linux")]
+        if self.deferral.as_ref().is_some_and(|deferral| deferral.raised) {
+            let _ = deferred::set_low_water(std::os::fd::AsRawFd::as_raw_fd(&self.tcp), 1);
+        }
+        self.deferral = None;
     }
 
     /// Whether the socket has turned readable (registering `cx` to hear when it does).
@@ -113,6 +129,7 @@ impl TickedTcp {
             if deferred::set_low_water(std::os::fd::AsRawFd::as_raw_fd(tcp), mark).is_ok() {
                 deferral.raised = dense;
                 deferral.filed = false;
+                deferral.looked = None;
             }
         }
     }
@@ -144,16 +161,25 @@ impl TickedTcp {
                     done => return Poll::Ready(done),
                 }
             }
-            // Noted before the look: a word said after it ends the wait below.
+            // The socket is looked at once a word of the loop's: what arrives between two words
+            // waits for the next, however often the reader's task is polled for other reasons.
+            // The rest of what a read began is looked for at once. Noted before the look, so a
+            // word said after it ends the wait below.
             let seen = deferral.tick.words_said();
-            match Self::take(tcp, deferral, buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                done => return Poll::Ready(done),
+            if deferral.looked != Some(seen) {
+                match Self::take(tcp, deferral, buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => deferral.looked = Some(seen),
+                    done => {
+                        deferral.looked = None;
+                        return Poll::Ready(done);
+                    }
+                }
             }
             // A close, an error or a large response turns the socket readable at any mark: the
             // reactor hears it. Readiness it kept from before the look is cleared first.
             let _ = tcp.try_io(tokio::io::Interest::READABLE, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
             if tcp.poll_read_ready(cx).is_ready() {
+                deferral.looked = None;
                 continue;
             }
             if seen != deferral.seen {
@@ -166,6 +192,13 @@ impl TickedTcp {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for TickedTcp {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.tcp.as_raw_fd()
     }
 }
 

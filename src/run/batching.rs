@@ -58,8 +58,8 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
 
     /// The wake after the one at `wake_ns`, as it will be if that wake takes just what is
     /// due by then: the timer for it can be armed while this one's is pending (`timer.rs`).
-    /// `None` when the plan ends first, or the wake at `wake_ns` takes more than two batches
-    /// (requests due at once), which are not looked past.
+    /// `None` when the plan ends with this batch. It looks one batch further into the plan,
+    /// [`MAX_BATCH`] requests at most.
     pub fn wake_after_ns(&mut self, wake_ns: u64) -> Option<u64> {
         // The batch waking at `wake_ns` is the first `batch` requests, all due by then.
         debug_assert!(self.ahead.iter().take(self.batch).all(|p| p.at_ns <= wake_ns));

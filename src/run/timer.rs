@@ -151,22 +151,22 @@ impl PreciseTimer {
                 spin_until(gate, deadline).await;
                 return Ok(());
             }
-            let (mark, then_mark) = (self.mark(deadline), then.filter(|t| *t > deadline).map(|t| self.mark(t)));
+            let mark = self.mark(deadline);
+            let ahead = then.filter(|t| *t > deadline).map(|t| (t, self.mark(t)));
             // The timer the last sleep armed ahead for this deadline, or one armed now (the
             // other, if that one holds `then` already).
             let this = match self.armed.iter().position(|a| a.load(Relaxed) == mark) {
                 Some(this) => this,
                 None => {
-                    let this = usize::from(then_mark.is_some_and(|t| self.armed[0].load(Relaxed) == t));
+                    let this = usize::from(ahead.is_some_and(|(_, then_mark)| self.armed[0].load(Relaxed) == then_mark));
                     self.arm(this, mark, remaining)?;
                     this
                 }
             };
-            if let Some(then_mark) = then_mark
+            if let Some((then, then_mark)) = ahead
                 && self.armed[1 - this].load(Relaxed) != then_mark
             {
-                let after = then.expect("a mark for it").saturating_duration_since(now);
-                self.arm(1 - this, then_mark, after)?;
+                self.arm(1 - this, then_mark, then.saturating_duration_since(now))?;
             }
             let mut guard = self.fds[this].readable().await?;
             // The expiry is not read (arming again resets it): its readiness is forgotten instead,
