@@ -74,7 +74,7 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
         }
         let until = self.ahead[first].at_ns.saturating_add(self.window_ns);
         let end = first + MAX_BATCH;
-        while self.ahead.len() < end && self.ahead.back().expect("not empty").at_ns <= until {
+        while self.ahead.len() < end && self.ahead.back().is_some_and(|last| last.at_ns <= until) {
             match self.plan.next() {
                 Some(next) => self.ahead.push_back(next),
                 None => break,
