@@ -94,7 +94,7 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
         if self.ahead.is_empty() {
             self.ahead.push_back(self.plan.next()?);
         }
-        let due = self.ahead.pop_front_if(|p| p.at_ns <= now_ns)?;
+        let due = self.pop_due(now_ns)?;
         self.batch = self.batch.saturating_sub(1);
         Some(due)
     }
@@ -105,9 +105,14 @@ impl<P: Iterator<Item = Planned>> Batches<P> {
         if self.batch == 0 {
             return None;
         }
-        let due = self.ahead.pop_front_if(|p| p.at_ns <= now_ns)?;
+        let due = self.pop_due(now_ns)?;
         self.batch -= 1;
         Some(due)
+    }
+
+    /// The first request ahead, if it is due at or before `now_ns`.
+    fn pop_due(&mut self, now_ns: u64) -> Option<Planned> {
+        if self.ahead.front()?.at_ns <= now_ns { self.ahead.pop_front() } else { None }
     }
 }
 
