@@ -55,8 +55,7 @@ struct Deferral {
     stamped: bool,
     /// The words said when the last look found nothing (`None`: look at the next poll).
     looked: Option<u64>,
-    /// The words said when the reader last waited for the next, and whether its waker is filed for it.
-    seen: u64,
+    /// Whether the reader's waker is filed for the first word after `looked`.
     filed: bool,
 }
 
@@ -99,7 +98,7 @@ impl TickedTcp {
         #[cfg(not(target_os = "linux"))]
         let stamped = false;
         self.deferral =
-            Some(Box::new(Deferral { tick, arrival: Arc::clone(&arrival), raised: false, stamped, looked: None, seen: 0, filed: false }));
+            Some(Box::new(Deferral { tick, arrival: Arc::clone(&arrival), raised: false, stamped, looked: None, filed: false }));
         arrival
     }
 
@@ -168,7 +167,7 @@ impl TickedTcp {
             let seen = deferral.tick.words_said();
             if deferral.looked != Some(seen) {
                 match Self::take(tcp, deferral, buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => deferral.looked = Some(seen),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => (deferral.looked, deferral.filed) = (Some(seen), false),
                     done => {
                         deferral.looked = None;
                         return Poll::Ready(done);
@@ -182,13 +181,8 @@ impl TickedTcp {
                 deferral.looked = None;
                 continue;
             }
-            if seen != deferral.seen {
-                (deferral.seen, deferral.filed) = (seen, false);
-            }
-            let mut filed = deferral.filed;
-            let word = deferral.tick.poll_word_after(seen, &mut filed, cx);
-            deferral.filed = filed;
-            if word.is_pending() {
+            // Here `looked` is `Some(seen)`: the wait is for the first word after the last look.
+            if deferral.tick.poll_word_after(seen, &mut deferral.filed, cx).is_pending() {
                 return Poll::Pending;
             }
         }
