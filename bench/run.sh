@@ -9,6 +9,8 @@ if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -x /usr/b
 fi
 command -v oha >/dev/null || cargo install oha --locked
 deploy/build-release.sh
+mkdir -p bench/out
+gcc -O2 -o bench/out/openloop bench/openloop.c -lm
 source bench/bench_nginx.sh
 start_bench_nginx
 python3 bench/run_bench.py "${1:-30}"
