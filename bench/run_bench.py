@@ -303,14 +303,23 @@ def late_wakes(seconds=5):
 
 def search():
     """The ceiling search, as a coroutine: yields each rate to try and is sent whether the run at it
-    kept up; returns the highest rate kept. Steps up by 1.25x until a rate is lost, then bisects
-    between the last rate kept and the first lost. A rate is lost only when two runs at it fall
-    behind: this VM stalls for milliseconds now and then, which alone puts one run's lag p99 over
-    1 ms at any rate (a stall the generator did not cause)."""
-    best, rate = 0, 10000
-    while rate <= 400000 and ((yield rate) or (yield rate)):
-        best, rate = rate, int(rate * 1.25)
-    lost = rate
+    kept up; returns the highest rate kept. Steps up by 1.25x until two rates in a row are lost,
+    then bisects between the highest rate kept and the step above it. A rate is lost only when two
+    runs at it fall behind: this VM stalls for milliseconds now and then, which alone puts one
+    run's lag p99 over 1 ms at any rate (a stall the generator did not cause). One rate lost does
+    not end the search: the rule asks for the highest rate kept, and a generator that sleeps
+    between requests at lower rates (where a VM may wake it late) and spins at higher ones can
+    lose a rate below the ones it keeps."""
+    best, rate, lost_in_a_row = 0, 10000, 0
+    while rate <= 400000 and lost_in_a_row < 2:
+        if (yield rate) or (yield rate):
+            best, lost_in_a_row = rate, 0
+        else:
+            lost_in_a_row += 1
+        rate = int(rate * 1.25)
+    if best == 0:
+        return 0
+    lost = int(best * 1.25)
     for _ in range(3):
         mid = (best + lost) // 2
         if (yield mid) or (yield mid):
