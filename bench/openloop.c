@@ -146,15 +146,15 @@ int main(int argc, char **argv) {
         while (due < end && due <= now && nidle > 0) {
             struct conn *c = &conns[idle[--nidle]];
             intended++;
-            if (send(c->fd, request, (size_t)request_len, MSG_NOSIGNAL) != request_len) {
-                errors++;
-                continue;
+            if (send(c->fd, request, (size_t)request_len, MSG_NOSIGNAL) == request_len) {
+                c->busy = 1;
+                c->due_ns = due;
+                record(lag, now - due);
+                sent++;
+                last_sent = now;
+            } else {
+                errors++; // and the connection is not used again
             }
-            c->busy = 1;
-            c->due_ns = due;
-            record(lag, now - due);
-            sent++;
-            last_sent = now;
             due += (uint64_t)(-log(1.0 - uniform01()) * mean_gap_ns);
             now = now_ns();
         }

@@ -15,7 +15,9 @@ Figures:
   of intended, lag p99 <= 1 ms) against wrk's closed-loop maximum (-t1 -c50),
   and, taking turns with its search, the same for an open-model loop in C with
   nothing but the sockets (bench/openloop.c): what the machine allows an open
-  model under that rule, the fair yardstick for replay's ceiling,
+  model under that rule, the fair yardstick for replay's ceiling; and what each
+  sends on one core when asked for more than it can (lag not counted): the
+  engine's capacity, which the machine's stalls do not decide,
   and with --no-spin (every wait slept, none spun) against it,
   and beside it how often core 0 wakes over 1 ms late from a 200 µs sleep (a
   VM may: each such wake is lag no open-model generator avoids, while wrk at
@@ -42,6 +44,8 @@ TLS_H1 = "https://127.0.0.1:18444/"
 OUT = "bench/out"
 REPLAY = "target/release/replay"
 OPENLOOP = f"{OUT}/openloop"
+# A rate past what one core sends: at it a generator sends as fast as it can.
+SATURATING = 300000
 BEFORE = os.environ.get("REPLAY_BEFORE")
 
 
@@ -227,6 +231,8 @@ def main():
     # replay's ceiling, and beside it, taking turns with it, that of an open-model loop in C with
     # nothing but the sockets (bench/openloop.c): what this machine allows an open model at all.
     best, best_open = ceilings(replay_probe(REPLAY), openloop_probe)
+    # Past saturation (asked for more than one core sends): what each sends, lag not counted.
+    flat_out, flat_out_open = replay_at(SATURATING, 5), openloop_at(SATURATING, 5)
     # What spinning through short waits while busy buys (README, "Spun, not slept, when busy").
     best_sleeping = ceiling(REPLAY, flags=("--no-spin",))
     # Both cores, nginx still on core 1: on a 2-core machine the target takes half of the second core.
@@ -260,6 +266,10 @@ def main():
          f"{best_open / wrk['rps']:.3f}"),
         ("  replay vs that loop", f"{best} (open model)", f"{best_open} (openloop.c)", f"{best / max(best_open, 1):.3f}"),
         ("  the same, --no-spin", f"{best_sleeping} (open model)", f"{best} (default: spins where sleeps wake late)", f"{best_sleeping / best:.3f}"),
+        (f"sent on one core, asked {SATURATING // 1000}k rps", f"{flat_out['achieved']:.0f} (lag not counted)", f"{wrk['rps']:.0f} (wrk -t1 -c50)",
+         f"{flat_out['achieved'] / wrk['rps']:.3f}"),
+        ("  the same, the loop in C", f"{flat_out_open['achieved']:.0f} (openloop.c)", f"{wrk['rps']:.0f} (wrk -t1 -c50)",
+         f"{flat_out_open['achieved'] / wrk['rps']:.3f}"),
         ("max rate on cores 0-1, nginx on 1", f"{best_two} (open model)", f"{best} (one core)", f"{best_two / best:.3f}"),
         ("core 0 waking >1 ms late (200 µs sleeps)", f"{late} of {sleeps}", f"latest {worst:.1f} ms", ""),
     ]
