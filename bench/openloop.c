@@ -166,14 +166,16 @@ int main(int argc, char **argv) {
         int n = epoll_wait(ep, events, 256, timeout_ms);
         for (int e = 0; e < n; e++) {
             struct conn *c = &conns[events[e].data.u32];
-            for (;;) {
+            // One read a readiness: the socket is level-triggered, so bytes left in it are
+            // reported again, and a second read to see it empty would be a system call for nothing.
+            {
                 ssize_t got = recv(c->fd, c->buf + c->have, BUF - c->have, 0);
                 if (got <= 0) {
                     if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
                         fprintf(stderr, "openloop: connection %u closed\n", events[e].data.u32);
                         return 3;
                     }
-                    break;
+                    continue;
                 }
                 c->have += (size_t)got;
                 size_t whole;
